@@ -1,0 +1,359 @@
+//! The `x-rampart` extension: typed, with spans, checked key by key.
+//!
+//! Top level (defaults for every operation):
+//! `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `cors`, `deprecated`,
+//! `deprecation`, `sunset`, `successor`.
+//! Per operation: `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `public`,
+//! `deprecation`, `sunset`, `successor`.
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::grammar::{Rate, ValueError, parse_instant, parse_rate, parse_role, parse_size};
+use crate::node::{Node, NodeKind};
+use crate::policy::{CorsOrigins, CorsPolicy, RateKey};
+use crate::source::Span;
+use crate::suggest::did_you_mean;
+
+/// The extension's name.
+pub const EXTENSION: &str = "x-rampart";
+
+/// Keys allowed in the top-level `x-rampart`.
+pub const API_KEYS: &[&str] = &[
+    "roles",
+    "rate",
+    "burst",
+    "rate-key",
+    "body-limit",
+    "cors",
+    "deprecated",
+    "deprecation",
+    "sunset",
+    "successor",
+];
+/// Keys allowed in an operation's `x-rampart`.
+pub const OPERATION_KEYS: &[&str] = &[
+    "roles",
+    "rate",
+    "burst",
+    "rate-key",
+    "body-limit",
+    "public",
+    "deprecation",
+    "sunset",
+    "successor",
+];
+/// Keys allowed in `x-rampart.cors`.
+pub const CORS_KEYS: &[&str] = &["origins", "credentials", "public", "headers", "expose-headers", "max-age"];
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Its span.
+    pub span: Span,
+}
+
+/// Annotations shared by the top level and operations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CommonAnnotations {
+    /// Roles (declared at the top level; required per operation).
+    pub roles: Vec<Spanned<String>>,
+    /// Quota.
+    pub rate: Option<Spanned<Rate>>,
+    /// Burst for the quota.
+    pub burst: Option<Spanned<u32>>,
+    /// What the quota is keyed by.
+    pub rate_key: Option<Spanned<RateKey>>,
+    /// Body limit in bytes.
+    pub body_limit: Option<Spanned<u64>>,
+    /// Deprecation instant (Unix seconds).
+    pub deprecation: Option<Spanned<i64>>,
+    /// Sunset instant (Unix seconds).
+    pub sunset: Option<Spanned<i64>>,
+    /// Successor URL or path.
+    pub successor: Option<Spanned<String>>,
+    /// Where the `x-rampart` mapping is.
+    pub span: Option<Span>,
+}
+
+/// The top-level `x-rampart`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiAnnotations {
+    /// Shared keys; `roles` here declares roles, strongest first.
+    pub common: CommonAnnotations,
+    /// CORS policy.
+    pub cors: Option<Spanned<CorsPolicy>>,
+    /// The whole API version is deprecated.
+    pub deprecated: Option<Spanned<bool>>,
+}
+
+/// An operation's `x-rampart`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OperationAnnotations {
+    /// Shared keys; `roles` here are required roles.
+    pub common: CommonAnnotations,
+    /// Explicit opt-out of authentication.
+    pub public: Option<Spanned<bool>>,
+}
+
+/// Read the top-level `x-rampart` from the document root.
+pub fn read_api(root: &Node, diags: &mut Diagnostics) -> ApiAnnotations {
+    let Some(node) = root.get(EXTENSION) else {
+        return ApiAnnotations::default();
+    };
+    let mut out = ApiAnnotations::default();
+    if !expect_map(node, EXTENSION, diags) {
+        return out;
+    }
+    check_keys(node, API_KEYS, "the top-level x-rampart", diags);
+    out.common = read_common(node, diags);
+    out.deprecated = node.get("deprecated").and_then(|n| read_bool(n, "deprecated", diags));
+    out.cors = node.get("cors").and_then(|n| read_cors(n, diags));
+    out
+}
+
+/// Read an operation's `x-rampart` from the operation node.
+pub fn read_operation(op: &Node, diags: &mut Diagnostics) -> OperationAnnotations {
+    let Some(node) = op.get(EXTENSION) else {
+        return OperationAnnotations::default();
+    };
+    let mut out = OperationAnnotations::default();
+    if !expect_map(node, EXTENSION, diags) {
+        return out;
+    }
+    check_keys(node, OPERATION_KEYS, "an operation's x-rampart", diags);
+    out.common = read_common(node, diags);
+    out.public = node.get("public").and_then(|n| read_bool(n, "public", diags));
+    out
+}
+
+fn read_common(node: &Node, diags: &mut Diagnostics) -> CommonAnnotations {
+    let mut out = CommonAnnotations {
+        span: Some(node.span),
+        ..CommonAnnotations::default()
+    };
+    if let Some(roles) = node.get("roles") {
+        out.roles = read_string_list(roles, "roles", diags)
+            .into_iter()
+            .filter(|r| match parse_role(&r.value) {
+                Ok(_) => true,
+                Err(e) => {
+                    diags.push(value_diag("malformed-role", e, r.span));
+                    false
+                }
+            })
+            .collect();
+    }
+    out.rate = node.get("rate").and_then(|n| {
+        parse_scalar(n, "rate", "a rate like `5/min`", diags, |t| parse_rate(t), "malformed-rate")
+    });
+    out.burst = node.get("burst").and_then(|n| match n.kind {
+        NodeKind::Int(b) if b >= 1 && b <= i64::from(u32::MAX) => Some(Spanned { value: b as u32, span: n.span }),
+        _ => {
+            diags.push(
+                Diagnostic::error("malformed-burst", format!("malformed burst `{}`: expected a whole number of at least 1", text_of(n)))
+                    .at(n.span)
+                    .help("e.g. `burst: 10` lets a client spend 10 requests at once"),
+            );
+            None
+        }
+    });
+    out.rate_key = node.get("rate-key").and_then(|n| {
+        parse_scalar(n, "rate-key", "`principal` or `ip`", diags, |t| match t {
+            "principal" => Ok(RateKey::Principal),
+            "ip" => Ok(RateKey::Ip),
+            other => Err(ValueError {
+                message: format!("unknown rate-key `{other}`{}", did_you_mean(other, ["principal", "ip"])),
+                help: "`rate-key` is `principal` (the default) or `ip`".into(),
+            }),
+        }, "malformed-rate-key")
+    });
+    out.body_limit = node.get("body-limit").and_then(|n| {
+        if let NodeKind::Int(i) = n.kind {
+            if i >= 0 {
+                return Some(Spanned { value: i as u64, span: n.span });
+            }
+        }
+        parse_scalar(n, "body-limit", "a size like `64KiB`", diags, parse_size, "malformed-size")
+    });
+    out.deprecation = node.get("deprecation").and_then(|n| {
+        parse_scalar(n, "deprecation", "a date like `2026-01-01`", diags, parse_instant, "malformed-date")
+    });
+    out.sunset = node.get("sunset").and_then(|n| {
+        parse_scalar(n, "sunset", "a date like `2027-06-01T00:00:00Z`", diags, parse_instant, "malformed-date")
+    });
+    out.successor = node.get("successor").and_then(|n| match n.as_str() {
+        Some(s) if !s.trim().is_empty() => Some(Spanned { value: s.to_owned(), span: n.span }),
+        _ => {
+            diags.push(
+                Diagnostic::error("malformed-successor", "`successor` must be a path or URL, e.g. `/v2/pets/{petId}`")
+                    .at(n.span),
+            );
+            None
+        }
+    });
+    out
+}
+
+fn read_cors(node: &Node, diags: &mut Diagnostics) -> Option<Spanned<CorsPolicy>> {
+    if !expect_map(node, "cors", diags) {
+        return None;
+    }
+    check_keys(node, CORS_KEYS, "x-rampart.cors", diags);
+    let mut cors = CorsPolicy::default();
+    if let Some(origins) = node.get("origins") {
+        cors.origins = match origins.as_str() {
+            Some("*") => CorsOrigins::Any,
+            _ => {
+                let list = read_string_list(origins, "origins", diags);
+                for o in &list {
+                    if o.value == "*" {
+                        diags.push(
+                            Diagnostic::error("malformed-cors", "`*` cannot be mixed with exact origins")
+                                .at(o.span)
+                                .help("write `origins: \"*\"` alone (with `public: true`), or list exact origins"),
+                        );
+                    } else if !valid_origin(&o.value) {
+                        diags.push(
+                            Diagnostic::error("malformed-cors", format!("`{}` is not an origin", o.value))
+                                .at(o.span)
+                                .help("an origin is scheme://host[:port] with no path, e.g. `https://app.example.com`"),
+                        );
+                    }
+                }
+                CorsOrigins::List(list.into_iter().filter(|o| o.value != "*").map(|o| o.value).collect())
+            }
+        };
+    }
+    let flag = |key: &str, diags: &mut Diagnostics| node.get(key).and_then(|n| read_bool(n, key, diags)).is_some_and(|b| b.value);
+    cors.credentials = flag("credentials", diags);
+    cors.public = flag("public", diags);
+    if let Some(h) = node.get("headers") {
+        cors.headers = read_string_list(h, "headers", diags).into_iter().map(|s| s.value).collect();
+    }
+    if let Some(h) = node.get("expose-headers") {
+        cors.expose_headers = read_string_list(h, "expose-headers", diags).into_iter().map(|s| s.value).collect();
+    }
+    if let Some(m) = node.get("max-age") {
+        match m.kind {
+            NodeKind::Int(i) if i >= 0 => cors.max_age = Some(i as u64),
+            _ => diags.push(Diagnostic::error("malformed-cors", "`max-age` must be a number of seconds").at(m.span)),
+        }
+    }
+    let origins_span = node.get("origins").map_or(node.span, |n| n.span);
+    if cors.origins == CorsOrigins::Any {
+        if cors.credentials {
+            diags.push(
+                Diagnostic::error("cors-wildcard-credentials", "CORS `origins: \"*\"` cannot be combined with `credentials: true`")
+                    .at(origins_span)
+                    .help("list the exact origins that may send credentials"),
+            );
+        } else if !cors.public {
+            diags.push(
+                Diagnostic::error("cors-wildcard", "CORS `origins: \"*\"` admits every website; it needs an explicit `public: true`")
+                    .at(origins_span)
+                    .help("add `public: true` to x-rampart.cors if this API is meant for any origin, or list exact origins"),
+            );
+        }
+    }
+    Some(Spanned { value: cors, span: node.span })
+}
+
+fn valid_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/') && !rest.contains('*')
+}
+
+fn expect_map(node: &Node, what: &str, diags: &mut Diagnostics) -> bool {
+    if node.entries().is_some() {
+        return true;
+    }
+    diags.push(Diagnostic::error("malformed-annotation", format!("`{what}` must be a mapping, found {}", node.describe())).at(node.span));
+    false
+}
+
+fn check_keys(node: &Node, allowed: &[&str], context: &str, diags: &mut Diagnostics) {
+    for (key, _) in node.entries().unwrap_or_default() {
+        if !allowed.contains(&key.text.as_str()) {
+            let suggestion = did_you_mean(&key.text, allowed.iter().copied());
+            let mut d = Diagnostic::error("unknown-key", format!("unknown key `{}` in {context}{suggestion}", key.text))
+                .at(key.span)
+                .label("unknown key");
+            d = d.help(format!("valid keys: {}", allowed.join(", ")));
+            diags.push(d);
+        }
+    }
+}
+
+fn read_bool(node: &Node, key: &str, diags: &mut Diagnostics) -> Option<Spanned<bool>> {
+    match node.as_bool() {
+        Some(b) => Some(Spanned { value: b, span: node.span }),
+        None => {
+            diags.push(
+                Diagnostic::error("malformed-annotation", format!("`{key}` must be true or false, found {}", node.describe()))
+                    .at(node.span),
+            );
+            None
+        }
+    }
+}
+
+fn read_string_list(node: &Node, key: &str, diags: &mut Diagnostics) -> Vec<Spanned<String>> {
+    let items: Vec<&Node> = match &node.kind {
+        NodeKind::Seq(items) => items.iter().collect(),
+        NodeKind::Str(_) => vec![node],
+        _ => {
+            diags.push(
+                Diagnostic::error("malformed-annotation", format!("`{key}` must be a list of strings, found {}", node.describe()))
+                    .at(node.span),
+            );
+            return Vec::new();
+        }
+    };
+    items
+        .into_iter()
+        .filter_map(|item| match item.as_str() {
+            Some(s) => Some(Spanned { value: s.to_owned(), span: item.span }),
+            None => {
+                diags.push(
+                    Diagnostic::error("malformed-annotation", format!("entries of `{key}` must be strings, found {}", item.describe()))
+                        .at(item.span),
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+fn text_of(node: &Node) -> String {
+    node.scalar_text().unwrap_or_else(|| node.describe().to_owned())
+}
+
+fn value_diag(code: &'static str, e: ValueError, span: Span) -> Diagnostic {
+    Diagnostic::error(code, e.message).at(span).help(e.help)
+}
+
+fn parse_scalar<T>(
+    node: &Node,
+    key: &str,
+    expected: &str,
+    diags: &mut Diagnostics,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+    code: &'static str,
+) -> Option<Spanned<T>> {
+    let Some(text) = node.as_str() else {
+        diags.push(
+            Diagnostic::error(code, format!("malformed `{key}` `{}`: expected {expected}", text_of(node))).at(node.span),
+        );
+        return None;
+    };
+    match parse(text) {
+        Ok(value) => Some(Spanned { value, span: node.span }),
+        Err(e) => {
+            diags.push(value_diag(code, e, node.span));
+            None
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Loading a spec: read, parse with positions, check the OpenAPI version,
+//! bundle and check `$ref`s, build `openapiv3` types, then the `ApiModel`.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::{self, ApiModel};
+use crate::node::Node;
+use crate::refs;
+use crate::source::{FileId, SourceFiles, Span};
+use crate::yaml;
+
+/// The outcome of loading a spec: the files read, the model (if the spec could
+/// be understood at all) and every diagnostic found.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The spec and every file its refs reached.
+    pub files: SourceFiles,
+    /// The model; `None` when errors prevented building one.
+    pub model: Option<ApiModel>,
+    /// Errors and warnings, sorted by position.
+    pub diagnostics: Diagnostics,
+}
+
+impl Loaded {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+
+    /// Every diagnostic rendered in rustc's style.
+    pub fn render(&self) -> String {
+        self.diagnostics.iter().map(|d| d.render(&self.files)).collect()
+    }
+
+    /// The model, or the rendered diagnostics when there are errors.
+    pub fn into_result(self) -> Result<(ApiModel, SourceFiles, Diagnostics), String> {
+        if self.has_errors() {
+            return Err(self.render());
+        }
+        match self.model {
+            Some(model) => Ok((model, self.files, self.diagnostics)),
+            None => Err(self.render()),
+        }
+    }
+}
+
+/// Load a spec from a file (YAML or JSON, by content).
+pub fn load_file(path: impl AsRef<Path>) -> Loaded {
+    let path = path.as_ref();
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(path, text),
+        Err(e) => {
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.push(
+                Diagnostic::error("unreadable-file", format!("cannot read `{}`: {e}", path.display()))
+                    .help("check the path; relative paths are resolved from the current directory"),
+            );
+            Loaded {
+                files: SourceFiles::default(),
+                model: None,
+                diagnostics,
+            }
+        }
+    }
+}
+
+/// Load a spec from text; `path` names it in diagnostics and anchors relative `$ref`s.
+pub fn load_str(path: impl Into<PathBuf>, text: String) -> Loaded {
+    let mut files = SourceFiles::default();
+    let mut diagnostics = Diagnostics::default();
+    let id = files.add(path, text);
+    let model = load_root(&mut files, id, &mut diagnostics);
+    diagnostics.sort();
+    Loaded {
+        files,
+        model,
+        diagnostics,
+    }
+}
+
+fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Option<ApiModel> {
+    let mut root = parse_file(files, id).map_err(|d| diags.push(d)).ok()?;
+    if !check_version(&root, diags) {
+        return None;
+    }
+    let mut loader = |files: &mut SourceFiles, path: &Path| -> Result<(FileId, Node), Diagnostic> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::error("missing-ref", format!("cannot read `{}` named by a `$ref`: {e}", path.display()))
+        })?;
+        let id = files.add(path, text);
+        parse_file(files, id).map(|node| (id, node))
+    };
+    refs::bundle(files, &mut root, &mut loader, diags);
+    refs::validate(&root, diags);
+    if diags.has_errors() {
+        return None;
+    }
+    let openapi = deserialize(&root, diags)?;
+    Some(model::build(openapi, root, diags))
+}
+
+/// Parse one file into a tree; syntax errors carry the position of the fault.
+fn parse_file(files: &SourceFiles, id: FileId) -> Result<Node, Diagnostic> {
+    let file = files.get(id);
+    let is_json = file.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || file.text.trim_start().starts_with('{');
+    if is_json {
+        // serde_json reports JSON syntax errors more precisely than a YAML parser would.
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {
+            let offset = file.offset_of(e.line(), e.column().saturating_sub(1));
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            return Err(Diagnostic::error("syntax", format!("invalid JSON: {message}"))
+                .at(Span::new(id, offset, offset + 1))
+                .label("here"));
+        }
+    }
+    yaml::parse(&file.text, id).map_err(|e| {
+        Diagnostic::error("syntax", format!("invalid {}: {}", if is_json { "JSON" } else { "YAML" }, e.message))
+            .at(e.span)
+            .label("here")
+    })
+}
+
+fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
+    if root.entries().is_none() {
+        diags.push(
+            Diagnostic::error("not-openapi", format!("a spec must be a mapping at the top level, found {}", root.describe()))
+                .at(root.span),
+        );
+        return false;
+    }
+    if let Some(swagger) = root.get("swagger") {
+        let found = swagger.scalar_text().unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                "unsupported-version",
+                format!("found Swagger {found}; rampart supports OpenAPI 3.0.x only"),
+            )
+            .at(swagger.span)
+            .help("convert the spec to OpenAPI 3.0 first (e.g. with swagger2openapi)"),
+        );
+        return false;
+    }
+    let Some(version) = root.get("openapi") else {
+        diags.push(
+            Diagnostic::error("not-openapi", "missing the `openapi` field; rampart supports OpenAPI 3.0.x")
+                .at(root.span)
+                .help("start the document with `openapi: 3.0.3`"),
+        );
+        return false;
+    };
+    let text = version.scalar_text().unwrap_or_default();
+    if text == "3.0" || text.starts_with("3.0.") {
+        return true;
+    }
+    diags.push(
+        Diagnostic::error(
+            "unsupported-version",
+            format!("found OpenAPI {text}; rampart supports OpenAPI 3.0.x (3.0.0 to 3.0.4)"),
+        )
+        .at(version.span)
+        .label("unsupported version")
+        .help(if text.starts_with("3.1") {
+            "OpenAPI 3.1 is not supported yet; describe the API in OpenAPI 3.0.3"
+        } else {
+            "write `openapi: 3.0.3`"
+        }),
+    );
+    false
+}
+
+fn deserialize(root: &Node, diags: &mut Diagnostics) -> Option<openapiv3::OpenAPI> {
+    let json = root.to_json();
+    match serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(json) {
+        Ok(spec) => Some(spec),
+        Err(e) => {
+            let (node, key) = locate(root, e.path());
+            let message = e.inner().to_string();
+            let at = if key.is_some() { " (at `" } else { " (at `" };
+            diags.push(
+                Diagnostic::error("invalid-openapi", format!("{message}{at}{}`)", e.path()))
+                    .at(node.span)
+                    .help("see the OpenAPI 3.0 specification for the shape of this object"),
+            );
+            None
+        }
+    }
+}
+
+/// The deepest node reached by a serde path.
+fn locate<'a>(root: &'a Node, path: &serde_path_to_error::Path) -> (&'a Node, Option<String>) {
+    use serde_path_to_error::Segment;
+    let mut node = root;
+    let mut last_key = None;
+    for segment in path.iter() {
+        let next = match segment {
+            Segment::Map { key } => {
+                last_key = Some(key.clone());
+                node.get(key)
+            }
+            Segment::Seq { index } => node.items().and_then(|i| i.get(*index)),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    (node, last_key)
+}

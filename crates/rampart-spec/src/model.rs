@@ -1,0 +1,490 @@
+//! `ApiModel`: the spec as rampart sees it — operations with their resolved
+//! parameters, bodies, responses, security and `OperationPolicy`.
+
+use std::collections::HashMap;
+
+use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema};
+
+use crate::annotations::{self, ApiAnnotations, OperationAnnotations};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::grammar::RoleHierarchy;
+use crate::node::{Node, escape_pointer_token};
+use crate::policy::{DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, SchemeRequirement, SecurityRequirement};
+use crate::resolve::resolve;
+use crate::source::Span;
+use crate::suggest::did_you_mean;
+
+/// HTTP methods an OpenAPI path item can hold, in document order.
+pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// A loaded, checked spec.
+#[derive(Debug, Clone)]
+pub struct ApiModel {
+    /// The spec as `openapiv3` types (external refs bundled in).
+    pub openapi: OpenAPI,
+    /// The document tree, for positions.
+    pub root: Node,
+    /// The top-level `x-rampart`.
+    pub annotations: ApiAnnotations,
+    /// Declared roles, strongest first.
+    pub roles: RoleHierarchy,
+    /// Security schemes by name, typed.
+    pub schemes: Vec<(String, SecuritySchemeKind)>,
+    /// Every operation, in document order.
+    pub operations: Vec<Operation>,
+}
+
+/// What a security scheme asks of a caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecuritySchemeKind {
+    /// `type: http, scheme: bearer` (a JWT unless `bearerFormat` says otherwise).
+    Bearer {
+        /// `bearerFormat`, e.g. `JWT`.
+        format: Option<String>,
+    },
+    /// `type: http, scheme: basic`.
+    Basic,
+    /// Another `type: http` scheme (digest, negotiate, ...).
+    OtherHttp {
+        /// The scheme name.
+        scheme: String,
+    },
+    /// `type: apiKey`.
+    ApiKey {
+        /// Header, query or cookie name.
+        name: String,
+        /// Where it is sent.
+        location: ApiKeyLocation,
+    },
+    /// `type: oauth2`: bearer access tokens carrying scopes.
+    OAuth2 {
+        /// Every scope declared by any flow.
+        scopes: Vec<String>,
+    },
+    /// `type: openIdConnect`: bearer ID/access tokens.
+    OpenIdConnect {
+        /// The discovery URL.
+        url: String,
+    },
+}
+
+/// Where an API key travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyLocation {
+    /// A request header.
+    Header,
+    /// The query string (refused by the runtime).
+    Query,
+    /// A cookie (refused by the runtime).
+    Cookie,
+}
+
+/// One operation.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// The operationId, or one made from method and path when the spec has none.
+    pub id: String,
+    /// Whether `id` was written in the spec.
+    pub id_declared: bool,
+    /// Lower-case method (`get`).
+    pub method: String,
+    /// Path template (`/pets/{petId}`).
+    pub path: String,
+    /// The `openapiv3` operation.
+    pub operation: openapiv3::Operation,
+    /// Path-level and operation-level parameters, resolved and merged.
+    pub parameters: Vec<Parameter>,
+    /// `x-rampart` of this operation.
+    pub annotations: OperationAnnotations,
+    /// The security policy the runtime enforces.
+    pub policy: OperationPolicy,
+    /// JSON pointer of the operation in the document.
+    pub pointer: String,
+    /// Where the operation is written.
+    pub span: Span,
+}
+
+impl Operation {
+    /// Summary or description, for docs.
+    pub fn doc(&self) -> Option<&str> {
+        self.operation.summary.as_deref().or(self.operation.description.as_deref())
+    }
+}
+
+impl ApiModel {
+    /// The API's title.
+    pub fn title(&self) -> &str {
+        &self.openapi.info.title
+    }
+
+    /// `info.version`.
+    pub fn version(&self) -> &str {
+        &self.openapi.info.version
+    }
+
+    /// A scheme by name.
+    pub fn scheme(&self, name: &str) -> Option<&SecuritySchemeKind> {
+        self.schemes.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+
+    /// An operation by id.
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.id == id)
+    }
+
+    /// The path prefix of the first server URL (`/v1` for `https://api.example.com/v1`), or empty.
+    pub fn base_path(&self) -> String {
+        let Some(server) = self.openapi.servers.first() else {
+            return String::new();
+        };
+        let url = server.url.as_str();
+        let path = match url.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+            None => url,
+        };
+        path.trim_end_matches('/').to_owned()
+    }
+
+    /// The schema of a parameter, if it has one.
+    pub fn parameter_schema<'a>(&'a self, parameter: &'a Parameter) -> Option<&'a ReferenceOr<Schema>> {
+        match &parameter.parameter_data_ref().format {
+            ParameterSchemaOrContent::Schema(s) => Some(s),
+            ParameterSchemaOrContent::Content(c) => c.values().next().and_then(|m| m.schema.as_ref()),
+        }
+    }
+}
+
+/// Build the model from the deserialized spec and its tree, collecting diagnostics.
+pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> ApiModel {
+    let api = annotations::read_api(&root, diags);
+    let roles = RoleHierarchy::new(api.common.roles.iter().map(|r| r.value.clone()));
+    check_duplicate_roles(&api, diags);
+    if let Some(sunset) = &api.common.sunset {
+        if !api.deprecated.as_ref().is_some_and(|d| d.value) {
+            diags.push(
+                Diagnostic::error("sunset-without-deprecated", "the API has a `sunset` but is not marked `deprecated: true`")
+                    .at(sunset.span)
+                    .help("add `deprecated: true` to the top-level x-rampart, or remove `sunset`"),
+            );
+        }
+    }
+    let schemes = read_schemes(&openapi, &root, diags);
+    let mut model = ApiModel {
+        openapi,
+        root,
+        annotations: api,
+        roles,
+        schemes,
+        operations: Vec::new(),
+    };
+    model.operations = read_operations(&model, diags);
+    model
+}
+
+fn check_duplicate_roles(api: &ApiAnnotations, diags: &mut Diagnostics) {
+    for (i, role) in api.common.roles.iter().enumerate() {
+        if api.common.roles[..i].iter().any(|r| r.value == role.value) {
+            diags.push(Diagnostic::error("duplicate-role", format!("role `{}` is declared twice", role.value)).at(role.span));
+        }
+    }
+}
+
+fn read_schemes(openapi: &OpenAPI, root: &Node, diags: &mut Diagnostics) -> Vec<(String, SecuritySchemeKind)> {
+    let Some(components) = &openapi.components else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, scheme) in &components.security_schemes {
+        let Some(scheme) = resolve(openapi, scheme) else {
+            continue;
+        };
+        let kind = match scheme {
+            openapiv3::SecurityScheme::HTTP { scheme, bearer_format, .. } => match scheme.to_ascii_lowercase().as_str() {
+                "bearer" => SecuritySchemeKind::Bearer { format: bearer_format.clone() },
+                "basic" => SecuritySchemeKind::Basic,
+                other => SecuritySchemeKind::OtherHttp { scheme: other.to_owned() },
+            },
+            openapiv3::SecurityScheme::APIKey { location, name, .. } => SecuritySchemeKind::ApiKey {
+                name: name.clone(),
+                location: match location {
+                    openapiv3::APIKeyLocation::Header => ApiKeyLocation::Header,
+                    openapiv3::APIKeyLocation::Query => ApiKeyLocation::Query,
+                    openapiv3::APIKeyLocation::Cookie => ApiKeyLocation::Cookie,
+                },
+            },
+            openapiv3::SecurityScheme::OAuth2 { flows, .. } => {
+                let mut scopes: Vec<String> = Vec::new();
+                let all = [
+                    flows.implicit.as_ref().map(|f| &f.scopes),
+                    flows.password.as_ref().map(|f| &f.scopes),
+                    flows.client_credentials.as_ref().map(|f| &f.scopes),
+                    flows.authorization_code.as_ref().map(|f| &f.scopes),
+                ];
+                for s in all.into_iter().flatten().flat_map(|m| m.keys()) {
+                    if !scopes.contains(s) {
+                        scopes.push(s.clone());
+                    }
+                }
+                SecuritySchemeKind::OAuth2 { scopes }
+            }
+            openapiv3::SecurityScheme::OpenIDConnect { open_id_connect_url, .. } => {
+                SecuritySchemeKind::OpenIdConnect { url: open_id_connect_url.clone() }
+            }
+        };
+        out.push((name.clone(), kind));
+    }
+    let _ = (root, diags);
+    out
+}
+
+fn read_operations(model: &ApiModel, diags: &mut Diagnostics) -> Vec<Operation> {
+    let openapi = &model.openapi;
+    let mut out: Vec<Operation> = Vec::new();
+    let mut seen_ids: HashMap<String, Span> = HashMap::new();
+    for (path, item) in &openapi.paths.paths {
+        let ReferenceOr::Item(item) = item else {
+            continue; // path-item refs are rare and not bundled; openapiv3 keeps them opaque
+        };
+        let path_pointer = format!("/paths/{}", escape_pointer_token(path));
+        for &method in METHODS {
+            let op = match method {
+                "get" => &item.get,
+                "put" => &item.put,
+                "post" => &item.post,
+                "delete" => &item.delete,
+                "options" => &item.options,
+                "head" => &item.head,
+                "patch" => &item.patch,
+                _ => &item.trace,
+            };
+            let Some(op) = op else { continue };
+            let pointer = format!("{path_pointer}/{method}");
+            let node = model.root.pointer(&pointer);
+            let span = node.map_or_else(Span::default, |n| n.span);
+            let (id, id_declared) = match &op.operation_id {
+                Some(id) => (id.clone(), true),
+                None => (synthesize_id(method, path), false),
+            };
+            if id_declared {
+                let id_span = node.and_then(|n| n.get("operationId")).map_or(span, |n| n.span);
+                if let Some(first) = seen_ids.get(&id) {
+                    let _ = first;
+                    diags.push(
+                        Diagnostic::error("duplicate-operation-id", format!("operationId `{id}` is used by more than one operation"))
+                            .at(id_span)
+                            .label("used again here")
+                            .help("operationIds must be unique; rename one of them"),
+                    );
+                } else {
+                    seen_ids.insert(id.clone(), id_span);
+                }
+            }
+            let annotations = node.map(|n| annotations::read_operation(n, diags)).unwrap_or_default();
+            let parameters = merge_parameters(openapi, &item.parameters, &op.parameters);
+            let policy = build_policy(model, &id, method, path, op, node, &annotations, diags);
+            out.push(Operation {
+                id,
+                id_declared,
+                method: method.to_owned(),
+                path: path.clone(),
+                operation: op.clone(),
+                parameters,
+                annotations,
+                policy,
+                pointer,
+                span,
+            });
+        }
+    }
+    out
+}
+
+/// `get /pets/{petId}` → `get_pets_petId`.
+fn synthesize_id(method: &str, path: &str) -> String {
+    let mut id = method.to_owned();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        id.push('_');
+        id.extend(segment.chars().map(|c| if c.is_alphanumeric() { c } else { '_' }));
+    }
+    id
+}
+
+fn merge_parameters(
+    openapi: &OpenAPI,
+    path_level: &[ReferenceOr<Parameter>],
+    op_level: &[ReferenceOr<Parameter>],
+) -> Vec<Parameter> {
+    let mut out: Vec<Parameter> = Vec::new();
+    for p in path_level.iter().chain(op_level) {
+        let Some(p) = resolve(openapi, p) else { continue };
+        let key = (location(p), p.parameter_data_ref().name.clone());
+        match out.iter().position(|q| (location(q), q.parameter_data_ref().name.clone()) == key) {
+            Some(i) => out[i] = p.clone(),
+            None => out.push(p.clone()),
+        }
+    }
+    out
+}
+
+/// `path`, `query`, `header` or `cookie`.
+pub fn location(p: &Parameter) -> &'static str {
+    match p {
+        Parameter::Path { .. } => "path",
+        Parameter::Query { .. } => "query",
+        Parameter::Header { .. } => "header",
+        Parameter::Cookie { .. } => "cookie",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_policy(
+    model: &ApiModel,
+    id: &str,
+    method: &str,
+    path: &str,
+    op: &openapiv3::Operation,
+    node: Option<&Node>,
+    ann: &OperationAnnotations,
+    diags: &mut Diagnostics,
+) -> OperationPolicy {
+    let api = &model.annotations;
+    let mut policy = OperationPolicy::new(id, method, path);
+
+    // Security: the operation's own list, else the top level's; checked against declared schemes.
+    let (requirements, req_node) = match &op.security {
+        Some(reqs) => (reqs.as_slice(), node.and_then(|n| n.get("security"))),
+        None => (model.openapi.security.as_deref().unwrap_or_default(), model.root.get("security")),
+    };
+    for (i, req) in requirements.iter().enumerate() {
+        let req_node = req_node.and_then(|n| n.items()).and_then(|items| items.get(i));
+        let mut alternative = SecurityRequirement::default();
+        for (scheme, scopes) in req {
+            let key_span = req_node
+                .and_then(|n| n.get_entry(scheme))
+                .map(|(k, _)| k.span)
+                .or(req_node.map(|n| n.span))
+                .unwrap_or_default();
+            match model.scheme(scheme) {
+                None => diags.push(
+                    Diagnostic::error(
+                        "unknown-scheme",
+                        format!(
+                            "security requirement names scheme `{scheme}`, which is not in components.securitySchemes{}",
+                            did_you_mean(scheme, model.schemes.iter().map(|(n, _)| n.as_str()))
+                        ),
+                    )
+                    .at(key_span)
+                    .label("unknown scheme"),
+                ),
+                Some(SecuritySchemeKind::OAuth2 { scopes: declared }) => {
+                    for scope in scopes {
+                        if !declared.contains(scope) {
+                            diags.push(
+                                Diagnostic::warning(
+                                    "unknown-scope",
+                                    format!(
+                                        "scope `{scope}` is not declared by any flow of `{scheme}`{}",
+                                        did_you_mean(scope, declared.iter().map(String::as_str))
+                                    ),
+                                )
+                                .at(key_span),
+                            );
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+            alternative.schemes.push(SchemeRequirement {
+                scheme: scheme.clone(),
+                scopes: scopes.clone(),
+            });
+        }
+        // `{}` inside `security` is OpenAPI's "anonymous is one of the alternatives".
+        policy.security.push(alternative);
+    }
+    if policy.security.iter().any(|r| r.schemes.is_empty()) {
+        // An empty alternative admits anyone: the operation is effectively anonymous.
+        policy.security.clear();
+    }
+
+    if let Some(public) = &ann.public {
+        policy.public = public.value;
+        if public.value && op.security.as_ref().is_some_and(|s| !s.is_empty() && !policy.security.is_empty()) {
+            diags.push(
+                Diagnostic::error("public-with-security", "operation is marked `public: true` but also lists security requirements")
+                    .at(public.span)
+                    .help("a public operation takes no credentials: write `security: []`, or drop `public`"),
+            );
+        }
+        if public.value {
+            policy.security.clear();
+        }
+    }
+
+    // Roles must be declared at the top level.
+    for role in &ann.common.roles {
+        if !model.roles.contains(&role.value) {
+            let suggestion = did_you_mean(&role.value, model.roles.roles().iter().map(String::as_str));
+            diags.push(
+                Diagnostic::error("undeclared-role", format!("role `{}` is not declared{suggestion}", role.value))
+                    .at(role.span)
+                    .label("undeclared role")
+                    .help("declare every role, strongest first, in the top-level `x-rampart: { roles: [...] }`"),
+            );
+        }
+        policy.roles.push(role.value.clone());
+    }
+
+    let common = &ann.common;
+    let rate = common.rate.as_ref().or(api.common.rate.as_ref()).map(|r| r.value);
+    let burst = common.burst.as_ref().or(if common.rate.is_none() { api.common.burst.as_ref() } else { None });
+    policy.rate = rate.map(|r| match burst {
+        Some(b) => r.with_burst(b.value),
+        None => r,
+    });
+    if let (Some(b), None) = (&common.burst, rate) {
+        diags.push(
+            Diagnostic::error("burst-without-rate", "`burst` is set but no `rate` applies to this operation")
+                .at(b.span)
+                .help("add a `rate` here or at the top level"),
+        );
+    }
+    policy.rate_key = common.rate_key.as_ref().or(api.common.rate_key.as_ref()).map(|k| k.value).unwrap_or_default();
+    policy.body_limit = Some(
+        common.body_limit.as_ref().or(api.common.body_limit.as_ref()).map_or(DEFAULT_BODY_LIMIT, |b| b.value),
+    );
+
+    let version_deprecated = api.deprecated.as_ref().is_some_and(|d| d.value);
+    if op.deprecated || version_deprecated {
+        let pick = |own: &Option<crate::annotations::Spanned<i64>>, top: &Option<crate::annotations::Spanned<i64>>| {
+            own.as_ref().map(|s| s.value).or(if version_deprecated { top.as_ref().map(|s| s.value) } else { None })
+        };
+        policy.deprecation = Some(Deprecation {
+            since: pick(&common.deprecation, &api.common.deprecation),
+            sunset: pick(&common.sunset, &api.common.sunset),
+            successor: common
+                .successor
+                .as_ref()
+                .or(if version_deprecated { api.common.successor.as_ref() } else { None })
+                .map(|s| s.value.clone()),
+        });
+    } else {
+        for (key, span) in [
+            ("sunset", common.sunset.as_ref().map(|s| s.span)),
+            ("deprecation", common.deprecation.as_ref().map(|s| s.span)),
+            ("successor", common.successor.as_ref().map(|s| s.span)),
+        ] {
+            if let Some(span) = span {
+                diags.push(
+                    Diagnostic::error(
+                        "sunset-without-deprecated",
+                        format!("operation `{id}` has a `{key}` but is not marked `deprecated: true`"),
+                    )
+                    .at(span)
+                    .help("add `deprecated: true` to the operation, or remove the key"),
+                );
+            }
+        }
+    }
+    policy
+}

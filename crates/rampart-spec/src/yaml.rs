@@ -1,0 +1,375 @@
+//! Parse YAML (and JSON, a subset of YAML 1.2) into a positioned [`Node`] tree.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
+
+use crate::node::{Key, Node, NodeKind};
+use crate::source::{FileId, Span};
+
+/// Deepest nesting accepted; deeper documents are refused rather than risking the stack.
+pub const MAX_DEPTH: usize = 200;
+/// Most nodes an alias expansion may produce (guards against "billion laughs").
+pub const MAX_NODES: usize = 20_000_000;
+
+/// A syntax error with its byte offset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    /// What is wrong.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// Parse one document from `text`.
+pub fn parse(text: &str, file: FileId) -> Result<Node, SyntaxError> {
+    let mut builder = Builder {
+        parser: Parser::new_from_str(text),
+        text,
+        file,
+        anchors: HashMap::new(),
+        nodes: 0,
+        line_starts: std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect(),
+    };
+    builder.document()
+}
+
+struct Builder<'a> {
+    parser: Parser<std::str::Chars<'a>>,
+    text: &'a str,
+    file: FileId,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    line_starts: Vec<usize>,
+}
+
+impl Builder<'_> {
+    fn next(&mut self) -> Result<(Event, Marker), SyntaxError> {
+        self.parser.next_token().map_err(|e| self.scan_error(&e))
+    }
+
+    fn scan_error(&self, e: &ScanError) -> SyntaxError {
+        let offset = self.offset(e.marker());
+        SyntaxError {
+            message: e.info().to_owned(),
+            span: Span::new(self.file, offset, offset + 1),
+        }
+    }
+
+    /// Byte offset of a marker. The scanner counts characters, not bytes, so
+    /// go through the (1-based) line and (0-based, in characters) column.
+    fn offset(&self, mark: &Marker) -> usize {
+        let Some(&start) = self.line_starts.get(mark.line().saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let line = &self.text[start..];
+        let line = &line[..line.find('\n').unwrap_or(line.len())];
+        if line.is_ascii() {
+            return start + mark.col().min(line.len());
+        }
+        start + line.char_indices().nth(mark.col()).map_or(line.len(), |(i, _)| i)
+    }
+
+    fn error_at(&self, mark: &Marker, message: impl Into<String>) -> SyntaxError {
+        let offset = self.offset(mark);
+        SyntaxError {
+            message: message.into(),
+            span: Span::new(self.file, offset, offset + 1),
+        }
+    }
+
+    fn document(&mut self) -> Result<Node, SyntaxError> {
+        loop {
+            let (event, mark) = self.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentStart | Event::Nothing => continue,
+                Event::StreamEnd => {
+                    return Err(self.error_at(&mark, "the document is empty"));
+                }
+                other => {
+                    let root = self.node(other, mark, 0)?;
+                    return Ok(root);
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, mark: &Marker, n: usize) -> Result<(), SyntaxError> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(self.error_at(mark, "document expands to too many values (alias bomb?)"));
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, event: Event, mark: Marker, depth: usize) -> Result<Node, SyntaxError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error_at(&mark, format!("values nested deeper than {MAX_DEPTH} levels")));
+        }
+        self.count(&mark, 1)?;
+        let start = self.offset(&mark);
+        match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let len = scalar_len(self.text, start, &value, style);
+                let span = Span::new(self.file, start, start + len);
+                let node = Node {
+                    kind: resolve_scalar(value, style, tag.as_ref()),
+                    span,
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(target) => {
+                    let mut node = target.clone();
+                    self.count(&mark, count_nodes(&node))?;
+                    node.span = Span::new(self.file, start, start + 1);
+                    Ok(node)
+                }
+                None => Err(self.error_at(&mark, "alias to an unknown anchor")),
+            },
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                let end = loop {
+                    let (event, mark) = self.next()?;
+                    match event {
+                        Event::SequenceEnd => break self.offset(&mark),
+                        other => items.push(self.node(other, mark, depth + 1)?),
+                    }
+                };
+                let node = Node {
+                    kind: NodeKind::Seq(items),
+                    span: Span::new(self.file, start, end.max(start + 1)),
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut entries: Vec<(Key, Node)> = Vec::new();
+                let end = loop {
+                    let (event, kmark) = self.next()?;
+                    let key = match event {
+                        Event::MappingEnd => break self.offset(&kmark),
+                        other => self.node(other, kmark, depth + 1)?,
+                    };
+                    let key_text = match key.scalar_text() {
+                        Some(text) => text,
+                        None if matches!(key.kind, NodeKind::Null) => String::new(),
+                        None => return Err(self.error_at(&kmark, "mapping keys must be scalars")),
+                    };
+                    let key_text = if matches!(key.kind, NodeKind::Null) {
+                        self.text
+                            .get(key.span.start as usize..key.span.end as usize)
+                            .filter(|t| !t.trim().is_empty() && *t != "~")
+                            .map_or(String::new(), |_| key_text)
+                    } else {
+                        key_text
+                    };
+                    let (event, vmark) = self.next()?;
+                    let value = self.node(event, vmark, depth + 1)?;
+                    if key_text == "<<" {
+                        merge_into(&mut entries, value);
+                        continue;
+                    }
+                    if entries.iter().any(|(k, _)| k.text == key_text) {
+                        return Err(self.error_at(&kmark, format!("duplicate key `{key_text}`")));
+                    }
+                    entries.push((
+                        Key {
+                            text: key_text,
+                            span: key.span,
+                        },
+                        value,
+                    ));
+                };
+                let node = Node {
+                    kind: NodeKind::Map(entries),
+                    span: Span::new(self.file, start, end.max(start + 1)),
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::SequenceEnd | Event::MappingEnd => Err(self.error_at(&mark, "unexpected end of collection")),
+            Event::StreamEnd | Event::DocumentEnd | Event::StreamStart | Event::DocumentStart | Event::Nothing => {
+                Err(self.error_at(&mark, "unexpected end of document"))
+            }
+        }
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+}
+
+/// `<<: *base` merges keys that the mapping does not already have.
+fn merge_into(entries: &mut Vec<(Key, Node)>, value: Node) {
+    let sources = match value.kind {
+        NodeKind::Map(_) => vec![value],
+        NodeKind::Seq(items) => items,
+        _ => return,
+    };
+    for source in sources {
+        if let NodeKind::Map(extra) = source.kind {
+            for (k, v) in extra {
+                if !entries.iter().any(|(e, _)| e.text == k.text) {
+                    entries.push((k, v));
+                }
+            }
+        }
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        NodeKind::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// Length in bytes of a scalar as written, for the caret under it.
+fn scalar_len(text: &str, start: usize, value: &str, style: TScalarStyle) -> usize {
+    let rest = text.get(start..).unwrap_or("");
+    match style {
+        TScalarStyle::Plain => {
+            let first_line = rest.split('\n').next().unwrap_or("");
+            value.len().min(first_line.len()).max(1)
+        }
+        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
+            let quote = if style == TScalarStyle::SingleQuoted { '\'' } else { '"' };
+            let first_line = rest.split('\n').next().unwrap_or("");
+            first_line
+                .char_indices()
+                .skip(1)
+                .find(|&(i, c)| c == quote && !first_line[..i].ends_with('\\'))
+                .map_or(first_line.len(), |(i, _)| i + 1)
+                .max(1)
+        }
+        TScalarStyle::Literal | TScalarStyle::Folded => 1,
+    }
+}
+
+/// YAML 1.2 core-schema resolution of a scalar.
+fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&Tag>) -> NodeKind {
+    if let Some(tag) = tag {
+        if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
+            match tag.suffix.as_str() {
+                "str" => return NodeKind::Str(value),
+                "null" => return NodeKind::Null,
+                _ => {}
+            }
+        }
+    }
+    if style != TScalarStyle::Plain {
+        return NodeKind::Str(value);
+    }
+    match value.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
+        "true" | "True" | "TRUE" => return NodeKind::Bool(true),
+        "false" | "False" | "FALSE" => return NodeKind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeKind::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return NodeKind::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN),
+        _ => {}
+    }
+    if looks_like_int(&value) {
+        if let Ok(i) = value.parse::<i64>() {
+            return NodeKind::Int(i);
+        }
+    }
+    if let Some(hex) = value.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return NodeKind::Int(i);
+        }
+    }
+    if let Some(oct) = value.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return NodeKind::Int(i);
+        }
+    }
+    if looks_like_float(&value) {
+        if let Ok(f) = value.parse::<f64>() {
+            return NodeKind::Float(f);
+        }
+    }
+    NodeKind::Str(value)
+}
+
+fn looks_like_int(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn looks_like_float(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let mut parts = body.splitn(2, ['e', 'E']);
+    let mantissa = parts.next().unwrap_or("");
+    let mantissa_ok = !mantissa.is_empty()
+        && mantissa != "."
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && mantissa.bytes().filter(|&b| b == b'.').count() <= 1;
+    let exponent_ok = parts.next().is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(text: &str) -> NodeKind {
+        parse(text, 0).unwrap().kind
+    }
+
+    #[test]
+    fn scalars_follow_the_core_schema() {
+        assert_eq!(kind("42"), NodeKind::Int(42));
+        assert_eq!(kind("'42'"), NodeKind::Str("42".into()));
+        assert_eq!(kind("1.5"), NodeKind::Float(1.5));
+        assert_eq!(kind("true"), NodeKind::Bool(true));
+        assert_eq!(kind("~"), NodeKind::Null);
+        assert_eq!(kind("1.0.0"), NodeKind::Str("1.0.0".into()));
+        assert_eq!(kind("5/min"), NodeKind::Str("5/min".into()));
+    }
+
+    #[test]
+    fn spans_point_at_values_and_keys() {
+        let text = "a:\n  bé: hello\n  c: [1, 2]\n";
+        let root = parse(text, 0).unwrap();
+        let (key, value) = root.get("a").unwrap().get_entry("bé").unwrap();
+        assert_eq!(&text[key.span.start as usize..key.span.end as usize], "bé");
+        assert_eq!(&text[value.span.start as usize..value.span.end as usize], "hello");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = parse("a: [1, 2\nb: 3\n", 0).unwrap_err();
+        assert!(err.span.start > 0, "{err:?}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let err = parse("a: 1\na: 2\n", 0).unwrap_err();
+        assert!(err.message.contains("duplicate key `a`"));
+        assert_eq!(err.span.start, 5);
+    }
+
+    #[test]
+    fn aliases_expand_and_merge() {
+        let root = parse("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n", 0).unwrap();
+        assert_eq!(root.pointer("/other/x").unwrap().kind, NodeKind::Int(1));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let text = "[".repeat(5000);
+        assert!(parse(&text, 0).is_err());
+    }
+}
