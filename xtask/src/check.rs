@@ -33,7 +33,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Format::Human => {
                 eprint!("{}", loaded.render());
                 if let Some(model) = &loaded.model {
-                    let errors = loaded.diagnostics.iter().filter(|d| d.severity == rampart_spec::Severity::Error).count();
+                    let errors = loaded
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.severity == rampart_spec::Severity::Error)
+                        .count();
                     let warnings = loaded.diagnostics.len() - errors;
                     eprintln!(
                         "{}: {} operations, {} error(s), {} warning(s)",
@@ -51,5 +55,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

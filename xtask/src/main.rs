@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "rampart: secure axum servers from annotated OpenAPI specs")]
+#[command(
+    name = "cargo xtask",
+    about = "rampart: secure axum servers from annotated OpenAPI specs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -42,7 +42,14 @@ pub const OPERATION_KEYS: &[&str] = &[
     "successor",
 ];
 /// Keys allowed in `x-rampart.cors`.
-pub const CORS_KEYS: &[&str] = &["origins", "credentials", "public", "headers", "expose-headers", "max-age"];
+pub const CORS_KEYS: &[&str] = &[
+    "origins",
+    "credentials",
+    "public",
+    "headers",
+    "expose-headers",
+    "max-age",
+];
 
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +114,9 @@ pub fn read_api(root: &Node, diags: &mut Diagnostics) -> ApiAnnotations {
     }
     check_keys(node, API_KEYS, "the top-level x-rampart", diags);
     out.common = read_common(node, diags);
-    out.deprecated = node.get("deprecated").and_then(|n| read_bool(n, "deprecated", diags));
+    out.deprecated = node
+        .get("deprecated")
+        .and_then(|n| read_bool(n, "deprecated", diags));
     out.cors = node.get("cors").and_then(|n| read_cors(n, diags));
     out
 }
@@ -123,7 +132,9 @@ pub fn read_operation(op: &Node, diags: &mut Diagnostics) -> OperationAnnotation
     }
     check_keys(node, OPERATION_KEYS, "an operation's x-rampart", diags);
     out.common = read_common(node, diags);
-    out.public = node.get("public").and_then(|n| read_bool(n, "public", diags));
+    out.public = node
+        .get("public")
+        .and_then(|n| read_bool(n, "public", diags));
     out
 }
 
@@ -145,49 +156,105 @@ fn read_common(node: &Node, diags: &mut Diagnostics) -> CommonAnnotations {
             .collect();
     }
     out.rate = node.get("rate").and_then(|n| {
-        parse_scalar(n, "rate", "a rate like `5/min`", diags, |t| parse_rate(t), "malformed-rate")
+        parse_scalar(
+            n,
+            "rate",
+            "a rate like `5/min`",
+            diags,
+            |t| parse_rate(t),
+            "malformed-rate",
+        )
     });
     out.burst = node.get("burst").and_then(|n| match n.kind {
-        NodeKind::Int(b) if b >= 1 && b <= i64::from(u32::MAX) => Some(Spanned { value: b as u32, span: n.span }),
+        NodeKind::Int(b) if b >= 1 && b <= i64::from(u32::MAX) => Some(Spanned {
+            value: b as u32,
+            span: n.span,
+        }),
         _ => {
             diags.push(
-                Diagnostic::error("malformed-burst", format!("malformed burst `{}`: expected a whole number of at least 1", text_of(n)))
-                    .at(n.span)
-                    .help("e.g. `burst: 10` lets a client spend 10 requests at once"),
+                Diagnostic::error(
+                    "malformed-burst",
+                    format!(
+                        "malformed burst `{}`: expected a whole number of at least 1",
+                        text_of(n)
+                    ),
+                )
+                .at(n.span)
+                .help("e.g. `burst: 10` lets a client spend 10 requests at once"),
             );
             None
         }
     });
     out.rate_key = node.get("rate-key").and_then(|n| {
-        parse_scalar(n, "rate-key", "`principal` or `ip`", diags, |t| match t {
-            "principal" => Ok(RateKey::Principal),
-            "ip" => Ok(RateKey::Ip),
-            other => Err(ValueError {
-                message: format!("unknown rate-key `{other}`{}", did_you_mean(other, ["principal", "ip"])),
-                help: "`rate-key` is `principal` (the default) or `ip`".into(),
-            }),
-        }, "malformed-rate-key")
+        parse_scalar(
+            n,
+            "rate-key",
+            "`principal` or `ip`",
+            diags,
+            |t| match t {
+                "principal" => Ok(RateKey::Principal),
+                "ip" => Ok(RateKey::Ip),
+                other => Err(ValueError {
+                    message: format!(
+                        "unknown rate-key `{other}`{}",
+                        did_you_mean(other, ["principal", "ip"])
+                    ),
+                    help: "`rate-key` is `principal` (the default) or `ip`".into(),
+                }),
+            },
+            "malformed-rate-key",
+        )
     });
     out.body_limit = node.get("body-limit").and_then(|n| {
         if let NodeKind::Int(i) = n.kind {
             if i >= 0 {
-                return Some(Spanned { value: i as u64, span: n.span });
+                return Some(Spanned {
+                    value: i as u64,
+                    span: n.span,
+                });
             }
         }
-        parse_scalar(n, "body-limit", "a size like `64KiB`", diags, parse_size, "malformed-size")
+        parse_scalar(
+            n,
+            "body-limit",
+            "a size like `64KiB`",
+            diags,
+            parse_size,
+            "malformed-size",
+        )
     });
     out.deprecation = node.get("deprecation").and_then(|n| {
-        parse_scalar(n, "deprecation", "a date like `2026-01-01`", diags, parse_instant, "malformed-date")
+        parse_scalar(
+            n,
+            "deprecation",
+            "a date like `2026-01-01`",
+            diags,
+            parse_instant,
+            "malformed-date",
+        )
     });
     out.sunset = node.get("sunset").and_then(|n| {
-        parse_scalar(n, "sunset", "a date like `2027-06-01T00:00:00Z`", diags, parse_instant, "malformed-date")
+        parse_scalar(
+            n,
+            "sunset",
+            "a date like `2027-06-01T00:00:00Z`",
+            diags,
+            parse_instant,
+            "malformed-date",
+        )
     });
     out.successor = node.get("successor").and_then(|n| match n.as_str() {
-        Some(s) if !s.trim().is_empty() => Some(Spanned { value: s.to_owned(), span: n.span }),
+        Some(s) if !s.trim().is_empty() => Some(Spanned {
+            value: s.to_owned(),
+            span: n.span,
+        }),
         _ => {
             diags.push(
-                Diagnostic::error("malformed-successor", "`successor` must be a path or URL, e.g. `/v2/pets/{petId}`")
-                    .at(n.span),
+                Diagnostic::error(
+                    "malformed-successor",
+                    "`successor` must be a path or URL, e.g. `/v2/pets/{petId}`",
+                )
+                .at(n.span),
             );
             None
         }
@@ -221,32 +288,53 @@ fn read_cors(node: &Node, diags: &mut Diagnostics) -> Option<Spanned<CorsPolicy>
                         );
                     }
                 }
-                CorsOrigins::List(list.into_iter().filter(|o| o.value != "*").map(|o| o.value).collect())
+                CorsOrigins::List(
+                    list.into_iter()
+                        .filter(|o| o.value != "*")
+                        .map(|o| o.value)
+                        .collect(),
+                )
             }
         };
     }
-    let flag = |key: &str, diags: &mut Diagnostics| node.get(key).and_then(|n| read_bool(n, key, diags)).is_some_and(|b| b.value);
+    let flag = |key: &str, diags: &mut Diagnostics| {
+        node.get(key)
+            .and_then(|n| read_bool(n, key, diags))
+            .is_some_and(|b| b.value)
+    };
     cors.credentials = flag("credentials", diags);
     cors.public = flag("public", diags);
     if let Some(h) = node.get("headers") {
-        cors.headers = read_string_list(h, "headers", diags).into_iter().map(|s| s.value).collect();
+        cors.headers = read_string_list(h, "headers", diags)
+            .into_iter()
+            .map(|s| s.value)
+            .collect();
     }
     if let Some(h) = node.get("expose-headers") {
-        cors.expose_headers = read_string_list(h, "expose-headers", diags).into_iter().map(|s| s.value).collect();
+        cors.expose_headers = read_string_list(h, "expose-headers", diags)
+            .into_iter()
+            .map(|s| s.value)
+            .collect();
     }
     if let Some(m) = node.get("max-age") {
         match m.kind {
             NodeKind::Int(i) if i >= 0 => cors.max_age = Some(i as u64),
-            _ => diags.push(Diagnostic::error("malformed-cors", "`max-age` must be a number of seconds").at(m.span)),
+            _ => diags.push(
+                Diagnostic::error("malformed-cors", "`max-age` must be a number of seconds")
+                    .at(m.span),
+            ),
         }
     }
     let origins_span = node.get("origins").map_or(node.span, |n| n.span);
     if cors.origins == CorsOrigins::Any {
         if cors.credentials {
             diags.push(
-                Diagnostic::error("cors-wildcard-credentials", "CORS `origins: \"*\"` cannot be combined with `credentials: true`")
-                    .at(origins_span)
-                    .help("list the exact origins that may send credentials"),
+                Diagnostic::error(
+                    "cors-wildcard-credentials",
+                    "CORS `origins: \"*\"` cannot be combined with `credentials: true`",
+                )
+                .at(origins_span)
+                .help("list the exact origins that may send credentials"),
             );
         } else if !cors.public {
             diags.push(
@@ -256,21 +344,33 @@ fn read_cors(node: &Node, diags: &mut Diagnostics) -> Option<Spanned<CorsPolicy>
             );
         }
     }
-    Some(Spanned { value: cors, span: node.span })
+    Some(Spanned {
+        value: cors,
+        span: node.span,
+    })
 }
 
 fn valid_origin(origin: &str) -> bool {
     let Some((scheme, rest)) = origin.split_once("://") else {
         return false;
     };
-    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/') && !rest.contains('*')
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains('/')
+        && !rest.contains('*')
 }
 
 fn expect_map(node: &Node, what: &str, diags: &mut Diagnostics) -> bool {
     if node.entries().is_some() {
         return true;
     }
-    diags.push(Diagnostic::error("malformed-annotation", format!("`{what}` must be a mapping, found {}", node.describe())).at(node.span));
+    diags.push(
+        Diagnostic::error(
+            "malformed-annotation",
+            format!("`{what}` must be a mapping, found {}", node.describe()),
+        )
+        .at(node.span),
+    );
     false
 }
 
@@ -278,9 +378,12 @@ fn check_keys(node: &Node, allowed: &[&str], context: &str, diags: &mut Diagnost
     for (key, _) in node.entries().unwrap_or_default() {
         if !allowed.contains(&key.text.as_str()) {
             let suggestion = did_you_mean(&key.text, allowed.iter().copied());
-            let mut d = Diagnostic::error("unknown-key", format!("unknown key `{}` in {context}{suggestion}", key.text))
-                .at(key.span)
-                .label("unknown key");
+            let mut d = Diagnostic::error(
+                "unknown-key",
+                format!("unknown key `{}` in {context}{suggestion}", key.text),
+            )
+            .at(key.span)
+            .label("unknown key");
             d = d.help(format!("valid keys: {}", allowed.join(", ")));
             diags.push(d);
         }
@@ -289,11 +392,17 @@ fn check_keys(node: &Node, allowed: &[&str], context: &str, diags: &mut Diagnost
 
 fn read_bool(node: &Node, key: &str, diags: &mut Diagnostics) -> Option<Spanned<bool>> {
     match node.as_bool() {
-        Some(b) => Some(Spanned { value: b, span: node.span }),
+        Some(b) => Some(Spanned {
+            value: b,
+            span: node.span,
+        }),
         None => {
             diags.push(
-                Diagnostic::error("malformed-annotation", format!("`{key}` must be true or false, found {}", node.describe()))
-                    .at(node.span),
+                Diagnostic::error(
+                    "malformed-annotation",
+                    format!("`{key}` must be true or false, found {}", node.describe()),
+                )
+                .at(node.span),
             );
             None
         }
@@ -306,8 +415,14 @@ fn read_string_list(node: &Node, key: &str, diags: &mut Diagnostics) -> Vec<Span
         NodeKind::Str(_) => vec![node],
         _ => {
             diags.push(
-                Diagnostic::error("malformed-annotation", format!("`{key}` must be a list of strings, found {}", node.describe()))
-                    .at(node.span),
+                Diagnostic::error(
+                    "malformed-annotation",
+                    format!(
+                        "`{key}` must be a list of strings, found {}",
+                        node.describe()
+                    ),
+                )
+                .at(node.span),
             );
             return Vec::new();
         }
@@ -315,11 +430,20 @@ fn read_string_list(node: &Node, key: &str, diags: &mut Diagnostics) -> Vec<Span
     items
         .into_iter()
         .filter_map(|item| match item.as_str() {
-            Some(s) => Some(Spanned { value: s.to_owned(), span: item.span }),
+            Some(s) => Some(Spanned {
+                value: s.to_owned(),
+                span: item.span,
+            }),
             None => {
                 diags.push(
-                    Diagnostic::error("malformed-annotation", format!("entries of `{key}` must be strings, found {}", item.describe()))
-                        .at(item.span),
+                    Diagnostic::error(
+                        "malformed-annotation",
+                        format!(
+                            "entries of `{key}` must be strings, found {}",
+                            item.describe()
+                        ),
+                    )
+                    .at(item.span),
                 );
                 None
             }
@@ -328,7 +452,8 @@ fn read_string_list(node: &Node, key: &str, diags: &mut Diagnostics) -> Vec<Span
 }
 
 fn text_of(node: &Node) -> String {
-    node.scalar_text().unwrap_or_else(|| node.describe().to_owned())
+    node.scalar_text()
+        .unwrap_or_else(|| node.describe().to_owned())
 }
 
 fn value_diag(code: &'static str, e: ValueError, span: Span) -> Diagnostic {
@@ -345,12 +470,19 @@ fn parse_scalar<T>(
 ) -> Option<Spanned<T>> {
     let Some(text) = node.as_str() else {
         diags.push(
-            Diagnostic::error(code, format!("malformed `{key}` `{}`: expected {expected}", text_of(node))).at(node.span),
+            Diagnostic::error(
+                code,
+                format!("malformed `{key}` `{}`: expected {expected}", text_of(node)),
+            )
+            .at(node.span),
         );
         return None;
     };
     match parse(text) {
-        Ok(value) => Some(Spanned { value, span: node.span }),
+        Ok(value) => Some(Spanned {
+            value,
+            span: node.span,
+        }),
         Err(e) => {
             diags.push(value_diag(code, e, node.span));
             None

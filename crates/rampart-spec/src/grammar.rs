@@ -82,7 +82,8 @@ impl std::fmt::Display for Rate {
     }
 }
 
-const RATE_HELP: &str = "write a rate as COUNT/PERIOD, e.g. `5/min`, `100/15min`, `10/s`, `1000/h`, `10000/day`";
+const RATE_HELP: &str =
+    "write a rate as COUNT/PERIOD, e.g. `5/min`, `100/15min`, `10/s`, `1000/h`, `10000/day`";
 const UNITS: &[(&str, u64)] = &[
     ("s", 1),
     ("sec", 1),
@@ -146,7 +147,8 @@ pub fn parse_rate(text: &str) -> Result<Rate, ValueError> {
     Ok(Rate::new(count, Duration::from_secs(total)))
 }
 
-const SIZE_HELP: &str = "write a size as a number of bytes or with a unit, e.g. `64KiB`, `1MiB`, `512B`";
+const SIZE_HELP: &str =
+    "write a size as a number of bytes or with a unit, e.g. `64KiB`, `1MiB`, `512B`";
 
 /// Parse a byte size such as `64KiB`, `1MiB`, `16KB` or `4096`.
 pub fn parse_size(text: &str) -> Result<u64, ValueError> {
@@ -176,7 +178,10 @@ pub fn parse_size(text: &str) -> Result<u64, ValueError> {
         .ok_or_else(|| {
             bad(&format!(
                 "unknown unit `{unit}`{}",
-                did_you_mean(unit, SIZE_UNITS.iter().map(|(n, _)| *n).filter(|n| !n.is_empty()))
+                did_you_mean(
+                    unit,
+                    SIZE_UNITS.iter().map(|(n, _)| *n).filter(|n| !n.is_empty())
+                )
             ))
         })?;
     number
@@ -184,8 +189,7 @@ pub fn parse_size(text: &str) -> Result<u64, ValueError> {
         .ok_or_else(|| bad("size too large"))
 }
 
-const INSTANT_HELP: &str =
-    "write an instant in RFC 3339, e.g. `2027-06-01T00:00:00Z`, or a date, e.g. `2027-06-01` (midnight UTC)";
+const INSTANT_HELP: &str = "write an instant in RFC 3339, e.g. `2027-06-01T00:00:00Z`, or a date, e.g. `2027-06-01` (midnight UTC)";
 
 /// Parse an instant (RFC 3339 date-time, or `YYYY-MM-DD` meaning midnight UTC) into Unix seconds.
 pub fn parse_instant(text: &str) -> Result<i64, ValueError> {
@@ -258,8 +262,7 @@ impl RoleHierarchy {
     /// Equal names always satisfy; otherwise both must be declared and `have`
     /// must rank at least as strong as `need`.
     pub fn satisfies(&self, have: &str, need: &str) -> bool {
-        have == need
-            || matches!((self.rank(have), self.rank(need)), (Some(h), Some(n)) if h <= n)
+        have == need || matches!((self.rank(have), self.rank(need)), (Some(h), Some(n)) if h <= n)
     }
 }
 
@@ -269,17 +272,32 @@ mod tests {
 
     #[test]
     fn rates_parse() {
-        assert_eq!(parse_rate("5/min").unwrap(), Rate::new(5, Duration::from_secs(60)));
-        assert_eq!(parse_rate("100/15min").unwrap(), Rate::new(100, Duration::from_secs(900)));
-        assert_eq!(parse_rate("10/s").unwrap(), Rate::new(10, Duration::from_secs(1)));
-        assert_eq!(parse_rate("1000/h").unwrap().period, Duration::from_secs(3600));
+        assert_eq!(
+            parse_rate("5/min").unwrap(),
+            Rate::new(5, Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_rate("100/15min").unwrap(),
+            Rate::new(100, Duration::from_secs(900))
+        );
+        assert_eq!(
+            parse_rate("10/s").unwrap(),
+            Rate::new(10, Duration::from_secs(1))
+        );
+        assert_eq!(
+            parse_rate("1000/h").unwrap().period,
+            Duration::from_secs(3600)
+        );
         assert_eq!(parse_rate("100/15min").unwrap().to_string(), "100/15min");
     }
 
     #[test]
     fn bad_rates_say_why_and_suggest() {
         let err = parse_rate("5/mni").unwrap_err();
-        assert_eq!(err.message, "malformed rate `5/mni`: unknown unit `mni`; did you mean `min`?");
+        assert_eq!(
+            err.message,
+            "malformed rate `5/mni`: unknown unit `mni`; did you mean `min`?"
+        );
         assert!(parse_rate("five/min").is_err());
         assert!(parse_rate("0/min").is_err());
         assert!(parse_rate("5").is_err());
@@ -292,12 +310,20 @@ mod tests {
         assert_eq!(parse_size("1MiB").unwrap(), 1 << 20);
         assert_eq!(parse_size("16KB").unwrap(), 16000);
         assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("64 kib").unwrap_err().message.contains("did you mean `KiB`"));
+        assert!(
+            parse_size("64 kib")
+                .unwrap_err()
+                .message
+                .contains("did you mean `KiB`")
+        );
     }
 
     #[test]
     fn instants_parse() {
-        assert_eq!(parse_instant("2027-06-01T00:00:00Z").unwrap(), 1_811_808_000);
+        assert_eq!(
+            parse_instant("2027-06-01T00:00:00Z").unwrap(),
+            1_811_808_000
+        );
         assert_eq!(parse_instant("2027-06-01").unwrap(), 1_811_808_000);
         assert!(parse_instant("2027-13-01").is_err());
         assert!(parse_instant("tomorrow").is_err());

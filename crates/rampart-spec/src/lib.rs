@@ -42,8 +42,13 @@ pub mod suggest;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use grammar::{Rate, RoleHierarchy, ValueError, parse_instant, parse_rate, parse_role, parse_size};
+pub use grammar::{
+    Rate, RoleHierarchy, ValueError, parse_instant, parse_rate, parse_role, parse_size,
+};
 pub use load::{Loaded, load_file, load_str};
 pub use model::{ApiModel, Operation, SecuritySchemeKind};
-pub use policy::{CorsOrigins, CorsPolicy, Deprecation, OperationPolicy, RateKey, SchemeRequirement, SecurityRequirement};
+pub use policy::{
+    CorsOrigins, CorsPolicy, Deprecation, OperationPolicy, RateKey, SchemeRequirement,
+    SecurityRequirement,
+};
 pub use source::{Location, SourceFiles, Span};

@@ -30,7 +30,10 @@ impl Loaded {
 
     /// Every diagnostic rendered in rustc's style.
     pub fn render(&self) -> String {
-        self.diagnostics.iter().map(|d| d.render(&self.files)).collect()
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(&self.files))
+            .collect()
     }
 
     /// The model, or the rendered diagnostics when there are errors.
@@ -53,8 +56,11 @@ pub fn load_file(path: impl AsRef<Path>) -> Loaded {
         Err(e) => {
             let mut diagnostics = Diagnostics::default();
             diagnostics.push(
-                Diagnostic::error("unreadable-file", format!("cannot read `{}`: {e}", path.display()))
-                    .help("check the path; relative paths are resolved from the current directory"),
+                Diagnostic::error(
+                    "unreadable-file",
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+                .help("check the path; relative paths are resolved from the current directory"),
             );
             Loaded {
                 files: SourceFiles::default(),
@@ -86,7 +92,10 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
     }
     let mut loader = |files: &mut SourceFiles, path: &Path| -> Result<(FileId, Node), Diagnostic> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Diagnostic::error("missing-ref", format!("cannot read `{}` named by a `$ref`: {e}", path.display()))
+            Diagnostic::error(
+                "missing-ref",
+                format!("cannot read `{}` named by a `$ref`: {e}", path.display()),
+            )
         })?;
         let id = files.add(path, text);
         parse_file(files, id).map(|node| (id, node))
@@ -103,31 +112,53 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
 /// Parse one file into a tree; syntax errors carry the position of the fault.
 fn parse_file(files: &SourceFiles, id: FileId) -> Result<Node, Diagnostic> {
     let file = files.get(id);
-    let is_json = file.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    let is_json = file
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         || file.text.trim_start().starts_with('{');
     if is_json {
         // serde_json reports JSON syntax errors more precisely than a YAML parser would.
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {
             let offset = file.offset_of(e.line(), e.column().saturating_sub(1));
             let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-            return Err(Diagnostic::error("syntax", format!("invalid JSON: {message}"))
-                .at(Span::new(id, offset, offset + 1))
-                .label("here"));
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            return Err(
+                Diagnostic::error("syntax", format!("invalid JSON: {message}"))
+                    .at(Span::new(id, offset, offset + 1))
+                    .label("here"),
+            );
         }
     }
     yaml::parse(&file.text, id).map_err(|e| {
-        Diagnostic::error("syntax", format!("invalid {}: {}", if is_json { "JSON" } else { "YAML" }, e.message))
-            .at(e.span)
-            .label("here")
+        Diagnostic::error(
+            "syntax",
+            format!(
+                "invalid {}: {}",
+                if is_json { "JSON" } else { "YAML" },
+                e.message
+            ),
+        )
+        .at(e.span)
+        .label("here")
     })
 }
 
 fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
     if root.entries().is_none() {
         diags.push(
-            Diagnostic::error("not-openapi", format!("a spec must be a mapping at the top level, found {}", root.describe()))
-                .at(root.span),
+            Diagnostic::error(
+                "not-openapi",
+                format!(
+                    "a spec must be a mapping at the top level, found {}",
+                    root.describe()
+                ),
+            )
+            .at(root.span),
         );
         return false;
     }
@@ -145,9 +176,12 @@ fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
     }
     let Some(version) = root.get("openapi") else {
         diags.push(
-            Diagnostic::error("not-openapi", "missing the `openapi` field; rampart supports OpenAPI 3.0.x")
-                .at(root.span)
-                .help("start the document with `openapi: 3.0.3`"),
+            Diagnostic::error(
+                "not-openapi",
+                "missing the `openapi` field; rampart supports OpenAPI 3.0.x",
+            )
+            .at(root.span)
+            .help("start the document with `openapi: 3.0.3`"),
         );
         return false;
     };

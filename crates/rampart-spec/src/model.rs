@@ -9,13 +9,17 @@ use crate::annotations::{self, ApiAnnotations, OperationAnnotations};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::grammar::RoleHierarchy;
 use crate::node::{Node, escape_pointer_token};
-use crate::policy::{DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, SchemeRequirement, SecurityRequirement};
+use crate::policy::{
+    DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, SchemeRequirement, SecurityRequirement,
+};
 use crate::resolve::resolve;
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 
 /// HTTP methods an OpenAPI path item can hold, in document order.
-pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// A loaded, checked spec.
 #[derive(Debug, Clone)]
@@ -107,7 +111,10 @@ pub struct Operation {
 impl Operation {
     /// Summary or description, for docs.
     pub fn doc(&self) -> Option<&str> {
-        self.operation.summary.as_deref().or(self.operation.description.as_deref())
+        self.operation
+            .summary
+            .as_deref()
+            .or(self.operation.description.as_deref())
     }
 }
 
@@ -146,10 +153,15 @@ impl ApiModel {
     }
 
     /// The schema of a parameter, if it has one.
-    pub fn parameter_schema<'a>(&'a self, parameter: &'a Parameter) -> Option<&'a ReferenceOr<Schema>> {
+    pub fn parameter_schema<'a>(
+        &'a self,
+        parameter: &'a Parameter,
+    ) -> Option<&'a ReferenceOr<Schema>> {
         match &parameter.parameter_data_ref().format {
             ParameterSchemaOrContent::Schema(s) => Some(s),
-            ParameterSchemaOrContent::Content(c) => c.values().next().and_then(|m| m.schema.as_ref()),
+            ParameterSchemaOrContent::Content(c) => {
+                c.values().next().and_then(|m| m.schema.as_ref())
+            }
         }
     }
 }
@@ -162,9 +174,12 @@ pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> Ap
     if let Some(sunset) = &api.common.sunset {
         if !api.deprecated.as_ref().is_some_and(|d| d.value) {
             diags.push(
-                Diagnostic::error("sunset-without-deprecated", "the API has a `sunset` but is not marked `deprecated: true`")
-                    .at(sunset.span)
-                    .help("add `deprecated: true` to the top-level x-rampart, or remove `sunset`"),
+                Diagnostic::error(
+                    "sunset-without-deprecated",
+                    "the API has a `sunset` but is not marked `deprecated: true`",
+                )
+                .at(sunset.span)
+                .help("add `deprecated: true` to the top-level x-rampart, or remove `sunset`"),
             );
         }
     }
@@ -184,12 +199,22 @@ pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> Ap
 fn check_duplicate_roles(api: &ApiAnnotations, diags: &mut Diagnostics) {
     for (i, role) in api.common.roles.iter().enumerate() {
         if api.common.roles[..i].iter().any(|r| r.value == role.value) {
-            diags.push(Diagnostic::error("duplicate-role", format!("role `{}` is declared twice", role.value)).at(role.span));
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-role",
+                    format!("role `{}` is declared twice", role.value),
+                )
+                .at(role.span),
+            );
         }
     }
 }
 
-fn read_schemes(openapi: &OpenAPI, root: &Node, diags: &mut Diagnostics) -> Vec<(String, SecuritySchemeKind)> {
+fn read_schemes(
+    openapi: &OpenAPI,
+    root: &Node,
+    diags: &mut Diagnostics,
+) -> Vec<(String, SecuritySchemeKind)> {
     let Some(components) = &openapi.components else {
         return Vec::new();
     };
@@ -199,19 +224,29 @@ fn read_schemes(openapi: &OpenAPI, root: &Node, diags: &mut Diagnostics) -> Vec<
             continue;
         };
         let kind = match scheme {
-            openapiv3::SecurityScheme::HTTP { scheme, bearer_format, .. } => match scheme.to_ascii_lowercase().as_str() {
-                "bearer" => SecuritySchemeKind::Bearer { format: bearer_format.clone() },
+            openapiv3::SecurityScheme::HTTP {
+                scheme,
+                bearer_format,
+                ..
+            } => match scheme.to_ascii_lowercase().as_str() {
+                "bearer" => SecuritySchemeKind::Bearer {
+                    format: bearer_format.clone(),
+                },
                 "basic" => SecuritySchemeKind::Basic,
-                other => SecuritySchemeKind::OtherHttp { scheme: other.to_owned() },
-            },
-            openapiv3::SecurityScheme::APIKey { location, name, .. } => SecuritySchemeKind::ApiKey {
-                name: name.clone(),
-                location: match location {
-                    openapiv3::APIKeyLocation::Header => ApiKeyLocation::Header,
-                    openapiv3::APIKeyLocation::Query => ApiKeyLocation::Query,
-                    openapiv3::APIKeyLocation::Cookie => ApiKeyLocation::Cookie,
+                other => SecuritySchemeKind::OtherHttp {
+                    scheme: other.to_owned(),
                 },
             },
+            openapiv3::SecurityScheme::APIKey { location, name, .. } => {
+                SecuritySchemeKind::ApiKey {
+                    name: name.clone(),
+                    location: match location {
+                        openapiv3::APIKeyLocation::Header => ApiKeyLocation::Header,
+                        openapiv3::APIKeyLocation::Query => ApiKeyLocation::Query,
+                        openapiv3::APIKeyLocation::Cookie => ApiKeyLocation::Cookie,
+                    },
+                }
+            }
             openapiv3::SecurityScheme::OAuth2 { flows, .. } => {
                 let mut scopes: Vec<String> = Vec::new();
                 let all = [
@@ -227,9 +262,12 @@ fn read_schemes(openapi: &OpenAPI, root: &Node, diags: &mut Diagnostics) -> Vec<
                 }
                 SecuritySchemeKind::OAuth2 { scopes }
             }
-            openapiv3::SecurityScheme::OpenIDConnect { open_id_connect_url, .. } => {
-                SecuritySchemeKind::OpenIdConnect { url: open_id_connect_url.clone() }
-            }
+            openapiv3::SecurityScheme::OpenIDConnect {
+                open_id_connect_url,
+                ..
+            } => SecuritySchemeKind::OpenIdConnect {
+                url: open_id_connect_url.clone(),
+            },
         };
         out.push((name.clone(), kind));
     }
@@ -266,20 +304,27 @@ fn read_operations(model: &ApiModel, diags: &mut Diagnostics) -> Vec<Operation> 
                 None => (synthesize_id(method, path), false),
             };
             if id_declared {
-                let id_span = node.and_then(|n| n.get("operationId")).map_or(span, |n| n.span);
+                let id_span = node
+                    .and_then(|n| n.get("operationId"))
+                    .map_or(span, |n| n.span);
                 if let Some(first) = seen_ids.get(&id) {
                     let _ = first;
                     diags.push(
-                        Diagnostic::error("duplicate-operation-id", format!("operationId `{id}` is used by more than one operation"))
-                            .at(id_span)
-                            .label("used again here")
-                            .help("operationIds must be unique; rename one of them"),
+                        Diagnostic::error(
+                            "duplicate-operation-id",
+                            format!("operationId `{id}` is used by more than one operation"),
+                        )
+                        .at(id_span)
+                        .label("used again here")
+                        .help("operationIds must be unique; rename one of them"),
                     );
                 } else {
                     seen_ids.insert(id.clone(), id_span);
                 }
             }
-            let annotations = node.map(|n| annotations::read_operation(n, diags)).unwrap_or_default();
+            let annotations = node
+                .map(|n| annotations::read_operation(n, diags))
+                .unwrap_or_default();
             let parameters = merge_parameters(openapi, &item.parameters, &op.parameters);
             let policy = build_policy(model, &id, method, path, op, node, &annotations, diags);
             out.push(Operation {
@@ -304,7 +349,11 @@ fn synthesize_id(method: &str, path: &str) -> String {
     let mut id = method.to_owned();
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         id.push('_');
-        id.extend(segment.chars().map(|c| if c.is_alphanumeric() { c } else { '_' }));
+        id.extend(
+            segment
+                .chars()
+                .map(|c| if c.is_alphanumeric() { c } else { '_' }),
+        );
     }
     id
 }
@@ -316,9 +365,14 @@ fn merge_parameters(
 ) -> Vec<Parameter> {
     let mut out: Vec<Parameter> = Vec::new();
     for p in path_level.iter().chain(op_level) {
-        let Some(p) = resolve(openapi, p) else { continue };
+        let Some(p) = resolve(openapi, p) else {
+            continue;
+        };
         let key = (location(p), p.parameter_data_ref().name.clone());
-        match out.iter().position(|q| (location(q), q.parameter_data_ref().name.clone()) == key) {
+        match out
+            .iter()
+            .position(|q| (location(q), q.parameter_data_ref().name.clone()) == key)
+        {
             Some(i) => out[i] = p.clone(),
             None => out.push(p.clone()),
         }
@@ -353,10 +407,15 @@ fn build_policy(
     // Security: the operation's own list, else the top level's; checked against declared schemes.
     let (requirements, req_node) = match &op.security {
         Some(reqs) => (reqs.as_slice(), node.and_then(|n| n.get("security"))),
-        None => (model.openapi.security.as_deref().unwrap_or_default(), model.root.get("security")),
+        None => (
+            model.openapi.security.as_deref().unwrap_or_default(),
+            model.root.get("security"),
+        ),
     };
     for (i, req) in requirements.iter().enumerate() {
-        let req_node = req_node.and_then(|n| n.items()).and_then(|items| items.get(i));
+        let req_node = req_node
+            .and_then(|n| n.items())
+            .and_then(|items| items.get(i));
         let mut alternative = SecurityRequirement::default();
         for (scheme, scopes) in req {
             let key_span = req_node
@@ -409,7 +468,12 @@ fn build_policy(
 
     if let Some(public) = &ann.public {
         policy.public = public.value;
-        if public.value && op.security.as_ref().is_some_and(|s| !s.is_empty() && !policy.security.is_empty()) {
+        if public.value
+            && op
+                .security
+                .as_ref()
+                .is_some_and(|s| !s.is_empty() && !policy.security.is_empty())
+        {
             diags.push(
                 Diagnostic::error("public-with-security", "operation is marked `public: true` but also lists security requirements")
                     .at(public.span)
@@ -424,7 +488,8 @@ fn build_policy(
     // Roles must be declared at the top level.
     for role in &ann.common.roles {
         if !model.roles.contains(&role.value) {
-            let suggestion = did_you_mean(&role.value, model.roles.roles().iter().map(String::as_str));
+            let suggestion =
+                did_you_mean(&role.value, model.roles.roles().iter().map(String::as_str));
             diags.push(
                 Diagnostic::error("undeclared-role", format!("role `{}` is not declared{suggestion}", role.value))
                     .at(role.span)
@@ -436,28 +501,53 @@ fn build_policy(
     }
 
     let common = &ann.common;
-    let rate = common.rate.as_ref().or(api.common.rate.as_ref()).map(|r| r.value);
-    let burst = common.burst.as_ref().or(if common.rate.is_none() { api.common.burst.as_ref() } else { None });
+    let rate = common
+        .rate
+        .as_ref()
+        .or(api.common.rate.as_ref())
+        .map(|r| r.value);
+    let burst = common.burst.as_ref().or(if common.rate.is_none() {
+        api.common.burst.as_ref()
+    } else {
+        None
+    });
     policy.rate = rate.map(|r| match burst {
         Some(b) => r.with_burst(b.value),
         None => r,
     });
     if let (Some(b), None) = (&common.burst, rate) {
         diags.push(
-            Diagnostic::error("burst-without-rate", "`burst` is set but no `rate` applies to this operation")
-                .at(b.span)
-                .help("add a `rate` here or at the top level"),
+            Diagnostic::error(
+                "burst-without-rate",
+                "`burst` is set but no `rate` applies to this operation",
+            )
+            .at(b.span)
+            .help("add a `rate` here or at the top level"),
         );
     }
-    policy.rate_key = common.rate_key.as_ref().or(api.common.rate_key.as_ref()).map(|k| k.value).unwrap_or_default();
+    policy.rate_key = common
+        .rate_key
+        .as_ref()
+        .or(api.common.rate_key.as_ref())
+        .map(|k| k.value)
+        .unwrap_or_default();
     policy.body_limit = Some(
-        common.body_limit.as_ref().or(api.common.body_limit.as_ref()).map_or(DEFAULT_BODY_LIMIT, |b| b.value),
+        common
+            .body_limit
+            .as_ref()
+            .or(api.common.body_limit.as_ref())
+            .map_or(DEFAULT_BODY_LIMIT, |b| b.value),
     );
 
     let version_deprecated = api.deprecated.as_ref().is_some_and(|d| d.value);
     if op.deprecated || version_deprecated {
-        let pick = |own: &Option<crate::annotations::Spanned<i64>>, top: &Option<crate::annotations::Spanned<i64>>| {
-            own.as_ref().map(|s| s.value).or(if version_deprecated { top.as_ref().map(|s| s.value) } else { None })
+        let pick = |own: &Option<crate::annotations::Spanned<i64>>,
+                    top: &Option<crate::annotations::Spanned<i64>>| {
+            own.as_ref().map(|s| s.value).or(if version_deprecated {
+                top.as_ref().map(|s| s.value)
+            } else {
+                None
+            })
         };
         policy.deprecation = Some(Deprecation {
             since: pick(&common.deprecation, &api.common.deprecation),
@@ -465,7 +555,11 @@ fn build_policy(
             successor: common
                 .successor
                 .as_ref()
-                .or(if version_deprecated { api.common.successor.as_ref() } else { None })
+                .or(if version_deprecated {
+                    api.common.successor.as_ref()
+                } else {
+                    None
+                })
                 .map(|s| s.value.clone()),
         });
     } else {
@@ -478,7 +572,9 @@ fn build_policy(
                 diags.push(
                     Diagnostic::error(
                         "sunset-without-deprecated",
-                        format!("operation `{id}` has a `{key}` but is not marked `deprecated: true`"),
+                        format!(
+                            "operation `{id}` has a `{key}` but is not marked `deprecated: true`"
+                        ),
                     )
                     .at(span)
                     .help("add `deprecated: true` to the operation, or remove the key"),

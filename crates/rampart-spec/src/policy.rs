@@ -97,7 +97,11 @@ pub struct OperationPolicy {
 
 impl OperationPolicy {
     /// A policy for `method path` with nothing required yet.
-    pub fn new(operation_id: impl Into<String>, method: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(
+        operation_id: impl Into<String>,
+        method: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
         OperationPolicy {
             operation_id: operation_id.into(),
             method: method.into().to_ascii_uppercase(),

@@ -15,10 +15,16 @@ use crate::suggest::did_you_mean;
 const MAX_INLINES: usize = 10_000;
 
 /// Reads and parses a file reached by an external `$ref`.
-pub(crate) type FileLoader<'a> = dyn FnMut(&mut SourceFiles, &Path) -> Result<(FileId, Node), Diagnostic> + 'a;
+pub(crate) type FileLoader<'a> =
+    dyn FnMut(&mut SourceFiles, &Path) -> Result<(FileId, Node), Diagnostic> + 'a;
 
 /// Bundle external refs into `root` (file 0), rewriting them to local ones.
-pub(crate) fn bundle(files: &mut SourceFiles, root: &mut Node, loader: &mut FileLoader<'_>, diags: &mut Diagnostics) {
+pub(crate) fn bundle(
+    files: &mut SourceFiles,
+    root: &mut Node,
+    loader: &mut FileLoader<'_>,
+    diags: &mut Diagnostics,
+) {
     let mut state = Bundler {
         docs: HashMap::new(),
         hoisted: HashMap::new(),
@@ -132,18 +138,26 @@ impl Bundler {
         let target_file = if file_part.is_empty() {
             span.file
         } else {
-            let base = files.get(span.file).path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let base = files
+                .get(span.file)
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
             let path = normalize(&base.join(file_part));
             if path == normalize(&files.get(0).path) {
                 0
             } else {
-                let entry = self.docs.entry(path.clone()).or_insert_with(|| match loader(files, &path) {
-                    Ok(doc) => Some(doc),
-                    Err(d) => {
-                        diags.push(d.at(span));
-                        None
-                    }
-                });
+                let entry =
+                    self.docs
+                        .entry(path.clone())
+                        .or_insert_with(|| match loader(files, &path) {
+                            Ok(doc) => Some(doc),
+                            Err(d) => {
+                                diags.push(d.at(span));
+                                None
+                            }
+                        });
                 match entry {
                     Some((id, _)) => *id,
                     None => return Some(Replace::Ref("#/".to_owned())),
@@ -163,7 +177,11 @@ impl Bundler {
             diags.push(missing(text, pointer, doc, span));
             return Some(Replace::Ref("#/".to_owned()));
         };
-        let segments: Vec<String> = pointer.split('/').skip(1).map(unescape_pointer_token).collect();
+        let segments: Vec<String> = pointer
+            .split('/')
+            .skip(1)
+            .map(unescape_pointer_token)
+            .collect();
         if let [components, kind, name] = segments.as_slice() {
             if components == "components" {
                 let key = (target_file, pointer.to_owned());
@@ -218,7 +236,13 @@ fn insert_component(root: &mut Node, kind: &str, name: &str, value: Node, span: 
     let kind_map = child_map(components, kind, span);
     if let NodeKind::Map(entries) = &mut kind_map.kind {
         if !entries.iter().any(|(k, _)| k.text == name) {
-            entries.push((Key { text: name.to_owned(), span }, value));
+            entries.push((
+                Key {
+                    text: name.to_owned(),
+                    span,
+                },
+                value,
+            ));
         }
     }
 }
@@ -231,8 +255,14 @@ fn child_map<'a>(node: &'a mut Node, key: &str, span: Span) -> &'a mut Node {
         Some(i) => i,
         None => {
             entries.push((
-                Key { text: key.to_owned(), span },
-                Node { kind: NodeKind::Map(Vec::new()), span },
+                Key {
+                    text: key.to_owned(),
+                    span,
+                },
+                Node {
+                    kind: NodeKind::Map(Vec::new()),
+                    span,
+                },
             ));
             entries.len() - 1
         }
@@ -250,12 +280,20 @@ fn missing(text: &str, pointer: &str, doc: &Node, span: Span) -> Diagnostic {
     let suggestion = doc
         .pointer(parent)
         .and_then(Node::entries)
-        .map(|entries| did_you_mean(&unescape_pointer_token(last), entries.iter().map(|(k, _)| k.text.as_str())))
+        .map(|entries| {
+            did_you_mean(
+                &unescape_pointer_token(last),
+                entries.iter().map(|(k, _)| k.text.as_str()),
+            )
+        })
         .unwrap_or_default();
-    Diagnostic::error("missing-ref", format!("`$ref: {text}` points at nothing{suggestion}"))
-        .at(span)
-        .label("no such target")
-        .help("a local reference looks like `#/components/schemas/Name`")
+    Diagnostic::error(
+        "missing-ref",
+        format!("`$ref: {text}` points at nothing{suggestion}"),
+    )
+    .at(span)
+    .label("no such target")
+    .help("a local reference looks like `#/components/schemas/Name`")
 }
 
 /// Check every (now local) ref in `root` points somewhere, and that no chain of refs loops.
@@ -274,7 +312,11 @@ pub(crate) fn validate(root: &Node, diags: &mut Diagnostics) {
         }
         let mut seen = HashSet::new();
         let mut current = pointer.to_owned();
-        while let Some(next) = root.pointer(&current).and_then(ref_of).map(|(t, _)| t.to_owned()) {
+        while let Some(next) = root
+            .pointer(&current)
+            .and_then(ref_of)
+            .map(|(t, _)| t.to_owned())
+        {
             if !seen.insert(current.clone()) {
                 if reported_cycles.insert(current.clone()) {
                     diags.push(
@@ -328,13 +370,18 @@ pub(crate) fn is_literal_data(key: &str, parent: Option<&str>, in_example: bool)
     if parent.is_some_and(|p| NAMED_MAPS.contains(&p)) {
         return false;
     }
-    matches!(key, "example" | "default" | "enum" | "const") || key.starts_with("x-") || (key == "value" && in_example)
+    matches!(key, "example" | "default" | "enum" | "const")
+        || key.starts_with("x-")
+        || (key == "value" && in_example)
 }
 
 /// An Example Object: `value` plus only `summary`, `description`, `externalValue`.
 fn is_example_object(entries: &[(Key, Node)]) -> bool {
     entries.iter().any(|(k, _)| k.text == "value")
-        && entries
-            .iter()
-            .all(|(k, _)| matches!(k.text.as_str(), "value" | "summary" | "description" | "externalValue") || k.text.starts_with("x-"))
+        && entries.iter().all(|(k, _)| {
+            matches!(
+                k.text.as_str(),
+                "value" | "summary" | "description" | "externalValue"
+            ) || k.text.starts_with("x-")
+        })
 }

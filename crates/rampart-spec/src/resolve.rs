@@ -1,6 +1,9 @@
 //! Following `#/components/...` references to the values they name.
 
-use openapiv3::{Components, Header, OpenAPI, Parameter, ReferenceOr, RequestBody, Response, Schema, SecurityScheme};
+use openapiv3::{
+    Components, Header, OpenAPI, Parameter, ReferenceOr, RequestBody, Response, Schema,
+    SecurityScheme,
+};
 
 /// Longest chain of refs followed before giving up (cycles are reported at load).
 const MAX_HOPS: usize = 64;
@@ -35,7 +38,8 @@ component!(SecurityScheme, "securitySchemes", security_schemes);
 pub fn component_name<T: Component>(reference: &str) -> Option<String> {
     let rest = reference.strip_prefix("#/components/")?;
     let (section, name) = rest.split_once('/')?;
-    (section == T::SECTION && !name.contains('/')).then(|| crate::node::unescape_pointer_token(name))
+    (section == T::SECTION && !name.contains('/'))
+        .then(|| crate::node::unescape_pointer_token(name))
 }
 
 /// Follow refs from `item` until a value is reached.
@@ -54,7 +58,10 @@ pub fn resolve<'a, T: Component>(spec: &'a OpenAPI, item: &'a ReferenceOr<T>) ->
 }
 
 /// Like [`resolve`] for boxed schemas (`ReferenceOr<Box<Schema>>`).
-pub fn resolve_boxed<'a>(spec: &'a OpenAPI, item: &'a ReferenceOr<Box<Schema>>) -> Option<&'a Schema> {
+pub fn resolve_boxed<'a>(
+    spec: &'a OpenAPI,
+    item: &'a ReferenceOr<Box<Schema>>,
+) -> Option<&'a Schema> {
     match item {
         ReferenceOr::Item(value) => Some(value),
         ReferenceOr::Reference { reference } => {

@@ -9,7 +9,12 @@ where
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|&(d, c)| d <= limit && d < c.chars().count().max(1))
         .min_by_key(|&(d, c)| (d, c))
         .map(|(_, c)| c)
@@ -30,7 +35,10 @@ mod tests {
     #[test]
     fn suggests_close_words_only() {
         assert_eq!(nearest("rols", ["roles", "rate"]), Some("roles"));
-        assert_eq!(nearest("bodylimit", ["body-limit", "rate"]), Some("body-limit"));
+        assert_eq!(
+            nearest("bodylimit", ["body-limit", "rate"]),
+            Some("body-limit")
+        );
         assert_eq!(nearest("zzzzzz", ["roles", "rate"]), None);
     }
 }

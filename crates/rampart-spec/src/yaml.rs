@@ -70,7 +70,11 @@ impl Builder<'_> {
         if line.is_ascii() {
             return start + mark.col().min(line.len());
         }
-        start + line.char_indices().nth(mark.col()).map_or(line.len(), |(i, _)| i)
+        start
+            + line
+                .char_indices()
+                .nth(mark.col())
+                .map_or(line.len(), |(i, _)| i)
     }
 
     fn error_at(&self, mark: &Marker, message: impl Into<String>) -> SyntaxError {
@@ -107,7 +111,10 @@ impl Builder<'_> {
 
     fn node(&mut self, event: Event, mark: Marker, depth: usize) -> Result<Node, SyntaxError> {
         if depth > MAX_DEPTH {
-            return Err(self.error_at(&mark, format!("values nested deeper than {MAX_DEPTH} levels")));
+            return Err(self.error_at(
+                &mark,
+                format!("values nested deeper than {MAX_DEPTH} levels"),
+            ));
         }
         self.count(&mark, 1)?;
         let start = self.offset(&mark);
@@ -192,10 +199,14 @@ impl Builder<'_> {
                 self.remember(anchor, &node);
                 Ok(node)
             }
-            Event::SequenceEnd | Event::MappingEnd => Err(self.error_at(&mark, "unexpected end of collection")),
-            Event::StreamEnd | Event::DocumentEnd | Event::StreamStart | Event::DocumentStart | Event::Nothing => {
-                Err(self.error_at(&mark, "unexpected end of document"))
+            Event::SequenceEnd | Event::MappingEnd => {
+                Err(self.error_at(&mark, "unexpected end of collection"))
             }
+            Event::StreamEnd
+            | Event::DocumentEnd
+            | Event::StreamStart
+            | Event::DocumentStart
+            | Event::Nothing => Err(self.error_at(&mark, "unexpected end of document")),
         }
     }
 
@@ -227,7 +238,12 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, value: Node) {
 fn count_nodes(node: &Node) -> usize {
     match &node.kind {
         NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeKind::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum::<usize>(),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(_, v)| 1 + count_nodes(v))
+                .sum::<usize>()
+        }
         _ => 1,
     }
 }
@@ -241,7 +257,11 @@ fn scalar_len(text: &str, start: usize, value: &str, style: TScalarStyle) -> usi
             value.len().min(first_line.len()).max(1)
         }
         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
-            let quote = if style == TScalarStyle::SingleQuoted { '\'' } else { '"' };
+            let quote = if style == TScalarStyle::SingleQuoted {
+                '\''
+            } else {
+                '"'
+            };
             let first_line = rest.split('\n').next().unwrap_or("");
             first_line
                 .char_indices()
@@ -272,7 +292,9 @@ fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&Tag>) -> Node
         "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
         "true" | "True" | "TRUE" => return NodeKind::Bool(true),
         "false" | "False" | "FALSE" => return NodeKind::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeKind::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return NodeKind::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return NodeKind::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN),
         _ => {}
@@ -345,7 +367,10 @@ mod tests {
         let root = parse(text, 0).unwrap();
         let (key, value) = root.get("a").unwrap().get_entry("bé").unwrap();
         assert_eq!(&text[key.span.start as usize..key.span.end as usize], "bé");
-        assert_eq!(&text[value.span.start as usize..value.span.end as usize], "hello");
+        assert_eq!(
+            &text[value.span.start as usize..value.span.end as usize],
+            "hello"
+        );
     }
 
     #[test]

@@ -1,0 +1,24 @@
+//! # rampart
+//!
+//! The runtime of rampart, and the one crate users depend on. Everything the
+//! spec (or `#[secured]`) says about an operation is an [`OperationPolicy`];
+//! one pipeline enforces it before any handler runs.
+//!
+//! Modules, one per concern:
+//! - [`problem`]: RFC 9457 problem+json errors
+//! - [`principal`]: the authenticated caller, an extractor
+//! - [`validate`]: typed, validated extractors for bodies and parameters
+
+pub mod principal;
+pub mod problem;
+pub mod validate;
+
+pub use principal::{AuthMethod, Principal};
+pub use problem::{FieldError, Problem};
+pub use rampart_spec::grammar::{
+    Rate, RoleHierarchy, parse_instant, parse_rate, parse_role, parse_size,
+};
+pub use rampart_spec::policy::{
+    CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, RateKey,
+    SchemeRequirement, SecurityRequirement,
+};
