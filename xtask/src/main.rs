@@ -1,6 +1,7 @@
 //! `cargo xtask`: rampart's developer and user commands.
 
 mod check;
+mod generate;
 
 use std::process::ExitCode;
 
@@ -20,12 +21,15 @@ struct Cli {
 enum Command {
     /// Load and validate specs; print diagnostics; exit 1 on any error.
     Check(check::Args),
+    /// Generate a complete crate (Cargo.toml + src/lib.rs) from a spec.
+    Generate(generate::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Generate(args) => generate::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -11,7 +11,20 @@
 
 pub mod principal;
 pub mod problem;
+pub mod respond;
+pub mod security;
 pub mod validate;
+
+/// Re-exports for generated code; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use axum;
+    pub use bytes;
+    pub use http;
+    pub use regex::Regex;
+    pub use serde;
+    pub use serde_json;
+}
 
 pub use principal::{AuthMethod, Principal};
 pub use problem::{FieldError, Problem};
@@ -22,3 +35,4 @@ pub use rampart_spec::policy::{
     CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, RateKey,
     SchemeRequirement, SecurityRequirement,
 };
+pub use security::Security;

@@ -3,7 +3,7 @@
 //! breaks a constraint 422, each as problem+json naming every failing field
 //! (by its name on the wire) and the rule it broke.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
 use bytes::Bytes;
 use http::header;
 use http::request::Parts;
@@ -23,7 +23,7 @@ pub struct ValidJson<T>(pub T);
 #[derive(Debug, Clone)]
 pub struct ValidQuery<T>(pub T);
 
-/// Path parameters, deserialized and validated.
+/// Path parameters, deserialized and validated (see [`PathTemplate`]).
 #[derive(Debug, Clone)]
 pub struct ValidPath<T>(pub T);
 
@@ -122,10 +122,18 @@ where
 }
 
 fn parse_form<T: DeserializeOwned + Validate>(location: &str, encoded: &str) -> Result<T, Problem> {
+    parse_form_with(location, encoded, Problem::invalid_request)
+}
+
+fn parse_form_with<T: DeserializeOwned + Validate>(
+    location: &str,
+    encoded: &str,
+    invalid: fn(Vec<FieldError>) -> Problem,
+) -> Result<T, Problem> {
     let deserializer =
         serde_html_form::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
     let parsed: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        Problem::invalid_request(vec![deserialize_error(
+        invalid(vec![deserialize_error(
             location,
             e.path(),
             &e.inner().to_string(),
@@ -136,7 +144,7 @@ fn parse_form<T: DeserializeOwned + Validate>(location: &str, encoded: &str) -> 
             .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
             .collect();
     parsed.validate().map_err(|errors| {
-        Problem::invalid_request(field_errors(
+        invalid(field_errors(
             location,
             &errors,
             Some(&serde_json::Value::Object(names)),
@@ -145,59 +153,187 @@ fn parse_form<T: DeserializeOwned + Validate>(location: &str, encoded: &str) -> 
     Ok(parsed)
 }
 
+/// The spec path template of a path-parameter struct (implemented by generated code).
+///
+/// The template maps the request path back to parameter names, so routes
+/// that axum needs to name by position (`/{p2}`), or segments that mix a
+/// parameter with text (`/{Sid}.json`), still yield named, typed parameters.
+pub trait PathTemplate {
+    /// The path as written in the spec, e.g. `/pets/{petId}`.
+    const TEMPLATE: &'static str;
+}
+
 impl<S, T> FromRequestParts<S> for ValidPath<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Validate + Send,
+    T: DeserializeOwned + Validate + PathTemplate + Send,
 {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        use axum::extract::path::ErrorKind;
-        use axum::extract::rejection::PathRejection;
-        let Path(value) = Path::<T>::from_request_parts(parts, state).await.map_err(
-            |rejection| match rejection {
-                PathRejection::FailedToDeserializePathParams(e) => {
-                    let error = match e.kind() {
-                        ErrorKind::ParseErrorAtKey {
-                            key, expected_type, ..
-                        } => FieldError::new(
-                            format!("path.{key}"),
-                            "type",
-                            Some(format!("expected {expected_type}")),
-                        ),
-                        ErrorKind::ParseErrorAtIndex {
-                            index,
-                            expected_type,
-                            ..
-                        } => FieldError::new(
-                            format!("path.{index}"),
-                            "type",
-                            Some(format!("expected {expected_type}")),
-                        ),
-                        _ => FieldError::new("path", "type", None),
-                    };
-                    Problem::invalid_request(vec![error])
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = match_template(T::TEMPLATE, parts.uri.path()).ok_or_else(Problem::not_found)?;
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &pairs {
+            form.append_pair(name, value);
+        }
+        parse_form_with::<T>("path", &form.finish(), Problem::invalid_request).map(ValidPath)
+    }
+}
+
+/// Match a request path against a spec template, returning `(name, decoded value)` pairs.
+pub fn match_template(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let template_segments: Vec<&str> = template.trim_end_matches('/').split('/').collect();
+    let path = path.trim_end_matches('/');
+    // Nested routers see the path without their prefix; templates are matched from the end.
+    let path_segments: Vec<&str> = path.split('/').collect();
+    if path_segments.len() < template_segments.len() {
+        return None;
+    }
+    let path_segments = &path_segments[path_segments.len() - template_segments.len()..];
+    let mut out = Vec::new();
+    for (t, p) in template_segments.iter().zip(path_segments) {
+        match t.find('{') {
+            None => {
+                if t != p {
+                    return None;
                 }
-                _ => Problem::internal(),
-            },
-        )?;
-        let raw = parts
-            .extensions
-            .get::<axum::extract::RawPathParams>()
-            .map(|p| {
-                p.iter()
-                    .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
-                    .collect()
+            }
+            Some(open) => {
+                let close = t[open..].find('}')? + open;
+                let (prefix, name, suffix) = (&t[..open], &t[open + 1..close], &t[close + 1..]);
+                let value = p.strip_prefix(prefix)?.strip_suffix(suffix)?;
+                if value.is_empty() || suffix.contains('{') {
+                    return None;
+                }
+                out.push((name.to_owned(), percent_decode(value)?));
+            }
+        }
+    }
+    Some(out)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A form-urlencoded body, deserialized and validated.
+#[derive(Debug, Clone)]
+pub struct ValidForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Validate,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
             });
-        value.validate().map_err(|errors| {
-            Problem::invalid_request(field_errors(
-                "path",
-                &errors,
-                raw.map(serde_json::Value::Object).as_ref(),
-            ))
-        })?;
-        Ok(ValidPath(value))
+        if !is_form {
+            return Err(Problem::unsupported_media_type(
+                "application/x-www-form-urlencoded",
+            ));
+        }
+        let bytes = read_body(req, state).await?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Problem::bad_request("the form body is not UTF-8"))?;
+        parse_form_with::<T>("body", text, Problem::validation_failed).map(ValidForm)
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload Too Large",
+            )
+        } else {
+            Problem::bad_request("the request body could not be read")
+        }
+    })
+}
+
+fn has_body(req: &Request) -> bool {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) => n > 0,
+        None => {
+            req.headers().contains_key(header::CONTENT_TYPE)
+                || req.headers().contains_key(header::TRANSFER_ENCODING)
+        }
+    }
+}
+
+impl<S, T> OptionalFromRequest<S> for ValidJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Validate,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if !has_body(&req) {
+            return Ok(None);
+        }
+        <ValidJson<T> as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
+    }
+}
+
+impl<S, T> OptionalFromRequest<S> for ValidForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Validate,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if !has_body(&req) {
+            return Ok(None);
+        }
+        <ValidForm<T> as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
+    }
+}
+
+/// A value with no constraints of its own (a map, a scalar, free-form JSON):
+/// deserialized as-is, validation always passes.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Unchecked<T>(pub T);
+
+impl<T> Validate for Unchecked<T> {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        Ok(())
     }
 }
 
@@ -406,6 +542,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn templates_map_positions_back_to_names() {
+        assert_eq!(
+            match_template(
+                "/Accounts/{AccountSid}/Calls/{Sid}.json",
+                "/Accounts/AC1/Calls/CA%202.json"
+            ),
+            Some(vec![
+                ("AccountSid".into(), "AC1".into()),
+                ("Sid".into(), "CA 2".into())
+            ])
+        );
+        assert_eq!(match_template("/Calls/{Sid}.json", "/Calls/CA2.xml"), None);
+        assert_eq!(
+            match_template("/pets/{petId}", "/v1/pets/7"),
+            Some(vec![("petId".into(), "7".into())])
+        );
+        assert_eq!(match_template("/pets/{petId}", "/owners/7"), None);
+    }
+
+    #[test]
     fn depth_ignores_brackets_in_strings() {
         assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[["}]}"#), 3);
         assert_eq!(json_depth(b"[[[[]]]]"), 4);
@@ -416,5 +572,78 @@ mod tests {
         assert_eq!(snake("weightKg"), "weight_kg");
         assert_eq!(snake("X-Request-Id"), "x_request_id");
         assert_eq!(snake("displayName"), "display_name");
+    }
+}
+
+/// Validators for OpenAPI formats `validator` lacks, used by generated code
+/// through `#[validate(custom(function = "..."))]`.
+pub mod formats {
+    use validator::ValidationError;
+
+    fn error(code: &'static str) -> ValidationError {
+        ValidationError::new(code)
+    }
+
+    /// `format: uuid` (RFC 9562 textual form).
+    pub fn uuid<T: AsRef<str> + ?Sized>(value: &T) -> Result<(), ValidationError> {
+        let v = value.as_ref().as_bytes();
+        let ok = v.len() == 36
+            && v.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            });
+        if ok { Ok(()) } else { Err(error("uuid")) }
+    }
+
+    /// `format: date-time` (RFC 3339).
+    pub fn date_time<T: AsRef<str> + ?Sized>(value: &T) -> Result<(), ValidationError> {
+        time::OffsetDateTime::parse(
+            value.as_ref(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|_| ())
+        .map_err(|_| error("date_time"))
+    }
+
+    /// `format: date` (RFC 3339 full-date).
+    pub fn date<T: AsRef<str> + ?Sized>(value: &T) -> Result<(), ValidationError> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(value.as_ref(), &format)
+            .map(|_| ())
+            .map_err(|_| error("date"))
+    }
+
+    /// `uniqueItems: true`.
+    pub fn unique_items<T: PartialEq, V: AsRef<[T]> + ?Sized>(
+        items: &V,
+    ) -> Result<(), ValidationError> {
+        let items = items.as_ref();
+        for (i, a) in items.iter().enumerate() {
+            if items[..i].contains(a) {
+                return Err(error("unique_items"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `readOnly: true`: the field may not be sent in a request.
+    pub fn read_only<T: ?Sized>(_value: &T) -> Result<(), ValidationError> {
+        Err(error("read_only"))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn formats() {
+            assert!(uuid("123e4567-e89b-12d3-a456-426614174000").is_ok());
+            assert!(uuid("123e4567e89b12d3a456426614174000").is_err());
+            assert!(date_time("2027-06-01T00:00:00Z").is_ok());
+            assert!(date_time("2027-06-01").is_err());
+            assert!(date("2027-06-01").is_ok());
+            assert!(unique_items(&vec![1, 2, 3]).is_ok());
+            assert!(unique_items(&vec![1, 2, 1]).is_err());
+        }
     }
 }

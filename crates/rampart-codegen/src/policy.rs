@@ -1,0 +1,85 @@
+//! `OperationPolicy` values as Rust expressions: the generator emits policies
+//! as data, never enforcement logic.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+use rampart_spec::{OperationPolicy, RateKey};
+
+/// An expression building `policy`.
+pub fn policy_tokens(policy: &OperationPolicy) -> TokenStream {
+    let id = &policy.operation_id;
+    let method = &policy.method;
+    let path = &policy.path;
+    let mut fields = Vec::new();
+    if !policy.security.is_empty() {
+        let alternatives = policy.security.iter().map(|req| {
+            let mut schemes = req.schemes.iter();
+            let first = schemes.next().map(|s| {
+                let (name, scopes) = (&s.scheme, scopes_tokens(&s.scopes));
+                quote!(::rampart::SecurityRequirement::scheme(#name, #scopes))
+            });
+            let rest = schemes.map(|s| {
+                let (name, scopes) = (&s.scheme, scopes_tokens(&s.scopes));
+                quote!(.and(#name, #scopes))
+            });
+            quote!(#first #(#rest)*)
+        });
+        fields.push(quote!(security: vec![#(#alternatives),*],));
+    }
+    if policy.public {
+        fields.push(quote!(public: true,));
+    }
+    if !policy.roles.is_empty() {
+        let roles = &policy.roles;
+        fields.push(quote!(roles: vec![#(#roles.to_owned()),*],));
+    }
+    if let Some(rate) = &policy.rate {
+        let count = Literal::u32_unsuffixed(rate.count);
+        let secs = Literal::u64_unsuffixed(rate.period.as_secs());
+        let burst = rate.burst.map(|b| {
+            let b = Literal::u32_unsuffixed(b);
+            quote!(.with_burst(#b))
+        });
+        fields.push(quote!(rate: Some(::rampart::Rate::new(#count, ::std::time::Duration::from_secs(#secs))#burst),));
+    }
+    if policy.rate_key == RateKey::Ip {
+        fields.push(quote!(rate_key: ::rampart::RateKey::Ip,));
+    }
+    if let Some(limit) = policy.body_limit {
+        let limit = Literal::u64_unsuffixed(limit);
+        fields.push(quote!(body_limit: Some(#limit),));
+    }
+    if let Some(dep) = &policy.deprecation {
+        let opt_i64 = |v: Option<i64>| match v {
+            Some(v) => {
+                let l = Literal::i64_unsuffixed(v);
+                quote!(Some(#l))
+            }
+            None => quote!(None),
+        };
+        let since = opt_i64(dep.since);
+        let sunset = opt_i64(dep.sunset);
+        let successor = match &dep.successor {
+            Some(s) => quote!(Some(#s.to_owned())),
+            None => quote!(None),
+        };
+        fields.push(quote!(deprecation: Some(::rampart::Deprecation { since: #since, sunset: #sunset, successor: #successor }),));
+    }
+    if fields.is_empty() {
+        return quote!(::rampart::OperationPolicy::new(#id, #method, #path));
+    }
+    quote! {
+        ::rampart::OperationPolicy {
+            #(#fields)*
+            ..::rampart::OperationPolicy::new(#id, #method, #path)
+        }
+    }
+}
+
+fn scopes_tokens(scopes: &[String]) -> TokenStream {
+    if scopes.is_empty() {
+        quote!(::std::iter::empty::<&str>())
+    } else {
+        quote!([#(#scopes),*])
+    }
+}

@@ -1,0 +1,838 @@
+//! Schemas to Rust types: structs with serde and `validator` derives carrying
+//! every constraint the schema states, enums for string enums and
+//! oneOf/anyOf, allOf merged, recursive types boxed.
+
+use std::collections::{HashMap, HashSet};
+
+use openapiv3::{OpenAPI, ReferenceOr, Schema};
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::names::{Namer, camel, doc, ident, snake};
+use crate::shape::{Extra, NumRules, Shape, StrRules, shape};
+
+/// A schema reference or value, whatever box it came in.
+#[derive(Clone, Copy)]
+pub(crate) enum SRef<'a> {
+    Ref(&'a str),
+    Item(&'a Schema),
+}
+
+impl<'a> From<&'a ReferenceOr<Schema>> for SRef<'a> {
+    fn from(r: &'a ReferenceOr<Schema>) -> Self {
+        match r {
+            ReferenceOr::Reference { reference } => SRef::Ref(reference),
+            ReferenceOr::Item(s) => SRef::Item(s),
+        }
+    }
+}
+
+impl<'a> From<&'a ReferenceOr<Box<Schema>>> for SRef<'a> {
+    fn from(r: &'a ReferenceOr<Box<Schema>>) -> Self {
+        match r {
+            ReferenceOr::Reference { reference } => SRef::Ref(reference),
+            ReferenceOr::Item(s) => SRef::Item(s),
+        }
+    }
+}
+
+/// A Rust type for a schema use site.
+#[derive(Clone)]
+pub(crate) struct RustType {
+    pub(crate) tokens: TokenStream,
+    /// The type implements `Validate` (use `#[validate(nested)]`).
+    pub(crate) nested: bool,
+    /// The component this type is, directly (for recursion boxing).
+    component: Option<String>,
+    /// The type is a string enum (no string validators apply).
+    pub(crate) is_enum: bool,
+    /// The Rust scalar kind, for validator literals.
+    scalar: Scalar,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scalar {
+    Int,
+    Float,
+    Other,
+}
+
+impl RustType {
+    fn plain(tokens: TokenStream, scalar: Scalar) -> Self {
+        RustType {
+            tokens,
+            nested: false,
+            component: None,
+            is_enum: false,
+            scalar,
+        }
+    }
+
+    fn value() -> Self {
+        RustType::plain(
+            quote!(::rampart::__private::serde_json::Value),
+            Scalar::Other,
+        )
+    }
+}
+
+/// Which side of the wire a type is for.
+pub(crate) struct TypeSpace<'a> {
+    spec: &'a OpenAPI,
+    component_names: HashMap<String, String>,
+    namer: Namer,
+    items: Vec<TokenStream>,
+    patterns: Vec<TokenStream>,
+    pattern_namer: Namer,
+    pub(crate) warnings: Vec<String>,
+    validates: HashSet<String>,
+    edges: HashMap<String, HashSet<String>>,
+    reach_cache: HashMap<String, HashSet<String>>,
+    current_root: Option<String>,
+    defined: HashSet<String>,
+}
+
+impl<'a> TypeSpace<'a> {
+    pub(crate) fn new(spec: &'a OpenAPI, reserved: &[&str]) -> Self {
+        let mut namer = Namer::with_reserved(reserved.iter().copied());
+        let mut component_names = HashMap::new();
+        let mut validates = HashSet::new();
+        let mut edges = HashMap::new();
+        if let Some(components) = &spec.components {
+            for (name, schema) in &components.schemas {
+                let rust = namer.unique(&camel(name));
+                component_names.insert(name.clone(), rust);
+                let mut set = HashSet::new();
+                collect_edges(spec, schema.into(), &mut set, &mut HashSet::new());
+                edges.insert(name.clone(), set);
+            }
+            // Which components become types implementing Validate (structs and oneOf enums),
+            // following aliases.
+            for (name, schema) in &components.schemas {
+                if validating_kind(spec, schema.into(), &mut HashSet::new()) {
+                    validates.insert(name.clone());
+                }
+            }
+        }
+        TypeSpace {
+            spec,
+            component_names,
+            namer,
+            items: Vec::new(),
+            patterns: Vec::new(),
+            pattern_namer: Namer::default(),
+            warnings: Vec::new(),
+            validates,
+            edges,
+            reach_cache: HashMap::new(),
+            current_root: None,
+            defined: HashSet::new(),
+        }
+    }
+
+    /// Define every component schema, in spec order.
+    pub(crate) fn define_components(&mut self) {
+        let Some(components) = &self.spec.components else {
+            return;
+        };
+        for (name, schema) in &components.schemas {
+            let rust = self.component_names[name].clone();
+            self.current_root = Some(name.clone());
+            match schema {
+                ReferenceOr::Reference { reference } => {
+                    let target = self.type_of(SRef::Ref(reference), &rust);
+                    let ty = target.tokens;
+                    let ident = format_ident!("{}", rust);
+                    self.items.push(quote! { pub type #ident = #ty; });
+                }
+                ReferenceOr::Item(schema) => {
+                    self.define(&rust, schema);
+                }
+            }
+            self.current_root = None;
+        }
+    }
+
+    /// Every generated item: patterns first, then types.
+    pub(crate) fn into_items(self) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<String>) {
+        (self.patterns, self.items, self.warnings)
+    }
+
+    /// A fresh, unique type name derived from `hint`.
+    pub(crate) fn fresh_name(&mut self, hint: &str) -> String {
+        self.namer.unique(&camel(hint))
+    }
+
+    fn component_of(&self, reference: &str) -> Option<(String, String)> {
+        let name = rampart_spec::resolve::component_name::<Schema>(reference)?;
+        let rust = self.component_names.get(&name)?.clone();
+        Some((name, rust))
+    }
+
+    /// Resolve a reference (following chains) to its schema.
+    pub(crate) fn resolve(&self, r: SRef<'a>) -> Option<&'a Schema> {
+        match r {
+            SRef::Item(s) => Some(s),
+            SRef::Ref(reference) => {
+                let name = rampart_spec::resolve::component_name::<Schema>(reference)?;
+                rampart_spec::resolve::resolve(
+                    self.spec,
+                    self.spec.components.as_ref()?.schemas.get(&name)?,
+                )
+            }
+        }
+    }
+
+    /// The Rust type for a schema use site; inline schemas that need a named
+    /// type get one derived from `hint`.
+    pub(crate) fn type_of(&mut self, r: SRef<'a>, hint: &str) -> RustType {
+        match r {
+            SRef::Ref(reference) => match self.component_of(reference) {
+                Some((name, rust)) => {
+                    let ident = format_ident!("{}", rust);
+                    let is_enum = self.resolve(r).is_some_and(|s| matches!(shape(s), Shape::Str(ref rules) if !rules.enumeration.is_empty()));
+                    let scalar = match self.resolve(r).map(shape) {
+                        Some(Shape::Int(_)) => Scalar::Int,
+                        Some(Shape::Num(_)) => Scalar::Float,
+                        _ => Scalar::Other,
+                    };
+                    RustType {
+                        tokens: quote!(#ident),
+                        nested: self.validates.contains(&name),
+                        component: Some(name),
+                        is_enum,
+                        scalar,
+                    }
+                }
+                None => {
+                    self.warnings.push(format!(
+                        "`$ref: {reference}` does not name a component schema; `{hint}` uses serde_json::Value"
+                    ));
+                    RustType::value()
+                }
+            },
+            SRef::Item(schema) => self.inline_type(schema, hint),
+        }
+    }
+
+    fn inline_type(&mut self, schema: &'a Schema, hint: &str) -> RustType {
+        match shape(schema) {
+            Shape::Str(rules) if !rules.enumeration.is_empty() => {
+                let name = self.fresh_name(hint);
+                self.define_string_enum(&name, schema, &rules.enumeration);
+                let ident = format_ident!("{}", name);
+                RustType {
+                    is_enum: true,
+                    ..RustType::plain(quote!(#ident), Scalar::Other)
+                }
+            }
+            Shape::Str(_) => RustType::plain(quote!(String), Scalar::Other),
+            Shape::Int(rules) => {
+                let ty = if rules.format.as_deref() == Some("int32") {
+                    quote!(i32)
+                } else {
+                    quote!(i64)
+                };
+                RustType::plain(ty, Scalar::Int)
+            }
+            Shape::Num(rules) => {
+                let ty = if rules.format.as_deref() == Some("float") {
+                    quote!(f32)
+                } else {
+                    quote!(f64)
+                };
+                RustType::plain(ty, Scalar::Float)
+            }
+            Shape::Bool => RustType::plain(quote!(bool), Scalar::Other),
+            Shape::Array { items, .. } => {
+                let item = match items {
+                    Some(items) => self.type_of(items.into(), &format!("{hint}Item")),
+                    None => RustType::value(),
+                };
+                let t = item.tokens;
+                RustType {
+                    nested: item.nested,
+                    ..RustType::plain(quote!(Vec<#t>), Scalar::Other)
+                }
+            }
+            Shape::Object {
+                properties, extra, ..
+            } if properties.is_empty() && !matches!(extra, Extra::Denied) => {
+                let value = match extra {
+                    Extra::Schema(s) => self.type_of(s.into(), &format!("{hint}Value")).tokens,
+                    _ => quote!(::rampart::__private::serde_json::Value),
+                };
+                RustType::plain(
+                    quote!(::std::collections::BTreeMap<String, #value>),
+                    Scalar::Other,
+                )
+            }
+            Shape::Any => RustType::value(),
+            Shape::Object { .. } | Shape::AllOf(_) | Shape::OneOf(_) | Shape::AnyOf(_) => {
+                let name = self.fresh_name(hint);
+                let validates = self.define(&name, schema);
+                let ident = format_ident!("{}", name);
+                RustType {
+                    nested: validates,
+                    ..RustType::plain(quote!(#ident), Scalar::Other)
+                }
+            }
+        }
+    }
+
+    /// Define a named type for `schema`; returns whether it implements `Validate`.
+    fn define(&mut self, name: &str, schema: &'a Schema) -> bool {
+        if !self.defined.insert(name.to_owned()) {
+            return true;
+        }
+        let docs = doc(schema
+            .schema_data
+            .description
+            .as_deref()
+            .or(schema.schema_data.title.as_deref()));
+        match shape(schema) {
+            Shape::Object {
+                properties,
+                required,
+                extra,
+            } if !properties.is_empty() || matches!(extra, Extra::Denied) => {
+                self.define_struct(
+                    name,
+                    docs,
+                    &properties,
+                    &required.iter().map(String::as_str).collect::<Vec<_>>(),
+                    &extra,
+                );
+                true
+            }
+            Shape::AllOf(parts) => self.define_all_of(name, docs, parts),
+            Shape::OneOf(variants) | Shape::AnyOf(variants) => {
+                self.define_one_of(name, docs, variants, schema);
+                true
+            }
+            Shape::Str(rules) if !rules.enumeration.is_empty() => {
+                self.define_string_enum(name, schema, &rules.enumeration);
+                false
+            }
+            _ => {
+                let ty = self.inline_type(schema, &format!("{name}Inner")).tokens;
+                let ident = format_ident!("{}", name);
+                self.items.push(quote! { #docs pub type #ident = #ty; });
+                false
+            }
+        }
+    }
+
+    fn define_struct(
+        &mut self,
+        name: &str,
+        docs: TokenStream,
+        properties: &[(&'a str, &'a ReferenceOr<Box<Schema>>)],
+        required: &[&str],
+        extra: &Extra<'a>,
+    ) {
+        let mut fields = Vec::new();
+        let mut field_namer = Namer::default();
+        for (wire, schema) in properties {
+            fields.push(self.field(
+                name,
+                wire,
+                (*schema).into(),
+                required.contains(wire),
+                &mut field_namer,
+            ));
+        }
+        let deny = matches!(extra, Extra::Denied).then(|| quote!(#[serde(deny_unknown_fields)]));
+        let ident = format_ident!("{}", name);
+        self.items.push(quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize, ::rampart::__private::serde::Deserialize, ::validator::Validate)]
+            #[serde(crate = "::rampart::__private::serde")]
+            #deny
+            pub struct #ident {
+                #(#fields)*
+            }
+        });
+    }
+
+    fn define_all_of(
+        &mut self,
+        name: &str,
+        docs: TokenStream,
+        parts: &'a [ReferenceOr<Schema>],
+    ) -> bool {
+        let ident = format_ident!("{}", name);
+        let Some(merged) = merge_all_of(self.spec, parts) else {
+            if parts.len() == 1 {
+                let ty = self.type_of((&parts[0]).into(), &format!("{name}Inner"));
+                let t = ty.tokens;
+                self.items.push(quote! { #docs pub type #ident = #t; });
+                return ty.nested;
+            }
+            self.warnings.push(format!(
+                "allOf of `{name}` mixes objects with other types; it is serde_json::Value"
+            ));
+            self.items
+                .push(quote! { #docs pub type #ident = ::rampart::__private::serde_json::Value; });
+            return false;
+        };
+        // additionalProperties: false in one part cannot deny the other parts' keys.
+        let extra = if merged.denied && parts.len() == 1 {
+            Extra::Denied
+        } else {
+            Extra::Unspecified
+        };
+        self.define_struct(name, docs, &merged.properties, &merged.required, &extra);
+        true
+    }
+
+    fn define_one_of(
+        &mut self,
+        name: &str,
+        docs: TokenStream,
+        variants: &'a [ReferenceOr<Schema>],
+        schema: &'a Schema,
+    ) {
+        let mut namer = Namer::default();
+        let mut arms = Vec::new();
+        let mut validate_arms = Vec::new();
+        let ident = format_ident!("{}", name);
+        for variant in variants {
+            let r = SRef::from(variant);
+            let base = match (r, self.resolve(r).map(shape)) {
+                (SRef::Ref(reference), _) => self
+                    .component_of(reference)
+                    .map_or("Value".to_owned(), |(_, rust)| rust),
+                (_, Some(Shape::Str(rules))) if rules.enumeration.is_empty() => "String".to_owned(),
+                (_, Some(Shape::Str(_))) => "Enum".to_owned(),
+                (_, Some(Shape::Int(_))) => "Integer".to_owned(),
+                (_, Some(Shape::Num(_))) => "Number".to_owned(),
+                (_, Some(Shape::Bool)) => "Boolean".to_owned(),
+                (_, Some(Shape::Array { .. })) => "Array".to_owned(),
+                _ => "Object".to_owned(),
+            };
+            let variant_name = namer.unique(&base);
+            let ty = self.type_of(r, &format!("{name}{variant_name}"));
+            let boxed = self.needs_box(&ty);
+            let t = &ty.tokens;
+            let v = format_ident!("{}", variant_name);
+            arms.push(if boxed {
+                quote!(#v(Box<#t>),)
+            } else {
+                quote!(#v(#t),)
+            });
+            if ty.nested && !boxed {
+                validate_arms
+                    .push(quote!(#ident::#v(value) => ::validator::Validate::validate(value),));
+            }
+        }
+        let _ = schema;
+        let fallback = (validate_arms.len() < arms.len()).then(|| quote!(_ => Ok(()),));
+        self.items.push(quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize, ::rampart::__private::serde::Deserialize)]
+            #[serde(crate = "::rampart::__private::serde", untagged)]
+            pub enum #ident {
+                #(#arms)*
+            }
+
+            impl ::validator::Validate for #ident {
+                fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+                    match self {
+                        #(#validate_arms)*
+                        #fallback
+                    }
+                }
+            }
+        });
+    }
+
+    fn define_string_enum(&mut self, name: &str, schema: &Schema, values: &[String]) {
+        let docs = doc(schema.schema_data.description.as_deref());
+        let mut namer = Namer::default();
+        let variants = values.iter().map(|value| {
+            let v = format_ident!("{}", namer.unique(&camel(value)));
+            quote! { #[serde(rename = #value)] #v, }
+        });
+        let ident = format_ident!("{}", name);
+        self.items.push(quote! {
+            #docs
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::rampart::__private::serde::Serialize, ::rampart::__private::serde::Deserialize)]
+            #[serde(crate = "::rampart::__private::serde")]
+            pub enum #ident {
+                #(#variants)*
+            }
+        });
+    }
+
+    fn needs_box(&mut self, ty: &RustType) -> bool {
+        let (Some(target), Some(root)) = (ty.component.clone(), self.current_root.clone()) else {
+            return false;
+        };
+        target == root || self.reaches(&target, &root)
+    }
+
+    fn reaches(&mut self, from: &str, to: &str) -> bool {
+        if !self.reach_cache.contains_key(from) {
+            let mut seen = HashSet::new();
+            let mut stack = vec![from.to_owned()];
+            while let Some(n) = stack.pop() {
+                for next in self.edges.get(&n).into_iter().flatten() {
+                    if seen.insert(next.clone()) {
+                        stack.push(next.clone());
+                    }
+                }
+            }
+            self.reach_cache.insert(from.to_owned(), seen);
+        }
+        self.reach_cache[from].contains(to)
+    }
+
+    /// One struct field (also used for parameter structs).
+    pub(crate) fn field(
+        &mut self,
+        parent: &str,
+        wire: &str,
+        r: SRef<'a>,
+        required: bool,
+        namer: &mut Namer,
+    ) -> TokenStream {
+        // `validator`'s derive binds fields by name beside its own locals; keep clear of them.
+        let base = snake(wire);
+        let base = if matches!(base.as_str(), "errors" | "args" | "err" | "entry") {
+            format!("{base}_")
+        } else {
+            base
+        };
+        let rust_name = namer.unique(&base);
+        let field_ident = ident(&rust_name);
+        let resolved = self.resolve(r);
+        let data = resolved.map(|s| &s.schema_data);
+        let read_only = data.is_some_and(|d| d.read_only);
+        let write_only = data.is_some_and(|d| d.write_only);
+        let nullable = data.is_some_and(|d| d.nullable);
+        let docs = doc(match r {
+            SRef::Item(s) => s.schema_data.description.as_deref(),
+            SRef::Ref(_) => None,
+        });
+        let ty = self.type_of(r, &format!("{parent}{}", camel(wire)));
+        let boxed = self.needs_box(&ty);
+        let inner = &ty.tokens;
+        let inner = if boxed {
+            quote!(Box<#inner>)
+        } else {
+            quote!(#inner)
+        };
+        let optional = !required || read_only || write_only || nullable;
+        let full = if optional {
+            quote!(Option<#inner>)
+        } else {
+            inner
+        };
+
+        let mut serde_attrs = Vec::new();
+        if rust_name.trim_start_matches("r#") != wire {
+            serde_attrs.push(quote!(rename = #wire));
+        }
+        if optional {
+            serde_attrs.push(quote!(default));
+            if write_only {
+                serde_attrs.push(quote!(skip_serializing));
+            } else {
+                serde_attrs.push(quote!(skip_serializing_if = "Option::is_none"));
+            }
+        }
+        let serde_attr = (!serde_attrs.is_empty()).then(|| quote!(#[serde(#(#serde_attrs),*)]));
+
+        let mut rules = match resolved {
+            Some(schema) if !ty.is_enum => self.rules(schema, &ty, parent, wire),
+            _ => Vec::new(),
+        };
+        if ty.nested && !boxed {
+            rules.push(quote!(nested));
+        }
+        if read_only {
+            rules.push(quote!(custom(
+                function = "::rampart::validate::formats::read_only"
+            )));
+        }
+        if write_only && required {
+            rules.push(quote!(required));
+        }
+        let validate_attr = (!rules.is_empty()).then(|| quote!(#[validate(#(#rules),*)]));
+        quote! {
+            #docs
+            #serde_attr
+            #validate_attr
+            pub #field_ident: #full,
+        }
+    }
+
+    fn rules(
+        &mut self,
+        schema: &Schema,
+        ty: &RustType,
+        parent: &str,
+        wire: &str,
+    ) -> Vec<TokenStream> {
+        let mut rules = Vec::new();
+        match shape(schema) {
+            Shape::Str(StrRules {
+                format,
+                pattern,
+                min_length,
+                max_length,
+                ..
+            }) => {
+                if let Some(len) = length(min_length, max_length) {
+                    rules.push(len);
+                }
+                match format.as_deref() {
+                    Some("email") => rules.push(quote!(email)),
+                    Some("uri" | "url") => rules.push(quote!(url)),
+                    Some("uuid") => rules.push(quote!(custom(
+                        function = "::rampart::validate::formats::uuid"
+                    ))),
+                    Some("date-time") => rules.push(quote!(custom(
+                        function = "::rampart::validate::formats::date_time"
+                    ))),
+                    Some("date") => rules.push(quote!(custom(
+                        function = "::rampart::validate::formats::date"
+                    ))),
+                    _ => {}
+                }
+                if let Some(pattern) = pattern {
+                    match regex_syntax_ok(&pattern) {
+                        true => {
+                            let name = self.pattern_namer.unique(&format!("{}_{}", snake(parent), snake(wire)).to_ascii_uppercase());
+                            let static_ident = format_ident!("{}_PATTERN", name);
+                            self.patterns.push(quote! {
+                                static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
+                                    ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#pattern).expect("pattern checked when generated"));
+                            });
+                            rules.push(quote!(regex(path = *#static_ident)));
+                        }
+                        false => self.warnings.push(format!(
+                            "pattern `{pattern}` of `{parent}.{wire}` is not a valid Rust regex; it is not enforced"
+                        )),
+                    }
+                }
+            }
+            Shape::Int(n) | Shape::Num(n) if ty.scalar != Scalar::Other => {
+                if let Some(range) = range(&n, ty.scalar, &ty.tokens.to_string()) {
+                    rules.push(range);
+                }
+            }
+            Shape::Array {
+                min_items,
+                max_items,
+                unique,
+                ..
+            } => {
+                if let Some(len) = length(min_items, max_items) {
+                    rules.push(len);
+                }
+                if unique {
+                    rules.push(quote!(custom(
+                        function = "::rampart::validate::formats::unique_items"
+                    )));
+                }
+            }
+            _ => {}
+        }
+        rules
+    }
+}
+
+fn length(min: Option<usize>, max: Option<usize>) -> Option<TokenStream> {
+    let min = min.filter(|m| *m > 0).map(|m| {
+        let l = Literal::u64_unsuffixed(m as u64);
+        quote!(min = #l)
+    });
+    let max = max.map(|m| {
+        let l = Literal::u64_unsuffixed(m as u64);
+        quote!(max = #l)
+    });
+    let parts: Vec<_> = min.into_iter().chain(max).collect();
+    (!parts.is_empty()).then(|| quote!(length(#(#parts),*)))
+}
+
+fn range(rules: &NumRules, scalar: Scalar, ty: &str) -> Option<TokenStream> {
+    let (lo, hi) = match ty {
+        "i32" => (f64::from(i32::MIN), f64::from(i32::MAX)),
+        "i64" => (-9.2e18, 9.2e18),
+        "f32" => (f64::from(f32::MIN), f64::from(f32::MAX)),
+        _ => (f64::MIN, f64::MAX),
+    };
+    let lit = |v: f64| match scalar {
+        Scalar::Int => Literal::i64_unsuffixed(v as i64),
+        _ => Literal::f64_unsuffixed(v),
+    };
+    let mut parts = Vec::new();
+    if let Some(min) = rules
+        .minimum
+        .filter(|m| m.is_finite() && *m >= lo && *m <= hi)
+    {
+        let min = if scalar == Scalar::Int {
+            min.ceil()
+        } else {
+            min
+        };
+        let l = lit(min);
+        parts.push(if rules.exclusive_minimum {
+            quote!(exclusive_min = #l)
+        } else {
+            quote!(min = #l)
+        });
+    }
+    if let Some(max) = rules
+        .maximum
+        .filter(|m| m.is_finite() && *m >= lo && *m <= hi)
+    {
+        let max = if scalar == Scalar::Int {
+            max.floor()
+        } else {
+            max
+        };
+        let l = lit(max);
+        parts.push(if rules.exclusive_maximum {
+            quote!(exclusive_max = #l)
+        } else {
+            quote!(max = #l)
+        });
+    }
+    (!parts.is_empty()).then(|| quote!(range(#(#parts),*)))
+}
+
+fn regex_syntax_ok(pattern: &str) -> bool {
+    regex::Regex::new(pattern).is_ok()
+}
+
+/// Components directly contained (not through arrays or maps) by a schema.
+fn collect_edges<'a>(
+    spec: &'a OpenAPI,
+    r: SRef<'a>,
+    out: &mut HashSet<String>,
+    seen: &mut HashSet<*const Schema>,
+) {
+    let schema = match r {
+        SRef::Ref(reference) => {
+            if let Some(name) = rampart_spec::resolve::component_name::<Schema>(reference) {
+                out.insert(name);
+            }
+            return;
+        }
+        SRef::Item(s) => s,
+    };
+    if !seen.insert(schema as *const Schema) {
+        return;
+    }
+    match shape(schema) {
+        Shape::Object { properties, .. } => {
+            for (_, p) in properties {
+                collect_edges(spec, p.into(), out, seen);
+            }
+        }
+        Shape::AllOf(parts) => {
+            for part in parts {
+                match part {
+                    // allOf parts are merged in: their fields are ours.
+                    ReferenceOr::Reference { reference } => {
+                        if let Some(s) = rampart_spec::resolve::component_name::<Schema>(reference)
+                            .and_then(|n| spec.components.as_ref()?.schemas.get(&n))
+                            .and_then(|s| rampart_spec::resolve::resolve(spec, s))
+                        {
+                            collect_edges(spec, SRef::Item(s), out, seen);
+                        }
+                    }
+                    item => collect_edges(spec, item.into(), out, seen),
+                }
+            }
+        }
+        Shape::OneOf(vs) | Shape::AnyOf(vs) => {
+            for v in vs {
+                collect_edges(spec, v.into(), out, seen);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether a component becomes a type that implements `Validate`.
+fn validating_kind<'a>(spec: &'a OpenAPI, r: SRef<'a>, seen: &mut HashSet<String>) -> bool {
+    match r {
+        SRef::Ref(reference) => {
+            let Some(name) = rampart_spec::resolve::component_name::<Schema>(reference) else {
+                return false;
+            };
+            if !seen.insert(name.clone()) {
+                return false;
+            }
+            match spec.components.as_ref().and_then(|c| c.schemas.get(&name)) {
+                Some(s) => validating_kind(spec, s.into(), seen),
+                None => false,
+            }
+        }
+        SRef::Item(schema) => match shape(schema) {
+            Shape::Object {
+                properties, extra, ..
+            } => !properties.is_empty() || matches!(extra, Extra::Denied),
+            Shape::OneOf(_) | Shape::AnyOf(_) => true,
+            Shape::AllOf(parts) => match merge_all_of(spec, parts) {
+                Some(_) => true,
+                None => parts.len() == 1 && validating_kind(spec, (&parts[0]).into(), seen),
+            },
+            _ => false,
+        },
+    }
+}
+
+/// The properties of an allOf, merged in order (later parts win).
+struct Merged<'a> {
+    properties: Vec<(&'a str, &'a ReferenceOr<Box<Schema>>)>,
+    required: Vec<&'a str>,
+    denied: bool,
+}
+
+/// Merge an allOf of objects; `None` when a part is not an object.
+fn merge_all_of<'a>(spec: &'a OpenAPI, parts: &'a [ReferenceOr<Schema>]) -> Option<Merged<'a>> {
+    let mut merged = Merged {
+        properties: Vec::new(),
+        required: Vec::new(),
+        denied: false,
+    };
+    let mut stack: Vec<SRef<'a>> = parts.iter().rev().map(SRef::from).collect();
+    let mut seen = HashSet::new();
+    while let Some(part) = stack.pop() {
+        let schema = match part {
+            SRef::Ref(r) => {
+                if !seen.insert(r) {
+                    continue;
+                }
+                let name = rampart_spec::resolve::component_name::<Schema>(r)?;
+                rampart_spec::resolve::resolve(spec, spec.components.as_ref()?.schemas.get(&name)?)?
+            }
+            SRef::Item(s) => s,
+        };
+        match shape(schema) {
+            Shape::Object {
+                properties,
+                required,
+                extra,
+            } => {
+                for (k, v) in properties {
+                    match merged.properties.iter_mut().find(|(name, _)| *name == k) {
+                        Some(existing) => existing.1 = v,
+                        None => merged.properties.push((k, v)),
+                    }
+                }
+                merged.required.extend(required.iter().map(String::as_str));
+                merged.denied |= matches!(extra, Extra::Denied);
+            }
+            Shape::AllOf(inner) => stack.extend(inner.iter().rev().map(SRef::from)),
+            Shape::Any => {}
+            _ => return None,
+        }
+    }
+    Some(merged)
+}

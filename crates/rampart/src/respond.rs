@@ -1,0 +1,33 @@
+//! Response helpers used by generated response enums.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+use crate::problem::Problem;
+
+/// `status` with `body` serialized as JSON under `media_type`.
+pub fn json<T: Serialize>(status: StatusCode, media_type: &'static str, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a response body could not be serialized");
+            Problem::internal().into_response()
+        }
+    }
+}
+
+/// `status` with a text body under `media_type`.
+pub fn text(status: StatusCode, media_type: &'static str, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    response
+}
