@@ -436,7 +436,12 @@ fn build_policy(
                     .label("unknown scheme"),
                 ),
                 Some(SecuritySchemeKind::OAuth2 { scopes: declared }) => {
-                    for scope in scopes {
+                    let scope_nodes = req_node
+                        .and_then(|n| n.get(scheme))
+                        .and_then(Node::items)
+                        .unwrap_or_default();
+                    for (j, scope) in scopes.iter().enumerate() {
+                        let scope_span = scope_nodes.get(j).map_or(key_span, |n| n.span);
                         if !declared.contains(scope) {
                             diags.push(
                                 Diagnostic::warning(
@@ -446,7 +451,7 @@ fn build_policy(
                                         did_you_mean(scope, declared.iter().map(String::as_str))
                                     ),
                                 )
-                                .at(key_span),
+                                .at(scope_span),
                             );
                         }
                     }

@@ -122,7 +122,7 @@ corpus_tests! {
 #[test]
 fn asana() {
     // Asana's spec requires four scopes its oauth2 flows do not declare; those
-    // are warnings (the check still passes), reported at the requirement.
+    // are warnings (the check still passes), reported at the scope.
     let loaded = check("asana-api.yaml");
     let warnings: Vec<_> = loaded
         .diagnostics
@@ -132,10 +132,10 @@ fn asana() {
     assert_eq!(
         warnings,
         [
-            (Severity::Warning, "unknown-scope", (21953, 11)),
-            (Severity::Warning, "unknown-scope", (22044, 11)),
-            (Severity::Warning, "unknown-scope", (43571, 11)),
-            (Severity::Warning, "unknown-scope", (61758, 11)),
+            (Severity::Warning, "unknown-scope", (21954, 15)),
+            (Severity::Warning, "unknown-scope", (22045, 15)),
+            (Severity::Warning, "unknown-scope", (43572, 15)),
+            (Severity::Warning, "unknown-scope", (61759, 15)),
         ]
     );
     assert!(
