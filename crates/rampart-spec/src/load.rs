@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{self, ApiModel};
-use crate::node::Node;
+use crate::node::{Node, NodeKind};
 use crate::refs;
-use crate::source::{FileId, SourceFiles, Span};
+use crate::source::{FileId, SourceFile, SourceFiles, Span};
 use crate::yaml;
 
 /// The outcome of loading a spec: the files read, the model (if the spec could
@@ -87,7 +87,7 @@ pub fn load_str(path: impl Into<PathBuf>, text: String) -> Loaded {
 
 fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Option<ApiModel> {
     let mut root = parse_file(files, id).map_err(|d| diags.push(d)).ok()?;
-    if !check_version(&root, diags) {
+    if !check_version(&root, &files.get(id).text, diags) {
         return None;
     }
     let mut loader = |files: &mut SourceFiles, path: &Path| -> Result<(FileId, Node), Diagnostic> {
@@ -120,7 +120,7 @@ fn parse_file(files: &SourceFiles, id: FileId) -> Result<Node, Diagnostic> {
     if is_json {
         // serde_json reports JSON syntax errors more precisely than a YAML parser would.
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {
-            let offset = file.offset_of(e.line(), e.column().saturating_sub(1));
+            let offset = json_offset(file, e.line(), e.column());
             let message = e.to_string();
             let message = message
                 .split(" at line ")
@@ -148,7 +148,31 @@ fn parse_file(files: &SourceFiles, id: FileId) -> Result<Node, Diagnostic> {
     })
 }
 
-fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
+/// Byte offset of serde_json's error position. Its 1-based column counts
+/// bytes, not characters; land on the start of the character it falls in.
+fn json_offset(file: &SourceFile, line: usize, column: usize) -> usize {
+    let start = file.offset_of(line, 0);
+    let line_len = file.line_text(line).len();
+    let mut offset = (start + column.saturating_sub(1).min(line_len)).min(file.text.len());
+    while !file.text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A version scalar as written (`2.0` stays `2.0`, not the number 2).
+fn version_text(node: &Node, text: &str) -> String {
+    match &node.kind {
+        NodeKind::Int(_) | NodeKind::Float(_) => text
+            .get(node.span.start as usize..node.span.end as usize)
+            .map(str::to_owned)
+            .or_else(|| node.scalar_text())
+            .unwrap_or_default(),
+        _ => node.scalar_text().unwrap_or_default(),
+    }
+}
+
+fn check_version(root: &Node, text: &str, diags: &mut Diagnostics) -> bool {
     if root.entries().is_none() {
         diags.push(
             Diagnostic::error(
@@ -163,7 +187,7 @@ fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
         return false;
     }
     if let Some(swagger) = root.get("swagger") {
-        let found = swagger.scalar_text().unwrap_or_default();
+        let found = version_text(swagger, text);
         diags.push(
             Diagnostic::error(
                 "unsupported-version",
@@ -185,7 +209,7 @@ fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
         );
         return false;
     };
-    let text = version.scalar_text().unwrap_or_default();
+    let text = version_text(version, text);
     if text == "3.0" || text.starts_with("3.0.") {
         return true;
     }

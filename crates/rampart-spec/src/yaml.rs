@@ -10,8 +10,10 @@ use crate::source::{FileId, Span};
 
 /// Deepest nesting accepted; deeper documents are refused rather than risking the stack.
 pub const MAX_DEPTH: usize = 200;
-/// Most nodes an alias expansion may produce (guards against "billion laughs").
-pub const MAX_NODES: usize = 20_000_000;
+/// Most nodes alias expansions may produce in one document, in total (guards
+/// against "billion laughs"). Checked before an expansion is copied, so a
+/// refused document never allocates more than this many copied nodes.
+pub const MAX_NODES: usize = 1_000_000;
 
 /// A syntax error with its byte offset.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,11 +39,21 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, SyntaxError> {
     builder.document()
 }
 
+struct Anchored {
+    node: Node,
+    /// Levels below the node (0 for a scalar).
+    height: usize,
+    /// Nodes in the tree, keys included.
+    size: usize,
+}
+
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     text: &'a str,
     file: FileId,
-    anchors: HashMap<usize, Node>,
+    /// Anchored values with their height and size, for alias expansion.
+    anchors: HashMap<usize, Anchored>,
+    /// Nodes produced by alias expansion so far.
     nodes: usize,
     line_starts: Vec<usize>,
 }
@@ -95,7 +107,26 @@ impl Builder<'_> {
                 }
                 other => {
                     let root = self.node(other, mark, 0)?;
+                    self.end_of_stream()?;
                     return Ok(root);
+                }
+            }
+        }
+    }
+
+    /// After the root value: the document may end, but a second one is refused
+    /// (it would otherwise be silently ignored).
+    fn end_of_stream(&mut self) -> Result<(), SyntaxError> {
+        loop {
+            let (event, mark) = self.next()?;
+            match event {
+                Event::DocumentEnd | Event::Nothing => continue,
+                Event::StreamEnd => return Ok(()),
+                _ => {
+                    return Err(self.error_at(
+                        &mark,
+                        "a spec must be a single YAML document, but another one starts here",
+                    ));
                 }
             }
         }
@@ -116,7 +147,6 @@ impl Builder<'_> {
                 format!("values nested deeper than {MAX_DEPTH} levels"),
             ));
         }
-        self.count(&mark, 1)?;
         let start = self.offset(&mark);
         match event {
             Event::Scalar(value, style, anchor, tag) => {
@@ -129,15 +159,26 @@ impl Builder<'_> {
                 self.remember(anchor, &node);
                 Ok(node)
             }
-            Event::Alias(id) => match self.anchors.get(&id) {
-                Some(target) => {
-                    let mut node = target.clone();
-                    self.count(&mark, count_nodes(&node))?;
-                    node.span = Span::new(self.file, start, start + 1);
-                    Ok(node)
+            Event::Alias(id) => {
+                let Some(&Anchored { height, size, .. }) = self.anchors.get(&id) else {
+                    return Err(self.error_at(&mark, "alias to an unknown anchor"));
+                };
+                // Check before copying: an alias of a deep value used deep down
+                // (or aliases of aliases) must not build a tree the recursive
+                // walks downstream cannot descend, nor an exponential one.
+                if depth + height > MAX_DEPTH {
+                    return Err(self.error_at(
+                        &mark,
+                        format!(
+                            "this alias expands to values nested deeper than {MAX_DEPTH} levels"
+                        ),
+                    ));
                 }
-                None => Err(self.error_at(&mark, "alias to an unknown anchor")),
-            },
+                self.count(&mark, size)?;
+                let mut node = self.anchors[&id].node.clone();
+                node.span = Span::new(self.file, start, start + 1);
+                Ok(node)
+            }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
                 let end = loop {
@@ -156,16 +197,35 @@ impl Builder<'_> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<(Key, Node)> = Vec::new();
+                // Keys that came from `<<` merges: a key written in the mapping
+                // itself overrides them, wherever it is written.
+                let mut merged: Vec<String> = Vec::new();
+                // A block mapping's start event is marked at its first `:`;
+                // the mapping starts at its first key.
+                let mut first_key: Option<usize> = None;
                 let end = loop {
                     let (event, kmark) = self.next()?;
+                    // Keys keep their spelling: `1.10`, `True` or `0x1F` name a
+                    // property as written, not the number or boolean they resolve to.
+                    let raw_key = match &event {
+                        Event::Scalar(value, ..) => Some(value.clone()),
+                        _ => None,
+                    };
                     let key = match event {
                         Event::MappingEnd => break self.offset(&kmark),
                         other => self.node(other, kmark, depth + 1)?,
                     };
-                    let key_text = match key.scalar_text() {
-                        Some(text) => text,
-                        None if matches!(key.kind, NodeKind::Null) => String::new(),
-                        None => return Err(self.error_at(&kmark, "mapping keys must be scalars")),
+                    first_key.get_or_insert(key.span.start as usize);
+                    let key_text = match (&key.kind, raw_key) {
+                        (NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_), Some(raw)) => {
+                            raw
+                        }
+                        _ => match key.scalar_text() {
+                            Some(text) => text,
+                            None => {
+                                return Err(self.error_at(&kmark, "mapping keys must be scalars"));
+                            }
+                        },
                     };
                     let key_text = if matches!(key.kind, NodeKind::Null) {
                         self.text
@@ -178,20 +238,33 @@ impl Builder<'_> {
                     let (event, vmark) = self.next()?;
                     let value = self.node(event, vmark, depth + 1)?;
                     if key_text == "<<" {
-                        merge_into(&mut entries, value);
+                        merged.extend(merge_into(&mut entries, value));
                         continue;
                     }
-                    if entries.iter().any(|(k, _)| k.text == key_text) {
-                        return Err(self.error_at(&kmark, format!("duplicate key `{key_text}`")));
-                    }
-                    entries.push((
+                    let entry = (
                         Key {
                             text: key_text,
                             span: key.span,
                         },
                         value,
-                    ));
+                    );
+                    match entries.iter().position(|(k, _)| k.text == entry.0.text) {
+                        None => entries.push(entry),
+                        Some(i) => match merged.iter().position(|m| *m == entry.0.text) {
+                            Some(m) => {
+                                merged.swap_remove(m);
+                                entries[i] = entry;
+                            }
+                            None => {
+                                return Err(self.error_at(
+                                    &kmark,
+                                    format!("duplicate key `{}`", entry.0.text),
+                                ));
+                            }
+                        },
+                    }
                 };
+                let start = first_key.map_or(start, |k| k.min(start));
                 let node = Node {
                     kind: NodeKind::Map(entries),
                     span: Span::new(self.file, start, end.max(start + 1)),
@@ -212,39 +285,53 @@ impl Builder<'_> {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let (height, size) = measure(node);
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    height,
+                    size,
+                },
+            );
         }
     }
 }
 
-/// `<<: *base` merges keys that the mapping does not already have.
-fn merge_into(entries: &mut Vec<(Key, Node)>, value: Node) {
+/// `<<: *base` merges keys that the mapping does not already have; returns
+/// the keys it added.
+fn merge_into(entries: &mut Vec<(Key, Node)>, value: Node) -> Vec<String> {
     let sources = match value.kind {
         NodeKind::Map(_) => vec![value],
         NodeKind::Seq(items) => items,
-        _ => return,
+        _ => return Vec::new(),
     };
+    let mut added = Vec::new();
     for source in sources {
         if let NodeKind::Map(extra) = source.kind {
             for (k, v) in extra {
                 if !entries.iter().any(|(e, _)| e.text == k.text) {
+                    added.push(k.text.clone());
                     entries.push((k, v));
                 }
             }
         }
     }
+    added
 }
 
-fn count_nodes(node: &Node) -> usize {
+/// Height (levels below the node) and size (nodes, keys included) of a tree.
+fn measure(node: &Node) -> (usize, usize) {
+    let grow = |(height, size): (usize, usize), child: &Node| {
+        let (h, s) = measure(child);
+        (height.max(h + 1), size + s)
+    };
     match &node.kind {
-        NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeKind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(_, v)| 1 + count_nodes(v))
-                .sum::<usize>()
-        }
-        _ => 1,
+        NodeKind::Seq(items) => items.iter().fold((0, 1), grow),
+        NodeKind::Map(entries) => entries
+            .iter()
+            .fold((0, 1 + entries.len()), |acc, (_, v)| grow(acc, v)),
+        _ => (0, 1),
     }
 }
 
