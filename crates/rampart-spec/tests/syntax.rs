@@ -411,6 +411,42 @@ fn deep_nesting_is_refused_with_a_position() {
 }
 
 #[test]
+fn schemas_nested_as_deep_as_the_limit_load_on_a_test_thread() {
+    // `not` and `items` nest a schema per YAML level; the innermost value
+    // sits at level 200, the deepest the reader accepts. Deserializing that
+    // needs far more stack than this (2 MiB) test thread has.
+    for (open, close) in [("{ not: ", "}"), ("{ type: array, items: ", "}")] {
+        let text = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Deep: {}{{ type: string }}{}\n",
+            open.repeat(196),
+            close.repeat(196)
+        );
+        let loaded = load(&text);
+        let model = assert_clean(&loaded);
+        assert!(
+            model
+                .openapi
+                .components
+                .as_ref()
+                .unwrap()
+                .schemas
+                .contains_key("Deep")
+        );
+    }
+    // One level more is refused by the reader.
+    let text = format!(
+        "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Deep: {}{{ type: string }}{}\n",
+        "{ not: ".repeat(197),
+        "}".repeat(197)
+    );
+    let (message, _) = syntax(&text);
+    assert_eq!(
+        message,
+        "invalid YAML: values nested deeper than 200 levels"
+    );
+}
+
+#[test]
 fn aliases_cannot_nest_values_deeper_than_the_limit() {
     // Each anchor nests the previous one 150 levels deeper: a few kilobytes
     // that would expand to thousands of levels (and overflow the stack of
