@@ -1,5 +1,6 @@
 //! Parse YAML (and JSON, a subset of YAML 1.2) into a positioned [`Node`] tree.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser, Tag};
@@ -26,15 +27,19 @@ pub struct SyntaxError {
 
 /// Parse one document from `text`.
 pub fn parse(text: &str, file: FileId) -> Result<Node, SyntaxError> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let ascii_lines = text.split('\n').map(str::is_ascii).collect();
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
         text,
         file,
         anchors: HashMap::new(),
         nodes: 0,
-        line_starts: std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
+        line_starts,
+        ascii_lines,
+        cursor: Cell::new((usize::MAX, 0, 0)),
     };
     builder.document()
 }
@@ -56,6 +61,10 @@ struct Builder<'a> {
     /// Nodes produced by alias expansion so far.
     nodes: usize,
     line_starts: Vec<usize>,
+    /// Whether each line is pure ASCII (columns are then byte offsets).
+    ascii_lines: Vec<bool>,
+    /// The last position converted: line index, column, byte offset.
+    cursor: Cell<(usize, usize, usize)>,
 }
 
 impl Builder<'_> {
@@ -73,20 +82,36 @@ impl Builder<'_> {
 
     /// Byte offset of a marker. The scanner counts characters, not bytes, so
     /// go through the (1-based) line and (0-based, in characters) column.
+    ///
+    /// Constant time on ASCII lines; on others, characters are counted from
+    /// the previous marker on the same line, so a whole document on one line
+    /// (minified JSON) costs one pass over it, not one pass per value.
     fn offset(&self, mark: &Marker) -> usize {
-        let Some(&start) = self.line_starts.get(mark.line().saturating_sub(1)) else {
+        let index = mark.line().saturating_sub(1);
+        let Some(&start) = self.line_starts.get(index) else {
             return self.text.len();
         };
-        let line = &self.text[start..];
-        let line = &line[..line.find('\n').unwrap_or(line.len())];
-        if line.is_ascii() {
-            return start + mark.col().min(line.len());
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        let col = mark.col();
+        if self.ascii_lines[index] {
+            return start + col.min(end - start);
         }
-        start
-            + line
-                .char_indices()
-                .nth(mark.col())
-                .map_or(line.len(), |(i, _)| i)
+        let (mut at_col, mut at) = match self.cursor.get() {
+            (line, c, byte) if line == index && c <= col => (c, byte),
+            _ => (0, start),
+        };
+        for ch in self.text[at..end].chars() {
+            if at_col == col {
+                break;
+            }
+            at_col += 1;
+            at += ch.len_utf8();
+        }
+        self.cursor.set((index, at_col, at));
+        at
     }
 
     fn error_at(&self, mark: &Marker, message: impl Into<String>) -> SyntaxError {
@@ -335,27 +360,45 @@ fn measure(node: &Node) -> (usize, usize) {
     }
 }
 
-/// Length in bytes of a scalar as written, for the caret under it.
+/// Length in bytes of a scalar as written (its first line), for the caret
+/// under it. Reads only the scalar itself, never the rest of a long line.
 fn scalar_len(text: &str, start: usize, value: &str, style: TScalarStyle) -> usize {
     let rest = text.get(start..).unwrap_or("");
     match style {
         TScalarStyle::Plain => {
-            let first_line = rest.split('\n').next().unwrap_or("");
-            value.len().min(first_line.len()).max(1)
+            let mut len = value.len().min(rest.len());
+            while !rest.is_char_boundary(len) {
+                len -= 1;
+            }
+            rest[..len].find('\n').unwrap_or(len).max(1)
         }
-        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
-            let quote = if style == TScalarStyle::SingleQuoted {
-                '\''
-            } else {
-                '"'
-            };
-            let first_line = rest.split('\n').next().unwrap_or("");
-            first_line
-                .char_indices()
-                .skip(1)
-                .find(|&(i, c)| c == quote && !first_line[..i].ends_with('\\'))
-                .map_or(first_line.len(), |(i, _)| i + 1)
-                .max(1)
+        TScalarStyle::DoubleQuoted => {
+            let mut escaped = false;
+            for (i, c) in rest.char_indices().skip(1) {
+                match c {
+                    '\n' => return i.max(1),
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => return i + 1,
+                    _ => {}
+                }
+            }
+            rest.len().max(1)
+        }
+        TScalarStyle::SingleQuoted => {
+            let mut chars = rest.char_indices().skip(1).peekable();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\n' => return i.max(1),
+                    // `''` is a quote inside the scalar.
+                    '\'' if chars.peek().is_some_and(|&(_, n)| n == '\'') => {
+                        chars.next();
+                    }
+                    '\'' => return i + 1,
+                    _ => {}
+                }
+            }
+            rest.len().max(1)
         }
         TScalarStyle::Literal | TScalarStyle::Folded => 1,
     }

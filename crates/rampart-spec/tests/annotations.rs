@@ -614,3 +614,20 @@ fn json_diagnostics_carry_position_fields() {
     assert_eq!(json["column"], 15);
     assert!(json["help"].as_str().unwrap().contains("COUNT/PERIOD"));
 }
+
+#[test]
+fn quoted_values_are_covered_quotes_and_escapes_included() {
+    for written in [
+        r#""5/mni \"x\"""#,
+        r"'5/mni ''x'''",
+        r#""5/mni\\""#,
+        r#""5/mñi""#,
+    ] {
+        let loaded = load(&op("").replace(
+            "      x-rampart: {}\n",
+            &format!("      x-rampart: {{ rate: {written}, roles: [admin] }}\n"),
+        ));
+        let d = assert_error(&loaded, "malformed-rate", &["malformed rate `5/m"], (20, 26));
+        assert_eq!(spanned_text(&loaded, d), written);
+    }
+}
