@@ -270,11 +270,10 @@ fn deserialize(root: &Node, diags: &mut Diagnostics) -> Option<openapiv3::OpenAP
     match serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(json) {
         Ok(spec) => Some(spec),
         Err(e) => {
-            let (node, key) = locate(root, e.path());
+            let (node, _) = locate(root, e.path());
             let message = e.inner().to_string();
-            let at = if key.is_some() { " (at `" } else { " (at `" };
             diags.push(
-                Diagnostic::error("invalid-openapi", format!("{message}{at}{}`)", e.path()))
+                Diagnostic::error("invalid-openapi", format!("{message} (at `{}`)", e.path()))
                     .at(node.span)
                     .help("see the OpenAPI 3.0 specification for the shape of this object"),
             );
