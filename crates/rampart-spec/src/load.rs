@@ -105,44 +105,41 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
     if diags.has_errors() {
         return None;
     }
-    let openapi = deserialize_on_big_stack(&root, diags)?;
-    Some(model::build(openapi, root, diags))
+    // Deserializing and building the model recurse as deep as the spec
+    // nests, with large frames: give them a big stack.
+    let mut root = Some(root);
+    let mut build = |diags: &mut Diagnostics| -> Option<ApiModel> {
+        let root = root.take()?;
+        let openapi = deserialize(&root, diags)?;
+        Some(model::build(openapi, root, diags))
+    };
+    match on_big_stack(|| build(diags)) {
+        Some(model) => model,
+        None => build(diags),
+    }
 }
 
-/// Stack for deserializing the `openapiv3` types. Their derived (untagged,
-/// flattened) deserializers take tens of KiB of stack per level of nesting
-/// in debug builds, so a schema nested as deep as the YAML reader allows
-/// (`MAX_DEPTH`) needs ~16 MiB: more than a test thread (2 MiB) or a main
-/// thread (8 MiB) has. Only the pages used are ever touched.
-const DESERIALIZE_STACK: usize = 64 << 20;
+/// Stack for deserializing the `openapiv3` types and building the model.
+/// The derived (untagged, flattened) deserializers take tens of KiB of stack
+/// per level of nesting in debug builds, so a schema nested as deep as the
+/// YAML reader allows (`MAX_DEPTH`) needs ~16 MiB: more than a test thread
+/// (2 MiB) or a main thread (8 MiB) has. Only the pages used are touched.
+const BIG_STACK: usize = 64 << 20;
 
-/// [`deserialize`] on a thread with [`DESERIALIZE_STACK`] (or here, if no
-/// such thread can be started). A panic in it is resumed on this thread.
-fn deserialize_on_big_stack(root: &Node, diags: &mut Diagnostics) -> Option<openapiv3::OpenAPI> {
-    let spawned = std::thread::scope(|scope| {
+/// Run `f` on a thread with [`BIG_STACK`]; `None` if no thread could be
+/// started (`f` did not run). A panic in `f` is resumed on this thread.
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
-            .name("rampart-spec-deserialize".to_owned())
-            .stack_size(DESERIALIZE_STACK)
-            .spawn_scoped(scope, || {
-                let mut found = Diagnostics::default();
-                let openapi = deserialize(root, &mut found);
-                (openapi, found)
-            })
+            .name("rampart-spec-load".to_owned())
+            .stack_size(BIG_STACK)
+            .spawn_scoped(scope, f)
             .ok()?;
         match handle.join() {
             Ok(result) => Some(result),
             Err(panic) => std::panic::resume_unwind(panic),
         }
-    });
-    match spawned {
-        Some((openapi, found)) => {
-            for d in found {
-                diags.push(d);
-            }
-            openapi
-        }
-        None => deserialize(root, diags),
-    }
+    })
 }
 
 /// Parse one file into a tree; syntax errors carry the position of the fault.

@@ -1,5 +1,5 @@
 //! Fuzz-style robustness: a seeded mutator turns the small corpus specs, the
-//! annotated petstore (as YAML and as JSON) and the multi-file fixture into a
+//! annotated petstore (as YAML and as JSON) and the multi-file fixtures into a
 //! few thousand broken specs, and the loader must never panic on any of them
 //! (nor while rendering what it found). Half the cases mutate the text (byte
 //! flips, line deletions and duplications, truncations, swapped values, deep
@@ -612,6 +612,7 @@ fn inputs() -> Vec<Input> {
     inputs.push(petstore);
     // A spec with refs to files next to it, loaded from where they are.
     inputs.push(read(fixtures_dir().join("refs/main.yaml")));
+    inputs.push(read(fixtures_dir().join("refs/path-items.yaml")));
     inputs
 }
 

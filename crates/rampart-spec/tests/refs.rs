@@ -406,3 +406,66 @@ fn remote_refs_are_refused() {
     );
     assert!(d.help.as_deref().unwrap().contains("relative path"));
 }
+
+// ---- path items -----------------------------------------------------------
+
+#[test]
+fn path_items_in_other_files_and_aliased_paths_keep_their_operations() {
+    let loaded = fixture("path-items.yaml");
+    let model = loaded.model.as_ref().expect("a model");
+    let ops: Vec<(&str, &str, &str)> = model
+        .operations
+        .iter()
+        .map(|o| (o.path.as_str(), o.method.as_str(), o.id.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("/owners", "get", "listOwners"),
+            ("/owners", "post", "addOwner"),
+            ("/pets", "get", "get_pets"),
+            ("/animals", "get", "get_animals"),
+        ]
+    );
+    // The aliased path has the policy of the path it aliases.
+    assert_eq!(
+        model.operation("get_animals").unwrap().policy.roles,
+        ["viewer"]
+    );
+    assert_eq!(
+        model
+            .operation("addOwner")
+            .unwrap()
+            .policy
+            .rate
+            .unwrap()
+            .to_string(),
+        "5/min"
+    );
+    // The one error, an undeclared role in the other file, is reported there.
+    let d = only(&loaded, "undeclared-role");
+    assert!(
+        d.message
+            .contains("role `admn` is not declared; did you mean `admin`?")
+    );
+    let location = loaded.files.location(d.span.unwrap());
+    assert!(
+        location.file.ends_with("paths/owners.yaml"),
+        "{}",
+        location.file
+    );
+    assert_eq!((location.line, location.column), (12, 24));
+    assert_eq!(loaded.diagnostics.len(), 1, "{}", loaded.render());
+}
+
+#[test]
+fn a_path_item_ref_to_something_else_is_an_error() {
+    let loaded = load(&format!("{HEAD}paths:\n  /a:\n    $ref: '#/info/title'\n"));
+    let d = assert_error(
+        &loaded,
+        "invalid-path-item",
+        &["path `/a` refers to `#/info/title`, which is not a path item"],
+        (5, 11),
+    );
+    assert_eq!(spanned_text(&loaded, d), "'#/info/title'");
+}
