@@ -627,7 +627,12 @@ fn quoted_values_are_covered_quotes_and_escapes_included() {
             "      x-rampart: {}\n",
             &format!("      x-rampart: {{ rate: {written}, roles: [admin] }}\n"),
         ));
-        let d = assert_error(&loaded, "malformed-rate", &["malformed rate `5/m"], (20, 26));
+        let d = assert_error(
+            &loaded,
+            "malformed-rate",
+            &["malformed rate `5/m"],
+            (20, 26),
+        );
         assert_eq!(spanned_text(&loaded, d), written);
     }
 }
