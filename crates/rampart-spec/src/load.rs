@@ -145,11 +145,14 @@ fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
 /// Parse one file into a tree; syntax errors carry the position of the fault.
 fn parse_file(files: &SourceFiles, id: FileId) -> Result<Node, Diagnostic> {
     let file = files.get(id);
-    let is_json = file
-        .path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        || file.text.trim_start().starts_with('{');
+    // By extension, else by content; a `.yaml` file written in flow style
+    // (`{openapi: 3.0.3, ...}`) is YAML, not (invalid) JSON.
+    let extension = file.path.extension().and_then(|e| e.to_str());
+    let is_json = match extension.map(str::to_ascii_lowercase).as_deref() {
+        Some("json") => true,
+        Some("yaml" | "yml") => false,
+        _ => file.text.trim_start().starts_with('{'),
+    };
     if is_json {
         // serde_json reports JSON syntax errors more precisely than a YAML parser would.
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {

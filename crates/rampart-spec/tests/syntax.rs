@@ -491,3 +491,17 @@ fn billion_laughs_is_refused_before_it_is_built() {
     // of level 4 adds 111,111, so the 8th on line 9 would pass the limit.
     assert_eq!(at, (9, 12 + 7 * 5));
 }
+
+#[test]
+fn a_yaml_file_in_flow_style_is_yaml_not_json() {
+    // Valid YAML, invalid JSON (unquoted keys and values).
+    let text = "{openapi: 3.0.3, info: {title: Flow, version: '1'}, paths: {}}\n";
+    assert_clean(&load_str("flow.yaml", text.to_owned()));
+    assert_clean(&load_str("flow.YML", text.to_owned()));
+    // Named .json, or with no telling extension, it is JSON, and invalid.
+    let (message, at) = syntax_in("flow.json", text);
+    assert_eq!(message, "invalid JSON: key must be a string");
+    assert_eq!(at, (1, 2));
+    let (message, _) = syntax_in("flow", text);
+    assert_eq!(message, "invalid JSON: key must be a string");
+}
