@@ -161,7 +161,7 @@ fn read_common(node: &Node, diags: &mut Diagnostics) -> CommonAnnotations {
             "rate",
             "a rate like `5/min`",
             diags,
-            |t| parse_rate(t),
+            parse_rate,
             "malformed-rate",
         )
     });

@@ -169,10 +169,18 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
-    /// Sort by file and position, so output is stable.
+    /// Sort by file and position, so output is stable, and drop exact
+    /// duplicates (a problem in the top-level `security` is found once for
+    /// every operation that inherits it, but is one problem).
     pub fn sort(&mut self) {
-        self.0
-            .sort_by_key(|d| d.span.map(|s| (s.file, s.start)).unwrap_or((usize::MAX, 0)));
+        let position = |d: &Diagnostic| d.span.map_or((usize::MAX, 0), |s| (s.file, s.start));
+        self.0.sort_by(|a, b| {
+            position(a)
+                .cmp(&position(b))
+                .then_with(|| a.code.cmp(b.code))
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        self.0.dedup();
     }
 }
 

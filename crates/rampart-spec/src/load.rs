@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{self, ApiModel};
-use crate::node::Node;
+use crate::node::{Node, NodeKind};
 use crate::refs;
-use crate::source::{FileId, SourceFiles, Span};
+use crate::source::{FileId, SourceFile, SourceFiles, Span};
 use crate::yaml;
 
 /// The outcome of loading a spec: the files read, the model (if the spec could
@@ -87,7 +87,7 @@ pub fn load_str(path: impl Into<PathBuf>, text: String) -> Loaded {
 
 fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Option<ApiModel> {
     let mut root = parse_file(files, id).map_err(|d| diags.push(d)).ok()?;
-    if !check_version(&root, diags) {
+    if !check_version(&root, &files.get(id).text, diags) {
         return None;
     }
     let mut loader = |files: &mut SourceFiles, path: &Path| -> Result<(FileId, Node), Diagnostic> {
@@ -105,22 +105,58 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
     if diags.has_errors() {
         return None;
     }
-    let openapi = deserialize(&root, diags)?;
-    Some(model::build(openapi, root, diags))
+    // Deserializing and building the model recurse as deep as the spec
+    // nests, with large frames: give them a big stack.
+    let mut root = Some(root);
+    let mut build = |diags: &mut Diagnostics| -> Option<ApiModel> {
+        let root = root.take()?;
+        let openapi = deserialize(&root, diags)?;
+        Some(model::build(openapi, root, diags))
+    };
+    match on_big_stack(|| build(diags)) {
+        Some(model) => model,
+        None => build(diags),
+    }
+}
+
+/// Stack for deserializing the `openapiv3` types and building the model.
+/// The derived (untagged, flattened) deserializers take tens of KiB of stack
+/// per level of nesting in debug builds, so a schema nested as deep as the
+/// YAML reader allows (`MAX_DEPTH`) needs ~16 MiB: more than a test thread
+/// (2 MiB) or a main thread (8 MiB) has. Only the pages used are touched.
+const BIG_STACK: usize = 64 << 20;
+
+/// Run `f` on a thread with [`BIG_STACK`]; `None` if no thread could be
+/// started (`f` did not run). A panic in `f` is resumed on this thread.
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("rampart-spec-load".to_owned())
+            .stack_size(BIG_STACK)
+            .spawn_scoped(scope, f)
+            .ok()?;
+        match handle.join() {
+            Ok(result) => Some(result),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// Parse one file into a tree; syntax errors carry the position of the fault.
 fn parse_file(files: &SourceFiles, id: FileId) -> Result<Node, Diagnostic> {
     let file = files.get(id);
-    let is_json = file
-        .path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        || file.text.trim_start().starts_with('{');
+    // By extension, else by content; a `.yaml` file written in flow style
+    // (`{openapi: 3.0.3, ...}`) is YAML, not (invalid) JSON.
+    let extension = file.path.extension().and_then(|e| e.to_str());
+    let is_json = match extension.map(str::to_ascii_lowercase).as_deref() {
+        Some("json") => true,
+        Some("yaml" | "yml") => false,
+        _ => file.text.trim_start().starts_with('{'),
+    };
     if is_json {
         // serde_json reports JSON syntax errors more precisely than a YAML parser would.
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {
-            let offset = file.offset_of(e.line(), e.column().saturating_sub(1));
+            let offset = json_offset(file, e.line(), e.column());
             let message = e.to_string();
             let message = message
                 .split(" at line ")
@@ -148,7 +184,31 @@ fn parse_file(files: &SourceFiles, id: FileId) -> Result<Node, Diagnostic> {
     })
 }
 
-fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
+/// Byte offset of serde_json's error position. Its 1-based column counts
+/// bytes, not characters; land on the start of the character it falls in.
+fn json_offset(file: &SourceFile, line: usize, column: usize) -> usize {
+    let start = file.offset_of(line, 0);
+    let line_len = file.line_text(line).len();
+    let mut offset = (start + column.saturating_sub(1).min(line_len)).min(file.text.len());
+    while !file.text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A version scalar as written (`2.0` stays `2.0`, not the number 2).
+fn version_text(node: &Node, text: &str) -> String {
+    match &node.kind {
+        NodeKind::Int(_) | NodeKind::Float(_) => text
+            .get(node.span.start as usize..node.span.end as usize)
+            .map(str::to_owned)
+            .or_else(|| node.scalar_text())
+            .unwrap_or_default(),
+        _ => node.scalar_text().unwrap_or_default(),
+    }
+}
+
+fn check_version(root: &Node, text: &str, diags: &mut Diagnostics) -> bool {
     if root.entries().is_none() {
         diags.push(
             Diagnostic::error(
@@ -163,7 +223,7 @@ fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
         return false;
     }
     if let Some(swagger) = root.get("swagger") {
-        let found = swagger.scalar_text().unwrap_or_default();
+        let found = version_text(swagger, text);
         diags.push(
             Diagnostic::error(
                 "unsupported-version",
@@ -185,7 +245,7 @@ fn check_version(root: &Node, diags: &mut Diagnostics) -> bool {
         );
         return false;
     };
-    let text = version.scalar_text().unwrap_or_default();
+    let text = version_text(version, text);
     if text == "3.0" || text.starts_with("3.0.") {
         return true;
     }
@@ -210,11 +270,10 @@ fn deserialize(root: &Node, diags: &mut Diagnostics) -> Option<openapiv3::OpenAP
     match serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(json) {
         Ok(spec) => Some(spec),
         Err(e) => {
-            let (node, key) = locate(root, e.path());
+            let (node, _) = locate(root, e.path());
             let message = e.inner().to_string();
-            let at = if key.is_some() { " (at `" } else { " (at `" };
             diags.push(
-                Diagnostic::error("invalid-openapi", format!("{message}{at}{}`)", e.path()))
+                Diagnostic::error("invalid-openapi", format!("{message} (at `{}`)", e.path()))
                     .at(node.span)
                     .help("see the OpenAPI 3.0 specification for the shape of this object"),
             );

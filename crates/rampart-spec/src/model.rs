@@ -280,10 +280,37 @@ fn read_operations(model: &ApiModel, diags: &mut Diagnostics) -> Vec<Operation> 
     let mut out: Vec<Operation> = Vec::new();
     let mut seen_ids: HashMap<String, Span> = HashMap::new();
     for (path, item) in &openapi.paths.paths {
-        let ReferenceOr::Item(item) = item else {
-            continue; // path-item refs are rare and not bundled; openapiv3 keeps them opaque
+        let mut path_pointer = format!("/paths/{}", escape_pointer_token(path));
+        let resolved;
+        let item = match item {
+            ReferenceOr::Item(item) => item,
+            // A path item written as a `$ref` (refs to other files were
+            // inlined while bundling; this one is local): read its target.
+            ReferenceOr::Reference { reference } => {
+                match resolve_path_item(&model.root, reference) {
+                    Some((target, item)) => {
+                        path_pointer = target;
+                        resolved = item;
+                        &resolved
+                    }
+                    None => {
+                        let at = model
+                            .root
+                            .pointer(&format!("{path_pointer}/$ref"))
+                            .map_or_else(Span::default, |n| n.span);
+                        diags.push(
+                            Diagnostic::error(
+                                "invalid-path-item",
+                                format!("path `{path}` refers to `{reference}`, which is not a path item"),
+                            )
+                            .at(at)
+                            .help("a path item's `$ref` must point at a mapping of operations, e.g. in another file"),
+                        );
+                        continue;
+                    }
+                }
+            }
         };
-        let path_pointer = format!("/paths/{}", escape_pointer_token(path));
         for &method in METHODS {
             let op = match method {
                 "get" => &item.get,
@@ -342,6 +369,24 @@ fn read_operations(model: &ApiModel, diags: &mut Diagnostics) -> Vec<Operation> 
         }
     }
     out
+}
+
+/// The pointer and value of the path item a local `$ref` leads to (through
+/// further refs), if it is one.
+fn resolve_path_item(root: &Node, reference: &str) -> Option<(String, openapiv3::PathItem)> {
+    let mut pointer = reference.strip_prefix('#')?.to_owned();
+    for _ in 0..32 {
+        let node = root.pointer(&pointer)?;
+        match crate::refs::ref_of(node) {
+            Some((next, _)) => pointer = next.strip_prefix('#')?.to_owned(),
+            None => {
+                node.entries()?;
+                let item = serde_json::from_value(node.to_json()).ok()?;
+                return Some((pointer, item));
+            }
+        }
+    }
+    None
 }
 
 /// `get /pets/{petId}` → `get_pets_petId`.
@@ -436,7 +481,12 @@ fn build_policy(
                     .label("unknown scheme"),
                 ),
                 Some(SecuritySchemeKind::OAuth2 { scopes: declared }) => {
-                    for scope in scopes {
+                    let scope_nodes = req_node
+                        .and_then(|n| n.get(scheme))
+                        .and_then(Node::items)
+                        .unwrap_or_default();
+                    for (j, scope) in scopes.iter().enumerate() {
+                        let scope_span = scope_nodes.get(j).map_or(key_span, |n| n.span);
                         if !declared.contains(scope) {
                             diags.push(
                                 Diagnostic::warning(
@@ -446,7 +496,7 @@ fn build_policy(
                                         did_you_mean(scope, declared.iter().map(String::as_str))
                                     ),
                                 )
-                                .at(key_span),
+                                .at(scope_span),
                             );
                         }
                     }

@@ -25,9 +25,24 @@ pub(crate) fn bundle(
     loader: &mut FileLoader<'_>,
     diags: &mut Diagnostics,
 ) {
+    let taken = root
+        .get("components")
+        .and_then(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|(kind, section)| {
+            section
+                .entries()
+                .unwrap_or_default()
+                .iter()
+                .map(|(name, _)| (kind.text.clone(), name.text.clone()))
+        })
+        .collect();
     let mut state = Bundler {
         docs: HashMap::new(),
         hoisted: HashMap::new(),
+        taken,
+        inlining: Vec::new(),
         rewritten: HashMap::new(),
         inlines: 0,
     };
@@ -46,7 +61,14 @@ pub(crate) fn bundle(
 
 struct Bundler {
     docs: HashMap<PathBuf, Option<(FileId, Node)>>,
+    /// External targets copied into the root's `components`, with the local ref to them.
     hoisted: HashMap<(FileId, String), String>,
+    /// `(section, name)` pairs used in the root's `components`, so a hoisted
+    /// target never takes the name of a different component.
+    taken: HashSet<(String, String)>,
+    /// The external targets being inlined, outermost first: a ref back to one
+    /// of them is recursion, which inlining would never finish.
+    inlining: Vec<(FileId, String)>,
     /// Ref sites already rewritten to root-local form, with the text written there.
     rewritten: HashMap<Span, String>,
     inlines: usize,
@@ -77,7 +99,7 @@ impl Bundler {
                         self.rewritten.insert(span, local.clone());
                         set_ref(node, local);
                     }
-                    Replace::Inline(target) => {
+                    Replace::Inline(target, key) => {
                         self.inlines += 1;
                         if self.inlines > MAX_INLINES {
                             diags.push(
@@ -88,6 +110,9 @@ impl Bundler {
                             set_ref(node, "#/".to_owned());
                         } else {
                             *node = target;
+                            self.inlining.push(key);
+                            self.walk(files, node, parent, loader, diags, pending, changed);
+                            self.inlining.pop();
                         }
                     }
                 }
@@ -167,13 +192,17 @@ impl Bundler {
         if target_file == 0 {
             return Some(Replace::Ref(format!("#{pointer}")));
         }
+        let key = (target_file, pointer.to_owned());
+        if let Some(local) = self.hoisted.get(&key) {
+            return Some(Replace::Ref(local.clone()));
+        }
         let doc = self
             .docs
             .values()
             .flatten()
             .find(|(id, _)| *id == target_file)
             .map(|(_, n)| n)?;
-        let Some(target) = doc.pointer(pointer) else {
+        let Some(target) = doc.pointer(pointer).cloned() else {
             diags.push(missing(text, pointer, doc, span));
             return Some(Replace::Ref("#/".to_owned()));
         };
@@ -182,32 +211,71 @@ impl Bundler {
             .skip(1)
             .map(unescape_pointer_token)
             .collect();
-        if let [components, kind, name] = segments.as_slice() {
-            if components == "components" {
-                let key = (target_file, pointer.to_owned());
-                let local_name = match self.hoisted.get(&key) {
-                    Some(n) => n.clone(),
-                    None => {
-                        let n = name.clone();
-                        self.hoisted.insert(key, n.clone());
-                        pending.push((kind.clone(), n.clone(), target.clone(), span));
-                        n
-                    }
+        let (kind, name) = match segments.as_slice() {
+            [components, kind, name] if components == "components" => (kind.clone(), name.clone()),
+            // A ref back to a target still being inlined: a recursive schema
+            // written outside `components` (typically a whole file that refers
+            // to itself). Give it a name instead of inlining it forever.
+            _ if self.inlining.contains(&key) => {
+                let name = match segments.last() {
+                    Some(last) => last.clone(),
+                    None => files
+                        .get(target_file)
+                        .path
+                        .file_stem()
+                        .map_or_else(|| "Schema".to_owned(), |s| s.to_string_lossy().into_owned()),
                 };
-                return Some(Replace::Ref(format!(
-                    "#/components/{}/{}",
-                    escape_pointer_token(kind),
-                    escape_pointer_token(&local_name)
-                )));
+                ("schemas".to_owned(), component_name(&name))
             }
+            _ => return Some(Replace::Inline(target, key)),
+        };
+        let name = self.unique_name(&kind, &name);
+        let local = format!(
+            "#/components/{}/{}",
+            escape_pointer_token(&kind),
+            escape_pointer_token(&name)
+        );
+        self.hoisted.insert(key, local.clone());
+        pending.push((kind, name, target, span));
+        Some(Replace::Ref(local))
+    }
+
+    /// `name`, or `name_2`, `name_3`, ... if the root already has a different
+    /// component of that name.
+    fn unique_name(&mut self, kind: &str, name: &str) -> String {
+        let mut candidate = name.to_owned();
+        let mut n = 1;
+        while !self.taken.insert((kind.to_owned(), candidate.clone())) {
+            n += 1;
+            candidate = format!("{name}_{n}");
         }
-        Some(Replace::Inline(target.clone()))
+        candidate
+    }
+}
+
+/// A component name made of the characters OpenAPI allows (`[A-Za-z0-9._-]`).
+fn component_name(text: &str) -> String {
+    let name: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "Schema".to_owned()
+    } else {
+        name
     }
 }
 
 enum Replace {
     Ref(String),
-    Inline(Node),
+    /// Inline this target, identified by file and pointer.
+    Inline(Node, (FileId, String)),
 }
 
 fn normalize(path: &Path) -> PathBuf {
@@ -310,24 +378,42 @@ pub(crate) fn validate(root: &Node, diags: &mut Diagnostics) {
             diags.push(missing(&text, pointer, root, span));
             continue;
         }
-        let mut seen = HashSet::new();
+        // Follow the chain of refs; a pointer seen twice closes a cycle. Each
+        // cycle is reported once, at the first ref that leads into it.
+        let mut chain: Vec<String> = Vec::new();
         let mut current = pointer.to_owned();
         while let Some(next) = root
             .pointer(&current)
             .and_then(ref_of)
             .map(|(t, _)| t.to_owned())
         {
-            if !seen.insert(current.clone()) {
-                if reported_cycles.insert(current.clone()) {
+            if let Some(start) = chain.iter().position(|p| *p == current) {
+                let mut members = chain[start..].to_vec();
+                members.sort();
+                if reported_cycles.insert(members) {
+                    let cycle: Vec<String> = chain[start..]
+                        .iter()
+                        .chain([&current])
+                        .map(|p| format!("#{p}"))
+                        .collect();
                     diags.push(
-                        Diagnostic::error("ref-cycle", format!("`$ref: {text}` is part of a cycle of references that never reaches a value"))
-                            .at(span)
-                            .help("one of the referenced components must define a value instead of another `$ref`"),
+                        Diagnostic::error(
+                            "ref-cycle",
+                            format!(
+                                "`$ref: {text}` never reaches a value: the references form a cycle {}",
+                                cycle.join(" -> ")
+                            ),
+                        )
+                        .at(span)
+                        .help("one of the referenced components must define a value instead of another `$ref`"),
                     );
                 }
                 break;
             }
-            current = next.strip_prefix('#').unwrap_or(&next).to_owned();
+            chain.push(std::mem::replace(
+                &mut current,
+                next.strip_prefix('#').unwrap_or(&next).to_owned(),
+            ));
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Parse YAML (and JSON, a subset of YAML 1.2) into a positioned [`Node`] tree.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser, Tag};
@@ -10,8 +11,10 @@ use crate::source::{FileId, Span};
 
 /// Deepest nesting accepted; deeper documents are refused rather than risking the stack.
 pub const MAX_DEPTH: usize = 200;
-/// Most nodes an alias expansion may produce (guards against "billion laughs").
-pub const MAX_NODES: usize = 20_000_000;
+/// Most nodes alias expansions may produce in one document, in total (guards
+/// against "billion laughs"). Checked before an expansion is copied, so a
+/// refused document never allocates more than this many copied nodes.
+pub const MAX_NODES: usize = 1_000_000;
 
 /// A syntax error with its byte offset.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,26 +27,44 @@ pub struct SyntaxError {
 
 /// Parse one document from `text`.
 pub fn parse(text: &str, file: FileId) -> Result<Node, SyntaxError> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let ascii_lines = text.split('\n').map(str::is_ascii).collect();
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
         text,
         file,
         anchors: HashMap::new(),
         nodes: 0,
-        line_starts: std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
+        line_starts,
+        ascii_lines,
+        cursor: Cell::new((usize::MAX, 0, 0)),
     };
     builder.document()
+}
+
+struct Anchored {
+    node: Node,
+    /// Levels below the node (0 for a scalar).
+    height: usize,
+    /// Nodes in the tree, keys included.
+    size: usize,
 }
 
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     text: &'a str,
     file: FileId,
-    anchors: HashMap<usize, Node>,
+    /// Anchored values with their height and size, for alias expansion.
+    anchors: HashMap<usize, Anchored>,
+    /// Nodes produced by alias expansion so far.
     nodes: usize,
     line_starts: Vec<usize>,
+    /// Whether each line is pure ASCII (columns are then byte offsets).
+    ascii_lines: Vec<bool>,
+    /// The last position converted: line index, column, byte offset.
+    cursor: Cell<(usize, usize, usize)>,
 }
 
 impl Builder<'_> {
@@ -61,20 +82,36 @@ impl Builder<'_> {
 
     /// Byte offset of a marker. The scanner counts characters, not bytes, so
     /// go through the (1-based) line and (0-based, in characters) column.
+    ///
+    /// Constant time on ASCII lines; on others, characters are counted from
+    /// the previous marker on the same line, so a whole document on one line
+    /// (minified JSON) costs one pass over it, not one pass per value.
     fn offset(&self, mark: &Marker) -> usize {
-        let Some(&start) = self.line_starts.get(mark.line().saturating_sub(1)) else {
+        let index = mark.line().saturating_sub(1);
+        let Some(&start) = self.line_starts.get(index) else {
             return self.text.len();
         };
-        let line = &self.text[start..];
-        let line = &line[..line.find('\n').unwrap_or(line.len())];
-        if line.is_ascii() {
-            return start + mark.col().min(line.len());
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        let col = mark.col();
+        if self.ascii_lines[index] {
+            return start + col.min(end - start);
         }
-        start
-            + line
-                .char_indices()
-                .nth(mark.col())
-                .map_or(line.len(), |(i, _)| i)
+        let (mut at_col, mut at) = match self.cursor.get() {
+            (line, c, byte) if line == index && c <= col => (c, byte),
+            _ => (0, start),
+        };
+        for ch in self.text[at..end].chars() {
+            if at_col == col {
+                break;
+            }
+            at_col += 1;
+            at += ch.len_utf8();
+        }
+        self.cursor.set((index, at_col, at));
+        at
     }
 
     fn error_at(&self, mark: &Marker, message: impl Into<String>) -> SyntaxError {
@@ -95,7 +132,26 @@ impl Builder<'_> {
                 }
                 other => {
                     let root = self.node(other, mark, 0)?;
+                    self.end_of_stream()?;
                     return Ok(root);
+                }
+            }
+        }
+    }
+
+    /// After the root value: the document may end, but a second one is refused
+    /// (it would otherwise be silently ignored).
+    fn end_of_stream(&mut self) -> Result<(), SyntaxError> {
+        loop {
+            let (event, mark) = self.next()?;
+            match event {
+                Event::DocumentEnd | Event::Nothing => continue,
+                Event::StreamEnd => return Ok(()),
+                _ => {
+                    return Err(self.error_at(
+                        &mark,
+                        "a spec must be a single YAML document, but another one starts here",
+                    ));
                 }
             }
         }
@@ -116,7 +172,6 @@ impl Builder<'_> {
                 format!("values nested deeper than {MAX_DEPTH} levels"),
             ));
         }
-        self.count(&mark, 1)?;
         let start = self.offset(&mark);
         match event {
             Event::Scalar(value, style, anchor, tag) => {
@@ -129,15 +184,26 @@ impl Builder<'_> {
                 self.remember(anchor, &node);
                 Ok(node)
             }
-            Event::Alias(id) => match self.anchors.get(&id) {
-                Some(target) => {
-                    let mut node = target.clone();
-                    self.count(&mark, count_nodes(&node))?;
-                    node.span = Span::new(self.file, start, start + 1);
-                    Ok(node)
+            Event::Alias(id) => {
+                let Some(&Anchored { height, size, .. }) = self.anchors.get(&id) else {
+                    return Err(self.error_at(&mark, "alias to an unknown anchor"));
+                };
+                // Check before copying: an alias of a deep value used deep down
+                // (or aliases of aliases) must not build a tree the recursive
+                // walks downstream cannot descend, nor an exponential one.
+                if depth + height > MAX_DEPTH {
+                    return Err(self.error_at(
+                        &mark,
+                        format!(
+                            "this alias expands to values nested deeper than {MAX_DEPTH} levels"
+                        ),
+                    ));
                 }
-                None => Err(self.error_at(&mark, "alias to an unknown anchor")),
-            },
+                self.count(&mark, size)?;
+                let mut node = self.anchors[&id].node.clone();
+                node.span = Span::new(self.file, start, start + 1);
+                Ok(node)
+            }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
                 let end = loop {
@@ -156,16 +222,35 @@ impl Builder<'_> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<(Key, Node)> = Vec::new();
+                // Keys that came from `<<` merges: a key written in the mapping
+                // itself overrides them, wherever it is written.
+                let mut merged: Vec<String> = Vec::new();
+                // A block mapping's start event is marked at its first `:`;
+                // the mapping starts at its first key.
+                let mut first_key: Option<usize> = None;
                 let end = loop {
                     let (event, kmark) = self.next()?;
+                    // Keys keep their spelling: `1.10`, `True` or `0x1F` name a
+                    // property as written, not the number or boolean they resolve to.
+                    let raw_key = match &event {
+                        Event::Scalar(value, ..) => Some(value.clone()),
+                        _ => None,
+                    };
                     let key = match event {
                         Event::MappingEnd => break self.offset(&kmark),
                         other => self.node(other, kmark, depth + 1)?,
                     };
-                    let key_text = match key.scalar_text() {
-                        Some(text) => text,
-                        None if matches!(key.kind, NodeKind::Null) => String::new(),
-                        None => return Err(self.error_at(&kmark, "mapping keys must be scalars")),
+                    first_key.get_or_insert(key.span.start as usize);
+                    let key_text = match (&key.kind, raw_key) {
+                        (NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_), Some(raw)) => {
+                            raw
+                        }
+                        _ => match key.scalar_text() {
+                            Some(text) => text,
+                            None => {
+                                return Err(self.error_at(&kmark, "mapping keys must be scalars"));
+                            }
+                        },
                     };
                     let key_text = if matches!(key.kind, NodeKind::Null) {
                         self.text
@@ -178,20 +263,33 @@ impl Builder<'_> {
                     let (event, vmark) = self.next()?;
                     let value = self.node(event, vmark, depth + 1)?;
                     if key_text == "<<" {
-                        merge_into(&mut entries, value);
+                        merged.extend(merge_into(&mut entries, value));
                         continue;
                     }
-                    if entries.iter().any(|(k, _)| k.text == key_text) {
-                        return Err(self.error_at(&kmark, format!("duplicate key `{key_text}`")));
-                    }
-                    entries.push((
+                    let entry = (
                         Key {
                             text: key_text,
                             span: key.span,
                         },
                         value,
-                    ));
+                    );
+                    match entries.iter().position(|(k, _)| k.text == entry.0.text) {
+                        None => entries.push(entry),
+                        Some(i) => match merged.iter().position(|m| *m == entry.0.text) {
+                            Some(m) => {
+                                merged.swap_remove(m);
+                                entries[i] = entry;
+                            }
+                            None => {
+                                return Err(self.error_at(
+                                    &kmark,
+                                    format!("duplicate key `{}`", entry.0.text),
+                                ));
+                            }
+                        },
+                    }
                 };
+                let start = first_key.map_or(start, |k| k.min(start));
                 let node = Node {
                     kind: NodeKind::Map(entries),
                     span: Span::new(self.file, start, end.max(start + 1)),
@@ -212,63 +310,95 @@ impl Builder<'_> {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let (height, size) = measure(node);
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    height,
+                    size,
+                },
+            );
         }
     }
 }
 
-/// `<<: *base` merges keys that the mapping does not already have.
-fn merge_into(entries: &mut Vec<(Key, Node)>, value: Node) {
+/// `<<: *base` merges keys that the mapping does not already have; returns
+/// the keys it added.
+fn merge_into(entries: &mut Vec<(Key, Node)>, value: Node) -> Vec<String> {
     let sources = match value.kind {
         NodeKind::Map(_) => vec![value],
         NodeKind::Seq(items) => items,
-        _ => return,
+        _ => return Vec::new(),
     };
+    let mut added = Vec::new();
     for source in sources {
         if let NodeKind::Map(extra) = source.kind {
             for (k, v) in extra {
                 if !entries.iter().any(|(e, _)| e.text == k.text) {
+                    added.push(k.text.clone());
                     entries.push((k, v));
                 }
             }
         }
     }
+    added
 }
 
-fn count_nodes(node: &Node) -> usize {
+/// Height (levels below the node) and size (nodes, keys included) of a tree.
+fn measure(node: &Node) -> (usize, usize) {
+    let grow = |(height, size): (usize, usize), child: &Node| {
+        let (h, s) = measure(child);
+        (height.max(h + 1), size + s)
+    };
     match &node.kind {
-        NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeKind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(_, v)| 1 + count_nodes(v))
-                .sum::<usize>()
-        }
-        _ => 1,
+        NodeKind::Seq(items) => items.iter().fold((0, 1), grow),
+        NodeKind::Map(entries) => entries
+            .iter()
+            .fold((0, 1 + entries.len()), |acc, (_, v)| grow(acc, v)),
+        _ => (0, 1),
     }
 }
 
-/// Length in bytes of a scalar as written, for the caret under it.
+/// Length in bytes of a scalar as written (its first line), for the caret
+/// under it. Reads only the scalar itself, never the rest of a long line.
 fn scalar_len(text: &str, start: usize, value: &str, style: TScalarStyle) -> usize {
     let rest = text.get(start..).unwrap_or("");
     match style {
         TScalarStyle::Plain => {
-            let first_line = rest.split('\n').next().unwrap_or("");
-            value.len().min(first_line.len()).max(1)
+            let mut len = value.len().min(rest.len());
+            while !rest.is_char_boundary(len) {
+                len -= 1;
+            }
+            rest[..len].find('\n').unwrap_or(len).max(1)
         }
-        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
-            let quote = if style == TScalarStyle::SingleQuoted {
-                '\''
-            } else {
-                '"'
-            };
-            let first_line = rest.split('\n').next().unwrap_or("");
-            first_line
-                .char_indices()
-                .skip(1)
-                .find(|&(i, c)| c == quote && !first_line[..i].ends_with('\\'))
-                .map_or(first_line.len(), |(i, _)| i + 1)
-                .max(1)
+        TScalarStyle::DoubleQuoted => {
+            let mut escaped = false;
+            for (i, c) in rest.char_indices().skip(1) {
+                match c {
+                    '\n' => return i.max(1),
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => return i + 1,
+                    _ => {}
+                }
+            }
+            rest.len().max(1)
+        }
+        TScalarStyle::SingleQuoted => {
+            let mut chars = rest.char_indices().skip(1).peekable();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\n' => return i.max(1),
+                    // `''` is a quote inside the scalar.
+                    '\'' if chars.peek().is_some_and(|&(_, n)| n == '\'') => {
+                        chars.next();
+                    }
+                    '\'' => return i + 1,
+                    _ => {}
+                }
+            }
+            rest.len().max(1)
         }
         TScalarStyle::Literal | TScalarStyle::Folded => 1,
     }
