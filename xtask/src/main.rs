@@ -1,6 +1,7 @@
 //! `cargo xtask`: rampart's developer and user commands.
 
 mod check;
+mod lint;
 
 use std::process::ExitCode;
 
@@ -20,12 +21,15 @@ struct Cli {
 enum Command {
     /// Load and validate specs; print diagnostics; exit 1 on any error.
     Check(check::Args),
+    /// Lint specs for security holes (OWASP API Top 10 and rampart rules); exit 1 on any error.
+    Lint(lint::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Lint(args) => lint::run(&args),
     };
     match result {
         Ok(code) => code,
