@@ -23,7 +23,12 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
 }
 
 fn describe(op: &Operation) -> String {
-    format!("`{}` ({} {})", op.id, op.method.to_ascii_uppercase(), op.path)
+    format!(
+        "`{}` ({} {})",
+        op.id,
+        op.method.to_ascii_uppercase(),
+        op.path
+    )
 }
 
 /// API2:2023 write-restricted / read-restricted on the effective security.
@@ -69,8 +74,7 @@ fn roles(ctx: &mut Ctx<'_>, op: &Operation) {
     let roles = &op.annotations.common.roles;
     for role in roles {
         if !declared.contains(&role.value) {
-            let suggestion =
-                did_you_mean(&role.value, declared.roles().iter().map(String::as_str));
+            let suggestion = did_you_mean(&role.value, declared.roles().iter().map(String::as_str));
             ctx.report(
                 UNDECLARED_ROLE,
                 role.span,
@@ -134,8 +138,10 @@ fn anonymous(ctx: &mut Ctx<'_>, op: &Operation) {
 }
 
 /// A requirement in a canonical form (schemes and scopes sorted) for comparison.
-fn canonical(req: &SecurityRequirement) -> Vec<(String, Vec<String>)> {
-    let mut schemes: Vec<(String, Vec<String>)> = req
+type Canonical = Vec<(String, Vec<String>)>;
+
+fn canonical(req: &SecurityRequirement) -> Canonical {
+    let mut schemes: Canonical = req
         .schemes
         .iter()
         .map(|s| {
@@ -149,7 +155,8 @@ fn canonical(req: &SecurityRequirement) -> Vec<(String, Vec<String>)> {
 }
 
 fn is_admin(path: &str) -> bool {
-    path.split('/').any(|segment| segment.eq_ignore_ascii_case("admin"))
+    path.split('/')
+        .any(|segment| segment.eq_ignore_ascii_case("admin"))
 }
 
 /// API5:2023: admin operations must not accept a requirement a non-admin one accepts.
@@ -158,7 +165,7 @@ fn admin_unique(ctx: &mut Ctx<'_>) {
     if !model.operations.iter().any(|op| is_admin(&op.path)) {
         return;
     }
-    let mut shared: Vec<(Vec<(String, Vec<String>)>, &Operation)> = Vec::new();
+    let mut shared: Vec<(Canonical, &Operation)> = Vec::new();
     for op in model.operations.iter().filter(|op| !is_admin(&op.path)) {
         for req in &op.policy.security {
             let c = canonical(req);
@@ -170,7 +177,9 @@ fn admin_unique(ctx: &mut Ctx<'_>) {
     for op in model.operations.iter().filter(|op| is_admin(&op.path)) {
         // Point at the operation's own requirement when it writes one, else at the top-level one.
         let own = ctx.op_node(op).and_then(|n| n.get("security"));
-        let list = own.or_else(|| ctx.root.get("security")).and_then(Node::items);
+        let list = own
+            .or_else(|| ctx.root.get("security"))
+            .and_then(Node::items);
         for (i, req) in op.policy.security.iter().enumerate() {
             let c = canonical(req);
             let Some((_, other)) = shared.iter().find(|(s, _)| *s == c) else {

@@ -194,9 +194,11 @@ pub(crate) fn truthy(node: Option<&Node>) -> bool {
 
 /// Whether a header map (a `headers` mapping) declares `name`, ignoring case.
 pub(crate) fn has_header(headers: Option<&Node>, name: &str) -> bool {
-    headers
-        .and_then(Node::entries)
-        .is_some_and(|entries| entries.iter().any(|(k, _)| k.text.eq_ignore_ascii_case(name)))
+    headers.and_then(Node::entries).is_some_and(|entries| {
+        entries
+            .iter()
+            .any(|(k, _)| k.text.eq_ignore_ascii_case(name))
+    })
 }
 
 /// The HTTP methods of a path item, as written in OpenAPI.

@@ -709,7 +709,9 @@ impl Config {
                 _ => None,
             };
             let Some(level) = level else {
-                let text = value.scalar_text().unwrap_or_else(|| value.describe().to_owned());
+                let text = value
+                    .scalar_text()
+                    .unwrap_or_else(|| value.describe().to_owned());
                 diags.push(
                     Diagnostic::error(
                         "malformed-lint-level",

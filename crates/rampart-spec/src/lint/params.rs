@@ -149,7 +149,9 @@ mod tests {
         assert!(is_credential_name("access_token") && is_credential_name("api-key"));
         assert!(is_credential_name("client_secret") && is_credential_name("API_KEY"));
         assert!(!is_credential_name("limit"));
-        assert!(is_url_name("callbackUrl") && is_url_name("redirect_uri") && is_url_name("return_url"));
+        assert!(
+            is_url_name("callbackUrl") && is_url_name("redirect_uri") && is_url_name("return_url")
+        );
         assert!(!is_url_name("curl") && !is_url_name("limit"));
     }
 }

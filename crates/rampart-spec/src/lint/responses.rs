@@ -28,9 +28,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for op in &model.operations {
         let responses = ctx.op_node(op).and_then(|n| n.get_entry("responses"));
         let responses_span = responses.map_or_else(|| ctx.method_span(op), |(k, _)| k.span);
-        let entries = responses
-            .and_then(|(_, r)| r.entries())
-            .unwrap_or_default();
+        let entries = responses.and_then(|(_, r)| r.entries()).unwrap_or_default();
         for (status_key, response) in entries {
             let status = status_text(&status_key.text);
             let Some(target) = ctx.deref(response) else {
@@ -39,15 +37,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             let (span, name) = match Ctx::ref_of(response).and_then(|r| ctx.ref_key(r)) {
                 Some(key) => (
                     key.span,
-                    format!(
-                        "response `{}` (used as {status} by `{}`)",
-                        key.text, op.id
-                    ),
+                    format!("response `{}` (used as {status} by `{}`)", key.text, op.id),
                 ),
-                None => (
-                    status_key.span,
-                    format!("response {status} of `{}`", op.id),
-                ),
+                None => (status_key.span, format!("response {status} of `{}`", op.id)),
             };
             let headers = target.get("headers");
             if status.starts_with('2') || status.starts_with('4') {
@@ -103,12 +95,7 @@ fn status_text(key: &str) -> String {
 }
 
 /// The operation-level rules: 400/422, 401, 429 and 500 declared with content.
-fn errors(
-    ctx: &mut Ctx<'_>,
-    op: &Operation,
-    entries: &[(crate::node::Key, Node)],
-    span: Span,
-) {
+fn errors(ctx: &mut Ctx<'_>, op: &Operation, entries: &[(crate::node::Key, Node)], span: Span) {
     let find = |code: &str| {
         entries
             .iter()

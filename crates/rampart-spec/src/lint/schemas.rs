@@ -71,7 +71,11 @@ impl Marker {
         if let Some(schema) = node.get("schema") {
             self.schema(schema, side, 0);
         }
-        for (_, media) in node.get("content").and_then(Node::entries).unwrap_or_default() {
+        for (_, media) in node
+            .get("content")
+            .and_then(Node::entries)
+            .unwrap_or_default()
+        {
             if let Some(schema) = media.get("schema") {
                 self.schema(schema, side, 0);
             }
@@ -89,7 +93,9 @@ fn schema_component(reference: &str) -> Option<String> {
 fn component_sides(ctx: &Ctx<'_>) -> HashMap<String, u8> {
     let mut marker = Marker::default();
     for op in &ctx.model.operations {
-        let Some(node) = ctx.op_node(op) else { continue };
+        let Some(node) = ctx.op_node(op) else {
+            continue;
+        };
         let item = op
             .pointer
             .rsplit_once('/')
@@ -135,7 +141,9 @@ fn component_sides(ctx: &Ctx<'_>) -> HashMap<String, u8> {
 
 /// Call `f` with every direct subschema of a schema object.
 fn for_each_subschema<'n>(node: &'n Node, mut f: impl FnMut(Seg<'n>, &'n Node)) {
-    let Some(entries) = node.entries() else { return };
+    let Some(entries) = node.entries() else {
+        return;
+    };
     for (key, value) in entries {
         match key.text.as_str() {
             "properties" => {
@@ -157,7 +165,11 @@ fn for_each_subschema<'n>(node: &'n Node, mut f: impl FnMut(Seg<'n>, &'n Node)) 
 }
 
 fn composite_name(key: &str) -> &'static str {
-    COMPOSITES.iter().copied().find(|c| *c == key).unwrap_or("allOf")
+    COMPOSITES
+        .iter()
+        .copied()
+        .find(|c| *c == key)
+        .unwrap_or("allOf")
 }
 
 // ---------------------------------------------------------------------------
@@ -189,7 +201,14 @@ struct Sites<'a> {
 }
 
 impl<'a> Sites<'a> {
-    fn walk(&mut self, node: &'a Node, parent: Option<usize>, seg: Seg<'a>, sides: u8, depth: usize) {
+    fn walk(
+        &mut self,
+        node: &'a Node,
+        parent: Option<usize>,
+        seg: Seg<'a>,
+        sides: u8,
+        depth: usize,
+    ) {
         if depth > MAX_DEPTH || Ctx::ref_of(node).is_some() || node.entries().is_none() {
             return; // references are checked where their target is written
         }
@@ -217,7 +236,11 @@ impl<'a> Sites<'a> {
     }
 
     fn content(&mut self, node: &'a Node, label: &str, sides: u8) {
-        for (media, value) in node.get("content").and_then(Node::entries).unwrap_or_default() {
+        for (media, value) in node
+            .get("content")
+            .and_then(Node::entries)
+            .unwrap_or_default()
+        {
             if let Some(schema) = value.get("schema") {
                 let label = format!("{label} ({})", media.text);
                 self.walk(schema, None, Seg::Inline(label), sides, 0);
@@ -254,13 +277,25 @@ impl<'a> Sites<'a> {
                 self.content(body, &format!("request body of {who}"), request);
             }
         }
-        for (status, resp) in op.get("responses").and_then(Node::entries).unwrap_or_default() {
-            self.response(resp, &format!("response {} of {who}", status.text), response);
+        for (status, resp) in op
+            .get("responses")
+            .and_then(Node::entries)
+            .unwrap_or_default()
+        {
+            self.response(
+                resp,
+                &format!("response {} of {who}", status.text),
+                response,
+            );
         }
-        if request == 0 && response == 0 {
-            return; // callbacks of callbacks are not walked
+        if response == 0 {
+            return; // a callback's own callbacks are not walked
         }
-        for (name, callback) in op.get("callbacks").and_then(Node::entries).unwrap_or_default() {
+        for (name, callback) in op
+            .get("callbacks")
+            .and_then(Node::entries)
+            .unwrap_or_default()
+        {
             if Ctx::ref_of(callback).is_some() {
                 continue;
             }
@@ -269,12 +304,13 @@ impl<'a> Sites<'a> {
         }
     }
 
-    /// A callback's operations; their schemas belong to neither side of this API.
+    /// A callback's operations: their request bodies are sent by the server
+    /// (like responses); what the subscriber answers belongs to neither side.
     fn callback(&mut self, ctx: &Ctx<'a>, callback: &'a Node, who: &str) {
         for (_, item) in callback.entries().unwrap_or_default() {
             for &method in METHODS {
                 if let Some(op) = item.get(method) {
-                    self.operation(ctx, op, who, 0, 0);
+                    self.operation(ctx, op, who, RESPONSE, 0);
                 }
             }
         }
@@ -321,7 +357,11 @@ fn collect<'a>(ctx: &Ctx<'a>, sides: &HashMap<String, u8>, sites: &mut Sites<'a>
         .iter()
         .map(|op| (op.pointer.as_str(), op.id.as_str()))
         .collect();
-    for (path, item) in root.get("paths").and_then(Node::entries).unwrap_or_default() {
+    for (path, item) in root
+        .get("paths")
+        .and_then(Node::entries)
+        .unwrap_or_default()
+    {
         sites.parameters(
             item.get("parameters"),
             &format!("of path `{}`", path.text),
@@ -394,7 +434,10 @@ fn rules(ctx: &mut Ctx<'_>, sites: &Sites<'_>, index: usize) {
                 ctx.report(
                     STRING_LIMIT,
                     type_span,
-                    format!("string {} has no `maxLength` or `enum`", label(sites, index)),
+                    format!(
+                        "string {} has no `maxLength` or `enum`",
+                        label(sites, index)
+                    ),
                     "add `maxLength` (or `enum` when the values are known)",
                 );
             }
@@ -502,7 +545,11 @@ fn rules(ctx: &mut Ctx<'_>, sites: &Sites<'_>, index: usize) {
 
     if site.sides == REQUEST {
         let properties = node.get("properties");
-        for item in node.get("required").and_then(Node::items).unwrap_or_default() {
+        for item in node
+            .get("required")
+            .and_then(Node::items)
+            .unwrap_or_default()
+        {
             let Some(name) = item.as_str() else { continue };
             let read_only = properties
                 .and_then(|p| p.get(name))

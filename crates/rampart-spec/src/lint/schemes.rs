@@ -27,7 +27,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         let at = |field: &str| field_span(scheme, field).unwrap_or(key.span);
         match str_field(scheme, "type") {
             Some("http") => {
-                let http = str_field(scheme, "scheme").unwrap_or("").to_ascii_lowercase();
+                let http = str_field(scheme, "scheme")
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
                 if http == "basic" {
                     ctx.report(
                         NO_HTTP_BASIC,
@@ -67,12 +69,16 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             }
             Some("oauth2") => {
                 check_rfc8725(ctx, name, scheme, key.span, "OAuth 2");
-                let flows = scheme.get("flows").and_then(Node::entries).unwrap_or_default();
+                let flows = scheme
+                    .get("flows")
+                    .and_then(Node::entries)
+                    .unwrap_or_default();
                 for (flow_key, flow) in flows {
                     if flow_key.text == "clientCredentials" {
                         continue; // RFC 6749 §4.4.3: no refresh token in this flow
                     }
-                    let refresh = str_field(flow, "refreshUrl").is_some_and(|u| !u.trim().is_empty());
+                    let refresh =
+                        str_field(flow, "refreshUrl").is_some_and(|u| !u.trim().is_empty());
                     if !refresh {
                         ctx.report(
                             SHORT_LIVED_ACCESS_TOKENS,
@@ -96,20 +102,17 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
 }
 
 /// The scheme's description must say the tokens follow RFC 8725.
-fn check_rfc8725(
-    ctx: &mut Ctx<'_>,
-    name: &str,
-    scheme: &Node,
-    key_span: crate::Span,
-    kind: &str,
-) {
+fn check_rfc8725(ctx: &mut Ctx<'_>, name: &str, scheme: &Node, key_span: crate::Span, kind: &str) {
     let description = str_field(scheme, "description").unwrap_or("");
     if mentions_rfc8725(description) {
         return;
     }
     let (span, what) = match field_span(scheme, "description") {
         Some(span) => (span, "does not say its tokens follow RFC 8725"),
-        None => (key_span, "has no description saying its tokens follow RFC 8725"),
+        None => (
+            key_span,
+            "has no description saying its tokens follow RFC 8725",
+        ),
     };
     ctx.report(
         JWT_BEST_PRACTICES,

@@ -16,14 +16,11 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     for server in servers {
         let url = str_field(server, "url").unwrap_or("");
         let span = field_span(server, "url").unwrap_or(server.span);
-        if url
-            .get(..7)
-            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
-        {
+        if let Some(how) = plain_http(server, url) {
             ctx.report(
                 NO_SERVER_HTTP,
                 span,
-                format!("server `{url}` uses plain http://"),
+                format!("server `{url}` {how}"),
                 "serve the API over TLS and write the URL with https:// (rampart can terminate TLS itself)",
             );
         }
@@ -53,4 +50,23 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
             );
         }
     }
+}
+
+/// Whether a server URL is (or, through a `{variable}` scheme, can be) plain http.
+fn plain_http(server: &Node, url: &str) -> Option<String> {
+    let is_http = |s: &str| s.eq_ignore_ascii_case("http");
+    let (scheme, _) = url.split_once("://")?;
+    if is_http(scheme) {
+        return Some("uses plain http://".to_owned());
+    }
+    let name = scheme.strip_prefix('{')?.strip_suffix('}')?;
+    let variable = server.get("variables")?.get(name)?;
+    let default = str_field(variable, "default").is_some_and(is_http);
+    let allowed = variable
+        .get("enum")
+        .and_then(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .any(|v| v.as_str().is_some_and(is_http));
+    (default || allowed).then(|| format!("can use plain http:// (variable `{name}` allows `http`)"))
 }
