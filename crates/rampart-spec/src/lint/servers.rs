@@ -26,7 +26,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         }
         if server.get("x-internal").and_then(Node::as_bool).is_none() {
             let (span, what) = match field_span(server, "x-internal") {
-                Some(span) => (span, "`x-internal` must be true or false"),
+                Some(span) => (
+                    span,
+                    "declares `x-internal` as something other than true or false",
+                ),
                 None => (span, "does not declare `x-internal: true|false`"),
             };
             ctx.report(
