@@ -633,12 +633,12 @@ impl Level {
     /// The words a level is written with.
     pub const WORDS: &'static [&'static str] = &["off", "info", "warning", "error"];
 
-    /// Parse `off`, `info`, `warning` or `error`.
+    /// Parse `off`, `info`, `warning` (or Spectral's `warn`) or `error`.
     pub fn parse(text: &str) -> Option<Level> {
         match text {
             "off" => Some(Level::Off),
             "info" => Some(Level::Info),
-            "warning" => Some(Level::Warning),
+            "warning" | "warn" => Some(Level::Warning),
             "error" => Some(Level::Error),
             _ => None,
         }
