@@ -54,15 +54,29 @@ impl Marker {
         }
         if let Some(reference) = Ctx::ref_of(node) {
             if let Some(name) = schema_component(reference) {
-                let bits = self.sides.entry(name.clone()).or_insert(0);
-                if *bits & side == 0 {
-                    *bits |= side;
-                    self.queue.push((name, side));
-                }
+                self.mark(name, side);
             }
             return;
         }
+        // A discriminator's mapping names schemas by ref or by bare name.
+        let mapping = node
+            .get("discriminator")
+            .and_then(|d| d.get("mapping"))
+            .and_then(Node::entries)
+            .unwrap_or_default();
+        for target in mapping.iter().filter_map(|(_, v)| v.as_str()) {
+            let name = schema_component(target).unwrap_or_else(|| target.to_owned());
+            self.mark(name, side);
+        }
         for_each_subschema(node, |_, child| self.schema(child, side, depth + 1));
+    }
+
+    fn mark(&mut self, name: String, side: u8) {
+        let bits = self.sides.entry(name.clone()).or_insert(0);
+        if *bits & side == 0 {
+            *bits |= side;
+            self.queue.push((name, side));
+        }
     }
 
     /// Schemas of a parameter, header or media-type map holder (`schema` or `content`).
