@@ -65,8 +65,12 @@ fn snapshot(spec: &str) {
         std::fs::write(&path, &actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with RAMPART_BLESS=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with RAMPART_BLESS=1 to create it)",
+            path.display()
+        )
+    });
     assert_eq!(
         actual,
         expected,
