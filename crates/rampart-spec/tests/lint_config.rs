@@ -193,3 +193,46 @@ fn annotated_petstore_lints_clean_under_strict() {
     assert!(failing.is_empty(), "{failing}");
     assert!(!lint::fails(&findings, true));
 }
+
+#[test]
+fn odd_but_loadable_specs_do_not_panic() {
+    let deep = {
+        let mut schema = String::from("{ type: string, maxLength: 1 }");
+        for _ in 0..90 {
+            schema = format!("{{ allOf: [{schema}] }}");
+        }
+        schema
+    };
+    let specs = [
+        "x-rampart-lint: 3\npaths: {}".to_owned(),
+        "x-rampart-lint: { owasp-api4-array-limit: 5, ~: off }\npaths: {}".to_owned(),
+        "servers:\n  - url: ''\n    x-internal: [1]\n    x-environment: { a: b }\n    description: ''\npaths: {}".to_owned(),
+        "servers:\n  - url: '{s}://x'\n    variables: { s: { default: http } }\npaths: {}".to_owned(),
+        "security: [{}]\npaths:\n  /a:\n    get:\n      security: [{}]\n      x-rampart: { roles: [] }\n      responses: {}".to_owned(),
+        "paths:\n  /a:\n    post:\n      requestBody: { content: {} }\n      responses: { default: { description: d } }\n      callbacks: { c: { '{$url}': { post: { responses: { '200': { description: ok } } } } } }".to_owned(),
+        format!("paths: {{}}\ncomponents:\n  schemas:\n    Deep: {deep}\n    Odd: {{ x-rampart-sensitive: yes, format: password, writeOnly: true, required: [a, b], properties: {{ a: {{ readOnly: true }} }} }}\n    Self: {{ type: object, properties: {{ me: {{ $ref: '#/components/schemas/Self' }} }}, discriminator: {{ propertyName: t, mapping: {{ a: Self, b: '#/components/schemas/Nope' }} }} }}"),
+        "paths: {}\ncomponents:\n  securitySchemes:\n    a: { type: http, scheme: '' }\n    b: { type: oauth2, flows: {} }\n    c: { type: openIdConnect, openIdConnectUrl: 'https://x', description: 'RFC 8725' }".to_owned(),
+    ];
+    for (i, body) in specs.iter().enumerate() {
+        let text = format!("openapi: 3.0.3\ninfo: {{ title: t, version: \"1\" }}\n{body}\n");
+        // Deserializing deep specs needs more stack than a debug test thread has
+        // (a loader matter); the lint itself runs on the test thread.
+        let name = format!("odd{i}.yaml");
+        let loaded = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(move || rampart_spec::load_str(name, text))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(
+            loaded.model.is_some(),
+            "odd{i}.yaml should load:\n{}",
+            loaded.render()
+        );
+        for d in lint::lint_loaded(&loaded).iter() {
+            let span = d.span.expect("every finding has a span");
+            assert!(span.end as usize <= loaded.files.get(span.file).text.len());
+            let _ = d.render(&loaded.files);
+        }
+    }
+}
