@@ -1,5 +1,6 @@
 //! `cargo xtask lint SPEC... [--format human|json|sarif] [--strict]`
 
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,11 +34,26 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
+    match print(args, &mut failed) {
+        // A closed pipe (`... | head`) is the reader's choice, not a failure to lint.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Lint every spec and print the findings; sets `failed` as specs fail.
+fn print(args: &Args, failed: &mut bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
     let mut linted: Vec<(SourceFiles, Diagnostics)> = Vec::new();
     for spec in &args.specs {
         let loaded = rampart_spec::load_file(spec);
         let findings = lint::lint_loaded(&loaded);
-        failed |= loaded.model.is_none() || lint::fails(&findings, args.strict);
+        *failed |= loaded.model.is_none() || lint::fails(&findings, args.strict);
         match args.format {
             Format::Human => {
                 for d in findings.iter() {
@@ -54,7 +70,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
             Format::Json => {
                 for d in findings.iter() {
-                    println!("{}", d.to_json(&loaded.files));
+                    writeln!(out, "{}", d.to_json(&loaded.files))?;
                 }
             }
             Format::Sarif => linted.push((loaded.files, findings)),
@@ -63,11 +79,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.format == Format::Sarif {
         let specs: Vec<(&SourceFiles, &Diagnostics)> =
             linted.iter().map(|(files, diags)| (files, diags)).collect();
-        println!("{}", serde_json::to_string_pretty(&lint::sarif(&specs))?);
+        serde_json::to_writer_pretty(&mut out, &lint::sarif(&specs))?;
+        writeln!(out)?;
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    out.flush()
 }

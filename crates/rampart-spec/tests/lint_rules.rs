@@ -513,3 +513,24 @@ fn rampart_body_limit_too_large() {
         ],
     );
 }
+
+#[test]
+fn docs_list_every_rule_with_its_default_severity() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/lint.md"))
+        .expect("docs/lint.md");
+    for rule in lint::RULES {
+        let heading = format!(
+            "### `{}`\n\n- **Default severity:** {}",
+            rule.id, rule.severity
+        );
+        assert!(docs.contains(&heading), "docs/lint.md lacks `{heading}`");
+        if let Some(lowering) = rule.lowering {
+            assert!(
+                docs.contains(&format!("| `{}` |", rule.id)),
+                "docs/lint.md does not explain how rampart lowers `{}` ({})",
+                rule.id,
+                lowering.severity
+            );
+        }
+    }
+}
