@@ -2,6 +2,7 @@
 
 mod check;
 mod generate;
+mod lint;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ enum Command {
     Check(check::Args),
     /// Generate a complete crate (Cargo.toml + src/lib.rs) from a spec.
     Generate(generate::Args),
+    /// Lint specs for security holes (OWASP API Top 10 and rampart rules); exit 1 on any error.
+    Lint(lint::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Generate(args) => generate::run(&args),
+        Command::Lint(args) => lint::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -31,6 +31,7 @@
 pub mod annotations;
 pub mod diagnostic;
 pub mod grammar;
+pub mod lint;
 mod load;
 pub mod model;
 pub mod node;
