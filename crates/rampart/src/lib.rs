@@ -7,10 +7,12 @@
 //! Modules, one per concern:
 //! - [`problem`]: RFC 9457 problem+json errors
 //! - [`principal`]: the authenticated caller, an extractor
+//! - [`rate`]: rate limiting (GCRA) in memory or through Redis, client IP, RateLimit headers
 //! - [`validate`]: typed, validated extractors for bodies and parameters
 
 pub mod principal;
 pub mod problem;
+pub mod rate;
 pub mod validate;
 
 pub use principal::{AuthMethod, Principal};
@@ -22,3 +24,4 @@ pub use rampart_spec::policy::{
     CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, RateKey,
     SchemeRequirement, SecurityRequirement,
 };
+pub use rate::{Decision, RateLimitLayer, RateLimiter, RatePolicy, TrustedProxies};
