@@ -155,13 +155,28 @@ impl Shards {
 }
 
 /// Make room for one insert in a full shard: drop every bucket that is full
-/// again and at least an eighth of the shard, nearest-to-full first.
+/// again (lossless) and at least an eighth of the shard, nearest-to-full first.
 fn evict(shard: &mut Shard, now: u64) {
+    let need = (shard.len() / 8).max(1);
     let mut tats: Vec<u64> = shard.values().copied().collect();
-    let nth = (tats.len() / 8).max(1) - 1;
-    let (_, threshold, _) = tats.select_nth_unstable(nth);
-    let threshold = (*threshold).max(now);
-    shard.retain(|_, tat| *tat > threshold);
+    let (_, nth, _) = tats.select_nth_unstable(need - 1);
+    let nth = *nth;
+    if nth <= now {
+        // At least `need` buckets are full again: dropping them loses nothing.
+        shard.retain(|_, tat| *tat > now);
+        return;
+    }
+    let mut removed = 0;
+    shard.retain(|_, tat| {
+        let keep = *tat >= nth;
+        removed += usize::from(!keep);
+        keep
+    });
+    shard.retain(|_, tat| {
+        let drop = *tat == nth && removed < need;
+        removed += usize::from(drop);
+        !drop
+    });
 }
 
 /// The in-memory store of one [`RateLimiter`](crate::rate::RateLimiter).
