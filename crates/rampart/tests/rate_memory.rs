@@ -11,6 +11,7 @@ use axum::Router;
 use rampart::rate::{
     MemoryConfig, Outcome, Rate, RateClock, RateKeyValue, RateLimitLayer, RateLimiter,
 };
+use rampart::{OperationPolicy, RateKey};
 use rate_support::{client, header, ok_route, serve, with_fake_auth};
 
 fn per_min(count: u32) -> Rate {
@@ -284,4 +285,39 @@ async fn memory_stays_under_its_cap_through_two_million_keys() {
     clock.advance(Duration::from_secs(120));
     limiter.sweep();
     assert_eq!(limiter.len(), Some(0));
+}
+
+#[tokio::test]
+async fn operation_policies_name_scope_and_key_their_buckets() {
+    let (limiter, _clock) = fake_limiter();
+    let mut delete = OperationPolicy::new("deletePet", "delete", "/pets/{petId}");
+    delete.rate = Some(per_min(1));
+    let mut login = OperationPolicy::new("login", "post", "/login");
+    login.rate = Some(per_min(1));
+    login.rate_key = RateKey::Ip;
+    let unlimited = OperationPolicy::new("health", "get", "/health");
+    assert!(RateLimitLayer::for_operation(&limiter, &unlimited).is_none());
+    let app = Router::new()
+        .route(
+            "/pets/1",
+            ok_route().route_layer(RateLimitLayer::for_operation(&limiter, &delete).unwrap()),
+        )
+        .route(
+            "/login",
+            ok_route().route_layer(RateLimitLayer::for_operation(&limiter, &login).unwrap()),
+        );
+    let addr = serve(with_fake_auth(app)).await;
+    let base = format!("http://{addr}");
+    let r = client()
+        .get(format!("{base}/pets/1"))
+        .header("x-test-user", "alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "ratelimit-policy"), "\"deletePet\";q=1;w=60");
+    assert_eq!(statuses(&format!("{base}/pets/1"), "alice", 1).await, [429]);
+    assert_eq!(statuses(&format!("{base}/pets/1"), "bob", 1).await, [200]);
+    // `rate-key: ip`: authenticated callers from one address share the bucket.
+    assert_eq!(statuses(&format!("{base}/login"), "alice", 1).await, [200]);
+    assert_eq!(statuses(&format!("{base}/login"), "bob", 1).await, [429]);
 }

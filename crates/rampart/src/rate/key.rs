@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use sha2::{Digest, Sha256};
 
 use crate::principal::{AuthMethod, Principal};
+use rampart_spec::policy::RateKey;
 
 /// Who a bucket belongs to. The kinds live in separate namespaces, so a
 /// subject named `10.0.0.1` never shares a bucket with that address.
@@ -51,6 +52,19 @@ impl<'a> RateKeyValue<'a> {
                 (None, AuthMethod::Jwt) => RateKeyValue::Subject(&p.subject),
             },
             None => RateKeyValue::Ip(client_ip),
+        }
+    }
+
+    /// The key an operation's `rate-key` asks for: [`RateKey::Principal`]
+    /// is [`for_caller`](Self::for_caller), [`RateKey::Ip`] always the address.
+    pub fn for_policy(
+        rate_key: RateKey,
+        principal: Option<&'a Principal>,
+        client_ip: IpAddr,
+    ) -> Self {
+        match rate_key {
+            RateKey::Principal => Self::for_caller(principal, client_ip),
+            RateKey::Ip => RateKeyValue::Ip(client_ip),
         }
     }
 

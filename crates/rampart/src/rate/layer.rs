@@ -27,6 +27,7 @@ use std::task::{Context, Poll};
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use http::{Extensions, HeaderMap, Method, Request, Uri};
+use rampart_spec::policy::{OperationPolicy, RateKey};
 use tower::{Layer, Service};
 
 use crate::principal::Principal;
@@ -99,6 +100,17 @@ impl RateLimitLayer {
     /// client address for anonymous requests.
     pub fn per_principal(limiter: &RateLimiter, rate: Rate, policy_name: &str) -> Self {
         Self::with_mode(limiter.policy(policy_name, rate), KeyMode::Principal)
+    }
+
+    /// The layer an operation's policy asks for (its rate, named and scoped by
+    /// its operation id, keyed as its `rate-key` says); `None` when unlimited.
+    pub fn for_operation(limiter: &RateLimiter, operation: &OperationPolicy) -> Option<Self> {
+        let policy = limiter.for_operation(operation)?;
+        let mode = match operation.rate_key {
+            RateKey::Principal => KeyMode::Principal,
+            RateKey::Ip => KeyMode::Ip,
+        };
+        Some(Self::with_mode(policy, mode))
     }
 
     /// Limit with a prepared policy, per principal (see [`per_principal`](Self::per_principal)).

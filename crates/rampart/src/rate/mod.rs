@@ -31,6 +31,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use http::HeaderValue;
+use rampart_spec::policy::OperationPolicy;
 
 pub use crate::rate::client_ip::{ClientIp, ForwardedHeader, TrustedProxies, client_ip};
 pub use crate::rate::config::{
@@ -256,6 +257,16 @@ impl RateLimiter {
                 backend: self.backend(gcra, name),
             }),
         }
+    }
+
+    /// The quota of an operation, prepared: named and scoped by its operation
+    /// id (so every operation counts separately, whether its rate is its own
+    /// or the top-level default); `None` when the operation is not limited.
+    /// Key each request with [`RateKeyValue::for_policy`].
+    pub fn for_operation(&self, operation: &OperationPolicy) -> Option<RatePolicy> {
+        operation
+            .rate
+            .map(|rate| self.policy(&operation.operation_id, rate))
     }
 
     /// Spend one unit of `rate` for `key` under `policy_name` (also the bucket
