@@ -159,23 +159,25 @@ impl Shards {
 fn evict(shard: &mut Shard, now: u64) {
     let need = (shard.len() / 8).max(1);
     let mut tats: Vec<u64> = shard.values().copied().collect();
-    let (_, nth, _) = tats.select_nth_unstable(need - 1);
+    let (below, nth, _) = tats.select_nth_unstable(need - 1);
     let nth = *nth;
     if nth <= now {
         // At least `need` buckets are full again: dropping them loses nothing.
         shard.retain(|_, tat| *tat > now);
         return;
     }
-    let mut removed = 0;
+    // Drop everything older than the need-th oldest, and as many of its
+    // equals as it takes to reach `need`.
+    let mut equal_budget = need - below.iter().filter(|t| **t < nth).count();
     shard.retain(|_, tat| {
-        let keep = *tat >= nth;
-        removed += usize::from(!keep);
-        keep
-    });
-    shard.retain(|_, tat| {
-        let drop = *tat == nth && removed < need;
-        removed += usize::from(drop);
-        !drop
+        if *tat < nth {
+            false
+        } else if *tat == nth && equal_budget > 0 {
+            equal_budget -= 1;
+            false
+        } else {
+            true
+        }
     });
 }
 

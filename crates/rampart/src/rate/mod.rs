@@ -201,9 +201,8 @@ impl RateLimiter {
     /// every [`MemoryConfig::sweep_interval`]; it ends with the last clone.
     pub fn memory(config: MemoryConfig) -> Self {
         let limiter = Self::from_store(Store::Memory(MemoryStore::new(&config)));
-        if let (Some(interval), Ok(runtime)) =
-            (config.sweep_interval, tokio::runtime::Handle::try_current())
-        {
+        let interval = config.sweep_interval.filter(|every| !every.is_zero());
+        if let (Some(interval), Ok(runtime)) = (interval, tokio::runtime::Handle::try_current()) {
             let weak = Arc::downgrade(&limiter.inner);
             runtime.spawn(async move {
                 let mut tick = tokio::time::interval(interval);

@@ -67,7 +67,7 @@ impl RedisStore {
                 manager,
                 script: redis::Script::new(GCRA_LUA),
                 prefix: config.key_prefix,
-                timeout: config.timeout,
+                timeout: config.timeout.max(Duration::from_millis(1)),
                 failure: config.failure,
                 retry_interval: config.retry_interval,
                 origin: Instant::now(),
