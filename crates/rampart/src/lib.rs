@@ -7,12 +7,14 @@
 //! Modules, one per concern:
 //! - [`problem`]: RFC 9457 problem+json errors
 //! - [`principal`]: the authenticated caller, an extractor
+//! - [`rate`]: rate limiting (GCRA) in memory or through Redis, client IP, RateLimit headers
 //! - [`validate`]: typed, validated extractors for bodies and parameters
 
 pub mod principal;
 pub mod problem;
 pub mod respond;
 pub mod security;
+pub mod rate;
 pub mod validate;
 
 /// Re-exports for generated code; not a public API.
@@ -36,3 +38,4 @@ pub use rampart_spec::policy::{
     SchemeRequirement, SecurityRequirement,
 };
 pub use security::Security;
+pub use rate::{Decision, RateLimitLayer, RateLimiter, RatePolicy, TrustedProxies};

@@ -1,0 +1,213 @@
+//! The Redis store: every instance of a service shares the same buckets.
+//!
+//! One `EVALSHA` of `gcra.lua` per decision (the script is loaded on first
+//! use and again if Redis forgot it), over one multiplexed connection kept by
+//! a `ConnectionManager`, which reconnects by itself. Every call is bounded
+//! by [`RedisConfig::timeout`]; on error or timeout the
+//! [`FailurePolicy`] decides, and Redis is left alone for
+//! [`RedisConfig::retry_interval`] so an outage costs no request its full
+//! timeout. The first answer after an outage closes the episode.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::rate::config::{FailurePolicy, RedisConfig};
+use crate::rate::gcra::Gcra;
+use crate::rate::key::RateKeyValue;
+use crate::rate::{Decision, RateError};
+
+/// The GCRA script, run atomically by Redis.
+pub(crate) const GCRA_LUA: &str = include_str!("gcra.lua");
+
+/// Time allowed to open a TCP connection to Redis (in the background).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A Redis-backed store; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    manager: ConnectionManager,
+    script: redis::Script,
+    prefix: String,
+    timeout: Duration,
+    failure: FailurePolicy,
+    retry_interval: Duration,
+    origin: Instant,
+    /// Milliseconds since `origin` before which Redis is not asked again.
+    quiet_until_ms: AtomicU64,
+    /// Whether the last attempt failed (to log transitions only).
+    down: AtomicBool,
+    failures: AtomicU64,
+}
+
+impl RedisStore {
+    pub(crate) async fn connect(config: RedisConfig) -> Result<Self, RateError> {
+        let masked = mask_url(&config.url);
+        let invalid = |e: redis::RedisError| RateError::InvalidRedisUrl {
+            url: masked.clone(),
+            reason: e.to_string(),
+        };
+        let client = redis::Client::open(config.url.as_str()).map_err(invalid)?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None)
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let manager =
+            ConnectionManager::new_lazy_with_config(client, manager_config).map_err(invalid)?;
+        let store = RedisStore {
+            inner: Arc::new(Inner {
+                manager,
+                script: redis::Script::new(GCRA_LUA),
+                prefix: config.key_prefix,
+                timeout: config.timeout.max(Duration::from_millis(1)),
+                failure: config.failure,
+                retry_interval: config.retry_interval,
+                origin: Instant::now(),
+                quiet_until_ms: AtomicU64::new(0),
+                down: AtomicBool::new(false),
+                failures: AtomicU64::new(0),
+            }),
+        };
+        // Connect and load the script now, so the first request pays nothing;
+        // an unreachable Redis is not an error here: the failure policy applies
+        // until it answers.
+        let mut conn = store.inner.manager.clone();
+        let warmup = store.inner.script.load_async(&mut conn);
+        match tokio::time::timeout(CONNECT_TIMEOUT, warmup).await {
+            Ok(Ok(_)) => tracing::debug!(url = %masked, "rate limit store: Redis connected"),
+            Ok(Err(e)) => store.inner.report_down(&e),
+            Err(_) => store.inner.report_down(&"connection timed out"),
+        }
+        Ok(store)
+    }
+
+    pub(crate) fn failures(&self) -> u64 {
+        self.inner.failures.load(Ordering::Relaxed)
+    }
+
+    pub(crate) async fn decide(
+        &self,
+        scope: &str,
+        key: RateKeyValue<'_>,
+        gcra: &Gcra,
+        spend: bool,
+    ) -> Decision {
+        let inner = &*self.inner;
+        if inner.elapsed_ms() < inner.quiet_until_ms.load(Ordering::Relaxed) {
+            inner.failures.fetch_add(1, Ordering::Relaxed);
+            return Decision::by_policy(inner.failure, gcra.limit);
+        }
+        let bucket = key.redis_key(&inner.prefix, scope);
+        let mut conn = inner.manager.clone();
+        let mut invocation = inner.script.key(bucket);
+        invocation
+            .arg(gcra.t_us)
+            .arg(gcra.tau_us)
+            .arg(if spend { "1" } else { "0" });
+        let answer = tokio::time::timeout(
+            inner.timeout,
+            invocation.invoke_async::<(i64, i64)>(&mut conn),
+        )
+        .await;
+        match answer {
+            Ok(Ok((allowed, ahead))) => {
+                inner.report_up();
+                let ahead = u64::try_from(ahead).unwrap_or(0);
+                match (allowed == 1, spend) {
+                    (true, true) => gcra.allowed(ahead),
+                    (false, true) => gcra.limited(ahead),
+                    (_, false) => gcra.peeked(ahead),
+                }
+            }
+            Ok(Err(e)) => inner.fail(gcra, &e),
+            Err(_) => inner.fail(gcra, &"no answer within the timeout"),
+        }
+    }
+}
+
+impl Inner {
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn fail(&self, gcra: &Gcra, why: &dyn std::fmt::Display) -> Decision {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        let quiet = u64::try_from(self.retry_interval.as_millis()).unwrap_or(u64::MAX);
+        self.quiet_until_ms
+            .store(self.elapsed_ms().saturating_add(quiet), Ordering::Relaxed);
+        self.report_down(why);
+        Decision::by_policy(self.failure, gcra.limit)
+    }
+
+    /// Log the start of an outage once.
+    fn report_down(&self, why: &dyn std::fmt::Display) {
+        if self.down.swap(true, Ordering::Relaxed) {
+            tracing::debug!(error = %why, "rate limit store still unavailable");
+            return;
+        }
+        match self.failure {
+            FailurePolicy::FailOpen => tracing::warn!(
+                target: "rampart::audit",
+                event = "rate_limit_store_unavailable",
+                failure_policy = "fail-open",
+                error = %why,
+                "rate limit store (Redis) unavailable: requests are served WITHOUT rate limiting until it answers"
+            ),
+            FailurePolicy::FailClosed => tracing::error!(
+                target: "rampart::audit",
+                event = "rate_limit_store_unavailable",
+                failure_policy = "fail-closed",
+                error = %why,
+                "rate limit store (Redis) unavailable: rate-limited operations answer 503 until it answers"
+            ),
+        }
+    }
+
+    /// Log the end of an outage once.
+    fn report_up(&self) {
+        if self.down.swap(false, Ordering::Relaxed) {
+            tracing::info!(
+                target: "rampart::audit",
+                event = "rate_limit_store_recovered",
+                "rate limit store (Redis) answers again"
+            );
+        }
+    }
+}
+
+/// The URL with any password replaced by `***`, for errors and logs.
+fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(
+            mask_url("redis://user:secret@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
+        assert_eq!(mask_url("redis://:secret@host"), "redis://:***@host");
+        assert_eq!(mask_url("redis://host:6379"), "redis://host:6379");
+    }
+}

@@ -1,0 +1,313 @@
+//! The Redis store over real sockets and a real Redis: two server instances
+//! share one quota exactly, both stores decide alike, and the failure
+//! policies hold while Redis is down and end by themselves when it returns.
+//!
+//! Needs `REDIS_URL` (default `redis://127.0.0.1:6379`; `scripts/ensure-redis.sh`
+//! starts one). Without Redis these tests are skipped, except under `CI=true`
+//! where they fail. The outage tests run their own `redis-server` child.
+
+mod rate_support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::Router;
+use rampart::rate::{
+    FailurePolicy, MemoryConfig, Outcome, Rate, RateClock, RateLimitLayer, RateLimiter, RedisConfig,
+};
+use rate_support::{
+    client, free_port, header, ok_route, redis_answers, redis_url, serve, unique_prefix,
+    with_fake_auth,
+};
+
+fn per_hour(count: u32) -> Rate {
+    Rate::new(count, Duration::from_secs(3600))
+}
+
+async fn redis_limiter(url: &str, prefix: &str, failure: FailurePolicy) -> RateLimiter {
+    RateLimiter::redis(
+        RedisConfig::new(url)
+            .key_prefix(prefix)
+            .timeout(Duration::from_millis(200))
+            .failure(failure)
+            .retry_interval(Duration::from_millis(100)),
+    )
+    .await
+    .unwrap()
+}
+
+fn app(limiter: &RateLimiter, rate: Rate) -> Router {
+    with_fake_auth(Router::new().route(
+        "/pets",
+        ok_route().route_layer(RateLimitLayer::per_principal(limiter, rate, "listPets")),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_sharing_redis_admit_exactly_the_quota() {
+    let Some(url) = redis_url("two_instances_sharing_redis_admit_exactly_the_quota").await else {
+        return;
+    };
+    let prefix = unique_prefix("exact");
+    let quota = 10;
+    let rate = per_hour(quota);
+    let a = serve(app(
+        &redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await,
+        rate,
+    ))
+    .await;
+    let b = serve(app(
+        &redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await,
+        rate,
+    ))
+    .await;
+
+    // 40 concurrent requests for one principal, half through each instance.
+    let http = client();
+    let requests = (0..40).map(|i| {
+        let url = format!("http://{}/pets", if i % 2 == 0 { a } else { b });
+        let http = http.clone();
+        tokio::spawn(async move {
+            let r = http
+                .get(url)
+                .header("x-test-user", "alice")
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        })
+    });
+    let mut admitted = 0;
+    let mut limited = 0;
+    for handle in requests.collect::<Vec<_>>() {
+        match handle.await.unwrap() {
+            200 => admitted += 1,
+            429 => limited += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // One unit comes back every 6 minutes: no window edge within the test.
+    assert_eq!(admitted, quota, "admitted across both instances");
+    assert_eq!(limited, 40 - quota);
+
+    // Another principal is untouched, on either instance.
+    for instance in [a, b] {
+        let r = http
+            .get(format!("http://{instance}/pets"))
+            .header("x-test-user", "bob")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn redis_headers_and_retry_after() {
+    let Some(url) = redis_url("redis_headers_and_retry_after").await else {
+        return;
+    };
+    let prefix = unique_prefix("headers");
+    let limiter = redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await;
+    let addr = serve(app(&limiter, per_hour(2))).await;
+    let http = client();
+    let get = || {
+        http.get(format!("http://{addr}/pets"))
+            .header("x-test-user", "carol")
+            .send()
+    };
+    let first = get().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(
+        header(&first, "ratelimit-policy"),
+        "\"listPets\";q=2;w=3600"
+    );
+    assert_eq!(header(&first, "ratelimit"), "\"listPets\";r=1;t=1800");
+    assert_eq!(get().await.unwrap().status(), 200);
+
+    let limited = get().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    // Redis time moves on between requests: allow for a slow machine.
+    let retry: u64 = header(&limited, "retry-after").parse().unwrap();
+    assert!((1790..=1800).contains(&retry), "Retry-After {retry}");
+    let state = header(&limited, "ratelimit");
+    let reset: u64 = state
+        .strip_prefix("\"listPets\";r=0;t=")
+        .unwrap_or_else(|| panic!("RateLimit {state}"))
+        .parse()
+        .unwrap();
+    assert!((3590..=3600).contains(&reset), "RateLimit {state}");
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["type"], "https://rampart.dev/problems/quota-exceeded");
+    assert_eq!(body["policy"], "listPets");
+
+    // The bucket expires in Redis when it would be full again.
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].ends_with(":{listPets:sub:carol}"), "{keys:?}");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((3_500_000..=3_600_000).contains(&ttl), "PTTL {ttl}");
+}
+
+#[tokio::test]
+async fn redis_and_memory_decide_alike() {
+    let Some(url) = redis_url("redis_and_memory_decide_alike").await else {
+        return;
+    };
+    let rate = per_hour(3).with_burst(4);
+    let redis = redis_limiter(&url, &unique_prefix("alike"), FailurePolicy::FailClosed).await;
+    let memory = RateLimiter::memory(
+        MemoryConfig::default()
+            .clock(RateClock::fake())
+            .sweep_interval(None),
+    );
+    let (r, m) = (redis.policy("alike", rate), memory.policy("alike", rate));
+    for _ in 0..6 {
+        let (dr, dm) = (r.check("dave").await, m.check("dave").await);
+        assert_eq!(dr.outcome, dm.outcome);
+        assert_eq!(dr.remaining, dm.remaining);
+        assert_eq!(dr.limit, dm.limit);
+    }
+    assert_eq!(r.peek("dave").await.outcome, Outcome::Limited);
+    assert_eq!(r.peek("erin").await.outcome, Outcome::Allowed);
+    assert_eq!(r.peek("erin").await.remaining, 4);
+}
+
+/// A `redis-server` of our own on `port`, killed when dropped.
+async fn start_redis(port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server must be installed (scripts/ensure-redis.sh)");
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if redis_answers(&url).await {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server on port {port} did not start");
+}
+
+/// Poll until `url` answers `status`, at most `tries` times.
+async fn eventually(url: &str, status: u16, tries: usize) -> reqwest::Response {
+    for _ in 0..tries {
+        let r = client()
+            .get(url)
+            .header("x-test-user", "frank")
+            .send()
+            .await
+            .unwrap();
+        if r.status().as_u16() == status {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never answered {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_applies_the_failure_policy_then_recovers() {
+    if redis_url("outage_applies_the_failure_policy_then_recovers")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    let prefix = unique_prefix("outage");
+    let open = redis_limiter(&url, &prefix, FailurePolicy::FailOpen).await;
+    let closed = redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await;
+    let rate = per_hour(3);
+    let open_url = format!("http://{}/pets", serve(app(&open, rate)).await);
+    let closed_url = format!("http://{}/pets", serve(app(&closed, rate)).await);
+
+    let r = eventually(&closed_url, 200, 1).await;
+    assert_eq!(header(&r, "ratelimit"), "\"listPets\";r=2;t=1200");
+
+    redis.kill().await.unwrap();
+    redis.wait().await.unwrap();
+
+    // Fail-closed: 503 problem+json with Retry-After.
+    let r = eventually(&closed_url, 503, 1).await;
+    assert_eq!(header(&r, "content-type"), "application/problem+json");
+    assert_eq!(header(&r, "retry-after"), "1");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "https://rampart.dev/problems/unavailable");
+    assert_eq!(body["policy"], "listPets");
+    assert!(closed.store_failures() > 0);
+    // Fail-open: served, without claiming a bucket state.
+    for _ in 0..5 {
+        let r = eventually(&open_url, 200, 1).await;
+        assert_eq!(header(&r, "ratelimit-policy"), "\"listPets\";q=3;w=3600");
+        assert!(r.headers().get("ratelimit").is_none());
+    }
+    assert!(open.store_failures() > 0);
+
+    // Redis comes back (empty): both recover by themselves.
+    let _redis = start_redis(port).await;
+    let r = eventually(&closed_url, 200, 200).await;
+    assert!(r.headers().get("ratelimit").is_some());
+    let mut recovered = false;
+    for _ in 0..100 {
+        let r = eventually(&open_url, 200, 1).await;
+        if r.headers().get("ratelimit").is_some() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the fail-open instance never asked Redis again");
+    // Quotas are enforced again: the shared bucket runs out.
+    eventually(&closed_url, 429, 5).await;
+    let r = eventually(&open_url, 429, 1).await;
+    assert!(header(&r, "retry-after").parse::<u64>().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn unreachable_at_start_never_hangs_and_follows_the_policy() {
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let rate = per_hour(3);
+    for (failure, outcome) in [
+        (FailurePolicy::FailClosed, Outcome::Unavailable),
+        (FailurePolicy::FailOpen, Outcome::FailedOpen),
+    ] {
+        let decide = async {
+            let limiter = redis_limiter(&dead, "rampart-test:dead", failure).await;
+            let policy = limiter.policy("p", rate);
+            let mut outcomes = Vec::new();
+            for _ in 0..3 {
+                outcomes.push(policy.check("k").await.outcome);
+            }
+            outcomes
+        };
+        // A guard against hanging, not a timing assertion.
+        let outcomes = tokio::time::timeout(Duration::from_secs(30), decide)
+            .await
+            .expect("a dead Redis must not hang the limiter");
+        assert_eq!(outcomes, [outcome; 3]);
+    }
+    let err = RateLimiter::redis(RedisConfig::new("http://nope"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid Redis URL"), "{err}");
+}
