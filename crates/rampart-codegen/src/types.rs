@@ -90,6 +90,10 @@ pub(crate) struct TypeSpace<'a> {
     reach_cache: HashMap<String, HashSet<String>>,
     current_root: Option<String>,
     defined: HashSet<String>,
+    /// Inline schemas already given a named type (allOf merges reuse the original's types).
+    inline_cache: HashMap<*const Schema, RustType>,
+    /// Regex statics by pattern text.
+    pattern_cache: HashMap<String, proc_macro2::Ident>,
 }
 
 impl<'a> TypeSpace<'a> {
@@ -127,6 +131,8 @@ impl<'a> TypeSpace<'a> {
             reach_cache: HashMap::new(),
             current_root: None,
             defined: HashSet::new(),
+            inline_cache: HashMap::new(),
+            pattern_cache: HashMap::new(),
         }
     }
 
@@ -216,6 +222,21 @@ impl<'a> TypeSpace<'a> {
     }
 
     fn inline_type(&mut self, schema: &'a Schema, hint: &str) -> RustType {
+        let key = schema as *const Schema;
+        if let Some(known) = self.inline_cache.get(&key) {
+            return known.clone();
+        }
+        let ty = self.inline_type_uncached(schema, hint);
+        let named = matches!(shape(schema), Shape::Str(ref r) if !r.enumeration.is_empty())
+            || matches!(shape(schema), Shape::Object { ref properties, ref extra, .. } if !properties.is_empty() || matches!(extra, Extra::Denied))
+            || matches!(shape(schema), Shape::AllOf(_) | Shape::OneOf(_) | Shape::AnyOf(_));
+        if named {
+            self.inline_cache.insert(key, ty.clone());
+        }
+        ty
+    }
+
+    fn inline_type_uncached(&mut self, schema: &'a Schema, hint: &str) -> RustType {
         match shape(schema) {
             Shape::Str(rules) if !rules.enumeration.is_empty() => {
                 let name = self.fresh_name(hint);
@@ -604,12 +625,19 @@ impl<'a> TypeSpace<'a> {
                 if let Some(pattern) = pattern {
                     match regex_syntax_ok(&pattern) {
                         true => {
-                            let name = self.pattern_namer.unique(&format!("{}_{}", snake(parent), snake(wire)).to_ascii_uppercase());
-                            let static_ident = format_ident!("{}_PATTERN", name);
-                            self.patterns.push(quote! {
-                                static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
-                                    ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#pattern).expect("pattern checked when generated"));
-                            });
+                            let static_ident = match self.pattern_cache.get(&pattern) {
+                                Some(existing) => existing.clone(),
+                                None => {
+                                    let name = self.pattern_namer.unique(&format!("{}_{}", snake(parent), snake(wire)).to_ascii_uppercase());
+                                    let static_ident = format_ident!("{}_PATTERN", name);
+                                    self.patterns.push(quote! {
+                                        static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
+                                            ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#pattern).expect("pattern checked when generated"));
+                                    });
+                                    self.pattern_cache.insert(pattern.clone(), static_ident.clone());
+                                    static_ident
+                                }
+                            };
                             rules.push(quote!(regex(path = *#static_ident)));
                         }
                         false => self.warnings.push(format!(

@@ -12,22 +12,13 @@ use ::validator::Validate as _;
 pub const TITLE: &str = "Rampart Petstore";
 /// The spec's `info.version`, sent as `X-API-Version`.
 pub const VERSION: &str = "1.4.0";
-static PET_NAME_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::rampart::__private::Regex::new("^[^<>]+$").expect("pattern checked when generated")
-    });
-static NEW_PET_NAME_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::rampart::__private::Regex::new("^[^<>]+$").expect("pattern checked when generated")
-    });
-static OWNER_DISPLAY_NAME_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::rampart::__private::Regex::new("^[^<>]+$").expect("pattern checked when generated")
-    });
-static LIST_PETS_QUERY_TAG_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::rampart::__private::Regex::new("^[a-z0-9-]+$").expect("pattern checked when generated")
-    });
+static PET_NAME_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
+::rampart::__private::Regex::new("^[^<>]+$").expect("pattern checked when generated"));
+static LIST_PETS_QUERY_TAG_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::rampart::__private::Regex::new("^[a-z0-9-]+$")
+        .expect("pattern checked when generated")
+});
 #[derive(
     Debug,
     Clone,
@@ -36,7 +27,7 @@ static LIST_PETS_QUERY_TAG_PATTERN: ::std::sync::LazyLock<::rampart::__private::
     Eq,
     Hash,
     ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
+    ::rampart::__private::serde::Deserialize
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub enum HealthStatus {
@@ -51,7 +42,7 @@ pub enum HealthStatus {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
@@ -66,7 +57,7 @@ pub struct Health {
     Eq,
     Hash,
     ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
+    ::rampart::__private::serde::Deserialize
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub enum PetSpecies {
@@ -86,7 +77,7 @@ pub enum PetSpecies {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
@@ -117,27 +108,6 @@ pub struct Pet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
 }
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub enum NewPetSpecies {
-    #[serde(rename = "dog")]
-    Dog,
-    #[serde(rename = "cat")]
-    Cat,
-    #[serde(rename = "bird")]
-    Bird,
-    #[serde(rename = "fish")]
-    Fish,
-}
 /// A pet as submitted by a client.
 #[derive(
     Debug,
@@ -145,7 +115,7 @@ pub enum NewPetSpecies {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
@@ -158,9 +128,9 @@ pub struct NewPet {
         custom(function = "::rampart::validate::formats::read_only")
     )]
     pub id: Option<String>,
-    #[validate(length(min = 1, max = 64), regex(path = *NEW_PET_NAME_PATTERN))]
+    #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
     pub name: String,
-    pub species: NewPetSpecies,
+    pub species: PetSpecies,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(range(min = 0, max = 100))]
     pub age: Option<i32>,
@@ -183,7 +153,7 @@ pub struct NewPet {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
@@ -201,7 +171,7 @@ pub struct Owner {
     #[validate(length(min = 12, max = 128), required)]
     pub password: Option<String>,
     #[serde(rename = "displayName")]
-    #[validate(length(min = 1, max = 64), regex(path = *OWNER_DISPLAY_NAME_PATTERN))]
+    #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 2048), url)]
@@ -213,7 +183,7 @@ pub struct Owner {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
@@ -233,7 +203,7 @@ pub struct ProblemErrorsItem {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
@@ -271,30 +241,54 @@ impl ::rampart::__private::axum::response::IntoResponse for GetHealthResponse {
         use ::rampart::__private::axum::response::IntoResponse as _;
         match self {
             GetHealthResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetHealthResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetHealthResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetHealthResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
@@ -322,44 +316,80 @@ impl ::rampart::__private::axum::response::IntoResponse for ListPetsResponse {
         use ::rampart::__private::axum::response::IntoResponse as _;
         match self {
             ListPetsResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             ListPetsResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             ListPetsResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             ListPetsResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             ListPetsResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             ListPetsResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
@@ -373,7 +403,7 @@ impl ::rampart::__private::axum::response::IntoResponse for ListPetsResponse {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct ListPetsQuery {
@@ -393,16 +423,12 @@ pub struct ListPetsQuery {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct ListPetsHeaders {
     /// Caller-chosen id echoed in logs.
-    #[serde(
-        rename = "x-request-id",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "x-request-id", default, skip_serializing_if = "Option::is_none")]
     #[validate(
         length(max = 36),
         custom(function = "::rampart::validate::formats::uuid")
@@ -432,51 +458,93 @@ impl ::rampart::__private::axum::response::IntoResponse for CreatePetResponse {
         use ::rampart::__private::axum::response::IntoResponse as _;
         match self {
             CreatePetResponse::Created(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(201)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             CreatePetResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             CreatePetResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             CreatePetResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             CreatePetResponse::UnprocessableEntity(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(422)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             CreatePetResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             CreatePetResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
@@ -506,51 +574,93 @@ impl ::rampart::__private::axum::response::IntoResponse for GetPetResponse {
         use ::rampart::__private::axum::response::IntoResponse as _;
         match self {
             GetPetResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetPetResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetPetResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetPetResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetPetResponse::NotFound(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(404)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetPetResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             GetPetResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
@@ -564,7 +674,7 @@ impl ::rampart::__private::axum::response::IntoResponse for GetPetResponse {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct GetPetPath {
@@ -601,48 +711,88 @@ impl ::rampart::__private::axum::response::IntoResponse for DeletePetResponse {
     fn into_response(self) -> ::rampart::__private::axum::response::Response {
         use ::rampart::__private::axum::response::IntoResponse as _;
         match self {
-            DeletePetResponse::NoContent => ::rampart::__private::http::StatusCode::from_u16(204)
-                .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR)
-                .into_response(),
+            DeletePetResponse::NoContent => {
+                ::rampart::__private::http::StatusCode::from_u16(204)
+                    .unwrap_or(
+                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    )
+                    .into_response()
+            }
             DeletePetResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             DeletePetResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             DeletePetResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             DeletePetResponse::NotFound(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(404)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             DeletePetResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             DeletePetResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
@@ -656,7 +806,7 @@ impl ::rampart::__private::axum::response::IntoResponse for DeletePetResponse {
     PartialEq,
     ::rampart::__private::serde::Serialize,
     ::rampart::__private::serde::Deserialize,
-    ::validator::Validate,
+    ::validator::Validate
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct DeletePetPath {
@@ -694,51 +844,93 @@ impl ::rampart::__private::axum::response::IntoResponse for RegisterOwnerRespons
         use ::rampart::__private::axum::response::IntoResponse as _;
         match self {
             RegisterOwnerResponse::Created(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(201)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             RegisterOwnerResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             RegisterOwnerResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             RegisterOwnerResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             RegisterOwnerResponse::UnprocessableEntity(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(422)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             RegisterOwnerResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
             RegisterOwnerResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(status, "application/problem+json", &body))(
+                (|status, body| ::rampart::respond::json(
+                    status,
+                    "application/problem+json",
+                    &body,
+                ))(
                     ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR),
+                        .unwrap_or(
+                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        ),
                     body,
                 )
             }
@@ -752,7 +944,9 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
     /// `GET /health`
     /// Public: no credentials.
     /// Rate: 10/s.
-    fn get_health(&self) -> impl ::std::future::Future<Output = GetHealthResponse> + Send;
+    fn get_health(
+        &self,
+    ) -> impl ::std::future::Future<Output = GetHealthResponse> + Send;
     /// List pets
     ///
     /// `GET /pets`
@@ -814,9 +1008,9 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
 mod handlers {
     #![allow(clippy::too_many_arguments)]
     use super::*;
+    use ::std::sync::Arc;
     use ::rampart::__private::axum::extract::State;
     use ::rampart::__private::axum::response::{IntoResponse, Response};
-    use ::std::sync::Arc;
     pub(super) async fn get_health<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
     ) -> Response {
@@ -825,26 +1019,23 @@ mod handlers {
     pub(super) async fn list_pets<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
-        ::rampart::validate::ValidQuery(query): ::rampart::validate::ValidQuery<ListPetsQuery>,
-        ::rampart::validate::ValidHeaders(headers): ::rampart::validate::ValidHeaders<
-            ListPetsHeaders,
-        >,
+        ::rampart::validate::ValidQuery(
+            query,
+        ): ::rampart::validate::ValidQuery<ListPetsQuery>,
+        ::rampart::validate::ValidHeaders(
+            headers,
+        ): ::rampart::validate::ValidHeaders<ListPetsHeaders>,
     ) -> Response {
-        api.list_pets(principal, query, headers)
-            .await
-            .into_response()
+        api.list_pets(principal, query, headers).await.into_response()
     }
     pub(super) async fn create_pet<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
         body: ::rampart::validate::ValidJson<NewPet>,
     ) -> Response {
-        api.create_pet(
-            principal,
-            (|::rampart::validate::ValidJson(body)| body)(body),
-        )
-        .await
-        .into_response()
+        api.create_pet(principal, (|::rampart::validate::ValidJson(body)| body)(body))
+            .await
+            .into_response()
     }
     pub(super) async fn get_pet<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
@@ -856,7 +1047,9 @@ mod handlers {
     pub(super) async fn delete_pet<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
-        ::rampart::validate::ValidPath(path): ::rampart::validate::ValidPath<DeletePetPath>,
+        ::rampart::validate::ValidPath(
+            path,
+        ): ::rampart::validate::ValidPath<DeletePetPath>,
     ) -> Response {
         api.delete_pet(principal, path).await.into_response()
     }
@@ -866,11 +1059,11 @@ mod handlers {
         body: ::rampart::validate::ValidJson<Owner>,
     ) -> Response {
         api.register_owner(
-            principal,
-            (|::rampart::validate::ValidJson(body)| body)(body),
-        )
-        .await
-        .into_response()
+                principal,
+                (|::rampart::validate::ValidJson(body)| body)(body),
+            )
+            .await
+            .into_response()
     }
 }
 /// The security policy of every operation, as data the runtime enforces.
@@ -879,10 +1072,7 @@ pub mod policies {
     pub fn get_health() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
             public: true,
-            rate: Some(::rampart::Rate::new(
-                10,
-                ::std::time::Duration::from_secs(1),
-            )),
+            rate: Some(::rampart::Rate::new(10, ::std::time::Duration::from_secs(1))),
             rate_key: ::rampart::RateKey::Ip,
             body_limit: Some(65536),
             ..::rampart::OperationPolicy::new("getHealth", "GET", "/health")
@@ -892,15 +1082,13 @@ pub mod policies {
     pub fn list_pets() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
             security: vec![
-                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::<&str>()),
-                ::rampart::SecurityRequirement::scheme("oauth2", ["pets:read"]),
-                ::rampart::SecurityRequirement::scheme("apiKey", ::std::iter::empty::<&str>()),
+                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
+                < & str > ()), ::rampart::SecurityRequirement::scheme("oauth2",
+                ["pets:read"]), ::rampart::SecurityRequirement::scheme("apiKey",
+                ::std::iter::empty:: < & str > ())
             ],
             roles: vec!["viewer".to_owned()],
-            rate: Some(::rampart::Rate::new(
-                100,
-                ::std::time::Duration::from_secs(900),
-            )),
+            rate: Some(::rampart::Rate::new(100, ::std::time::Duration::from_secs(900))),
             body_limit: Some(65536),
             ..::rampart::OperationPolicy::new("listPets", "GET", "/pets")
         }
@@ -909,12 +1097,14 @@ pub mod policies {
     pub fn create_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
             security: vec![
-                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::<&str>()),
-                ::rampart::SecurityRequirement::scheme("oauth2", ["pets:write"]),
+                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
+                < & str > ()), ::rampart::SecurityRequirement::scheme("oauth2",
+                ["pets:write"])
             ],
             roles: vec!["editor".to_owned()],
             rate: Some(
-                ::rampart::Rate::new(20, ::std::time::Duration::from_secs(60)).with_burst(5),
+                ::rampart::Rate::new(20, ::std::time::Duration::from_secs(60))
+                    .with_burst(5),
             ),
             body_limit: Some(16384),
             ..::rampart::OperationPolicy::new("createPet", "POST", "/pets")
@@ -924,14 +1114,12 @@ pub mod policies {
     pub fn get_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
             security: vec![
-                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::<&str>()),
-                ::rampart::SecurityRequirement::scheme("apiKey", ::std::iter::empty::<&str>()),
+                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
+                < & str > ()), ::rampart::SecurityRequirement::scheme("apiKey",
+                ::std::iter::empty:: < & str > ())
             ],
             roles: vec!["viewer".to_owned()],
-            rate: Some(::rampart::Rate::new(
-                100,
-                ::std::time::Duration::from_secs(900),
-            )),
+            rate: Some(::rampart::Rate::new(100, ::std::time::Duration::from_secs(900))),
             body_limit: Some(65536),
             ..::rampart::OperationPolicy::new("getPet", "GET", "/pets/{petId}")
         }
@@ -939,15 +1127,12 @@ pub mod policies {
     /// The policy of `DELETE /pets/{petId}` (`deletePet`).
     pub fn delete_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
-            security: vec![::rampart::SecurityRequirement::scheme(
-                "bearerAuth",
-                ::std::iter::empty::<&str>(),
-            )],
+            security: vec![
+                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
+                < & str > ())
+            ],
             roles: vec!["admin".to_owned()],
-            rate: Some(::rampart::Rate::new(
-                5,
-                ::std::time::Duration::from_secs(60),
-            )),
+            rate: Some(::rampart::Rate::new(5, ::std::time::Duration::from_secs(60))),
             body_limit: Some(65536),
             deprecation: Some(::rampart::Deprecation {
                 since: Some(1767225600),
@@ -960,15 +1145,12 @@ pub mod policies {
     /// The policy of `POST /owners` (`registerOwner`).
     pub fn register_owner() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
-            security: vec![::rampart::SecurityRequirement::scheme(
-                "apiKey",
-                ::std::iter::empty::<&str>(),
-            )],
+            security: vec![
+                ::rampart::SecurityRequirement::scheme("apiKey", ::std::iter::empty:: < &
+                str > ())
+            ],
             roles: vec!["admin".to_owned()],
-            rate: Some(::rampart::Rate::new(
-                10,
-                ::std::time::Duration::from_secs(3600),
-            )),
+            rate: Some(::rampart::Rate::new(10, ::std::time::Duration::from_secs(3600))),
             body_limit: Some(65536),
             ..::rampart::OperationPolicy::new("registerOwner", "POST", "/owners")
         }
@@ -976,12 +1158,8 @@ pub mod policies {
     /// Every operation's policy, in spec order.
     pub fn all() -> Vec<::rampart::OperationPolicy> {
         vec![
-            get_health(),
-            list_pets(),
-            create_pet(),
-            get_pet(),
-            delete_pet(),
-            register_owner(),
+            get_health(), list_pets(), create_pet(), get_pet(), delete_pet(),
+            register_owner()
         ]
     }
 }
@@ -1001,21 +1179,28 @@ pub fn router<A: RampartPetstoreApi>(
         .route(
             "/pets",
             ::rampart::__private::axum::routing::get(
-                handlers::list_pets::<A>.layer(security.guard(policies::list_pets())),
-            )
-            .post(handlers::create_pet::<A>.layer(security.guard(policies::create_pet()))),
+                    handlers::list_pets::<A>.layer(security.guard(policies::list_pets())),
+                )
+                .post(
+                    handlers::create_pet::<A>
+                        .layer(security.guard(policies::create_pet())),
+                ),
         )
         .route(
             "/pets/{petId}",
             ::rampart::__private::axum::routing::get(
-                handlers::get_pet::<A>.layer(security.guard(policies::get_pet())),
-            )
-            .delete(handlers::delete_pet::<A>.layer(security.guard(policies::delete_pet()))),
+                    handlers::get_pet::<A>.layer(security.guard(policies::get_pet())),
+                )
+                .delete(
+                    handlers::delete_pet::<A>
+                        .layer(security.guard(policies::delete_pet())),
+                ),
         )
         .route(
             "/owners",
             ::rampart::__private::axum::routing::post(
-                handlers::register_owner::<A>.layer(security.guard(policies::register_owner())),
+                handlers::register_owner::<A>
+                    .layer(security.guard(policies::register_owner())),
             ),
         )
         .with_state(::std::sync::Arc::new(api));
