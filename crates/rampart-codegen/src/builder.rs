@@ -141,7 +141,10 @@ validator = {{ version = "0.20", features = ["derive"] }}
     write_if_changed(&out.join("Cargo.toml"), &manifest)?;
     // The code is formatted by prettyplease when generated; keep `cargo fmt` from rewriting it,
     // so a regenerated crate stays byte-identical to the checked-in one.
-    write_if_changed(&out.join("rustfmt.toml"), "# @generated: the code is formatted when generated.\ndisable_all_formatting = true\n")?;
+    write_if_changed(
+        &out.join("rustfmt.toml"),
+        "# @generated: the code is formatted when generated.\ndisable_all_formatting = true\n",
+    )?;
     write_if_changed(&out.join("src/lib.rs"), &code)?;
     Ok(warnings)
 }

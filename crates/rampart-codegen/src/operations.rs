@@ -385,7 +385,7 @@ fn response_enum<'a>(
         };
         let (variant_base, fixed) = match status {
             Some(StatusCode::Code(code)) => (
-                http_reason(*code).map_or_else(|| format!("Status{code}"), |r| camel(r)),
+                http_reason(*code).map_or_else(|| format!("Status{code}"), camel),
                 Some(*code),
             ),
             Some(StatusCode::Range(r)) => (format!("Status{r}xx"), None),

@@ -229,7 +229,10 @@ impl<'a> TypeSpace<'a> {
         let ty = self.inline_type_uncached(schema, hint);
         let named = matches!(shape(schema), Shape::Str(ref r) if !r.enumeration.is_empty())
             || matches!(shape(schema), Shape::Object { ref properties, ref extra, .. } if !properties.is_empty() || matches!(extra, Extra::Denied))
-            || matches!(shape(schema), Shape::AllOf(_) | Shape::OneOf(_) | Shape::AnyOf(_));
+            || matches!(
+                shape(schema),
+                Shape::AllOf(_) | Shape::OneOf(_) | Shape::AnyOf(_)
+            );
         if named {
             self.inline_cache.insert(key, ty.clone());
         }

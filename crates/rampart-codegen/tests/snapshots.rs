@@ -18,7 +18,10 @@ fn generate(spec: &Path) -> String {
 
 #[test]
 fn petstore() {
-    expectorate::assert_contents("tests/snapshots/petstore.rs", &generate(&root().join("specs/petstore.yaml")));
+    expectorate::assert_contents(
+        "tests/snapshots/petstore.rs",
+        &generate(&root().join("specs/petstore.yaml")),
+    );
 }
 
 #[test]

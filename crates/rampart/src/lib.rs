@@ -12,9 +12,9 @@
 
 pub mod principal;
 pub mod problem;
+pub mod rate;
 pub mod respond;
 pub mod security;
-pub mod rate;
 pub mod validate;
 
 /// Re-exports for generated code; not a public API.
@@ -37,5 +37,5 @@ pub use rampart_spec::policy::{
     CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, RateKey,
     SchemeRequirement, SecurityRequirement,
 };
-pub use security::Security;
 pub use rate::{Decision, RateLimitLayer, RateLimiter, RatePolicy, TrustedProxies};
+pub use security::Security;

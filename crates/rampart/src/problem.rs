@@ -35,9 +35,14 @@ impl FieldError {
     }
 }
 
-/// An RFC 9457 problem details response.
+/// An RFC 9457 problem details response (boxed inside, so `Result<T, Problem>` stays small).
 #[derive(Debug, Clone)]
 pub struct Problem {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
     status: StatusCode,
     slug: Cow<'static, str>,
     title: Cow<'static, str>,
@@ -69,13 +74,15 @@ impl Problem {
         title: impl Into<Cow<'static, str>>,
     ) -> Self {
         Problem {
-            status,
-            slug: slug.into(),
-            title: title.into(),
-            detail: None,
-            errors: Vec::new(),
-            extensions: serde_json::Map::new(),
-            headers: HeaderMap::new(),
+            inner: Box::new(Inner {
+                status,
+                slug: slug.into(),
+                title: title.into(),
+                detail: None,
+                errors: Vec::new(),
+                extensions: serde_json::Map::new(),
+                headers: HeaderMap::new(),
+            }),
         }
     }
 
@@ -189,13 +196,13 @@ impl Problem {
 
     /// Add a human-readable detail.
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.inner.detail = Some(detail.into());
         self
     }
 
     /// Add field errors.
     pub fn errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
+        self.inner.errors = errors;
         self
     }
 
@@ -205,48 +212,49 @@ impl Problem {
         key: impl Into<String>,
         value: impl Into<serde_json::Value>,
     ) -> Self {
-        self.extensions.insert(key.into(), value.into());
+        self.inner.extensions.insert(key.into(), value.into());
         self
     }
 
     /// Add a response header.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.inner.headers.append(name, value);
         self
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     /// The `type` slug.
     pub fn slug(&self) -> &str {
-        &self.slug
+        &self.inner.slug
     }
 
     /// The field errors.
     pub fn field_errors(&self) -> &[FieldError] {
-        &self.errors
+        &self.inner.errors
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
+        let this = *self.inner;
         let body = Body {
-            kind: format!("{TYPE_BASE}{}", self.slug),
-            title: &self.title,
-            status: self.status.as_u16(),
-            detail: self.detail.as_deref(),
-            errors: &self.errors,
-            extensions: &self.extensions,
+            kind: format!("{TYPE_BASE}{}", this.slug),
+            title: &this.title,
+            status: this.status.as_u16(),
+            detail: this.detail.as_deref(),
+            errors: &this.errors,
+            extensions: &this.extensions,
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        let mut response = (self.status, bytes).into_response();
+        let mut response = (this.status, bytes).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-        for (name, value) in &self.headers {
+        for (name, value) in &this.headers {
             response.headers_mut().append(name, value.clone());
         }
         response
@@ -255,8 +263,8 @@ impl IntoResponse for Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.title)?;
-        if let Some(detail) = &self.detail {
+        write!(f, "{} {}", self.inner.status.as_u16(), self.inner.title)?;
+        if let Some(detail) = &self.inner.detail {
             write!(f, ": {detail}")?;
         }
         Ok(())

@@ -631,6 +631,11 @@ pub mod formats {
         Err(error("read_only"))
     }
 
+    /// `readOnly: true` on a number (`validator` passes numbers by value).
+    pub fn read_only_number<T>(_value: T) -> Result<(), ValidationError> {
+        Err(error("read_only"))
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;

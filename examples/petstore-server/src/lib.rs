@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use petstore::{
-    CreatePetResponse, DeletePetResponse, GetHealthResponse, GetPetPath, GetPetResponse, Health, HealthStatus,
-    ListPetsHeaders, ListPetsQuery, ListPetsResponse, NewPet, Owner, Pet, Problem, RampartPetstoreApi,
-    RegisterOwnerResponse,
+    CreatePetResponse, DeletePetResponse, GetHealthResponse, GetPetPath, GetPetResponse, Health,
+    HealthStatus, ListPetsHeaders, ListPetsQuery, ListPetsResponse, NewPet, Owner, Pet, Problem,
+    RampartPetstoreApi, RegisterOwnerResponse,
 };
 use rampart::Principal;
 
@@ -55,7 +55,12 @@ impl RampartPetstoreApi for InMemoryPetstore {
         })
     }
 
-    async fn list_pets(&self, _principal: Principal, query: ListPetsQuery, _headers: ListPetsHeaders) -> ListPetsResponse {
+    async fn list_pets(
+        &self,
+        _principal: Principal,
+        query: ListPetsQuery,
+        _headers: ListPetsHeaders,
+    ) -> ListPetsResponse {
         let limit = query.limit.unwrap_or(20).clamp(1, 100) as usize;
         let pets = self.pets.lock().unwrap_or_else(|e| e.into_inner());
         let listed = pets
@@ -81,19 +86,36 @@ impl RampartPetstoreApi for InMemoryPetstore {
             adopted: body.adopted,
         };
         let id = pet.id.clone().unwrap_or_default();
-        self.pets.lock().unwrap_or_else(|e| e.into_inner()).insert(id, pet.clone());
+        self.pets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, pet.clone());
         CreatePetResponse::Created(pet)
     }
 
     async fn get_pet(&self, _principal: Principal, path: GetPetPath) -> GetPetResponse {
-        match self.pets.lock().unwrap_or_else(|e| e.into_inner()).get(&path.pet_id) {
+        match self
+            .pets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&path.pet_id)
+        {
             Some(pet) => GetPetResponse::Ok(pet.clone()),
             None => GetPetResponse::NotFound(not_found()),
         }
     }
 
-    async fn delete_pet(&self, _principal: Principal, path: petstore::DeletePetPath) -> DeletePetResponse {
-        match self.pets.lock().unwrap_or_else(|e| e.into_inner()).remove(&path.pet_id) {
+    async fn delete_pet(
+        &self,
+        _principal: Principal,
+        path: petstore::DeletePetPath,
+    ) -> DeletePetResponse {
+        match self
+            .pets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&path.pet_id)
+        {
             Some(_) => DeletePetResponse::NoContent,
             None => DeletePetResponse::NotFound(not_found()),
         }
@@ -104,7 +126,10 @@ impl RampartPetstoreApi for InMemoryPetstore {
             id: Some(new_id()),
             ..body
         };
-        self.owners.lock().unwrap_or_else(|e| e.into_inner()).push(owner.clone());
+        self.owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(owner.clone());
         RegisterOwnerResponse::Created(owner)
     }
 }
