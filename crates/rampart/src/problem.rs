@@ -39,6 +39,12 @@ impl FieldError {
 #[derive(Debug, Clone)]
 pub struct Problem {
     status: StatusCode,
+    // Boxed so `Result<_, Problem>` stays small on the happy path.
+    details: Box<Details>,
+}
+
+#[derive(Debug, Clone)]
+struct Details {
     slug: Cow<'static, str>,
     title: Cow<'static, str>,
     detail: Option<String>,
@@ -70,12 +76,14 @@ impl Problem {
     ) -> Self {
         Problem {
             status,
-            slug: slug.into(),
-            title: title.into(),
-            detail: None,
-            errors: Vec::new(),
-            extensions: serde_json::Map::new(),
-            headers: HeaderMap::new(),
+            details: Box::new(Details {
+                slug: slug.into(),
+                title: title.into(),
+                detail: None,
+                errors: Vec::new(),
+                extensions: serde_json::Map::new(),
+                headers: HeaderMap::new(),
+            }),
         }
     }
 
@@ -189,13 +197,13 @@ impl Problem {
 
     /// Add a human-readable detail.
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.details.detail = Some(detail.into());
         self
     }
 
     /// Add field errors.
     pub fn errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
+        self.details.errors = errors;
         self
     }
 
@@ -205,13 +213,13 @@ impl Problem {
         key: impl Into<String>,
         value: impl Into<serde_json::Value>,
     ) -> Self {
-        self.extensions.insert(key.into(), value.into());
+        self.details.extensions.insert(key.into(), value.into());
         self
     }
 
     /// Add a response header.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.details.headers.append(name, value);
         self
     }
 
@@ -222,31 +230,31 @@ impl Problem {
 
     /// The `type` slug.
     pub fn slug(&self) -> &str {
-        &self.slug
+        &self.details.slug
     }
 
     /// The field errors.
     pub fn field_errors(&self) -> &[FieldError] {
-        &self.errors
+        &self.details.errors
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = Body {
-            kind: format!("{TYPE_BASE}{}", self.slug),
-            title: &self.title,
+            kind: format!("{TYPE_BASE}{}", self.details.slug),
+            title: &self.details.title,
             status: self.status.as_u16(),
-            detail: self.detail.as_deref(),
-            errors: &self.errors,
-            extensions: &self.extensions,
+            detail: self.details.detail.as_deref(),
+            errors: &self.details.errors,
+            extensions: &self.details.extensions,
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, bytes).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-        for (name, value) in &self.headers {
+        for (name, value) in &self.details.headers {
             response.headers_mut().append(name, value.clone());
         }
         response
@@ -255,8 +263,8 @@ impl IntoResponse for Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.title)?;
-        if let Some(detail) = &self.detail {
+        write!(f, "{} {}", self.status.as_u16(), self.details.title)?;
+        if let Some(detail) = &self.details.detail {
             write!(f, ": {detail}")?;
         }
         Ok(())
