@@ -140,28 +140,8 @@ fn exact_origin(origin: &str) -> Result<HeaderValue, ConfigError> {
             "`{origin}` is not an exact origin (scheme://host[:port], no path, no wildcard)"
         ))
     };
-    let (scheme, rest) = origin.split_once("://").ok_or_else(bad)?;
-    // `[v6]` or a name/IPv4, then nothing or `:port`.
-    let (host_ok, after) = match rest.strip_prefix('[') {
-        Some(v6) => {
-            let (addr, after) = v6.split_once(']').ok_or_else(bad)?;
-            let ok = !addr.is_empty() && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
-            (ok, after)
-        }
-        None => {
-            let (host, after) = rest.find(':').map_or((rest, ""), |i| rest.split_at(i));
-            let ok = !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'));
-            (ok, after)
-        }
-    };
-    let port_ok = after.is_empty()
-        || after
-            .strip_prefix(':')
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    if !matches!(scheme, "http" | "https") || !host_ok || !port_ok {
+    let (scheme, authority) = origin.split_once("://").ok_or_else(bad)?;
+    if !matches!(scheme, "http" | "https") || crate::server::host_of(authority).is_none() {
         return Err(bad());
     }
     HeaderValue::try_from(origin.to_ascii_lowercase()).map_err(|_| bad())
@@ -319,9 +299,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            CorsProj::Preflight { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| Problem::internal().into_response()))),
+            CorsProj::Preflight { response } => crate::harden::answered(response),
             CorsProj::Call { future, allowed } => {
                 let Ok(mut response) = ready!(future.poll(cx));
                 let headers = response.headers_mut();

@@ -252,6 +252,14 @@ fn api_layers(router: Router, cfg: &HardenConfig, api: &ApiInfo, version_header:
     ))
 }
 
+/// The response of a layer that answered without calling its inner service.
+pub(crate) fn answered(response: &mut Option<Response>) -> Poll<Result<Response, Infallible>> {
+    // Polled again after completion would be a caller bug: answer 500, never panic.
+    Poll::Ready(Ok(response
+        .take()
+        .unwrap_or_else(|| Problem::internal().into_response())))
+}
+
 async fn not_found() -> Problem {
     Problem::not_found()
 }
@@ -362,9 +370,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            HardenProj::Refused { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| Problem::internal().into_response()))),
+            HardenProj::Refused { response } => answered(response),
             HardenProj::Call {
                 future,
                 front,

@@ -217,9 +217,7 @@ where
         match self.project().kind.project() {
             BodyLimitProj::Inner { future } => future.poll(cx),
             BodyLimitProj::Buffering { future } => future.as_mut().poll(cx),
-            BodyLimitProj::Refused { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| Problem::internal().into_response()))),
+            BodyLimitProj::Refused { response } => crate::harden::answered(response),
         }
     }
 }

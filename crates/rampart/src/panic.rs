@@ -71,9 +71,7 @@ where
                 Ok(result) => Poll::Ready(result),
                 Err(payload) => Poll::Ready(Ok(panic_response(payload, request_id.take()))),
             },
-            CatchPanicProj::Panicked { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| Problem::internal().into_response()))),
+            CatchPanicProj::Panicked { response } => crate::harden::answered(response),
         }
     }
 }

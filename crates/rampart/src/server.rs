@@ -68,30 +68,24 @@ impl std::fmt::Debug for ServeConfig {
 }
 
 impl ServeConfig {
-    /// Listen on `addr` with default limits.
+    /// Listen on `addr` with the default limits.
     pub fn new(addr: SocketAddr) -> Self {
-        ServeConfig::new_with(addr, &LimitsConfig::default())
-    }
-
-    fn new_with(addr: SocketAddr, limits: &LimitsConfig) -> Self {
         ServeConfig {
             addr,
-            max_headers: limits.max_headers.saturating_mul(2),
-            max_header_bytes: limits.max_header_bytes.saturating_mul(2),
+            max_headers: 0,
+            max_header_bytes: 0,
             header_read_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
             shutdown: None,
         }
+        .with_limits(&LimitsConfig::default())
     }
 
     /// Set hyper's hard limits to twice the soft limits of `limits`.
-    pub fn with_limits(self, limits: &LimitsConfig) -> Self {
-        let fresh = ServeConfig::new_with(self.addr, limits);
-        ServeConfig {
-            max_headers: fresh.max_headers,
-            max_header_bytes: fresh.max_header_bytes,
-            ..self
-        }
+    pub fn with_limits(mut self, limits: &LimitsConfig) -> Self {
+        self.max_headers = limits.max_headers.saturating_mul(2);
+        self.max_header_bytes = limits.max_header_bytes.saturating_mul(2);
+        self
     }
 
     /// Shut down gracefully when `signal` completes (e.g. `tokio::signal::ctrl_c()`).
@@ -300,7 +294,7 @@ fn redirect(https_port: u16, method: &Method, uri: &Uri, headers: &HeaderMap) ->
         .authority()
         .map(|a| a.as_str())
         .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
-    let Some(host) = host.and_then(hostname) else {
+    let Some(host) = host.and_then(host_of) else {
         return Problem::bad_request("a valid Host header is required").into_response();
     };
     let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -319,9 +313,10 @@ fn redirect(https_port: u16, method: &Method, uri: &Uri, headers: &HeaderMap) ->
     }
 }
 
-/// The host part of a `Host` value (`name[:port]`, `[v6][:port]`) if it is a
-/// DNS name, an IPv4 address or a bracketed IPv6 address.
-fn hostname(authority: &str) -> Option<&str> {
+/// The host part of an authority (`name[:port]`, `[v6][:port]`: a `Host`
+/// header, an origin without its scheme) if the host is a DNS name, an IPv4
+/// address or a bracketed IPv6 address and the port, if any, is a port.
+pub(crate) fn host_of(authority: &str) -> Option<&str> {
     if let Some(v6) = authority.strip_prefix('[') {
         let (addr, after) = v6.split_once(']')?;
         addr.parse::<std::net::Ipv6Addr>().ok()?;
@@ -354,13 +349,13 @@ fn valid_port(after: &str) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::hostname;
+    use super::host_of;
 
     #[test]
-    fn hostnames() {
-        assert_eq!(hostname("example.com:8080"), Some("example.com"));
-        assert_eq!(hostname("127.0.0.1"), Some("127.0.0.1"));
-        assert_eq!(hostname("[::1]:80"), Some("[::1]"));
+    fn hosts() {
+        assert_eq!(host_of("example.com:8080"), Some("example.com"));
+        assert_eq!(host_of("127.0.0.1"), Some("127.0.0.1"));
+        assert_eq!(host_of("[::1]:80"), Some("[::1]"));
         for bad in [
             "",
             "a b",
@@ -371,7 +366,7 @@ mod tests {
             "[zz]",
             "a..b",
         ] {
-            assert_eq!(hostname(bad), None, "{bad}");
+            assert_eq!(host_of(bad), None, "{bad}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! CORS from `x-rampart.cors`, over real sockets: preflights answered before
 //! authentication, allowed and disallowed origins, with and without credentials.
 
-use std::net::SocketAddr;
+mod harden_util;
 
 use axum::Router;
 use axum::extract::Request;
@@ -11,6 +11,8 @@ use axum::routing::get;
 use http::{HeaderValue, Method, StatusCode, header};
 use rampart::server::{ServeConfig, Serving, serve};
 use rampart::{ApiInfo, CorsOrigins, CorsPolicy, HardenConfig, Problem, harden};
+
+use harden_util::local;
 
 const SPEC: &str = r#"
 openapi: 3.0.3
@@ -61,9 +63,8 @@ fn routes() -> Router {
 }
 
 async fn start(api: &ApiInfo) -> (Serving, String) {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let app = harden(routes(), &HardenConfig::default(), api);
-    let serving = serve(app, ServeConfig::new(addr)).await.unwrap();
+    let serving = serve(app, ServeConfig::new(local())).await.unwrap();
     let base = format!("http://{}", serving.local_addr());
     (serving, base)
 }

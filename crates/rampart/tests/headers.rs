@@ -1,6 +1,6 @@
 //! Security headers, request ids and header limits, over real sockets.
 
-use std::net::SocketAddr;
+mod harden_util;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,6 +11,8 @@ use rampart::headers::Authenticated;
 use rampart::limits::body_limit;
 use rampart::server::{ServeConfig, Serving, serve};
 use rampart::{ApiInfo, HardenConfig, Problem, harden};
+
+use harden_util::local;
 
 async fn boom() -> &'static str {
     panic!("secret internal detail")
@@ -61,8 +63,7 @@ fn app(cfg: &HardenConfig) -> Router {
 }
 
 async fn start(cfg: &HardenConfig) -> (Serving, String) {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let serving = serve(app(cfg), ServeConfig::new(addr).with_limits(&cfg.limits))
+    let serving = serve(app(cfg), ServeConfig::new(local()).with_limits(&cfg.limits))
         .await
         .unwrap();
     let base = format!("http://{}", serving.local_addr());

@@ -1,9 +1,7 @@
 //! Error hygiene over real sockets: panics become 500 problem+json with the
 //! request id and nothing internal; the request id reaches the audit log.
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+mod harden_util;
 
 use axum::Router;
 use axum::routing::get;
@@ -11,44 +9,7 @@ use http::StatusCode;
 use rampart::server::{ServeConfig, serve};
 use rampart::{ApiInfo, HardenConfig, harden};
 
-/// Captures what a `tracing` subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The JSON log lines.
-    fn lines(&self) -> Vec<serde_json::Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (captured, guard)
-}
+use harden_util::{capture, local};
 
 async fn panics() -> &'static str {
     let internal = vec!["database password hunter2"];
@@ -74,8 +35,7 @@ fn app() -> Router {
 #[tokio::test]
 async fn panic_is_500_problem_with_request_id_and_no_internals() {
     let (captured, _guard) = capture();
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = serve(app(), ServeConfig::new(addr)).await.unwrap();
+    let server = serve(app(), ServeConfig::new(local())).await.unwrap();
     let base = format!("http://{}", server.local_addr());
 
     let response = reqwest::get(format!("{base}/panic")).await.unwrap();
@@ -109,12 +69,8 @@ async fn panic_is_500_problem_with_request_id_and_no_internals() {
     assert_eq!(body["request_id"], "support-ticket-7");
     server.shutdown().await;
 
-    let lines = captured.lines();
-    let panics: Vec<_> = lines
-        .iter()
-        .filter(|l| l["target"] == "rampart::audit" && l["fields"]["event"] == "panic")
-        .collect();
-    assert_eq!(panics.len(), 2, "{lines:#?}");
+    let panics = captured.audit("panic");
+    assert_eq!(panics.len(), 2, "{:#?}", captured.lines());
     assert_eq!(panics[0]["fields"]["request_id"], id.as_str());
     assert_eq!(panics[0]["span"]["request_id"], id.as_str());
     assert_eq!(panics[1]["fields"]["request_id"], "support-ticket-7");
@@ -130,8 +86,7 @@ async fn panic_is_500_problem_with_request_id_and_no_internals() {
 #[tokio::test]
 async fn audit_events_carry_the_request_id_of_the_response() {
     let (captured, _guard) = capture();
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = serve(app(), ServeConfig::new(addr)).await.unwrap();
+    let server = serve(app(), ServeConfig::new(local())).await.unwrap();
     let base = format!("http://{}", server.local_addr());
 
     let response = reqwest::get(format!("{base}/audited")).await.unwrap();
@@ -142,12 +97,9 @@ async fn audit_events_carry_the_request_id_of_the_response() {
         .to_owned();
     server.shutdown().await;
 
-    let lines = captured.lines();
-    let event = lines
-        .iter()
-        .find(|l| l["fields"]["event"] == "auth.failure")
-        .unwrap_or_else(|| panic!("no audit event in {lines:#?}"));
-    assert_eq!(event["target"], "rampart::audit");
+    let events = captured.audit("auth.failure");
+    assert_eq!(events.len(), 1, "{:#?}", captured.lines());
+    let event = &events[0];
     assert_eq!(event["span"]["name"], "request");
     assert_eq!(event["span"]["request_id"], id.as_str());
     assert_eq!(event["span"]["path"], "/audited");

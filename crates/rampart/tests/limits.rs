@@ -1,6 +1,6 @@
 //! Body, timeout, JSON depth, content-type and method limits, over real sockets.
 
-use std::net::SocketAddr;
+mod harden_util;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,8 +11,9 @@ use rampart::server::{ServeConfig, Serving, serve};
 use rampart::validate::{MAX_JSON_DEPTH, ValidJson};
 use rampart::{ApiInfo, HardenConfig, harden};
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use validator::Validate;
+
+use harden_util::{local, raw};
 
 #[derive(Debug, Deserialize, Validate)]
 struct Doc {
@@ -43,8 +44,7 @@ fn app(cfg: &HardenConfig) -> Router {
 }
 
 async fn start(cfg: &HardenConfig) -> (Serving, String) {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let serving = serve(app(cfg), ServeConfig::new(addr)).await.unwrap();
+    let serving = serve(app(cfg), ServeConfig::new(local())).await.unwrap();
     let base = format!("http://{}", serving.local_addr());
     (serving, base)
 }
@@ -61,18 +61,6 @@ async fn problem(response: reqwest::Response, status: StatusCode, slug: &str) ->
     assert_eq!(body["type"], format!("https://rampart.dev/problems/{slug}"));
     assert_eq!(body["status"], status.as_u16());
     body
-}
-
-/// Send raw bytes, read until the server closes; (status, head, body).
-async fn raw(addr: SocketAddr, request: &[u8]) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request).await.unwrap();
-    let mut out = Vec::new();
-    stream.read_to_end(&mut out).await.unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head[9..12].parse().unwrap();
-    (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! Versions side by side, deprecation/sunset/successor headers, 410 after the
 //! sunset (with an injected clock), and the count of deprecated calls.
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+mod harden_util;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
@@ -15,6 +15,8 @@ use rampart::server::{ServeConfig, Serving, serve};
 use rampart::version::{DeprecatedCallCount, DeprecationConfig, DeprecationTracker, ManualClock};
 use rampart::{ApiInfo, AuthMethod, HardenConfig, Principal, harden_versions, parse_instant};
 use rampart_spec::ApiModel;
+
+use harden_util::{capture, local};
 
 fn load(name: &str) -> ApiModel {
     let path = format!("{}/../../specs/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -82,8 +84,7 @@ async fn start(cfg: DeprecationConfig) -> Setup {
         ..HardenConfig::default()
     };
     let app = harden_versions(versions, &harden_cfg).unwrap();
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = serve(app, ServeConfig::new(addr)).await.unwrap();
+    let server = serve(app, ServeConfig::new(local())).await.unwrap();
     let base = format!("http://{}", server.local_addr());
     Setup {
         server,
@@ -271,29 +272,9 @@ async fn gone_after_sunset_can_be_turned_off() {
     s.server.shutdown().await;
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn deprecated_calls_are_counted_and_logged_per_principal() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture();
 
     let s = start(DeprecationConfig::default()).await;
     let client = reqwest::Client::new();
@@ -339,15 +320,9 @@ async fn deprecated_calls_are_counted_and_logged_per_principal() {
     assert_eq!(s.tracker.calls().total("deletePet"), 4);
     assert_eq!(s.tracker.calls().count("listPets", "dave"), 0);
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|l: &serde_json::Value| l["fields"]["event"] == "deprecated.call")
-        .collect();
-    assert_eq!(events.len(), 5, "{text}");
+    let events = captured.audit("deprecated.call");
+    assert_eq!(events.len(), 5, "{:#?}", captured.lines());
     let alice = &events[0];
-    assert_eq!(alice["target"], "rampart::audit");
     assert_eq!(alice["fields"]["operation"], "deletePet");
     assert_eq!(alice["fields"]["subject"], "alice");
     assert_eq!(alice["span"]["request_id"], alice_request_id.as_str());

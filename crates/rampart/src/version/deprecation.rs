@@ -87,15 +87,32 @@ impl DeprecationHeaders {
         }
     }
 
-    /// Add the headers to a response.
+    fn pairs(&self) -> impl Iterator<Item = (HeaderName, &HeaderValue)> {
+        [
+            Some((DEPRECATION, &self.deprecation)),
+            self.sunset.as_ref().map(|v| (SUNSET, v)),
+            self.link.as_ref().map(|v| (header::LINK, v)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Add the headers to a response (`Link` is appended to any others).
     pub fn apply(&self, headers: &mut HeaderMap) {
-        headers.insert(DEPRECATION, self.deprecation.clone());
-        if let Some(sunset) = &self.sunset {
-            headers.insert(SUNSET, sunset.clone());
+        for (name, value) in self.pairs() {
+            if name == header::LINK {
+                headers.append(name, value.clone());
+            } else {
+                headers.insert(name, value.clone());
+            }
         }
-        if let Some(link) = &self.link {
-            headers.append(header::LINK, link.clone());
-        }
+    }
+
+    /// Add the headers to a problem (the 410 after the sunset).
+    pub fn add_to(&self, problem: Problem) -> Problem {
+        self.pairs().fold(problem, |problem, (name, value)| {
+            problem.header(name, value.clone())
+        })
     }
 
     /// The sunset instant, if any.
@@ -312,16 +329,10 @@ impl DeprecatedOperation {
         if !gone {
             return Ok(());
         }
-        let mut problem = Problem::gone(format!(
+        Err(inner.headers.add_to(Problem::gone(format!(
             "operation `{}` was retired at its sunset",
             inner.calls.operation
-        ));
-        let mut headers = HeaderMap::new();
-        inner.headers.apply(&mut headers);
-        for (name, value) in &headers {
-            problem = problem.header(name.clone(), value.clone());
-        }
-        Err(problem)
+        ))))
     }
 
     /// Add the deprecation headers to a response.
@@ -380,9 +391,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            DeprecationProj::Gone { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| Problem::internal().into_response()))),
+            DeprecationProj::Gone { response } => crate::harden::answered(response),
             DeprecationProj::Call { future, operation } => {
                 let Ok(mut response) = ready!(future.poll(cx));
                 operation.apply(response.headers_mut());
