@@ -115,7 +115,17 @@ impl ServeConfig {
     }
 }
 
-/// A running server.
+/// A running server. Dropping it stops the server gracefully, as
+/// [`Serving::shutdown`] does; a `main` keeps it with [`Serving::wait`]:
+///
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// use rampart::server::{ServeConfig, serve};
+/// let cfg = ServeConfig::new("0.0.0.0:8080".parse().unwrap())
+///     .with_shutdown(async { let _ = tokio::signal::ctrl_c().await; });
+/// serve(app, cfg).await?.wait().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Serving {
     local_addr: SocketAddr,
