@@ -8,12 +8,12 @@
 //! - [`problem`]: RFC 9457 problem+json errors
 //! - [`principal`]: the authenticated caller, an extractor
 //! - [`validate`]: typed, validated extractors for bodies and parameters
-//! - [`harden`]: the global layers (`harden`, `harden_versions`, `HardenConfig`)
+//! - [`mod@harden`]: the global layers (`harden`, `harden_versions`, `HardenConfig`)
 //! - [`headers`]: security headers on every response
 //! - [`cors`]: CORS from `x-rampart.cors`
 //! - [`limits`]: body, header and time limits
 //! - [`request_id`]: request ids, echoed and logged
-//! - [`panic`]: panics answered 500 problem+json
+//! - [`mod@panic`]: panics answered 500 problem+json
 //! - [`version`]: `X-API-Version`, deprecation, sunset, 410 Gone
 //! - [`tls`]: rustls configuration, certificate reload, self-signed certificates
 //! - [`server`]: serving over HTTP, HTTPS (HTTP/2 by ALPN) and the HTTPS redirect
