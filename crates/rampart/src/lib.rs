@@ -9,13 +9,31 @@
 //! - [`principal`]: the authenticated caller, an extractor
 //! - [`rate`]: rate limiting (GCRA) in memory or through Redis, client IP, RateLimit headers
 //! - [`validate`]: typed, validated extractors for bodies and parameters
+//! - [`mod@harden`]: the global layers (`harden`, `harden_versions`, `HardenConfig`)
+//! - [`headers`]: security headers on every response
+//! - [`cors`]: CORS from `x-rampart.cors`
+//! - [`limits`]: body, header and time limits
+//! - [`request_id`]: request ids, echoed and logged
+//! - [`mod@panic`]: panics answered 500 problem+json
+//! - [`version`]: `X-API-Version`, deprecation, sunset, 410 Gone
+//! - [`tls`]: rustls configuration, certificate reload, self-signed certificates
+//! - [`server`]: serving over HTTP, HTTPS (HTTP/2 by ALPN) and the HTTPS redirect
 
+pub mod cors;
+pub mod harden;
+pub mod headers;
+pub mod limits;
+pub mod panic;
 pub mod principal;
 pub mod problem;
 pub mod rate;
 pub mod respond;
 pub mod security;
+pub mod request_id;
+pub mod server;
+pub mod tls;
 pub mod validate;
+pub mod version;
 
 /// Re-exports for generated code; not a public API.
 #[doc(hidden)]
@@ -28,6 +46,7 @@ pub mod __private {
     pub use serde_json;
 }
 
+pub use harden::{ApiInfo, HardenConfig, harden, harden_versions};
 pub use principal::{AuthMethod, Principal};
 pub use problem::{FieldError, Problem};
 pub use rampart_spec::grammar::{

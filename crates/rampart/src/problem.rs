@@ -35,15 +35,16 @@ impl FieldError {
     }
 }
 
-/// An RFC 9457 problem details response (boxed inside, so `Result<T, Problem>` stays small).
+/// An RFC 9457 problem details response.
 #[derive(Debug, Clone)]
 pub struct Problem {
-    inner: Box<Inner>,
+    status: StatusCode,
+    // Boxed so `Result<_, Problem>` stays small on the happy path.
+    details: Box<Details>,
 }
 
 #[derive(Debug, Clone)]
-struct Inner {
-    status: StatusCode,
+struct Details {
     slug: Cow<'static, str>,
     title: Cow<'static, str>,
     detail: Option<String>,
@@ -74,8 +75,8 @@ impl Problem {
         title: impl Into<Cow<'static, str>>,
     ) -> Self {
         Problem {
-            inner: Box::new(Inner {
-                status,
+            status,
+            details: Box::new(Details {
                 slug: slug.into(),
                 title: title.into(),
                 detail: None,
@@ -196,13 +197,13 @@ impl Problem {
 
     /// Add a human-readable detail.
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.inner.detail = Some(detail.into());
+        self.details.detail = Some(detail.into());
         self
     }
 
     /// Add field errors.
     pub fn errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.inner.errors = errors;
+        self.details.errors = errors;
         self
     }
 
@@ -212,49 +213,48 @@ impl Problem {
         key: impl Into<String>,
         value: impl Into<serde_json::Value>,
     ) -> Self {
-        self.inner.extensions.insert(key.into(), value.into());
+        self.details.extensions.insert(key.into(), value.into());
         self
     }
 
     /// Add a response header.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.inner.headers.append(name, value);
+        self.details.headers.append(name, value);
         self
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.inner.status
+        self.status
     }
 
     /// The `type` slug.
     pub fn slug(&self) -> &str {
-        &self.inner.slug
+        &self.details.slug
     }
 
     /// The field errors.
     pub fn field_errors(&self) -> &[FieldError] {
-        &self.inner.errors
+        &self.details.errors
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let this = *self.inner;
         let body = Body {
-            kind: format!("{TYPE_BASE}{}", this.slug),
-            title: &this.title,
-            status: this.status.as_u16(),
-            detail: this.detail.as_deref(),
-            errors: &this.errors,
-            extensions: &this.extensions,
+            kind: format!("{TYPE_BASE}{}", self.details.slug),
+            title: &self.details.title,
+            status: self.status.as_u16(),
+            detail: self.details.detail.as_deref(),
+            errors: &self.details.errors,
+            extensions: &self.details.extensions,
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        let mut response = (this.status, bytes).into_response();
+        let mut response = (self.status, bytes).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-        for (name, value) in &this.headers {
+        for (name, value) in &self.details.headers {
             response.headers_mut().append(name, value.clone());
         }
         response
@@ -263,8 +263,8 @@ impl IntoResponse for Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.inner.status.as_u16(), self.inner.title)?;
-        if let Some(detail) = &self.inner.detail {
+        write!(f, "{} {}", self.status.as_u16(), self.details.title)?;
+        if let Some(detail) = &self.details.detail {
             write!(f, ": {detail}")?;
         }
         Ok(())

@@ -1,0 +1,420 @@
+//! Request limits, each answered with problem+json:
+//!
+//! - body size per operation ([`BodyLimitLayer`], default 64 KiB) → `413`;
+//! - header count and total header bytes ([`HeaderLimits`], checked by the
+//!   global layer; the server's hyper limits are set to twice these as a hard
+//!   stop) → `431`;
+//! - request timeout ([`TimeoutLayer`]) → `408` (or `503` if configured);
+//! - JSON nesting depth and `Content-Type` → `400`/`415` by
+//!   [`crate::validate::ValidJson`] (not repeated here);
+//! - unsupported method on a known path → `405` with `Allow`, by the fallback
+//!   [`crate::harden::harden`] installs.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode, header};
+use http_body::Body as _;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use pin_project_lite::pin_project;
+use serde::{Deserialize, Deserializer};
+use tower::{Layer, Service, ServiceExt};
+
+use crate::problem::Problem;
+
+/// Limit settings (`[harden.limits]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Body limit for routes without their own (`64KiB`; a size like `1MiB` or a number of bytes).
+    #[serde(deserialize_with = "size")]
+    pub body_limit: u64,
+    /// Whole-request timeout in milliseconds; `0` turns it off (default 30000).
+    pub request_timeout_ms: u64,
+    /// Status answered on timeout: 408 (default) or 503.
+    #[serde(deserialize_with = "timeout_status")]
+    pub timeout_status: u16,
+    /// Most request headers accepted (default 64).
+    pub max_headers: usize,
+    /// Most bytes of header names and values accepted (default `16KiB`).
+    #[serde(deserialize_with = "size_usize")]
+    pub max_header_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            body_limit: rampart_spec::policy::DEFAULT_BODY_LIMIT,
+            request_timeout_ms: 30_000,
+            timeout_status: 408,
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The request timeout, if on.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        (self.request_timeout_ms > 0).then(|| Duration::from_millis(self.request_timeout_ms))
+    }
+
+    /// The timeout status as a [`StatusCode`].
+    pub fn timeout_status(&self) -> StatusCode {
+        if self.timeout_status == 503 {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::REQUEST_TIMEOUT
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeText {
+    Bytes(u64),
+    Text(String),
+}
+
+fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match SizeText::deserialize(d)? {
+        SizeText::Bytes(n) => Ok(n),
+        SizeText::Text(t) => rampart_spec::grammar::parse_size(&t)
+            .map_err(|e| serde::de::Error::custom(format!("{} ({})", e.message, e.help))),
+    }
+}
+
+fn size_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    usize::try_from(size(d)?).map_err(|_| serde::de::Error::custom("size too large"))
+}
+
+fn timeout_status<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    match u16::deserialize(d)? {
+        s @ (408 | 503) => Ok(s),
+        other => Err(serde::de::Error::custom(format!(
+            "timeout-status must be 408 or 503, got {other}"
+        ))),
+    }
+}
+
+/// Header count and size limits, checked before routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderLimits {
+    /// Most headers.
+    pub max_headers: usize,
+    /// Most bytes of names and values together.
+    pub max_bytes: usize,
+}
+
+impl HeaderLimits {
+    /// From the settings.
+    pub fn new(cfg: &LimitsConfig) -> Self {
+        HeaderLimits {
+            max_headers: cfg.max_headers,
+            max_bytes: cfg.max_header_bytes,
+        }
+    }
+
+    /// `431` problem when the headers are too many or too large.
+    pub fn check(&self, headers: &HeaderMap) -> Result<(), Problem> {
+        if headers.len() > self.max_headers {
+            return Err(headers_too_large(format!(
+                "more than {} request headers",
+                self.max_headers
+            )));
+        }
+        let bytes: usize = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        if bytes > self.max_bytes {
+            return Err(headers_too_large(format!(
+                "request headers larger than {} bytes",
+                self.max_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn headers_too_large(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "headers-too-large",
+        "Request Header Fields Too Large",
+    )
+    .detail(detail)
+}
+
+/// A per-route body limit: `413` problem+json when the body is larger.
+///
+/// A declared `Content-Length` over the limit is refused before the handler
+/// runs; a body of unknown length is read up to the limit first. Axum's own
+/// extractors are told the same limit (`DefaultBodyLimit`).
+pub fn body_limit(limit: u64) -> BodyLimitLayer {
+    BodyLimitLayer { limit }
+}
+
+/// The layer returned by [`body_limit`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimitLayer {
+    limit: u64,
+}
+
+impl<S> Layer<S> for BodyLimitLayer {
+    type Service = BodyLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BodyLimit {
+            inner,
+            limit: self.limit,
+        }
+    }
+}
+
+/// The service of [`BodyLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct BodyLimit<S> {
+    inner: S,
+    limit: u64,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+pin_project! {
+    /// Response future of [`BodyLimit`].
+    pub struct BodyLimitFuture<F> {
+        #[pin]
+        kind: BodyLimitKind<F>,
+    }
+}
+
+pin_project! {
+    #[project = BodyLimitProj]
+    enum BodyLimitKind<F> {
+        /// Passed on.
+        Inner { #[pin] future: F },
+        /// Reading a body of unknown length first.
+        Buffering { future: BoxFuture },
+        /// Refused.
+        Refused { response: Option<Response> },
+    }
+}
+
+impl<F> Future for BodyLimitFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            BodyLimitProj::Inner { future } => future.poll(cx),
+            BodyLimitProj::Buffering { future } => future.as_mut().poll(cx),
+            BodyLimitProj::Refused { response } => crate::harden::answered(response),
+        }
+    }
+}
+
+impl<S> Service<Request> for BodyLimit<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BodyLimitFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let limit = self.limit;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit) {
+            return BodyLimitFuture {
+                kind: BodyLimitKind::Refused {
+                    response: Some(Problem::payload_too_large(limit).into_response()),
+                },
+            };
+        }
+        DefaultBodyLimit::max(usize::try_from(limit).unwrap_or(usize::MAX)).apply(&mut req);
+        if declared.is_some() || req.body().is_end_stream() {
+            return BodyLimitFuture {
+                kind: BodyLimitKind::Inner {
+                    future: self.inner.call(req),
+                },
+            };
+        }
+        // Unknown length: read up to the limit, then hand on the bytes. Take
+        // the service that was driven ready and leave a clone in its place.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        BodyLimitFuture {
+            kind: BodyLimitKind::Buffering {
+                future: Box::pin(async move {
+                    let (parts, body) = req.into_parts();
+                    let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+                    match limited.collect().await {
+                        Ok(collected) => {
+                            let req = Request::from_parts(parts, Body::from(collected.to_bytes()));
+                            inner.oneshot(req).await
+                        }
+                        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                            Ok(Problem::payload_too_large(limit).into_response())
+                        }
+                        Err(_) => Ok(Problem::bad_request("the request body could not be read")
+                            .into_response()),
+                    }
+                }),
+            },
+        }
+    }
+}
+
+/// A whole-request timeout answered with problem+json.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeoutLayer {
+    duration: Duration,
+    status: StatusCode,
+}
+
+impl TimeoutLayer {
+    /// Time out after `duration`, answering `status` (408 or 503).
+    pub fn new(duration: Duration, status: StatusCode) -> Self {
+        TimeoutLayer { duration, status }
+    }
+}
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Timeout {
+            inner,
+            duration: self.duration,
+            status: self.status,
+        }
+    }
+}
+
+/// The service of [`TimeoutLayer`].
+#[derive(Debug, Clone)]
+pub struct Timeout<S> {
+    inner: S,
+    duration: Duration,
+    status: StatusCode,
+}
+
+pin_project! {
+    /// Response future of [`Timeout`].
+    pub struct TimeoutFuture<F> {
+        #[pin]
+        inner: tokio::time::Timeout<F>,
+        status: StatusCode,
+        duration: Duration,
+    }
+}
+
+impl<F> Future for TimeoutFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match ready!(this.inner.poll(cx)) {
+            Ok(result) => Poll::Ready(result),
+            Err(_elapsed) => {
+                tracing::warn!(
+                    target: "rampart::audit",
+                    event = "timeout",
+                    timeout_ms = this.duration.as_millis() as u64,
+                    "request timed out"
+                );
+                let detail = format!(
+                    "the request was not answered within {} ms",
+                    this.duration.as_millis()
+                );
+                let problem = if *this.status == StatusCode::SERVICE_UNAVAILABLE {
+                    Problem::unavailable(detail)
+                } else {
+                    Problem::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request-timeout",
+                        "Request Timeout",
+                    )
+                    .detail(detail)
+                };
+                Poll::Ready(Ok(problem.into_response()))
+            }
+        }
+    }
+}
+
+impl<S> Service<Request> for Timeout<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = TimeoutFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        TimeoutFuture {
+            inner: tokio::time::timeout(self.duration, self.inner.call(req)),
+            status: self.status,
+            duration: self.duration,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_accept_units_and_numbers() {
+        let cfg: LimitsConfig =
+            toml::from_str("body-limit = \"1MiB\"\nmax-header-bytes = 8192\n").unwrap();
+        assert_eq!(cfg.body_limit, 1024 * 1024);
+        assert_eq!(cfg.max_header_bytes, 8192);
+        assert!(toml::from_str::<LimitsConfig>("body-limit = \"1 parsec\"").is_err());
+        assert!(toml::from_str::<LimitsConfig>("timeout-status = 500").is_err());
+    }
+
+    #[test]
+    fn header_limits_count_and_bytes() {
+        let limits = HeaderLimits {
+            max_headers: 2,
+            max_bytes: 20,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("a", "1".parse().unwrap());
+        assert!(limits.check(&headers).is_ok());
+        headers.insert("b", "x".repeat(30).parse().unwrap());
+        assert_eq!(
+            limits.check(&headers).unwrap_err().status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        headers.insert("b", "2".parse().unwrap());
+        headers.insert("c", "3".parse().unwrap());
+        assert!(limits.check(&headers).is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! Request ids: every request gets one (the caller's `x-request-id` when it
+//! is well formed, else a fresh UUID v4), it is echoed on the response, put
+//! in the request's extensions and headers for handlers and the pipeline,
+//! and recorded on the `rampart::audit` span every audit event of the
+//! request is emitted in.
+
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+
+/// The default request id header.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest caller-supplied request id accepted; longer ones are replaced.
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Request id settings (`[harden.request-id]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RequestIdConfig {
+    /// The header carrying the id (default `x-request-id`).
+    #[serde(deserialize_with = "crate::headers::header_name")]
+    pub header: HeaderName,
+    /// Keep a well-formed id sent by the caller (default `true`); otherwise
+    /// always generate one.
+    pub trust_incoming: bool,
+}
+
+impl Default for RequestIdConfig {
+    fn default() -> Self {
+        RequestIdConfig {
+            header: X_REQUEST_ID,
+            trust_incoming: true,
+        }
+    }
+}
+
+/// The id of one request: a request and response extension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// A fresh random UUID v4.
+    pub fn generate() -> Self {
+        let bits = rand::random::<u128>() & !(0xf << 76) & !(0x3 << 62) | (0x4 << 76) | (0x2 << 62);
+        let bytes = bits.to_be_bytes();
+        let mut text = [0u8; 36];
+        let mut at = 0;
+        for (i, byte) in bytes.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                text[at] = b'-';
+                at += 1;
+            }
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            text[at] = HEX[usize::from(byte >> 4)];
+            text[at + 1] = HEX[usize::from(byte & 0xf)];
+            at += 2;
+        }
+        RequestId(HeaderValue::from_bytes(&text).expect("hex digits and dashes"))
+    }
+
+    /// A caller-supplied id, if well formed: 1 to 128 characters of
+    /// `A-Z a-z 0-9 - _ . :` (nothing that could forge a log line).
+    pub fn parse(value: &HeaderValue) -> Option<Self> {
+        let bytes = value.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        valid.then(|| RequestId(value.clone()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The id as a header value.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Assigns request ids; built once from [`RequestIdConfig`].
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    header: HeaderName,
+    trust_incoming: bool,
+}
+
+impl RequestIds {
+    /// From the settings.
+    pub fn new(cfg: &RequestIdConfig) -> Self {
+        RequestIds {
+            header: cfg.header.clone(),
+            trust_incoming: cfg.trust_incoming,
+        }
+    }
+
+    /// The header name.
+    pub fn header(&self) -> &HeaderName {
+        &self.header
+    }
+
+    /// Choose the request's id, write it into the request headers (replacing a
+    /// malformed one) and extensions, and return it.
+    pub fn assign(&self, headers: &mut HeaderMap, extensions: &mut Extensions) -> RequestId {
+        let incoming = self
+            .trust_incoming
+            .then(|| headers.get(&self.header).and_then(RequestId::parse))
+            .flatten();
+        let id = match incoming {
+            Some(id) => id,
+            None => {
+                let id = RequestId::generate();
+                headers.insert(self.header.clone(), id.0.clone());
+                id
+            }
+        };
+        extensions.insert(id.clone());
+        id
+    }
+
+    /// Echo the id on the response.
+    pub fn echo(&self, id: &RequestId, headers: &mut HeaderMap) {
+        headers.insert(self.header.clone(), id.0.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_uuid_v4() {
+        let id = RequestId::generate();
+        let s = id.as_str();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"), "{s}");
+        assert_ne!(RequestId::generate(), id);
+    }
+
+    #[test]
+    fn malformed_incoming_ids_are_replaced() {
+        let ids = RequestIds::new(&RequestIdConfig::default());
+        let mut headers = HeaderMap::new();
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static("evil\tline"));
+        let id = ids.assign(&mut headers, &mut Extensions::new());
+        assert_ne!(id.as_str(), "evil\tline");
+        assert_eq!(headers[X_REQUEST_ID], id.as_str());
+
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static("abc-123"));
+        assert_eq!(
+            ids.assign(&mut headers, &mut Extensions::new()).as_str(),
+            "abc-123"
+        );
+    }
+}

@@ -1,0 +1,382 @@
+//! Serving a router over real sockets: plain HTTP ([`serve`]), HTTPS
+//! ([`serve_tls`], HTTP/1.1 and HTTP/2 chosen by ALPN), and the plain-HTTP
+//! listener that only redirects to HTTPS ([`redirect_listener`]).
+//!
+//! Each request gets `ConnectInfo<SocketAddr>` (the peer) and, over TLS, the
+//! [`crate::headers::Tls`] marker in its extensions. Hyper's own header
+//! limits are set to twice [`crate::limits::LimitsConfig`]'s, so the global
+//! layer answers moderate excess with problem+json and hyper cuts off the rest.
+//! Shutdown is graceful: stop accepting, let open connections finish (up to
+//! `drain_timeout`), then close them.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::harden::{HardenConfig, HardenLayer};
+use crate::headers::Tls;
+use crate::limits::LimitsConfig;
+use crate::problem::Problem;
+use crate::tls::{CertReloader, TlsConfig, server_config};
+
+type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where and how to listen.
+pub struct ServeConfig {
+    /// The address to bind (port 0 picks a free port; see [`Serving::local_addr`]).
+    pub addr: SocketAddr,
+    /// Hyper's hard limit on request headers (default 128, twice the soft limit).
+    pub max_headers: usize,
+    /// Hyper's hard limit on header bytes (default 32 KiB, twice the soft limit).
+    pub max_header_bytes: usize,
+    /// Longest a client may take to send the request head (default 30 s).
+    pub header_read_timeout: Duration,
+    /// Longest open connections may take to finish at shutdown (default 30 s).
+    pub drain_timeout: Duration,
+    shutdown: Option<ShutdownFuture>,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("addr", &self.addr)
+            .field("max_headers", &self.max_headers)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("shutdown", &self.shutdown.is_some())
+            .finish()
+    }
+}
+
+impl ServeConfig {
+    /// Listen on `addr` with the default limits.
+    pub fn new(addr: SocketAddr) -> Self {
+        ServeConfig {
+            addr,
+            max_headers: 0,
+            max_header_bytes: 0,
+            header_read_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(30),
+            shutdown: None,
+        }
+        .with_limits(&LimitsConfig::default())
+    }
+
+    /// Set hyper's hard limits to twice the soft limits of `limits`.
+    pub fn with_limits(mut self, limits: &LimitsConfig) -> Self {
+        self.max_headers = limits.max_headers.saturating_mul(2);
+        self.max_header_bytes = limits.max_header_bytes.saturating_mul(2);
+        self
+    }
+
+    /// Shut down gracefully when `signal` completes (e.g. `tokio::signal::ctrl_c()`).
+    pub fn with_shutdown<F>(mut self, signal: F) -> Self
+    where
+        F: Future + Send + 'static,
+    {
+        self.shutdown = Some(Box::pin(async move {
+            signal.await;
+        }));
+        self
+    }
+
+    fn builder(&self) -> Builder<TokioExecutor> {
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .max_headers(self.max_headers)
+            .max_buf_size(self.max_header_bytes.max(8192));
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(self.max_header_bytes).unwrap_or(u32::MAX));
+        builder
+    }
+}
+
+/// A running server. Dropping it stops the server gracefully, as
+/// [`Serving::shutdown`] does; a `main` keeps it with [`Serving::wait`]:
+///
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// use rampart::server::{ServeConfig, serve};
+/// let cfg = ServeConfig::new("0.0.0.0:8080".parse().unwrap())
+///     .with_shutdown(async { let _ = tokio::signal::ctrl_c().await; });
+/// serve(app, cfg).await?.wait().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Serving {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    reloader: Option<Arc<CertReloader>>,
+}
+
+impl Serving {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The certificate reloader of a TLS server.
+    pub fn cert_reloader(&self) -> Option<&Arc<CertReloader>> {
+        self.reloader.as_ref()
+    }
+
+    /// Stop accepting, let open connections finish, and wait.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Wait until the server stops (its shutdown signal fired).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Serve `router` over plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge).
+pub async fn serve(router: Router, cfg: ServeConfig) -> io::Result<Serving> {
+    let listener = TcpListener::bind(cfg.addr).await?;
+    let local_addr = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, router, cfg, None, stop_rx));
+    Ok(Serving {
+        local_addr,
+        stop,
+        task,
+        reloader: None,
+    })
+}
+
+/// Serve `router` over TLS 1.2/1.3 with ALPN (`h2`, `http/1.1`), reloading
+/// the certificate on SIGHUP and when its files change. Bad certificate
+/// files are an `InvalidData` error naming the problem.
+pub async fn serve_tls(router: Router, cfg: TlsConfig) -> io::Result<Serving> {
+    let invalid = |e: crate::harden::ConfigError| io::Error::new(io::ErrorKind::InvalidData, e);
+    let reloader = CertReloader::load(&cfg.cert_path, &cfg.key_path).map_err(invalid)?;
+    let acceptor = TlsAcceptor::from(server_config(reloader.clone()).map_err(invalid)?);
+    let listener = TcpListener::bind(cfg.serve.addr).await?;
+    let local_addr = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
+    reloader.watch(cfg.reload_interval, cfg.reload_on_sighup, stop_rx.clone())?;
+    let tls = Some((acceptor, cfg.handshake_timeout));
+    let task = tokio::spawn(accept_loop(listener, router, cfg.serve, tls, stop_rx));
+    Ok(Serving {
+        local_addr,
+        stop,
+        task,
+        reloader: Some(reloader),
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    mut cfg: ServeConfig,
+    tls: Option<(TlsAcceptor, Duration)>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let builder = Arc::new(cfg.builder());
+    let mut signal = cfg
+        .shutdown
+        .take()
+        .unwrap_or_else(|| Box::pin(std::future::pending()));
+    let (drain, draining) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (builder, router, draining) = (builder.clone(), router.clone(), draining.clone());
+                    match tls.clone() {
+                        None => connections.spawn(connection(stream, peer, false, router, builder, draining)),
+                        Some((acceptor, handshake_timeout)) => connections.spawn(async move {
+                            if let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                                connection(stream, peer, true, router, builder, draining).await;
+                            }
+                        }),
+                    };
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stop.changed() => break,
+            () = &mut signal => break,
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = drain.send(true);
+    let drained = tokio::time::timeout(cfg.drain_timeout, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("connections still open after the drain timeout were closed");
+    }
+}
+
+async fn connection<I>(
+    io: I,
+    peer: SocketAddr,
+    tls: bool,
+    router: Router,
+    builder: Arc<Builder<TokioExecutor>>,
+    mut draining: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = router.map_request(move |mut req: http::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if tls {
+            req.extensions_mut().insert(Tls);
+        }
+        req
+    });
+    let conn =
+        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        }
+        _ = draining.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// A router that answers every `GET`/`HEAD` with `301` to the same host and
+/// path on HTTPS (`https_port`, omitted when 443), and anything else with
+/// `400` problem+json: other methods, and a missing or malformed `Host`.
+pub fn redirect_router(https_port: u16) -> Router {
+    Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap| async move {
+            redirect(https_port, &method, &uri, &headers)
+        },
+    )
+}
+
+/// Listen on `addr` with [`redirect_router`] behind the global layer (request
+/// ids and security headers; no HSTS, which only means something over TLS).
+pub async fn redirect_listener(addr: SocketAddr, https_port: u16) -> io::Result<Serving> {
+    let cfg = HardenConfig::default();
+    let router = redirect_router(https_port).layer(HardenLayer::new(&cfg));
+    serve(router, ServeConfig::new(addr).with_limits(&cfg.limits)).await
+}
+
+fn redirect(https_port: u16, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return Problem::bad_request("this listener only redirects GET and HEAD requests to HTTPS")
+            .into_response();
+    }
+    let host = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
+    let Some(host) = host.and_then(host_of) else {
+        return Problem::bad_request("a valid Host header is required").into_response();
+    };
+    let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let location = if https_port == 443 {
+        format!("https://{host}{path}")
+    } else {
+        format!("https://{host}:{https_port}{path}")
+    };
+    match HeaderValue::try_from(location) {
+        Ok(location) => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        Err(_) => Problem::bad_request("the request target cannot be redirected").into_response(),
+    }
+}
+
+/// The host part of an authority (`name[:port]`, `[v6][:port]`: a `Host`
+/// header, an origin without its scheme) if the host is a DNS name, an IPv4
+/// address or a bracketed IPv6 address and the port, if any, is a port.
+pub(crate) fn host_of(authority: &str) -> Option<&str> {
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (addr, after) = v6.split_once(']')?;
+        addr.parse::<std::net::Ipv6Addr>().ok()?;
+        valid_port(after)?;
+        return Some(&authority[..addr.len() + 2]);
+    }
+    let (host, after) = authority
+        .find(':')
+        .map_or((authority, ""), |i| authority.split_at(i));
+    valid_port(after)?;
+    let labels_ok = host.len() <= 253
+        && host.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    labels_ok.then_some(host)
+}
+
+fn valid_port(after: &str) -> Option<()> {
+    match after.strip_prefix(':') {
+        None if after.is_empty() => Some(()),
+        Some(port) if !port.is_empty() && port.parse::<u16>().is_ok() => Some(()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_of("example.com:8080"), Some("example.com"));
+        assert_eq!(host_of("127.0.0.1"), Some("127.0.0.1"));
+        assert_eq!(host_of("[::1]:80"), Some("[::1]"));
+        for bad in [
+            "",
+            "a b",
+            "ex@mple.com",
+            "-x.com",
+            "x.com:",
+            "x.com:99999",
+            "[zz]",
+            "a..b",
+        ] {
+            assert_eq!(host_of(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! TLS with rustls: TLS 1.2 and 1.3 only, the ring provider's modern suites
+//! only (ECDHE key exchange with AES-GCM or ChaCha20-Poly1305; TLS 1.3
+//! suites), certificate and key from PEM files, reloaded without a restart
+//! ([`CertReloader`]: on SIGHUP and when the files change), ALPN `h2` and
+//! `http/1.1`. [`self_signed`] makes a throwaway certificate for demos and
+//! tests; none is ever committed.
+//!
+//! [`crate::server::serve_tls`] serves a router with it;
+//! [`crate::server::redirect_listener`] answers plain HTTP with `301` to HTTPS.
+
+mod reload;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::crypto::CryptoProvider;
+use rustls::server::ResolvesServerCert;
+use rustls::sign::CertifiedKey;
+use rustls::{ServerConfig, SupportedProtocolVersion};
+
+pub use reload::CertReloader;
+
+use crate::harden::ConfigError;
+use crate::server::ServeConfig;
+
+/// The protocol versions offered: TLS 1.3 and TLS 1.2, nothing older.
+pub static PROTOCOL_VERSIONS: &[&SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// ALPN protocols offered, preferred first.
+pub const ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// How to serve HTTPS.
+#[derive(Debug)]
+pub struct TlsConfig {
+    /// Address, limits and shutdown, as for plain HTTP.
+    pub serve: ServeConfig,
+    /// PEM file with the certificate chain, leaf first.
+    pub cert_path: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_path: PathBuf,
+    /// How often to look for changed files; `None` turns polling off (default 5 s).
+    pub reload_interval: Option<Duration>,
+    /// Reload on SIGHUP (default `true`; Unix only).
+    pub reload_on_sighup: bool,
+    /// Longest a client may take to finish the handshake (default 10 s).
+    pub handshake_timeout: Duration,
+}
+
+impl TlsConfig {
+    /// Serve `serve.addr` with the certificate and key at these paths.
+    pub fn new(
+        serve: ServeConfig,
+        cert_path: impl Into<PathBuf>,
+        key_path: impl Into<PathBuf>,
+    ) -> Self {
+        TlsConfig {
+            serve,
+            cert_path: cert_path.into(),
+            key_path: key_path.into(),
+            reload_interval: Some(Duration::from_secs(5)),
+            reload_on_sighup: true,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The crypto provider: ring, with its default (modern, AEAD-only) suites.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A rustls server configuration restricted to [`PROTOCOL_VERSIONS`],
+/// choosing certificates with `resolver`, offering [`ALPN`].
+pub fn server_config(
+    resolver: Arc<dyn ResolvesServerCert>,
+) -> Result<Arc<ServerConfig>, ConfigError> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(PROTOCOL_VERSIONS)
+        .map_err(|e| ConfigError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// Parse a PEM certificate chain and private key, checking that they match.
+pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, ConfigError> {
+    let certs = rustls_pemfile::certs(&mut &*cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError::Tls(format!("unreadable certificate PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(ConfigError::Tls(
+            "no certificate in the certificate file".into(),
+        ));
+    }
+    let key = rustls_pemfile::private_key(&mut &*key_pem)
+        .map_err(|e| ConfigError::Tls(format!("unreadable key PEM: {e}")))?
+        .ok_or_else(|| ConfigError::Tls("no private key in the key file".into()))?;
+    CertifiedKey::from_der(certs, key, &provider())
+        .map_err(|e| ConfigError::Tls(format!("certificate and key do not form a pair: {e}")))
+}
+
+/// A self-signed certificate for `hosts` (DNS names or IP addresses):
+/// `(certificate PEM, private key PEM)`. For demos and tests only.
+pub fn self_signed(hosts: &[&str]) -> Result<(String, String), ConfigError> {
+    let names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+    let generated = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| ConfigError::Tls(format!("could not generate a certificate: {e}")))?;
+    Ok((generated.cert.pem(), generated.signing_key.serialize_pem()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_modern_suites() {
+        for suite in provider().cipher_suites.iter() {
+            let name = format!("{:?}", suite.suite());
+            let modern = name.starts_with("TLS13_")
+                || (name.starts_with("TLS_ECDHE_")
+                    && (name.contains("_GCM_") || name.contains("CHACHA20_POLY1305")));
+            assert!(modern, "{name}");
+        }
+    }
+
+    #[test]
+    fn self_signed_pair_loads() {
+        let (cert, key) = self_signed(&["localhost", "127.0.0.1"]).unwrap();
+        certified_key(cert.as_bytes(), key.as_bytes()).unwrap();
+        let (_, other_key) = self_signed(&["localhost"]).unwrap();
+        assert!(certified_key(cert.as_bytes(), other_key.as_bytes()).is_err());
+        assert!(certified_key(b"nonsense", key.as_bytes()).is_err());
+    }
+}
