@@ -1,0 +1,619 @@
+//! `Security`: the runtime's security configuration and shared state, built
+//! once from the spec's [`ApiModel`] and a [`SecurityConfig`] (or by hand with
+//! [`Security::builder`]), refusing to start with a message saying what to fix.
+//! A cheap-clone handle: [`Security::guard`] makes the per-route pipeline layer.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::HeaderName;
+use jsonwebtoken::Algorithm;
+use rampart_spec::grammar::RoleHierarchy;
+use rampart_spec::model::{ApiKeyLocation, ApiModel, SecuritySchemeKind};
+use rampart_spec::policy::OperationPolicy;
+
+use crate::audit::Redactor;
+use crate::auth::api_key::{ApiKeyVerifier, KeyStore};
+use crate::auth::clock::{Clock, SharedClock, SystemClock};
+use crate::auth::jwks::{JwksLocation, JwksSource, JwksTiming};
+use crate::auth::jwt::{
+    DEFAULT_CACHE_SIZE, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, JwtRules, JwtVerifier,
+};
+use crate::auth::key_file::{DEFAULT_KEY_FILE, DEFAULT_RELOAD_SECS, FileKeyStore};
+use crate::auth::key_redis::RedisKeyStore;
+use crate::auth::keys::{KeySet, hmac_key, parse_algorithm, pem_key};
+use crate::auth::lockout::{DEFAULT_CAPACITY, Lockout, LockoutPolicy, LockoutStore, MemoryLockout};
+use crate::config::{
+    ConfigError, JwtConfig, KeyStoreKind, Secret, SecurityConfig, read_secret_file,
+};
+use crate::pipeline::GuardLayer;
+
+/// Default `realm` of `WWW-Authenticate` challenges.
+pub const DEFAULT_REALM: &str = "api";
+/// Query parameters that always count as credentials in the URL.
+pub const URL_CREDENTIAL_PARAMS: &[&str] = &["access_token", "api_key", "apikey", "token"];
+
+/// How one scheme authenticates.
+#[derive(Debug, Clone)]
+pub(crate) enum SchemeAuth {
+    Jwt(Arc<JwtVerifier>),
+    ApiKey(Arc<ApiKeyVerifier>),
+}
+
+/// A configured scheme.
+#[derive(Debug)]
+pub(crate) struct SchemeEntry {
+    pub(crate) name: String,
+    pub(crate) auth: SchemeAuth,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) realm: String,
+    pub(crate) roles: RoleHierarchy,
+    pub(crate) schemes: Vec<SchemeEntry>,
+    pub(crate) lockout: Lockout,
+    pub(crate) clock: SharedClock,
+    pub(crate) redactor: Redactor,
+    /// Lower-case query parameter names refused as credentials in the URL.
+    pub(crate) url_params: Vec<String>,
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// The security runtime: schemes, keys, roles, lockout, audit redaction.
+#[derive(Debug, Clone)]
+pub struct Security {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Security {
+    /// Build from the spec and a configuration.
+    pub fn from_model(model: &ApiModel, config: SecurityConfig) -> Result<Self, ConfigError> {
+        Self::builder().model(model).config(config).build()
+    }
+
+    /// Build from the spec, `rampart.toml` and the environment.
+    pub fn from_env(model: &ApiModel) -> Result<Self, ConfigError> {
+        Self::from_model(model, SecurityConfig::load(None)?)
+    }
+
+    /// A builder, for hand-written servers or to inject a clock or stores.
+    pub fn builder() -> SecurityBuilder {
+        SecurityBuilder::default()
+    }
+
+    /// The pipeline layer for one route (see [`crate::pipeline`]).
+    ///
+    /// # Panics
+    /// If the policy names a scheme this `Security` does not know (a wiring
+    /// mistake found at router build time); [`try_guard`](Self::try_guard) returns it instead.
+    pub fn guard(&self, policy: OperationPolicy) -> GuardLayer {
+        self.try_guard(policy).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The pipeline layer for one route, or why it cannot be built.
+    pub fn try_guard(&self, policy: OperationPolicy) -> Result<GuardLayer, ConfigError> {
+        GuardLayer::new(self.clone(), &policy)
+    }
+
+    /// The redactor everything that logs request data must use.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
+    /// The declared roles, strongest first.
+    pub fn roles(&self) -> &RoleHierarchy {
+        &self.inner.roles
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// The `realm` of challenges.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// Trusted proxy networks from `RAMPART_TRUSTED_PROXIES`, for client-IP resolution.
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.inner.trusted_proxies
+    }
+
+    /// How many times scheme `name`'s JWKS has been loaded (startup included); `None` without a JWKS.
+    pub fn jwks_fetch_count(&self, scheme: &str) -> Option<u64> {
+        self.inner
+            .schemes
+            .iter()
+            .find(|s| s.name == scheme)
+            .and_then(|s| match &s.auth {
+                SchemeAuth::Jwt(v) => v.jwks().map(JwksSource::fetch_count),
+                SchemeAuth::ApiKey(_) => None,
+            })
+    }
+}
+
+/// Builds a [`Security`]; see [`Security::builder`].
+#[derive(Default)]
+pub struct SecurityBuilder {
+    config: SecurityConfig,
+    roles: Option<RoleHierarchy>,
+    schemes: Vec<(String, SecuritySchemeKind)>,
+    used: Vec<String>,
+    clock: Option<SharedClock>,
+    redactor: Option<Redactor>,
+    stores: HashMap<String, Arc<dyn KeyStore>>,
+    lockout_store: Option<Arc<dyn LockoutStore>>,
+}
+
+impl std::fmt::Debug for SecurityBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityBuilder")
+            .field("config", &self.config)
+            .field("schemes", &self.schemes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn add_scheme(
+    schemes: &mut Vec<(String, SecuritySchemeKind)>,
+    name: &str,
+    kind: SecuritySchemeKind,
+) {
+    match schemes.iter_mut().find(|(n, _)| n == name) {
+        Some(slot) => slot.1 = kind,
+        None => schemes.push((name.to_owned(), kind)),
+    }
+}
+
+impl SecurityBuilder {
+    /// Take roles, schemes, the schemes operations use, and the redactor from the spec.
+    pub fn model(mut self, model: &ApiModel) -> Self {
+        self.roles = Some(model.roles.clone());
+        for (name, kind) in &model.schemes {
+            add_scheme(&mut self.schemes, name, kind.clone());
+        }
+        for op in &model.operations {
+            for name in op.policy.schemes() {
+                if !self.used.iter().any(|u| u == name) {
+                    self.used.push(name.to_owned());
+                }
+            }
+        }
+        self.redactor = Some(Redactor::from_model(model));
+        self
+    }
+
+    /// Use this configuration (replacing any set before).
+    pub fn config(mut self, config: SecurityConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Declare roles, strongest first.
+    pub fn roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles = Some(RoleHierarchy::new(roles));
+        self
+    }
+
+    /// Use this clock (tests use [`ManualClock`](crate::auth::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// The `realm` of challenges.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.config.realm = Some(realm.into());
+        self
+    }
+
+    /// Declare a bearer-JWT scheme configured by `config` (over `[jwt]` defaults).
+    pub fn jwt(mut self, scheme: &str, config: JwtConfig) -> Self {
+        add_scheme(
+            &mut self.schemes,
+            scheme,
+            SecuritySchemeKind::Bearer {
+                format: Some("JWT".into()),
+            },
+        );
+        self.used.push(scheme.to_owned());
+        self.config.schemes.insert(scheme.to_owned(), config);
+        self
+    }
+
+    fn scheme_config(&mut self, scheme: &str) -> &mut JwtConfig {
+        if !self.schemes.iter().any(|(n, _)| n == scheme) {
+            add_scheme(
+                &mut self.schemes,
+                scheme,
+                SecuritySchemeKind::Bearer {
+                    format: Some("JWT".into()),
+                },
+            );
+            self.used.push(scheme.to_owned());
+        }
+        self.config.schemes.entry(scheme.to_owned()).or_default()
+    }
+
+    /// Declare (or configure) bearer scheme `scheme` with an HS256 secret.
+    pub fn jwt_hs256(mut self, scheme: &str, secret: impl Into<Vec<u8>>) -> Self {
+        let c = self.scheme_config(scheme);
+        c.secret = Some(Secret::new(secret));
+        c.algorithms = Some(vec!["HS256".into()]);
+        self
+    }
+
+    /// Declare (or configure) bearer scheme `scheme` with a PEM public key file.
+    pub fn jwt_public_key(mut self, scheme: &str, pem_path: impl Into<PathBuf>) -> Self {
+        self.scheme_config(scheme).public_key = Some(pem_path.into());
+        self
+    }
+
+    /// Declare (or configure) bearer scheme `scheme` with a JWKS file path or URL.
+    pub fn jwks(mut self, scheme: &str, location: impl Into<String>) -> Self {
+        self.scheme_config(scheme).jwks = Some(location.into());
+        self
+    }
+
+    /// Accepted `iss` for every JWT scheme.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.config.jwt.issuer = Some(crate::config::OneOrMany::One(issuer.into()));
+        self
+    }
+
+    /// Accepted `aud` for every JWT scheme.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.config.jwt.audience = Some(crate::config::OneOrMany::One(audience.into()));
+        self
+    }
+
+    /// Declare (or configure) API-key scheme `scheme` reading header `header`, keys in `store`.
+    pub fn api_key(mut self, scheme: &str, header: &str, store: Arc<dyn KeyStore>) -> Self {
+        add_scheme(
+            &mut self.schemes,
+            scheme,
+            SecuritySchemeKind::ApiKey {
+                name: header.to_owned(),
+                location: ApiKeyLocation::Header,
+            },
+        );
+        self.used.push(scheme.to_owned());
+        self.stores.insert(scheme.to_owned(), store);
+        self
+    }
+
+    /// Keys for API-key scheme `scheme` come from `store` (instead of the configured file/Redis).
+    pub fn key_store(mut self, scheme: &str, store: Arc<dyn KeyStore>) -> Self {
+        self.stores.insert(scheme.to_owned(), store);
+        self
+    }
+
+    /// Count failed authentications in `store` (e.g. the shared rate store).
+    pub fn lockout_store(mut self, store: Arc<dyn LockoutStore>) -> Self {
+        self.lockout_store = Some(store);
+        self
+    }
+
+    /// Check everything and build; the error says what to fix.
+    pub fn build(self) -> Result<Security, ConfigError> {
+        let clock: SharedClock = self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        let realm = self
+            .config
+            .realm
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REALM.to_owned());
+        if realm.is_empty()
+            || !realm
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            return Err(ConfigError::new(
+                format!("realm `{realm}` cannot be written in a WWW-Authenticate header"),
+                "use printable ASCII without quotes or backslashes",
+            ));
+        }
+        let mut redactor = self.redactor.clone().unwrap_or_default();
+        let mut url_params: Vec<String> = URL_CREDENTIAL_PARAMS
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        let mut schemes = Vec::new();
+        let mut jwt_cache: Vec<(JwtConfig, Arc<JwtVerifier>)> = Vec::new();
+        for (name, kind) in &self.schemes {
+            let used = self.used.iter().any(|u| u == name);
+            let auth = match kind {
+                SecuritySchemeKind::Bearer { .. }
+                | SecuritySchemeKind::OAuth2 { .. }
+                | SecuritySchemeKind::OpenIdConnect { .. } => {
+                    let config = self.config.jwt_for(name);
+                    if !used && !has_key(&config) {
+                        continue;
+                    }
+                    if let Some((_, v)) = jwt_cache.iter().find(|(c, _)| *c == config) {
+                        SchemeAuth::Jwt(v.clone())
+                    } else {
+                        let v = Arc::new(jwt_verifier(name, kind, &config, &clock)?);
+                        jwt_cache.push((config, v.clone()));
+                        SchemeAuth::Jwt(v)
+                    }
+                }
+                SecuritySchemeKind::ApiKey {
+                    name: header,
+                    location,
+                } => {
+                    redactor.add_header(header);
+                    let lower = header.to_ascii_lowercase();
+                    if !url_params.contains(&lower) {
+                        url_params.push(lower);
+                    }
+                    if !used {
+                        continue;
+                    }
+                    if *location != ApiKeyLocation::Header {
+                        let place = if *location == ApiKeyLocation::Query {
+                            "the query string"
+                        } else {
+                            "a cookie"
+                        };
+                        return Err(ConfigError::new(
+                            format!(
+                                "security scheme `{name}` sends API keys in {place} (`in: {}`), which rampart refuses: URLs and cookies leak into logs, caches and browsers",
+                                if *location == ApiKeyLocation::Query {
+                                    "query"
+                                } else {
+                                    "cookie"
+                                }
+                            ),
+                            format!("change `{name}` to `in: header` (e.g. `name: X-API-Key`)"),
+                        ));
+                    }
+                    let header_name = HeaderName::try_from(header.to_ascii_lowercase()).map_err(|_| {
+                        ConfigError::new(
+                            format!("security scheme `{name}` names header `{header}`, which is not a valid header name"),
+                            "use a header name such as `X-API-Key`",
+                        )
+                    })?;
+                    let store = match self.stores.get(name) {
+                        Some(store) => store.clone(),
+                        None => key_store(&self.config, name, &clock)?,
+                    };
+                    SchemeAuth::ApiKey(Arc::new(ApiKeyVerifier::new(
+                        header_name,
+                        store,
+                        clock.clone(),
+                    )))
+                }
+                SecuritySchemeKind::Basic | SecuritySchemeKind::OtherHttp { .. } => {
+                    if !used {
+                        continue;
+                    }
+                    return Err(ConfigError::new(
+                        format!(
+                            "security scheme `{name}` is an http scheme other than bearer, which rampart does not support"
+                        ),
+                        format!("use `scheme: bearer` (JWT) or an apiKey scheme for `{name}`"),
+                    ));
+                }
+            };
+            schemes.push(SchemeEntry {
+                name: name.clone(),
+                auth,
+            });
+        }
+        let lockout = lockout(&self.config, self.lockout_store.clone())?;
+        let trusted_proxies = self.config.trusted_proxy_nets()?;
+        Ok(Security {
+            inner: Arc::new(Inner {
+                realm,
+                roles: self.roles.clone().unwrap_or_default(),
+                schemes,
+                lockout,
+                clock,
+                redactor,
+                url_params,
+                trusted_proxies,
+            }),
+        })
+    }
+}
+
+fn has_key(c: &JwtConfig) -> bool {
+    c.secret.is_some() || c.secret_file.is_some() || c.public_key.is_some() || c.jwks.is_some()
+}
+
+fn jwt_verifier(
+    name: &str,
+    kind: &SecuritySchemeKind,
+    c: &JwtConfig,
+    clock: &SharedClock,
+) -> Result<JwtVerifier, ConfigError> {
+    let what = match kind {
+        SecuritySchemeKind::OAuth2 { .. } => "oauth2",
+        SecuritySchemeKind::OpenIdConnect { .. } => "openIdConnect",
+        _ => "http bearer",
+    };
+    let key_help = "set RAMPART_JWT_SECRET (HS256, at least 32 bytes), RAMPART_JWT_PUBLIC_KEY (path of a PEM public key) or RAMPART_JWKS (JWKS file path or https URL); or `[schemes.NAME]` in rampart.toml for one scheme";
+    if !has_key(c) {
+        return Err(ConfigError::new(
+            format!(
+                "security scheme `{name}` ({what}) is used by the spec but no key to verify its tokens is configured"
+            ),
+            key_help,
+        ));
+    }
+    let algorithms: Option<Vec<Algorithm>> = match &c.algorithms {
+        None => None,
+        Some(names) => Some(
+            names
+                .iter()
+                .map(|n| {
+                    parse_algorithm(n).ok_or_else(|| {
+                        ConfigError::new(
+                            format!("JWT algorithm `{n}` (scheme `{name}`) is not supported"),
+                            "allow only HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA (never `none`)",
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    let fail = |message: String, fix: &str| ConfigError::new(message, fix.to_owned());
+    let mut keys = KeySet::default();
+    let secret = match (&c.secret, &c.secret_file) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(path)) => Some(read_secret_file(path)?),
+        (None, None) => None,
+    };
+    if let Some(secret) = secret {
+        keys.keys.push(hmac_key(secret.expose(), algorithms.as_deref()).map_err(|m| {
+            fail(format!("scheme `{name}`: {m}"), "set RAMPART_JWT_SECRET to at least 32 random bytes, e.g. the output of `openssl rand -base64 48`")
+        })?);
+    }
+    if let Some(path) = &c.public_key {
+        let pem = std::fs::read(path).map_err(|e| {
+            fail(
+                format!(
+                    "the JWT public key file {} (scheme `{name}`) cannot be read ({})",
+                    path.display(),
+                    e.kind()
+                ),
+                "check RAMPART_JWT_PUBLIC_KEY / jwt.public-key and the file's permissions",
+            )
+        })?;
+        keys.keys
+            .push(pem_key(&pem, algorithms.as_deref()).map_err(|m| {
+                fail(
+                    format!("{} (scheme `{name}`): {m}", path.display()),
+                    "point RAMPART_JWT_PUBLIC_KEY at a PEM `PUBLIC KEY` file",
+                )
+            })?);
+    }
+    let jwks = match &c.jwks {
+        None => None,
+        Some(text) => {
+            let location = JwksLocation::parse(text)
+                .map_err(|m| fail(m, "set RAMPART_JWKS to a file path or an https URL"))?;
+            let timing = JwksTiming {
+                min_interval: c.jwks_refresh_interval.unwrap_or(60),
+                max_age: c.jwks_max_age.unwrap_or(3600).max(1),
+            };
+            Some(JwksSource::open(location.clone(), algorithms.clone(), timing, clock.clone()).map_err(|m| {
+                fail(
+                    format!("the JWKS {location} (scheme `{name}`) is unusable: {m}"),
+                    "check RAMPART_JWKS: the file must exist and be readable, or the URL must answer 200 with a JWKS document",
+                )
+            })?)
+        }
+    };
+    let issuers = c.issuer.as_ref().map(|i| i.to_vec()).unwrap_or_default();
+    if issuers.is_empty() && c.skip_issuer_check != Some(true) {
+        return Err(fail(
+            format!(
+                "no JWT issuer is configured for scheme `{name}`: any issuer's tokens signed with the key would be accepted"
+            ),
+            "set RAMPART_JWT_ISSUER (or `issuer` under [jwt] in rampart.toml), or waive the check explicitly with `skip-issuer-check = true`",
+        ));
+    }
+    let audiences = c.audience.as_ref().map(|a| a.to_vec()).unwrap_or_default();
+    if audiences.is_empty() && c.skip_audience_check != Some(true) {
+        return Err(fail(
+            format!(
+                "no JWT audience is configured for scheme `{name}`: tokens meant for other services would be accepted"
+            ),
+            "set RAMPART_JWT_AUDIENCE (or `audience` under [jwt] in rampart.toml), or waive the check explicitly with `skip-audience-check = true`",
+        ));
+    }
+    let rules = JwtRules {
+        issuers,
+        audiences,
+        leeway: c.leeway.unwrap_or(DEFAULT_LEEWAY_SECS),
+        typ: c.typ.clone(),
+        roles_claim: c.roles_claim.clone(),
+        max_token_bytes: c.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
+    };
+    Ok(JwtVerifier::new(
+        rules,
+        keys,
+        jwks,
+        c.cache_size.unwrap_or(DEFAULT_CACHE_SIZE),
+        clock.clone(),
+    ))
+}
+
+fn key_store(
+    config: &SecurityConfig,
+    scheme: &str,
+    clock: &SharedClock,
+) -> Result<Arc<dyn KeyStore>, ConfigError> {
+    let c = &config.api_keys;
+    match c.store.unwrap_or_default() {
+        KeyStoreKind::File => {
+            let path = c
+                .file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_KEY_FILE));
+            let store = FileKeyStore::open_with(&path, clock.clone(), c.reload_interval.unwrap_or(DEFAULT_RELOAD_SECS))
+                .map_err(|m| {
+                    ConfigError::new(
+                        format!("API-key scheme `{scheme}` is used by the spec, but {m}"),
+                        format!(
+                            "create keys with `cargo xtask apikey new --role ROLE --file {}`, or set RAMPART_API_KEYS to the key file's path",
+                            path.display()
+                        ),
+                    )
+                })?;
+            Ok(Arc::new(store))
+        }
+        KeyStoreKind::Redis => {
+            let url = config.redis_url.as_deref().ok_or_else(|| {
+                ConfigError::new(
+                    format!("API keys for scheme `{scheme}` are stored in Redis, but REDIS_URL is not set"),
+                    "set REDIS_URL (e.g. redis://127.0.0.1:6379), or use the key file store",
+                )
+            })?;
+            let mut store = RedisKeyStore::new(url).map_err(|m| {
+                ConfigError::new(m, "set REDIS_URL to e.g. redis://127.0.0.1:6379/0")
+            })?;
+            if let Some(prefix) = &c.redis_prefix {
+                store = store.with_prefix(prefix.clone());
+            }
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+fn lockout(
+    config: &SecurityConfig,
+    store: Option<Arc<dyn LockoutStore>>,
+) -> Result<Lockout, ConfigError> {
+    let c = &config.lockout;
+    if c.enabled == Some(false) {
+        return Ok(Lockout::Off);
+    }
+    let policy = match &c.after {
+        None => LockoutPolicy::default(),
+        Some(text) => {
+            let rate = rampart_spec::grammar::parse_rate(text).map_err(|e| {
+                ConfigError::new(
+                    format!("lockout `after`: {}", e.message),
+                    format!("{} (or `off`)", e.help),
+                )
+            })?;
+            LockoutPolicy::from_rate(&rate)
+        }
+    };
+    Ok(match store {
+        Some(store) => Lockout::Store(store, policy),
+        None => Lockout::Memory(Arc::new(MemoryLockout::new(
+            c.capacity.unwrap_or(DEFAULT_CAPACITY),
+            policy,
+        ))),
+    })
+}
