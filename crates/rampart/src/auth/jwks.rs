@@ -203,7 +203,8 @@ impl JwksSource {
             keys: RwLock::new(Arc::new(keys)),
             generation: AtomicU64::new(0),
             fetched_at: AtomicU64::new(now),
-            last_attempt: AtomicU64::new(now),
+            // The startup load is not a refresh: the first unknown kid may refetch at once.
+            last_attempt: AtomicU64::new(0),
             fetches: AtomicU64::new(1),
             refresh: tokio::sync::Mutex::new(()),
         })
