@@ -145,11 +145,15 @@ async fn redis_key_store() {
         return;
     }
     let prefix = format!(
-        "rampart-test:{}:{}:",
+        "rampart-auth-test:{}:{}:",
         std::process::id(),
         rand::random::<u32>()
     );
-    let store = Arc::new(RedisKeyStore::new(&url).unwrap().with_prefix(prefix));
+    let store = Arc::new(
+        RedisKeyStore::new(&url)
+            .unwrap()
+            .with_prefix(prefix.clone()),
+    );
     let editor = NewKey::generate(vec!["editor".into()], None, NOW as i64);
     store.insert(&editor.record).await.unwrap();
     let mut expired = NewKey::generate(vec!["admin".into()], Some("2029-01-01".into()), NOW as i64);
@@ -169,4 +173,15 @@ async fn redis_key_store() {
     assert!(store.revoke(&editor.record.id).await.unwrap());
     assert_key_invalid(&send(c.get(s.url("/keys")).header("x-api-key", &editor.key)).await);
     assert!(!store.revoke("0000000000000000").await.unwrap());
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{prefix}{}", editor.record.id))
+        .arg(format!("{prefix}{}", expired.record.id))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
 }
