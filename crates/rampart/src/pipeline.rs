@@ -429,9 +429,8 @@ where
             "request received"
         );
     }
-    let rid = request_id(req.headers());
     let ctx = AuditContext {
-        request_id: &rid,
+        headers: req.headers(),
         client_ip: ClientIp(ip),
         operation: &plan.operation,
     };
@@ -448,7 +447,6 @@ where
             .into_response();
     }
     if plan.public {
-        drop(rid);
         return call(&mut inner, req).await;
     }
 
@@ -516,7 +514,6 @@ where
         if tracing::enabled!(target: "rampart::audit", tracing::Level::INFO) {
             audit::success(&ctx, &principal);
         }
-        drop(rid);
         req.extensions_mut().insert(principal);
         return call(&mut inner, req).await;
     }

@@ -78,6 +78,31 @@ async fn missing_scopes_are_403_insufficient_scope() {
     .await;
     a.assert_ok_as("svc");
 
+    // The oauth2 scheme verifies tokens like the bearer one: expired, wrong audience, forged.
+    let mut expired = writer.clone();
+    expired["exp"] = json!(NOW - 3600);
+    let mut wrong_aud = writer.clone();
+    wrong_aud["aud"] = json!("other");
+    let forged = sign(
+        &writer,
+        jsonwebtoken::Algorithm::HS256,
+        &jsonwebtoken::EncodingKey::from_secret(b"not-the-secret-not-the-secret-not-the"),
+        None,
+    );
+    for token in [
+        hs256(&expired),
+        hs256(&wrong_aud),
+        forged,
+        "x.y.z".to_owned(),
+    ] {
+        let a = send(
+            c.post(s.url("/scoped"))
+                .header("authorization", bearer(&token)),
+        )
+        .await;
+        a.assert_invalid_token();
+    }
+
     // No token at all is still 401, not 403.
     let a = send(c.post(s.url("/scoped"))).await;
     a.assert_unauthenticated(&[r#"Bearer realm="api""#]);

@@ -20,6 +20,7 @@ pub mod key_file;
 pub mod key_redis;
 pub mod keys;
 pub mod lockout;
+pub(crate) mod setup;
 
 pub use api_key::{KeyRecord, KeyStore, KeyStoreError, NewKey, StoredKey};
 pub use clock::{Clock, ManualClock, SystemClock};
