@@ -263,3 +263,28 @@ fn rampart_toml_is_read_and_the_environment_wins() {
     .unwrap_err();
     assert!(err.message.contains("`none`"), "{err}");
 }
+
+#[test]
+fn the_petstore_spec_builds_and_guards_every_operation() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../specs/petstore.yaml");
+    let loaded = rampart_spec::load_file(std::path::Path::new(path));
+    assert!(!loaded.has_errors(), "{}", loaded.render());
+    let model = loaded.model.unwrap();
+    let dir = temp_dir("petstore");
+    let (keys, _) = write_keys(&dir);
+    let keys = keys.display().to_string();
+    let env = env_with(&[("RAMPART_JWT_SECRET", SECRET), ("RAMPART_API_KEYS", &keys)]);
+    let config = SecurityConfig::load_with(None, |n| {
+        env.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    let security = Security::from_model(&model, config).unwrap();
+    for op in &model.operations {
+        security.try_guard(op.policy.clone()).unwrap();
+    }
+    // Its apiKey header is secret in logs.
+    let header = http::HeaderName::from_static("x-api-key");
+    assert!(security.redactor().is_sensitive_header(&header));
+}
