@@ -1,5 +1,6 @@
 //! `cargo xtask`: rampart's developer and user commands.
 
+mod apikey;
 mod check;
 mod generate;
 mod lint;
@@ -26,6 +27,8 @@ enum Command {
     Generate(generate::Args),
     /// Lint specs for security holes (OWASP API Top 10 and rampart rules); exit 1 on any error.
     Lint(lint::Args),
+    /// Manage API keys: new, revoke, list (only hashes are stored).
+    Apikey(apikey::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Apikey(args) => apikey::run(args),
     };
     match result {
         Ok(code) => code,

@@ -7,8 +7,15 @@
 //! Modules, one per concern:
 //! - [`problem`]: RFC 9457 problem+json errors
 //! - [`principal`]: the authenticated caller, an extractor
+//! - [`auth`]: JWT bearer (RFC 8725), JWKS, API keys, brute-force lockout, clock
+//! - [`access`]: roles with a hierarchy, scopes
+//! - [`audit`]: the `rampart::audit` event log and the spec-derived [`Redactor`]
+//! - [`config`]: [`SecurityConfig`] from `rampart.toml` and `RAMPART_*` variables
+//! - [`security`]: [`Security`], built from the spec and config; `guard(policy)`, `harden(router)`
+//! - [`pipeline`]: the per-route layer enforcing a policy ([`GuardLayer`])
 //! - [`rate`]: rate limiting (GCRA) in memory or through Redis, client IP, RateLimit headers
 //! - [`validate`]: typed, validated extractors for bodies and parameters
+//! - [`respond`]: response helpers for generated code
 //! - [`mod@harden`]: the global layers (`harden`, `harden_versions`, `HardenConfig`)
 //! - [`headers`]: security headers on every response
 //! - [`cors`]: CORS from `x-rampart.cors`
@@ -19,17 +26,22 @@
 //! - [`tls`]: rustls configuration, certificate reload, self-signed certificates
 //! - [`server`]: serving over HTTP, HTTPS (HTTP/2 by ALPN) and the HTTPS redirect
 
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod config;
 pub mod cors;
 pub mod harden;
 pub mod headers;
 pub mod limits;
 pub mod panic;
+pub mod pipeline;
 pub mod principal;
 pub mod problem;
 pub mod rate;
+pub mod request_id;
 pub mod respond;
 pub mod security;
-pub mod request_id;
 pub mod server;
 pub mod tls;
 pub mod validate;
@@ -47,6 +59,11 @@ pub mod __private {
 }
 
 pub use harden::{ApiInfo, HardenConfig, harden, harden_versions};
+pub use audit::Redactor;
+pub use config::{ConfigError, SecurityConfig};
+pub use pipeline::GuardLayer;
+pub use security::{Security, SecurityBuilder};
+
 pub use principal::{AuthMethod, Principal};
 pub use problem::{FieldError, Problem};
 pub use rampart_spec::grammar::{
@@ -57,4 +74,3 @@ pub use rampart_spec::policy::{
     SchemeRequirement, SecurityRequirement,
 };
 pub use rate::{Decision, RateLimitLayer, RateLimiter, RatePolicy, TrustedProxies};
-pub use security::Security;

@@ -1,31 +1,418 @@
-//! `Security`: the runtime configuration and shared state generated routers
-//! are built with. (Transitional seam: the authentication/authorization
-//! pipeline replaces `guard` with the enforcing layer.)
+//! `Security`: the runtime's security configuration and shared state, built
+//! once from the spec's [`ApiModel`] and a [`SecurityConfig`] (or by hand with
+//! [`Security::builder`]), refusing to start with a message saying what to fix.
+//! A cheap-clone handle: [`Security::guard`] makes the per-route pipeline layer.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use http::HeaderName;
+use rampart_spec::grammar::RoleHierarchy;
+use rampart_spec::model::{ApiKeyLocation, ApiModel, SecuritySchemeKind};
 use rampart_spec::policy::OperationPolicy;
 
-/// Runtime security configuration and shared state; cheap to clone.
-#[derive(Clone, Default)]
+use crate::audit::Redactor;
+use crate::auth::api_key::{ApiKeyVerifier, KeyStore};
+use crate::auth::clock::{Clock, SharedClock, SystemClock};
+use crate::auth::jwks::JwksSource;
+use crate::auth::jwt::JwtVerifier;
+use crate::auth::lockout::{Lockout, LockoutStore};
+use crate::auth::setup::{has_key, jwt_verifier, key_store, lockout};
+use crate::config::{ConfigError, JwtConfig, Secret, SecurityConfig};
+use crate::pipeline::GuardLayer;
+
+/// Default `realm` of `WWW-Authenticate` challenges.
+pub const DEFAULT_REALM: &str = "api";
+/// Query parameters that always count as credentials in the URL.
+pub const URL_CREDENTIAL_PARAMS: &[&str] = &["access_token", "api_key", "apikey", "token"];
+
+/// How one scheme authenticates.
+#[derive(Debug, Clone)]
+pub(crate) enum SchemeAuth {
+    Jwt(Arc<JwtVerifier>),
+    ApiKey(Arc<ApiKeyVerifier>),
+}
+
+/// A configured scheme.
+#[derive(Debug)]
+pub(crate) struct SchemeEntry {
+    pub(crate) name: String,
+    pub(crate) auth: SchemeAuth,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) realm: String,
+    pub(crate) roles: RoleHierarchy,
+    pub(crate) schemes: Vec<SchemeEntry>,
+    pub(crate) lockout: Lockout,
+    pub(crate) clock: SharedClock,
+    pub(crate) redactor: Redactor,
+    /// Lower-case query parameter names refused as credentials in the URL.
+    pub(crate) url_params: Vec<String>,
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// The security runtime: schemes, keys, roles, lockout, audit redaction.
+#[derive(Debug, Clone)]
 pub struct Security {
-    inner: Arc<()>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl Security {
-    /// An empty configuration.
-    pub fn new() -> Self {
-        Security::default()
+    /// Build from the spec and a configuration.
+    pub fn from_model(model: &ApiModel, config: SecurityConfig) -> Result<Self, ConfigError> {
+        Self::builder().model(model).config(config).build()
     }
 
-    /// The per-route layer enforcing `policy`.
-    pub fn guard(&self, policy: OperationPolicy) -> tower::layer::util::Identity {
-        let _ = (&self.inner, policy);
-        tower::layer::util::Identity::new()
+    /// Build from the spec, `rampart.toml` and the environment.
+    pub fn from_env(model: &ApiModel) -> Result<Self, ConfigError> {
+        Self::from_model(model, SecurityConfig::load(None)?)
     }
 
-    /// Add the global layers to a router.
-    pub fn harden(&self, router: axum::Router) -> axum::Router {
-        router
+    /// A builder, for hand-written servers or to inject a clock or stores.
+    pub fn builder() -> SecurityBuilder {
+        SecurityBuilder::default()
+    }
+
+    /// The pipeline layer for one route (see [`crate::pipeline`]).
+    ///
+    /// # Panics
+    /// If the policy names a scheme this `Security` does not know (a wiring
+    /// mistake found at router build time); [`try_guard`](Self::try_guard) returns it instead.
+    pub fn guard(&self, policy: OperationPolicy) -> GuardLayer {
+        self.try_guard(policy).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The pipeline layer for one route, or why it cannot be built.
+    pub fn try_guard(&self, policy: OperationPolicy) -> Result<GuardLayer, ConfigError> {
+        GuardLayer::new(self.clone(), &policy)
+    }
+
+    /// The redactor everything that logs request data must use.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
+    /// The declared roles, strongest first.
+    pub fn roles(&self) -> &RoleHierarchy {
+        &self.inner.roles
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// The `realm` of challenges.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// Trusted proxy networks from `RAMPART_TRUSTED_PROXIES`, for client-IP resolution.
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.inner.trusted_proxies
+    }
+
+    /// How many times scheme `name`'s JWKS has been loaded (startup included); `None` without a JWKS.
+    pub fn jwks_fetch_count(&self, scheme: &str) -> Option<u64> {
+        self.inner
+            .schemes
+            .iter()
+            .find(|s| s.name == scheme)
+            .and_then(|s| match &s.auth {
+                SchemeAuth::Jwt(v) => v.jwks().map(JwksSource::fetch_count),
+                SchemeAuth::ApiKey(_) => None,
+            })
+    }
+}
+
+/// Builds a [`Security`]; see [`Security::builder`].
+#[derive(Default)]
+pub struct SecurityBuilder {
+    config: SecurityConfig,
+    roles: Option<RoleHierarchy>,
+    schemes: Vec<(String, SecuritySchemeKind)>,
+    used: Vec<String>,
+    clock: Option<SharedClock>,
+    redactor: Option<Redactor>,
+    stores: HashMap<String, Arc<dyn KeyStore>>,
+    lockout_store: Option<Arc<dyn LockoutStore>>,
+}
+
+impl std::fmt::Debug for SecurityBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityBuilder")
+            .field("config", &self.config)
+            .field("schemes", &self.schemes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn add_scheme(
+    schemes: &mut Vec<(String, SecuritySchemeKind)>,
+    name: &str,
+    kind: SecuritySchemeKind,
+) {
+    match schemes.iter_mut().find(|(n, _)| n == name) {
+        Some(slot) => slot.1 = kind,
+        None => schemes.push((name.to_owned(), kind)),
+    }
+}
+
+impl SecurityBuilder {
+    /// Take roles, schemes, the schemes operations use, and the redactor from the spec.
+    pub fn model(mut self, model: &ApiModel) -> Self {
+        self.roles = Some(model.roles.clone());
+        for (name, kind) in &model.schemes {
+            add_scheme(&mut self.schemes, name, kind.clone());
+        }
+        for op in &model.operations {
+            for name in op.policy.schemes() {
+                if !self.used.iter().any(|u| u == name) {
+                    self.used.push(name.to_owned());
+                }
+            }
+        }
+        self.redactor = Some(Redactor::from_model(model));
+        self
+    }
+
+    /// Use this configuration (replacing any set before).
+    pub fn config(mut self, config: SecurityConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Declare roles, strongest first.
+    pub fn roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles = Some(RoleHierarchy::new(roles));
+        self
+    }
+
+    /// Use this clock (tests use [`ManualClock`](crate::auth::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// The `realm` of challenges.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.config.realm = Some(realm.into());
+        self
+    }
+
+    /// Declare a bearer-JWT scheme configured by `config` (over `[jwt]` defaults).
+    pub fn jwt(mut self, scheme: &str, config: JwtConfig) -> Self {
+        add_scheme(
+            &mut self.schemes,
+            scheme,
+            SecuritySchemeKind::Bearer {
+                format: Some("JWT".into()),
+            },
+        );
+        self.used.push(scheme.to_owned());
+        self.config.schemes.insert(scheme.to_owned(), config);
+        self
+    }
+
+    fn scheme_config(&mut self, scheme: &str) -> &mut JwtConfig {
+        if !self.schemes.iter().any(|(n, _)| n == scheme) {
+            add_scheme(
+                &mut self.schemes,
+                scheme,
+                SecuritySchemeKind::Bearer {
+                    format: Some("JWT".into()),
+                },
+            );
+            self.used.push(scheme.to_owned());
+        }
+        self.config.schemes.entry(scheme.to_owned()).or_default()
+    }
+
+    /// Declare (or configure) bearer scheme `scheme` with an HS256 secret.
+    pub fn jwt_hs256(mut self, scheme: &str, secret: impl Into<Vec<u8>>) -> Self {
+        let c = self.scheme_config(scheme);
+        c.secret = Some(Secret::new(secret));
+        c.algorithms = Some(vec!["HS256".into()]);
+        self
+    }
+
+    /// Declare (or configure) bearer scheme `scheme` with a PEM public key file.
+    pub fn jwt_public_key(mut self, scheme: &str, pem_path: impl Into<PathBuf>) -> Self {
+        self.scheme_config(scheme).public_key = Some(pem_path.into());
+        self
+    }
+
+    /// Declare (or configure) bearer scheme `scheme` with a JWKS file path or URL.
+    pub fn jwks(mut self, scheme: &str, location: impl Into<String>) -> Self {
+        self.scheme_config(scheme).jwks = Some(location.into());
+        self
+    }
+
+    /// Accepted `iss` for every JWT scheme.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.config.jwt.issuer = Some(crate::config::OneOrMany::One(issuer.into()));
+        self
+    }
+
+    /// Accepted `aud` for every JWT scheme.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.config.jwt.audience = Some(crate::config::OneOrMany::One(audience.into()));
+        self
+    }
+
+    /// Declare (or configure) API-key scheme `scheme` reading header `header`, keys in `store`.
+    pub fn api_key(mut self, scheme: &str, header: &str, store: Arc<dyn KeyStore>) -> Self {
+        add_scheme(
+            &mut self.schemes,
+            scheme,
+            SecuritySchemeKind::ApiKey {
+                name: header.to_owned(),
+                location: ApiKeyLocation::Header,
+            },
+        );
+        self.used.push(scheme.to_owned());
+        self.stores.insert(scheme.to_owned(), store);
+        self
+    }
+
+    /// Keys for API-key scheme `scheme` come from `store` (instead of the configured file/Redis).
+    pub fn key_store(mut self, scheme: &str, store: Arc<dyn KeyStore>) -> Self {
+        self.stores.insert(scheme.to_owned(), store);
+        self
+    }
+
+    /// Count failed authentications in `store` (e.g. the shared rate store).
+    pub fn lockout_store(mut self, store: Arc<dyn LockoutStore>) -> Self {
+        self.lockout_store = Some(store);
+        self
+    }
+
+    /// Check everything and build; the error says what to fix.
+    pub fn build(self) -> Result<Security, ConfigError> {
+        let clock: SharedClock = self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        let realm = self
+            .config
+            .realm
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REALM.to_owned());
+        if realm.is_empty()
+            || !realm
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            return Err(ConfigError::new(
+                format!("realm `{realm}` cannot be written in a WWW-Authenticate header"),
+                "use printable ASCII without quotes or backslashes",
+            ));
+        }
+        let mut redactor = self.redactor.clone().unwrap_or_default();
+        let mut url_params: Vec<String> = URL_CREDENTIAL_PARAMS
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        let mut schemes = Vec::new();
+        let mut jwt_cache: Vec<(JwtConfig, Arc<JwtVerifier>)> = Vec::new();
+        for (name, kind) in &self.schemes {
+            let used = self.used.iter().any(|u| u == name);
+            let auth = match kind {
+                SecuritySchemeKind::Bearer { .. }
+                | SecuritySchemeKind::OAuth2 { .. }
+                | SecuritySchemeKind::OpenIdConnect { .. } => {
+                    let config = self.config.jwt_for(name);
+                    if !used && !has_key(&config) {
+                        continue;
+                    }
+                    if let Some((_, v)) = jwt_cache.iter().find(|(c, _)| *c == config) {
+                        SchemeAuth::Jwt(v.clone())
+                    } else {
+                        let v = Arc::new(jwt_verifier(name, kind, &config, &clock)?);
+                        jwt_cache.push((config, v.clone()));
+                        SchemeAuth::Jwt(v)
+                    }
+                }
+                SecuritySchemeKind::ApiKey {
+                    name: header,
+                    location,
+                } => {
+                    redactor.add_header(header);
+                    let lower = header.to_ascii_lowercase();
+                    if !url_params.contains(&lower) {
+                        url_params.push(lower);
+                    }
+                    if !used {
+                        continue;
+                    }
+                    if *location != ApiKeyLocation::Header {
+                        let place = if *location == ApiKeyLocation::Query {
+                            "the query string"
+                        } else {
+                            "a cookie"
+                        };
+                        return Err(ConfigError::new(
+                            format!(
+                                "security scheme `{name}` sends API keys in {place} (`in: {}`), which rampart refuses: URLs and cookies leak into logs, caches and browsers",
+                                if *location == ApiKeyLocation::Query {
+                                    "query"
+                                } else {
+                                    "cookie"
+                                }
+                            ),
+                            format!("change `{name}` to `in: header` (e.g. `name: X-API-Key`)"),
+                        ));
+                    }
+                    let header_name = HeaderName::try_from(header.to_ascii_lowercase()).map_err(|_| {
+                        ConfigError::new(
+                            format!("security scheme `{name}` names header `{header}`, which is not a valid header name"),
+                            "use a header name such as `X-API-Key`",
+                        )
+                    })?;
+                    let store = match self.stores.get(name) {
+                        Some(store) => store.clone(),
+                        None => key_store(&self.config, name, &clock)?,
+                    };
+                    SchemeAuth::ApiKey(Arc::new(ApiKeyVerifier::new(
+                        header_name,
+                        store,
+                        clock.clone(),
+                    )))
+                }
+                SecuritySchemeKind::Basic | SecuritySchemeKind::OtherHttp { .. } => {
+                    if !used {
+                        continue;
+                    }
+                    return Err(ConfigError::new(
+                        format!(
+                            "security scheme `{name}` is an http scheme other than bearer, which rampart does not support"
+                        ),
+                        format!("use `scheme: bearer` (JWT) or an apiKey scheme for `{name}`"),
+                    ));
+                }
+            };
+            schemes.push(SchemeEntry {
+                name: name.clone(),
+                auth,
+            });
+        }
+        let lockout = lockout(&self.config, self.lockout_store.clone())?;
+        let trusted_proxies = self.config.trusted_proxy_nets()?;
+        Ok(Security {
+            inner: Arc::new(Inner {
+                realm,
+                roles: self.roles.clone().unwrap_or_default(),
+                schemes,
+                lockout,
+                clock,
+                redactor,
+                url_params,
+                trusted_proxies,
+            }),
+        })
     }
 }

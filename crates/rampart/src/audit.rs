@@ -1,0 +1,520 @@
+//! The audit log and redaction.
+//!
+//! Audit events are `tracing` events on the target `rampart::audit` with
+//! structured fields: `event` (`auth.success`, `auth.failure`,
+//! `auth.forbidden`, `auth.lockout`, `auth.locked`, `auth.url_credentials`),
+//! `outcome`, `status`, `request_id`, `client_ip`, `operation`, `scheme`,
+//! `subject`, `key_id` and an internal `reason`. They never carry a token, a
+//! key, a password, a cookie or an `Authorization` header: secrets are never
+//! put into fields in the first place.
+//!
+//! Anything that logs request data passes it through a [`Redactor`], built
+//! from the spec: the header names of its apiKey schemes, properties that are
+//! `writeOnly`, `format: password` or `x-rampart-sensitive: true` (in
+//! `components.schemas` and inline schemas), plus fixed defaults.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use http::{HeaderMap, HeaderName};
+use openapiv3::{ReferenceOr, Schema, SchemaKind, StringFormat, Type, VariantOrUnknownOrEmpty};
+use rampart_spec::model::{ApiModel, SecuritySchemeKind};
+
+use crate::auth::lockout::LockTarget;
+use crate::principal::{AuthMethod, Principal};
+
+/// The `tracing` target of audit events.
+pub const TARGET: &str = "rampart::audit";
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Headers that are always secret.
+pub const DEFAULT_SENSITIVE_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api-key",
+];
+/// Field and parameter names that are always secret (compared case-insensitively).
+pub const DEFAULT_SENSITIVE_FIELDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "api_key",
+    "apikey",
+    "client_secret",
+    "authorization",
+];
+
+/// Knows which headers, fields and parameters carry secrets, and hides them.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    headers: Vec<HeaderName>,
+    fields: Vec<String>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor {
+            headers: DEFAULT_SENSITIVE_HEADERS
+                .iter()
+                .map(|h| HeaderName::from_static(h))
+                .collect(),
+            fields: DEFAULT_SENSITIVE_FIELDS
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect(),
+        }
+    }
+}
+
+type BoxedSchema = ReferenceOr<Box<Schema>>;
+type Properties = indexmap::IndexMap<String, BoxedSchema>;
+
+fn is_sensitive_schema(schema: &Schema) -> bool {
+    let data = &schema.schema_data;
+    let password = match &schema.schema_kind {
+        SchemaKind::Type(Type::String(s)) => {
+            s.format == VariantOrUnknownOrEmpty::Item(StringFormat::Password)
+        }
+        SchemaKind::Any(any) => any.format.as_deref() == Some("password"),
+        _ => false,
+    };
+    data.write_only
+        || password
+        || data.extensions.get("x-rampart-sensitive") == Some(&serde_json::Value::Bool(true))
+}
+
+impl Redactor {
+    /// The defaults only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The defaults plus everything the spec marks secret.
+    pub fn from_model(model: &ApiModel) -> Self {
+        let mut r = Self::default();
+        for (_, scheme) in &model.schemes {
+            if let SecuritySchemeKind::ApiKey { name, .. } = scheme {
+                r.add_header(name);
+                r.add_field(name);
+            }
+        }
+        let spec = &model.openapi;
+        if let Some(components) = &spec.components {
+            for schema in components.schemas.values() {
+                if let ReferenceOr::Item(schema) = schema {
+                    r.walk(model, schema, 0);
+                }
+            }
+        }
+        for op in &model.operations {
+            for p in &op.parameters {
+                let data = p.parameter_data_ref();
+                let sensitive = data.extensions.get("x-rampart-sensitive")
+                    == Some(&serde_json::Value::Bool(true))
+                    || model
+                        .parameter_schema(p)
+                        .and_then(|s| rampart_spec::resolve::resolve(spec, s))
+                        .is_some_and(is_sensitive_schema);
+                if sensitive {
+                    r.add_field(&data.name);
+                    if matches!(p, openapiv3::Parameter::Header { .. }) {
+                        r.add_header(&data.name);
+                    }
+                }
+            }
+            let bodies = op
+                .operation
+                .request_body
+                .as_ref()
+                .and_then(|b| rampart_spec::resolve::resolve(spec, b))
+                .into_iter()
+                .flat_map(|b| b.content.values());
+            let responses = op
+                .operation
+                .responses
+                .responses
+                .values()
+                .filter_map(|r| rampart_spec::resolve::resolve(spec, r))
+                .flat_map(|r| r.content.values());
+            for media in bodies.chain(responses) {
+                if let Some(ReferenceOr::Item(schema)) = &media.schema {
+                    r.walk(model, schema, 0);
+                }
+            }
+        }
+        r
+    }
+
+    fn walk(&mut self, model: &ApiModel, schema: &Schema, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        let spec = &model.openapi;
+        let visit_boxed = |r: &mut Self, item: &ReferenceOr<Box<Schema>>| {
+            if let ReferenceOr::Item(s) = item {
+                r.walk(model, s, depth + 1);
+            }
+        };
+        let (properties, items, subs): (
+            Option<&Properties>,
+            Option<&BoxedSchema>,
+            Vec<&ReferenceOr<Schema>>,
+        ) = match &schema.schema_kind {
+            SchemaKind::Type(Type::Object(o)) => (Some(&o.properties), None, Vec::new()),
+            SchemaKind::Type(Type::Array(a)) => (None, a.items.as_ref(), Vec::new()),
+            SchemaKind::OneOf { one_of: v }
+            | SchemaKind::AllOf { all_of: v }
+            | SchemaKind::AnyOf { any_of: v } => (None, None, v.iter().collect()),
+            SchemaKind::Not { not } => (None, None, vec![not.as_ref()]),
+            SchemaKind::Any(any) => (
+                Some(&any.properties),
+                any.items.as_ref(),
+                any.one_of
+                    .iter()
+                    .chain(&any.all_of)
+                    .chain(&any.any_of)
+                    .chain(any.not.as_deref())
+                    .collect(),
+            ),
+            _ => (None, None, Vec::new()),
+        };
+        if let Some(properties) = properties {
+            for (name, prop) in properties {
+                if rampart_spec::resolve::resolve_boxed(spec, prop).is_some_and(is_sensitive_schema)
+                {
+                    self.add_field(name);
+                }
+                visit_boxed(self, prop);
+            }
+        }
+        if let Some(items) = items {
+            visit_boxed(self, items);
+        }
+        for sub in subs {
+            if let ReferenceOr::Item(s) = sub {
+                self.walk(model, s, depth + 1);
+            }
+        }
+    }
+
+    /// Treat header `name` as secret.
+    pub fn add_header(&mut self, name: &str) {
+        if let Ok(name) = HeaderName::try_from(name.to_ascii_lowercase()) {
+            if !self.headers.contains(&name) {
+                self.headers.push(name);
+            }
+        }
+    }
+
+    /// Treat field or parameter `name` as secret (case-insensitively).
+    pub fn add_field(&mut self, name: &str) {
+        let name = name.to_ascii_lowercase();
+        if !self.fields.contains(&name) {
+            self.fields.push(name);
+        }
+    }
+
+    /// Whether a header carries a secret.
+    pub fn is_sensitive_header(&self, name: &HeaderName) -> bool {
+        self.headers.contains(name)
+    }
+
+    /// Whether a body field or parameter carries a secret.
+    pub fn is_sensitive_field(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.eq_ignore_ascii_case(name))
+    }
+
+    /// The secret headers.
+    pub fn sensitive_headers(&self) -> &[HeaderName] {
+        &self.headers
+    }
+
+    /// The secret field and parameter names (lower case).
+    pub fn sensitive_fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// Headers for a log line: secret values (and anything that looks like a
+    /// credential) replaced by `[REDACTED]`.
+    pub fn headers<'a>(&'a self, headers: &'a HeaderMap) -> RedactedHeaders<'a> {
+        RedactedHeaders {
+            redactor: self,
+            headers,
+        }
+    }
+
+    /// A query string for a log line, secret parameter values replaced.
+    pub fn query<'a>(&'a self, query: &'a str) -> RedactedQuery<'a> {
+        RedactedQuery {
+            redactor: self,
+            query,
+        }
+    }
+
+    /// A copy of a JSON value with the values of secret fields replaced, at any depth.
+    pub fn json(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = if self.is_sensitive_field(k) {
+                            Value::String(REDACTED.to_owned())
+                        } else {
+                            self.json(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v)).collect()),
+            other => other.clone(),
+        }
+    }
+}
+
+fn looks_like_credential(value: &[u8]) -> bool {
+    let lower = |n: usize| value.get(..n).map(<[u8]>::to_ascii_lowercase);
+    lower(7).as_deref() == Some(b"bearer ")
+        || lower(6).as_deref() == Some(b"basic ")
+        || value.starts_with(crate::auth::api_key::KEY_PREFIX.as_bytes())
+        || value.starts_with(b"eyJ")
+}
+
+/// [`Redactor::headers`]'s output.
+#[derive(Debug)]
+pub struct RedactedHeaders<'a> {
+    redactor: &'a Redactor,
+    headers: &'a HeaderMap,
+}
+
+impl fmt::Display for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (name, value) in self.headers {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            let shown = if self.redactor.is_sensitive_header(name)
+                || looks_like_credential(value.as_bytes())
+            {
+                REDACTED
+            } else {
+                value.to_str().unwrap_or("[binary]")
+            };
+            write!(f, "{name}: {shown}")?;
+        }
+        Ok(())
+    }
+}
+
+/// [`Redactor::query`]'s output.
+#[derive(Debug)]
+pub struct RedactedQuery<'a> {
+    redactor: &'a Redactor,
+    query: &'a str,
+}
+
+impl fmt::Display for RedactedQuery<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, pair) in self.query.split('&').enumerate() {
+            if i > 0 {
+                f.write_str("&")?;
+            }
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded: String = form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map(|(k, _)| k.into_owned())
+                .unwrap_or_default();
+            if self.redactor.is_sensitive_field(&decoded)
+                || crate::pipeline::is_url_credential(&decoded)
+                || looks_like_credential(value.as_bytes())
+            {
+                write!(f, "{name}={REDACTED}")?;
+            } else {
+                f.write_str(pair)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A client IP for a log field, `-` when unknown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub(crate) Option<IpAddr>);
+
+impl fmt::Display for ClientIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+/// Who and what an audit event is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditContext<'a> {
+    /// The request's headers, for the request id (computed only when an event is emitted).
+    pub(crate) headers: &'a http::HeaderMap,
+    pub(crate) client_ip: ClientIp,
+    pub(crate) operation: &'a str,
+}
+
+fn method_name(m: AuthMethod) -> &'static str {
+    match m {
+        AuthMethod::Jwt => "jwt",
+        AuthMethod::ApiKey => "api_key",
+    }
+}
+
+pub(crate) fn success(ctx: &AuditContext<'_>, principal: &Principal) {
+    tracing::info!(
+        target: "rampart::audit",
+        event = "auth.success",
+        outcome = "success",
+        request_id = &*crate::pipeline::request_id(ctx.headers),
+        client_ip = %ctx.client_ip,
+        operation = ctx.operation,
+        scheme = %principal.scheme,
+        method = method_name(principal.method),
+        subject = %principal.subject,
+        key_id = principal.key_id.as_deref().unwrap_or("-"),
+        "authenticated"
+    );
+}
+
+pub(crate) fn failure(
+    ctx: &AuditContext<'_>,
+    scheme: &str,
+    reason: &str,
+    key_id: Option<&str>,
+    status: u16,
+) {
+    tracing::warn!(
+        target: "rampart::audit",
+        event = "auth.failure",
+        outcome = "failure",
+        status,
+        request_id = &*crate::pipeline::request_id(ctx.headers),
+        client_ip = %ctx.client_ip,
+        operation = ctx.operation,
+        scheme,
+        reason,
+        key_id = key_id.unwrap_or("-"),
+        "authentication failed"
+    );
+}
+
+pub(crate) fn forbidden(ctx: &AuditContext<'_>, principal: &Principal, reason: &str) {
+    tracing::warn!(
+        target: "rampart::audit",
+        event = "auth.forbidden",
+        outcome = "denied",
+        status = 403u16,
+        request_id = &*crate::pipeline::request_id(ctx.headers),
+        client_ip = %ctx.client_ip,
+        operation = ctx.operation,
+        scheme = %principal.scheme,
+        subject = %principal.subject,
+        key_id = principal.key_id.as_deref().unwrap_or("-"),
+        reason,
+        "access denied"
+    );
+}
+
+pub(crate) fn lockout(ctx: &AuditContext<'_>, target: LockTarget<'_>, lock_secs: u64) {
+    tracing::warn!(
+        target: "rampart::audit",
+        event = "auth.lockout",
+        outcome = "locked",
+        request_id = &*crate::pipeline::request_id(ctx.headers),
+        client_ip = %ctx.client_ip,
+        operation = ctx.operation,
+        locked = %target,
+        lock_secs,
+        "too many failed authentications: locked out"
+    );
+}
+
+pub(crate) fn locked(ctx: &AuditContext<'_>, target: LockTarget<'_>, retry_after: u64) {
+    tracing::info!(
+        target: "rampart::audit",
+        event = "auth.locked",
+        outcome = "refused",
+        status = 429u16,
+        request_id = &*crate::pipeline::request_id(ctx.headers),
+        client_ip = %ctx.client_ip,
+        operation = ctx.operation,
+        locked = %target,
+        retry_after,
+        "request refused: client locked out"
+    );
+}
+
+pub(crate) fn url_credentials(ctx: &AuditContext<'_>, parameter: &str) {
+    tracing::warn!(
+        target: "rampart::audit",
+        event = "auth.url_credentials",
+        outcome = "refused",
+        status = 400u16,
+        request_id = &*crate::pipeline::request_id(ctx.headers),
+        client_ip = %ctx.client_ip,
+        operation = ctx.operation,
+        parameter,
+        "credentials in the URL refused"
+    );
+}
+
+pub(crate) fn unavailable(ctx: &AuditContext<'_>, scheme: &str) {
+    tracing::error!(
+        target: "rampart::audit",
+        event = "auth.unavailable",
+        outcome = "error",
+        status = 503u16,
+        request_id = &*crate::pipeline::request_id(ctx.headers),
+        client_ip = %ctx.client_ip,
+        operation = ctx.operation,
+        scheme,
+        "credential store unavailable"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_headers_queries_and_json() {
+        let mut r = Redactor::new();
+        r.add_header("X-Service-Key");
+        r.add_field("pin");
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer abc".parse().unwrap());
+        headers.insert("x-service-key", "k123".parse().unwrap());
+        headers.insert("x-other", "Bearer leaked".parse().unwrap());
+        headers.insert("accept", "text/plain".parse().unwrap());
+        let shown = r.headers(&headers).to_string();
+        assert!(!shown.contains("abc") && !shown.contains("k123") && !shown.contains("leaked"));
+        assert!(shown.contains("accept: text/plain"));
+        let q = r.query("a=1&access%5Ftoken=s3&pin=42").to_string();
+        assert_eq!(q, "a=1&access%5Ftoken=[REDACTED]&pin=[REDACTED]");
+        let json =
+            serde_json::json!({"user": {"Password": "hunter2", "name": "x"}, "list": [{"pin": 1}]});
+        let shown = r.json(&json).to_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(":1"),
+            "{shown}"
+        );
+        assert!(shown.contains("\"name\":\"x\""));
+    }
+}

@@ -1,0 +1,322 @@
+//! API keys for service-to-service calls.
+//!
+//! A key looks like `rk_<id>_<secret>`: `id` is 16 hex digits naming the key
+//! (so it is found without scanning), `secret` 256 random bits in base64url.
+//! Only the SHA-256 of the whole key is stored (a fast hash is right for a
+//! high-entropy key), compared in constant time; each stored key has an id,
+//! roles, an active flag and an optional expiry. Stores: [`FileKeyStore`]
+//! (embedded default, a TOML file) and [`RedisKeyStore`], behind [`KeyStore`].
+//!
+//! [`FileKeyStore`]: crate::auth::FileKeyStore
+//! [`RedisKeyStore`]: crate::auth::RedisKeyStore
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::auth::clock::SharedClock;
+
+/// Every rampart API key starts with this.
+pub const KEY_PREFIX: &str = "rk_";
+/// Hex digits in a key id.
+pub const KEY_ID_LEN: usize = 16;
+/// Longest header value considered as an API key.
+pub const MAX_KEY_LEN: usize = 128;
+
+/// A boxed, sendable future (what store traits return).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A key as written to a key file (and, field by field, to Redis).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRecord {
+    /// The key id (the `<id>` of `rk_<id>_<secret>`).
+    pub id: String,
+    /// `sha256:` and the hex SHA-256 of the whole key.
+    pub hash: String,
+    /// Roles the key grants.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Inactive keys are refused.
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// When the key stops working (RFC 3339 or `YYYY-MM-DD`), if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// When the key was made (RFC 3339), for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A key ready to check against: parsed hash, roles, state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// The key id.
+    pub id: String,
+    /// SHA-256 of the whole key.
+    pub hash: [u8; 32],
+    /// Roles the key grants.
+    pub roles: Vec<String>,
+    /// Whether the key may be used.
+    pub active: bool,
+    /// Expiry, Unix seconds.
+    pub expires_at: Option<i64>,
+}
+
+impl StoredKey {
+    /// Parse a record; the message says which field is wrong.
+    pub fn from_record(record: &KeyRecord) -> Result<Self, String> {
+        let hex_hash = record.hash.strip_prefix("sha256:").ok_or_else(|| {
+            format!(
+                "key `{}`: `hash` must be `sha256:` followed by 64 hex digits",
+                record.id
+            )
+        })?;
+        let mut hash = [0u8; 32];
+        hex::decode_to_slice(hex_hash, &mut hash).map_err(|_| {
+            format!(
+                "key `{}`: `hash` must be `sha256:` followed by 64 hex digits",
+                record.id
+            )
+        })?;
+        if !valid_id(&record.id) {
+            return Err(format!(
+                "key id `{}` must be {KEY_ID_LEN} lower-case hex digits",
+                record.id
+            ));
+        }
+        let expires_at = match &record.expires {
+            Some(text) => Some(
+                rampart_spec::grammar::parse_instant(text)
+                    .map_err(|e| format!("key `{}`: {}", record.id, e.message))?,
+            ),
+            None => None,
+        };
+        Ok(StoredKey {
+            id: record.id.clone(),
+            hash,
+            roles: record.roles.clone(),
+            active: record.active,
+            expires_at,
+        })
+    }
+}
+
+/// A freshly generated key: the secret text (shown once) and the record to store.
+#[derive(Clone)]
+pub struct NewKey {
+    /// The whole key, `rk_<id>_<secret>`: give it to the client, store it nowhere.
+    pub key: String,
+    /// What to store: the hash, never the key.
+    pub record: KeyRecord,
+}
+
+impl std::fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKey")
+            .field("key", &"[REDACTED]")
+            .field("record", &self.record)
+            .finish()
+    }
+}
+
+impl NewKey {
+    /// Generate a key with 64 random bits of id and 256 of secret.
+    pub fn generate(roles: Vec<String>, expires: Option<String>, created_unix: i64) -> Self {
+        let mut rng = rand::rng();
+        let mut id = [0u8; KEY_ID_LEN / 2];
+        rng.fill_bytes(&mut id);
+        let mut secret = [0u8; 32];
+        rng.fill_bytes(&mut secret);
+        let id = hex::encode(id);
+        let key = format!("{KEY_PREFIX}{id}_{}", URL_SAFE_NO_PAD.encode(secret));
+        let created = time::OffsetDateTime::from_unix_timestamp(created_unix)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+        let record = KeyRecord {
+            id,
+            hash: format!("sha256:{}", hex::encode(hash_key(&key))),
+            roles,
+            active: true,
+            expires,
+            created,
+        };
+        NewKey { key, record }
+    }
+}
+
+/// SHA-256 of a key.
+pub fn hash_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn valid_id(id: &str) -> bool {
+    id.len() == KEY_ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The id of a presented key, if it has the `rk_<id>_<secret>` shape.
+pub fn key_id(presented: &str) -> Option<&str> {
+    let rest = presented.strip_prefix(KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    (valid_id(id)
+        && !secret.is_empty()
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(id)
+}
+
+/// An error of a key store (Redis down, ...). Answered 503, never shown to clients.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("API key store unavailable: {0}")]
+pub struct KeyStoreError(pub String);
+
+/// Where keys are looked up, by id.
+pub trait KeyStore: Send + Sync + 'static {
+    /// The key with this id, if any.
+    fn lookup<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<StoredKey>>, KeyStoreError>>;
+}
+
+/// Why a presented key was refused (audit only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyFailure {
+    Malformed,
+    UnknownId,
+    WrongSecret,
+    Inactive,
+    Expired,
+}
+
+impl KeyFailure {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            KeyFailure::Malformed => "malformed",
+            KeyFailure::UnknownId => "unknown_key",
+            KeyFailure::WrongSecret => "wrong_secret",
+            KeyFailure::Inactive => "inactive",
+            KeyFailure::Expired => "expired",
+        }
+    }
+}
+
+/// The result of checking a presented key.
+#[derive(Debug)]
+pub(crate) enum KeyOutcome {
+    Valid(Arc<StoredKey>),
+    /// Refused; `key_id` is the well-formed id presented, for lockout counting.
+    Invalid {
+        why: KeyFailure,
+        key_id: Option<String>,
+    },
+    Unavailable,
+}
+
+/// Checks keys presented in one header against a store.
+pub(crate) struct ApiKeyVerifier {
+    pub(crate) header: http::HeaderName,
+    store: Arc<dyn KeyStore>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for ApiKeyVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyVerifier")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiKeyVerifier {
+    pub(crate) fn new(
+        header: http::HeaderName,
+        store: Arc<dyn KeyStore>,
+        clock: SharedClock,
+    ) -> Self {
+        ApiKeyVerifier {
+            header,
+            store,
+            clock,
+        }
+    }
+
+    /// Check a presented key.
+    pub(crate) async fn verify(&self, presented: &[u8]) -> KeyOutcome {
+        let invalid = |why, key_id: Option<&str>| KeyOutcome::Invalid {
+            why,
+            key_id: key_id.map(str::to_owned),
+        };
+        let Some(text) = std::str::from_utf8(presented)
+            .ok()
+            .filter(|t| t.len() <= MAX_KEY_LEN)
+        else {
+            return invalid(KeyFailure::Malformed, None);
+        };
+        let Some(id) = key_id(text) else {
+            return invalid(KeyFailure::Malformed, None);
+        };
+        let stored = match self.store.lookup(id).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(target: "rampart::audit", event = "apikey.store_unavailable", error = %e, "API key store unavailable");
+                return KeyOutcome::Unavailable;
+            }
+        };
+        let hash = hash_key(text);
+        let Some(stored) = stored else {
+            return invalid(KeyFailure::UnknownId, Some(id));
+        };
+        if !bool::from(stored.hash.ct_eq(&hash)) {
+            return invalid(KeyFailure::WrongSecret, Some(id));
+        }
+        if !stored.active {
+            return invalid(KeyFailure::Inactive, Some(id));
+        }
+        let now = i64::try_from(self.clock.now()).unwrap_or(i64::MAX);
+        if stored.expires_at.is_some_and(|at| at <= now) {
+            return invalid(KeyFailure::Expired, Some(id));
+        }
+        KeyOutcome::Valid(stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_parse_and_hash() {
+        let new = NewKey::generate(vec!["admin".into()], None, 0);
+        assert!(new.key.starts_with("rk_"));
+        assert_eq!(key_id(&new.key), Some(new.record.id.as_str()));
+        let stored = StoredKey::from_record(&new.record).unwrap();
+        assert_eq!(stored.hash, hash_key(&new.key));
+        assert!(new.key.len() > 60);
+        assert!(!format!("{new:?}").contains(&new.key));
+    }
+
+    #[test]
+    fn malformed_keys_have_no_id() {
+        assert_eq!(key_id("rk_zz_abc"), None);
+        assert_eq!(key_id("0123456789abcdef"), None);
+        assert_eq!(key_id("rk_0123456789abcdef_"), None);
+        assert_eq!(key_id("rk_0123456789abcdef_a b"), None);
+        assert_eq!(key_id("rk_0123456789abcdef_ab"), Some("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,272 @@
+//! JWKS documents from a file or a URL: loaded at startup (an unreadable
+//! JWKS refuses to start the server), cached, and refetched when a token names
+//! an unknown `kid` or the copy grows old — but never more than once per
+//! refresh interval, so forged `kid`s cannot make the server hammer the IdP.
+//! Only the configured location is ever fetched: `kid`, `jku`, `x5u` and `jwk`
+//! token headers are never followed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::Jwk;
+
+use crate::auth::clock::SharedClock;
+use crate::auth::keys::{KeySet, jwk_key};
+
+/// Largest JWKS document accepted.
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
+/// Time allowed for one JWKS fetch.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where a JWKS document lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum JwksLocation {
+    File(std::path::PathBuf),
+    Url(String),
+}
+
+impl JwksLocation {
+    /// A URL (`https://...`, or `http://` to a loopback host) or a file path.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if let Some(rest) = t.strip_prefix("http://") {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            if matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+                return Ok(JwksLocation::Url(t.to_owned()));
+            }
+            return Err(format!(
+                "the JWKS URL `{t}` is plain http; use https (http is allowed only for localhost)"
+            ));
+        }
+        if t.starts_with("https://") {
+            return Ok(JwksLocation::Url(t.to_owned()));
+        }
+        if t.contains("://") {
+            return Err(format!(
+                "the JWKS location `{t}` is neither an https URL nor a file path"
+            ));
+        }
+        Ok(JwksLocation::File(t.into()))
+    }
+}
+
+impl std::fmt::Display for JwksLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwksLocation::File(p) => write!(f, "{}", p.display()),
+            JwksLocation::Url(u) => f.write_str(u),
+        }
+    }
+}
+
+/// Parse a JWKS document, keeping the keys rampart can use.
+pub(crate) fn parse_jwks(bytes: &[u8], allow: Option<&[Algorithm]>) -> Result<KeySet, String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| "it is not JSON".to_owned())?;
+    let entries = doc
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| "it has no `keys` array".to_owned())?;
+    let keys = entries
+        .iter()
+        .filter_map(|e| serde_json::from_value::<Jwk>(e.clone()).ok())
+        .filter_map(|jwk| jwk_key(&jwk, allow))
+        .collect();
+    Ok(KeySet { keys })
+}
+
+async fn fetch_url(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+    let mut response = client
+        .get(url)
+        .header(http::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|_| "the request failed".to_owned())?;
+    if !response.status().is_success() {
+        return Err(format!("the server answered {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| "reading the body failed".to_owned())?
+    {
+        if body.len() + chunk.len() > MAX_JWKS_BYTES {
+            return Err(format!("it is larger than {MAX_JWKS_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+async fn load(
+    client: &reqwest::Client,
+    location: &JwksLocation,
+    allow: Option<&[Algorithm]>,
+) -> Result<KeySet, String> {
+    let bytes = match location {
+        JwksLocation::File(path) => tokio::fs::read(path)
+            .await
+            .map_err(|e| format!("it cannot be read ({})", e.kind()))?,
+        JwksLocation::Url(url) => fetch_url(client, url).await?,
+    };
+    parse_jwks(&bytes, allow)
+}
+
+/// Load a JWKS at startup, from sync code, whether or not a runtime is running.
+pub(crate) fn load_blocking(
+    location: &JwksLocation,
+    allow: Option<&[Algorithm]>,
+) -> Result<KeySet, String> {
+    if let JwksLocation::File(path) = location {
+        let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({})", e.kind()))?;
+        return parse_jwks(&bytes, allow);
+    }
+    let location = location.clone();
+    let allow = allow.map(<[Algorithm]>::to_vec);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|_| "no runtime to fetch it".to_owned())?;
+            runtime.block_on(load(&http_client(), &location, allow.as_deref()))
+        })
+        .join()
+        .unwrap_or_else(|_| Err("fetching it panicked".to_owned()))
+    })
+}
+
+/// Refresh timing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JwksTiming {
+    /// Fewest seconds between two fetches, whatever triggers them.
+    pub(crate) min_interval: u64,
+    /// Refetch (on the next token) once the copy is this old.
+    pub(crate) max_age: u64,
+}
+
+/// A cached JWKS with throttled refresh.
+pub(crate) struct JwksSource {
+    location: JwksLocation,
+    allow: Option<Vec<Algorithm>>,
+    client: reqwest::Client,
+    timing: JwksTiming,
+    clock: SharedClock,
+    keys: RwLock<Arc<KeySet>>,
+    /// Bumped whenever the key set changes (the token cache follows it).
+    generation: AtomicU64,
+    fetched_at: AtomicU64,
+    last_attempt: AtomicU64,
+    fetches: AtomicU64,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for JwksSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksSource")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwksSource {
+    /// Load the JWKS now (startup); an unreadable or empty JWKS is an error.
+    pub(crate) fn open(
+        location: JwksLocation,
+        allow: Option<Vec<Algorithm>>,
+        timing: JwksTiming,
+        clock: SharedClock,
+    ) -> Result<Self, String> {
+        let keys = load_blocking(&location, allow.as_deref())?;
+        if keys.keys.is_empty() {
+            return Err("it holds no signing key rampart can use (RSA, EC P-256/P-384 or Ed25519, allowed algorithm, `use: sig`)".into());
+        }
+        let now = clock.now();
+        Ok(JwksSource {
+            location,
+            allow,
+            client: http_client(),
+            timing,
+            clock,
+            keys: RwLock::new(Arc::new(keys)),
+            generation: AtomicU64::new(0),
+            fetched_at: AtomicU64::new(now),
+            // The startup load is not a refresh: the first unknown kid may refetch at once.
+            last_attempt: AtomicU64::new(0),
+            fetches: AtomicU64::new(1),
+            refresh: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The current keys.
+    pub(crate) fn keys(&self) -> Arc<KeySet> {
+        self.keys
+            .read()
+            .map_or_else(|p| p.into_inner().clone(), |k| k.clone())
+    }
+
+    /// Changes whenever the keys change.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// How many times the document has been loaded (startup included).
+    pub(crate) fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Whether the cached copy is older than the maximum age.
+    pub(crate) fn is_stale(&self) -> bool {
+        self.clock
+            .now()
+            .saturating_sub(self.fetched_at.load(Ordering::Relaxed))
+            >= self.timing.max_age
+    }
+
+    /// Refetch unless a fetch happened within the refresh interval. Returns
+    /// whether the keys were replaced. Concurrent callers share one fetch.
+    pub(crate) async fn refresh(&self) -> bool {
+        let seen = self.generation();
+        let _guard = self.refresh.lock().await;
+        if self.generation() != seen {
+            return true; // another caller refreshed while we waited
+        }
+        let now = self.clock.now();
+        if now.saturating_sub(self.last_attempt.load(Ordering::Relaxed)) < self.timing.min_interval
+        {
+            return false;
+        }
+        self.last_attempt.store(now, Ordering::Relaxed);
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        match load(&self.client, &self.location, self.allow.as_deref()).await {
+            Ok(keys) if !keys.keys.is_empty() => {
+                if let Ok(mut slot) = self.keys.write() {
+                    *slot = Arc::new(keys);
+                }
+                self.fetched_at.store(now, Ordering::Relaxed);
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                true
+            }
+            Ok(_) => {
+                tracing::warn!(target: "rampart::audit", event = "jwks.refresh_failed", jwks = %self.location, reason = "no usable key", "JWKS refresh kept the previous keys");
+                false
+            }
+            Err(reason) => {
+                tracing::warn!(target: "rampart::audit", event = "jwks.refresh_failed", jwks = %self.location, %reason, "JWKS refresh kept the previous keys");
+                false
+            }
+        }
+    }
+}

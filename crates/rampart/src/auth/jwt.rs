@@ -1,0 +1,408 @@
+//! JWT bearer verification following RFC 8725: the key decides the algorithm
+//! (an allowlist per key; `alg: none` and HS/RS confusion refused), `exp` is
+//! required, `nbf`/`iat` honoured with a small leeway, `iss`/`aud`/`typ`
+//! checked, `kid` only picks among configured keys, `jku`/`x5u`/`jwk`/`x5c`
+//! headers are ignored (never followed), any `crit` header is refused, and
+//! the token size is capped before anything is decoded.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use crate::auth::cache::TokenCache;
+use crate::auth::clock::SharedClock;
+use crate::auth::jwks::JwksSource;
+use crate::auth::keys::{KeySet, parse_algorithm};
+
+/// Default largest token accepted, in bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Default clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
+pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// Default number of verified tokens cached per scheme.
+pub const DEFAULT_CACHE_SIZE: usize = 10_000;
+
+/// What a JWT must satisfy beyond its signature.
+#[derive(Debug, Clone)]
+pub struct JwtRules {
+    /// Accepted `iss` values (empty: not checked, only when waived).
+    pub issuers: Vec<String>,
+    /// Accepted `aud` values; the token's `aud` must contain one (empty: not checked, only when waived).
+    pub audiences: Vec<String>,
+    /// Clock-skew leeway in seconds.
+    pub leeway: u64,
+    /// Required `typ` header (compared case-insensitively, `application/` prefix optional).
+    pub typ: Option<String>,
+    /// Claim holding roles (dotted path allowed, e.g. `realm_access.roles`); default `roles`, then `role`.
+    pub roles_claim: Option<String>,
+    /// Largest token accepted, in bytes.
+    pub max_token_bytes: usize,
+}
+
+impl Default for JwtRules {
+    fn default() -> Self {
+        JwtRules {
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: DEFAULT_LEEWAY_SECS,
+            typ: None,
+            roles_claim: None,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        }
+    }
+}
+
+/// Why a token was refused. Internal: logged to the audit log, never sent to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JwtFailure {
+    TooLarge,
+    Malformed,
+    Algorithm,
+    UnknownKid,
+    NoKey,
+    Signature,
+    Expired,
+    NotYetValid,
+    IssuedInFuture,
+    Issuer,
+    Audience,
+    Type,
+    Critical,
+    NoSubject,
+    NoExpiry,
+}
+
+impl JwtFailure {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            JwtFailure::TooLarge => "token_too_large",
+            JwtFailure::Malformed => "malformed",
+            JwtFailure::Algorithm => "algorithm_not_allowed",
+            JwtFailure::UnknownKid => "unknown_kid",
+            JwtFailure::NoKey => "no_key_for_algorithm",
+            JwtFailure::Signature => "bad_signature",
+            JwtFailure::Expired => "expired",
+            JwtFailure::NotYetValid => "not_yet_valid",
+            JwtFailure::IssuedInFuture => "issued_in_future",
+            JwtFailure::Issuer => "wrong_issuer",
+            JwtFailure::Audience => "wrong_audience",
+            JwtFailure::Type => "wrong_typ",
+            JwtFailure::Critical => "crit_header",
+            JwtFailure::NoSubject => "no_subject",
+            JwtFailure::NoExpiry => "no_exp",
+        }
+    }
+}
+
+/// What a verified token says about its bearer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) subject: String,
+    pub(crate) roles: Vec<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires: u64,
+    pub(crate) not_before: Option<u64>,
+}
+
+/// Verifies the bearer tokens of one scheme.
+pub(crate) struct JwtVerifier {
+    rules: JwtRules,
+    static_keys: KeySet,
+    jwks: Option<JwksSource>,
+    cache: TokenCache<Identity>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("rules", &self.rules)
+            .field("static_keys", &self.static_keys)
+            .field("jwks", &self.jwks)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct JoseHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    crit: Option<Value>,
+}
+
+fn b64_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, JwtFailure> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtFailure::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| JwtFailure::Malformed)
+}
+
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, JwtFailure> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => {
+            if let Some(n) = v.as_u64() {
+                return Ok(Some(n));
+            }
+            match v.as_f64() {
+                Some(f) if (0.0..1e15).contains(&f) => Ok(Some(f as u64)),
+                _ => Err(JwtFailure::Malformed),
+            }
+        }
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn path<'a>(claims: &'a Map<String, Value>, dotted: &str) -> Option<&'a Value> {
+    let mut parts = dotted.split('.');
+    let mut current = claims.get(parts.next()?)?;
+    for part in parts {
+        current = current.get(part)?;
+    }
+    Some(current)
+}
+
+fn typ_matches(actual: &str, expected: &str) -> bool {
+    let strip = |t: &str| {
+        let lower = t.to_ascii_lowercase();
+        lower
+            .strip_prefix("application/")
+            .map_or(lower.clone(), str::to_owned)
+    };
+    strip(actual) == strip(expected)
+}
+
+impl JwtVerifier {
+    pub(crate) fn new(
+        rules: JwtRules,
+        static_keys: KeySet,
+        jwks: Option<JwksSource>,
+        cache_size: usize,
+        clock: SharedClock,
+    ) -> Self {
+        JwtVerifier {
+            rules,
+            static_keys,
+            jwks,
+            cache: TokenCache::new(cache_size),
+            clock,
+        }
+    }
+
+    /// The JWKS source, if the scheme has one.
+    pub(crate) fn jwks(&self) -> Option<&JwksSource> {
+        self.jwks.as_ref()
+    }
+
+    fn generation(&self) -> u64 {
+        self.jwks.as_ref().map_or(0, JwksSource::generation)
+    }
+
+    fn check_times(&self, id: &Identity, now: u64) -> Result<(), JwtFailure> {
+        if id.expires.saturating_add(self.rules.leeway) <= now {
+            return Err(JwtFailure::Expired);
+        }
+        if id
+            .not_before
+            .is_some_and(|nbf| nbf > now.saturating_add(self.rules.leeway))
+        {
+            return Err(JwtFailure::NotYetValid);
+        }
+        Ok(())
+    }
+
+    /// Verify a bearer token: cached if seen before, else signature and claims.
+    pub(crate) async fn verify(&self, token: &str) -> Result<Arc<Identity>, JwtFailure> {
+        if token.len() > self.rules.max_token_bytes {
+            return Err(JwtFailure::TooLarge);
+        }
+        let now = self.clock.now();
+        if let Some(jwks) = &self.jwks {
+            if jwks.is_stale() {
+                jwks.refresh().await;
+            }
+        }
+        let generation = self.generation();
+        if let Some(hit) = self.cache.get(token.as_bytes(), generation) {
+            self.check_times(&hit, now)?;
+            return Ok(hit);
+        }
+        let mut parts = token.splitn(4, '.');
+        let (Some(header_b64), Some(payload_b64), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtFailure::Malformed);
+        };
+        if signature.is_empty() {
+            return Err(JwtFailure::Malformed);
+        }
+        let header: JoseHeader = b64_json(header_b64)?;
+        if header.crit.is_some() {
+            return Err(JwtFailure::Critical);
+        }
+        let alg = parse_algorithm(&header.alg).ok_or(JwtFailure::Algorithm)?;
+        if let Some(expected) = &self.rules.typ {
+            if !header
+                .typ
+                .as_deref()
+                .is_some_and(|t| typ_matches(t, expected))
+            {
+                return Err(JwtFailure::Type);
+            }
+        }
+        let message = &token[..header_b64.len() + 1 + payload_b64.len()];
+        let kid = header.kid.as_deref();
+        let verified = self.verify_signature(kid, alg, message, signature).await?;
+        let claims: Map<String, Value> = b64_json(payload_b64)?;
+        let identity = Arc::new(self.check_claims(&claims, now)?);
+        self.check_times(&identity, now)?;
+        self.cache.insert(
+            token.as_bytes(),
+            identity.clone(),
+            verified,
+            identity.expires,
+            now,
+        );
+        Ok(identity)
+    }
+
+    /// Check the signature with the key the `kid`/`alg` select; refetch the
+    /// JWKS once for an unknown `kid`. Returns the key-set generation used.
+    async fn verify_signature(
+        &self,
+        kid: Option<&str>,
+        alg: jsonwebtoken::Algorithm,
+        message: &str,
+        signature: &str,
+    ) -> Result<u64, JwtFailure> {
+        let check = |keys: &KeySet| -> Result<bool, (JwtFailure, bool)> {
+            let key = keys.select(kid, alg).map_err(|unknown_kid| {
+                if unknown_kid {
+                    (JwtFailure::UnknownKid, true)
+                } else {
+                    (JwtFailure::NoKey, false)
+                }
+            })?;
+            Ok(
+                jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, alg)
+                    .unwrap_or(false),
+            )
+        };
+        let mut last = JwtFailure::NoKey;
+        if !self.static_keys.keys.is_empty() {
+            match check(&self.static_keys) {
+                Ok(true) => return Ok(self.generation()),
+                Ok(false) => last = JwtFailure::Signature,
+                Err((why, _)) => last = why,
+            }
+        }
+        let Some(jwks) = &self.jwks else {
+            return Err(last);
+        };
+        let generation = jwks.generation();
+        match check(&jwks.keys()) {
+            Ok(true) => return Ok(generation),
+            Ok(false) => return Err(JwtFailure::Signature),
+            Err((why, false)) => return Err(why),
+            Err((_, true)) => {}
+        }
+        // Unknown kid: the IdP may have rotated keys. Refetch (throttled) and retry once.
+        if !jwks.refresh().await {
+            return Err(JwtFailure::UnknownKid);
+        }
+        let generation = jwks.generation();
+        match check(&jwks.keys()) {
+            Ok(true) => Ok(generation),
+            Ok(false) => Err(JwtFailure::Signature),
+            Err((why, _)) => Err(why),
+        }
+    }
+
+    fn check_claims(&self, claims: &Map<String, Value>, now: u64) -> Result<Identity, JwtFailure> {
+        let leeway = self.rules.leeway;
+        let expires = numeric_date(claims, "exp")?.ok_or(JwtFailure::NoExpiry)?;
+        let not_before = numeric_date(claims, "nbf")?;
+        if numeric_date(claims, "iat")?.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(JwtFailure::IssuedInFuture);
+        }
+        if !self.rules.issuers.is_empty() {
+            let iss = claims.get("iss").and_then(Value::as_str);
+            if !iss.is_some_and(|iss| self.rules.issuers.iter().any(|i| i == iss)) {
+                return Err(JwtFailure::Issuer);
+            }
+        }
+        if !self.rules.audiences.is_empty() {
+            let aud = strings(claims.get("aud"));
+            if !aud.iter().any(|a| self.rules.audiences.contains(a)) {
+                return Err(JwtFailure::Audience);
+            }
+        }
+        let subject = ["sub", "client_id"]
+            .iter()
+            .find_map(|c| claims.get(*c).and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+            .ok_or(JwtFailure::NoSubject)?
+            .to_owned();
+        let roles = match &self.rules.roles_claim {
+            Some(claim) => strings(path(claims, claim)),
+            None => {
+                let mut roles = strings(claims.get("roles"));
+                roles.extend(strings(claims.get("role")));
+                roles
+            }
+        };
+        let mut scopes: Vec<String> = match claims.get("scope") {
+            Some(Value::String(s)) => s.split_ascii_whitespace().map(str::to_owned).collect(),
+            other => strings(other),
+        };
+        for scp in strings(claims.get("scp")) {
+            scopes.extend(scp.split_ascii_whitespace().map(str::to_owned));
+        }
+        Ok(Identity {
+            subject,
+            roles,
+            scopes,
+            expires,
+            not_before,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_comparison_ignores_case_and_media_prefix() {
+        assert!(typ_matches("at+jwt", "application/at+JWT"));
+        assert!(typ_matches("JWT", "jwt"));
+        assert!(!typ_matches("JWT", "at+jwt"));
+    }
+
+    #[test]
+    fn numeric_dates_accept_integers_and_floats_only() {
+        let claims: Map<String, Value> =
+            serde_json::from_str(r#"{"a": 10, "b": 10.6, "c": "10", "d": -1}"#).unwrap();
+        assert_eq!(numeric_date(&claims, "a"), Ok(Some(10)));
+        assert_eq!(numeric_date(&claims, "b"), Ok(Some(10)));
+        assert_eq!(numeric_date(&claims, "c"), Err(JwtFailure::Malformed));
+        assert_eq!(numeric_date(&claims, "d"), Err(JwtFailure::Malformed));
+        assert_eq!(numeric_date(&claims, "e"), Ok(None));
+    }
+}

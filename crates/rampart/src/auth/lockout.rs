@@ -1,0 +1,326 @@
+//! Brute-force defence: failed authentications are counted per client IP and
+//! per presented API key id; `threshold` failures within `window` lock that
+//! client (or key id) out for `lock_for`, answered 429 with `Retry-After`.
+//!
+//! Counts live behind [`LockoutStore`]; [`MemoryLockout`] (bounded, sharded)
+//! is the embedded default, and the rate-limit store can back it later.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::auth::api_key::BoxFuture;
+
+/// Default failures allowed per window.
+pub const DEFAULT_THRESHOLD: u32 = 5;
+/// Default counting window (and lock duration): 15 minutes.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Default number of clients tracked in memory.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
+/// When failures lock a client out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures that lock (the `5` of "5 in 15 min").
+    pub threshold: u32,
+    /// Seconds over which failures are counted.
+    pub window: u64,
+    /// Seconds a lock lasts.
+    pub lock_for: u64,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            threshold: DEFAULT_THRESHOLD,
+            window: DEFAULT_WINDOW.as_secs(),
+            lock_for: DEFAULT_WINDOW.as_secs(),
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// From a rate such as `5/15min` (the shared rate grammar): lock for the window.
+    pub fn from_rate(rate: &rampart_spec::grammar::Rate) -> Self {
+        let secs = rate.period.as_secs().max(1);
+        LockoutPolicy {
+            threshold: rate.count,
+            window: secs,
+            lock_for: secs,
+        }
+    }
+}
+
+/// What is being counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockTarget<'a> {
+    /// A client IP.
+    Ip(IpAddr),
+    /// A presented API key id.
+    KeyId(&'a str),
+}
+
+impl std::fmt::Display for LockTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockTarget::Ip(ip) => write!(f, "ip:{ip}"),
+            LockTarget::KeyId(id) => write!(f, "key:{id}"),
+        }
+    }
+}
+
+/// A store of failure counts; implement it to share counts between instances.
+pub trait LockoutStore: Send + Sync + 'static {
+    /// Seconds left on a lock of `target`, if locked at `now`.
+    fn locked<'a>(&'a self, target: LockTarget<'a>, now: u64) -> BoxFuture<'a, Option<u64>>;
+    /// Count a failure at `now`; `Some(lock seconds)` if this failure locked `target`.
+    fn fail<'a>(
+        &'a self,
+        target: LockTarget<'a>,
+        now: u64,
+        policy: LockoutPolicy,
+    ) -> BoxFuture<'a, Option<u64>>;
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    window_start: u64,
+    locked_until: u64,
+}
+
+impl Entry {
+    fn stale(&self, now: u64, policy: &LockoutPolicy) -> bool {
+        self.locked_until <= now && now.saturating_sub(self.window_start) >= policy.window
+    }
+}
+
+const SHARDS: usize = 16;
+
+struct Shards<K> {
+    maps: Box<[Mutex<HashMap<K, Entry>>]>,
+    hasher: RandomState,
+}
+
+impl<K: Hash + Eq> Shards<K> {
+    fn new() -> Self {
+        Shards {
+            maps: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<HashMap<K, Entry>> {
+        &self.maps[(self.hasher.hash_one(key) as usize) % SHARDS]
+    }
+}
+
+/// In-memory, bounded failure counts (the embedded default).
+pub struct MemoryLockout {
+    ips: Shards<IpAddr>,
+    keys: Shards<String>,
+    /// Entries held, for a lock-free "nothing tracked" fast path.
+    entries: AtomicUsize,
+    per_shard: usize,
+    policy: LockoutPolicy,
+}
+
+impl std::fmt::Debug for MemoryLockout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryLockout")
+            .field("entries", &self.entries.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryLockout {
+    /// A store tracking at most about `capacity` IPs and as many key ids.
+    pub fn new(capacity: usize, policy: LockoutPolicy) -> Self {
+        MemoryLockout {
+            ips: Shards::new(),
+            keys: Shards::new(),
+            entries: AtomicUsize::new(0),
+            per_shard: capacity.div_ceil(SHARDS).max(1),
+            policy,
+        }
+    }
+
+    /// Seconds left on a lock of `target`.
+    pub fn locked_now(&self, target: LockTarget<'_>, now: u64) -> Option<u64> {
+        if self.entries.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let until = match target {
+            LockTarget::Ip(ip) => self.ips.shard(&ip).lock().ok()?.get(&ip)?.locked_until,
+            LockTarget::KeyId(id) => self.keys.shard(id).lock().ok()?.get(id)?.locked_until,
+        };
+        (until > now).then(|| until - now)
+    }
+
+    /// Count a failure; `Some(lock seconds)` if it locked `target`.
+    pub fn fail_now(&self, target: LockTarget<'_>, now: u64, policy: LockoutPolicy) -> Option<u64> {
+        match target {
+            LockTarget::Ip(ip) => self.fail_in(&self.ips, ip, now, policy),
+            LockTarget::KeyId(id) => self.fail_in(&self.keys, id.to_owned(), now, policy),
+        }
+    }
+
+    fn fail_in<K: Hash + Eq + Clone>(
+        &self,
+        shards: &Shards<K>,
+        key: K,
+        now: u64,
+        policy: LockoutPolicy,
+    ) -> Option<u64> {
+        let mut map = shards.shard(&key).lock().ok()?;
+        if !map.contains_key(&key) && map.len() >= self.per_shard {
+            let before = map.len();
+            map.retain(|_, e| !e.stale(now, &policy));
+            if map.len() >= self.per_shard {
+                // Still full of live entries: forget the oldest window.
+                let victim = map
+                    .iter()
+                    .filter(|(_, e)| e.locked_until <= now)
+                    .min_by_key(|(_, e)| e.window_start)
+                    .map(|(k, _)| k.clone());
+                if let Some(victim) = victim {
+                    map.remove(&victim);
+                }
+            }
+            self.entries
+                .fetch_sub(before.saturating_sub(map.len()), Ordering::Relaxed);
+            if map.len() >= self.per_shard {
+                return None; // every tracked client is locked: count nothing new
+            }
+        }
+        let entry = map.entry(key).or_insert_with(|| {
+            self.entries.fetch_add(1, Ordering::Relaxed);
+            Entry {
+                failures: 0,
+                window_start: now,
+                locked_until: 0,
+            }
+        });
+        if entry.locked_until > now {
+            return None;
+        }
+        if entry.locked_until != 0 || now.saturating_sub(entry.window_start) >= policy.window {
+            *entry = Entry {
+                failures: 0,
+                window_start: now,
+                locked_until: 0,
+            };
+        }
+        entry.failures += 1;
+        if entry.failures >= policy.threshold {
+            entry.locked_until = now + policy.lock_for;
+            return Some(policy.lock_for);
+        }
+        None
+    }
+}
+
+impl LockoutStore for MemoryLockout {
+    fn locked<'a>(&'a self, target: LockTarget<'a>, now: u64) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(std::future::ready(self.locked_now(target, now)))
+    }
+
+    fn fail<'a>(
+        &'a self,
+        target: LockTarget<'a>,
+        now: u64,
+        policy: LockoutPolicy,
+    ) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(std::future::ready(self.fail_now(target, now, policy)))
+    }
+}
+
+/// The lockout the pipeline uses: the memory store without boxing, or any store.
+#[derive(Clone)]
+pub(crate) enum Lockout {
+    Off,
+    Memory(Arc<MemoryLockout>),
+    Store(Arc<dyn LockoutStore>, LockoutPolicy),
+}
+
+impl std::fmt::Debug for Lockout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lockout::Off => f.write_str("Off"),
+            Lockout::Memory(m) => m.fmt(f),
+            Lockout::Store(_, p) => f.debug_tuple("Store").field(p).finish(),
+        }
+    }
+}
+
+impl Lockout {
+    pub(crate) async fn locked(&self, target: LockTarget<'_>, now: u64) -> Option<u64> {
+        match self {
+            Lockout::Off => None,
+            Lockout::Memory(m) => m.locked_now(target, now),
+            Lockout::Store(s, _) => s.locked(target, now).await,
+        }
+    }
+
+    pub(crate) async fn fail(&self, target: LockTarget<'_>, now: u64) -> Option<u64> {
+        match self {
+            Lockout::Off => None,
+            Lockout::Memory(m) => m.fail_now(target, now, m.policy),
+            Lockout::Store(s, policy) => s.fail(target, now, *policy).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_after_threshold_and_recovers() {
+        let policy = LockoutPolicy {
+            threshold: 3,
+            window: 60,
+            lock_for: 60,
+        };
+        let store = MemoryLockout::new(100, policy);
+        let ip = LockTarget::Ip("10.0.0.1".parse().unwrap());
+        assert_eq!(store.fail_now(ip, 0, policy), None);
+        assert_eq!(store.fail_now(ip, 1, policy), None);
+        assert_eq!(store.locked_now(ip, 1), None);
+        assert_eq!(store.fail_now(ip, 2, policy), Some(60));
+        assert_eq!(store.locked_now(ip, 2), Some(60));
+        assert_eq!(store.locked_now(ip, 61), Some(1));
+        assert_eq!(store.locked_now(ip, 62), None);
+        // Counting starts afresh after the lock.
+        assert_eq!(store.fail_now(ip, 62, policy), None);
+        assert_eq!(store.locked_now(ip, 62), None);
+    }
+
+    #[test]
+    fn window_expiry_resets_counts() {
+        let policy = LockoutPolicy {
+            threshold: 2,
+            window: 10,
+            lock_for: 10,
+        };
+        let store = MemoryLockout::new(100, policy);
+        let key = LockTarget::KeyId("abc");
+        assert_eq!(store.fail_now(key, 0, policy), None);
+        assert_eq!(store.fail_now(key, 11, policy), None);
+        assert_eq!(store.fail_now(key, 12, policy), Some(10));
+    }
+
+    #[test]
+    fn bounded() {
+        let policy = LockoutPolicy::default();
+        let store = MemoryLockout::new(32, policy);
+        for i in 0..1000u32 {
+            store.fail_now(LockTarget::Ip(IpAddr::from(i.to_be_bytes())), 0, policy);
+        }
+        assert!(store.entries.load(Ordering::Relaxed) <= 32 + SHARDS);
+    }
+}

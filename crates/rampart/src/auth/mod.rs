@@ -1,0 +1,55 @@
+//! Authentication: who is calling.
+//!
+//! - [`jwt`]: bearer JWTs (http bearer, OAuth2 and OpenID Connect schemes),
+//!   verified per RFC 8725 with keys from a secret, a PEM file or a JWKS
+//!   ([`jwks`]), and a bounded cache of verified tokens.
+//! - [`api_key`]: `rk_<id>_<secret>` keys stored as SHA-256 hashes in a file
+//!   ([`FileKeyStore`]) or Redis ([`RedisKeyStore`]).
+//! - [`lockout`]: failed attempts counted per client IP and key id.
+//! - [`clock`]: the injectable time source all of them use.
+//!
+//! The [`Security`](crate::Security) handle wires these together from the spec
+//! and configuration; [`Security::guard`](crate::Security::guard) enforces them.
+
+pub mod api_key;
+mod cache;
+pub mod clock;
+pub mod jwks;
+pub mod jwt;
+pub mod key_file;
+pub mod key_redis;
+pub mod keys;
+pub mod lockout;
+pub(crate) mod setup;
+
+pub use api_key::{KeyRecord, KeyStore, KeyStoreError, NewKey, StoredKey};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use jwt::JwtRules;
+pub use key_file::{FileKeyStore, KeyFile};
+pub use key_redis::RedisKeyStore;
+pub use lockout::{LockTarget, LockoutPolicy, LockoutStore, MemoryLockout};
+
+/// The token of an `Authorization: Bearer <token>` header value; `None` when
+/// the header uses another scheme. The scheme name is case-insensitive.
+pub fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(7)?;
+    if !scheme[..6].eq_ignore_ascii_case(b"bearer") || scheme[6] != b' ' {
+        return None;
+    }
+    let start = rest.iter().position(|b| *b != b' ')?;
+    Some(rest[start..].trim_ascii_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_tokens() {
+        assert_eq!(bearer_token(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_token(b"bearer   abc "), Some(&b"abc"[..]));
+        assert_eq!(bearer_token(b"Basic abc"), None);
+        assert_eq!(bearer_token(b"Bearer "), None);
+        assert_eq!(bearer_token(b"Bearerabc"), None);
+    }
+}

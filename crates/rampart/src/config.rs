@@ -1,0 +1,509 @@
+//! Runtime security configuration: `rampart.toml`, then `RAMPART_*`
+//! environment variables (the environment wins). Secrets come only from the
+//! environment or from files the configuration points at — never from the
+//! spec, and never inline in `rampart.toml`. Every setting is documented in
+//! `docs/configuration.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default name of the configuration file, looked for in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "rampart.toml";
+
+/// A configuration problem: what is wrong, and what to do about it. The
+/// server refuses to start on any of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl ConfigError {
+    /// An error with a fix.
+    pub fn new(message: impl Into<String>, fix: impl Into<String>) -> Self {
+        ConfigError {
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n  = help: {}", self.message, self.fix)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Secret bytes; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wrap secret bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+/// One value or a list (`issuer = "a"` or `issuer = ["a", "b"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// As a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// JWT settings: `[jwt]` (every JWT scheme) or `[schemes.NAME]` (one scheme,
+/// overriding `[jwt]` field by field).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JwtConfig {
+    /// HMAC secret (HS256/384/512): only from `RAMPART_JWT_SECRET` or the builder.
+    #[serde(skip)]
+    pub secret: Option<Secret>,
+    /// File holding the HMAC secret (`RAMPART_JWT_SECRET_FILE`).
+    pub secret_file: Option<PathBuf>,
+    /// PEM public key file (`RAMPART_JWT_PUBLIC_KEY`).
+    pub public_key: Option<PathBuf>,
+    /// JWKS file path or URL (`RAMPART_JWKS`).
+    pub jwks: Option<String>,
+    /// Accepted `iss` (`RAMPART_JWT_ISSUER`).
+    pub issuer: Option<OneOrMany>,
+    /// Accepted `aud` (`RAMPART_JWT_AUDIENCE`).
+    pub audience: Option<OneOrMany>,
+    /// Algorithm allowlist (`RAMPART_JWT_ALGORITHMS`); default: one per key type.
+    pub algorithms: Option<Vec<String>>,
+    /// Clock-skew leeway in seconds (`RAMPART_JWT_LEEWAY`), default 30.
+    pub leeway: Option<u64>,
+    /// Required `typ` header, e.g. `at+jwt` (`RAMPART_JWT_TYP`).
+    pub typ: Option<String>,
+    /// Claim holding roles, dotted path allowed (`RAMPART_JWT_ROLES_CLAIM`); default `roles`/`role`.
+    pub roles_claim: Option<String>,
+    /// Largest token accepted in bytes (`RAMPART_JWT_MAX_TOKEN_BYTES`), default 8192.
+    pub max_token_bytes: Option<usize>,
+    /// Verified tokens cached (0 disables), default 10000.
+    pub cache_size: Option<usize>,
+    /// Fewest seconds between JWKS fetches, default 60.
+    pub jwks_refresh_interval: Option<u64>,
+    /// Refetch the JWKS once it is this many seconds old, default 3600.
+    pub jwks_max_age: Option<u64>,
+    /// Accept tokens without checking `iss` (`RAMPART_JWT_SKIP_ISSUER_CHECK`).
+    pub skip_issuer_check: Option<bool>,
+    /// Accept tokens without checking `aud` (`RAMPART_JWT_SKIP_AUDIENCE_CHECK`).
+    pub skip_audience_check: Option<bool>,
+}
+
+macro_rules! overlay {
+    ($over:expr, $base:expr, $($field:ident),*) => {
+        JwtConfig { $($field: $over.$field.clone().or_else(|| $base.$field.clone()),)* }
+    };
+}
+
+impl JwtConfig {
+    /// This configuration with unset fields taken from `base`.
+    pub fn over(&self, base: &JwtConfig) -> JwtConfig {
+        overlay!(
+            self,
+            base,
+            secret,
+            secret_file,
+            public_key,
+            jwks,
+            issuer,
+            audience,
+            algorithms,
+            leeway,
+            typ,
+            roles_claim,
+            max_token_bytes,
+            cache_size,
+            jwks_refresh_interval,
+            jwks_max_age,
+            skip_issuer_check,
+            skip_audience_check
+        )
+    }
+}
+
+/// Where API keys are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyStoreKind {
+    /// A TOML key file (default).
+    #[default]
+    File,
+    /// Redis at `REDIS_URL`.
+    Redis,
+}
+
+/// `[api-keys]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ApiKeyConfig {
+    /// `file` (default) or `redis` (`RAMPART_API_KEY_STORE`).
+    pub store: Option<KeyStoreKind>,
+    /// Key file path (`RAMPART_API_KEYS`), default `rampart-keys.toml`.
+    pub file: Option<PathBuf>,
+    /// Seconds between checks of the key file for changes, default 5.
+    pub reload_interval: Option<u64>,
+    /// Prefix of key hashes in Redis, default `rampart:apikey:`.
+    pub redis_prefix: Option<String>,
+}
+
+/// `[lockout]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LockoutConfig {
+    /// Failures per window that lock a client out, as a rate (`RAMPART_LOCKOUT`), default `5/15min`.
+    pub after: Option<String>,
+    /// Set to false to turn lockout off (`RAMPART_LOCKOUT=off`).
+    pub enabled: Option<bool>,
+    /// Clients tracked in memory, default 100000.
+    pub capacity: Option<usize>,
+}
+
+/// Everything the security runtime reads from `rampart.toml` and the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecurityConfig {
+    /// `realm` of `WWW-Authenticate` challenges (`RAMPART_REALM`), default `api`.
+    pub realm: Option<String>,
+    /// Defaults for every JWT scheme.
+    #[serde(default)]
+    pub jwt: JwtConfig,
+    /// Per-scheme JWT overrides, by scheme name.
+    #[serde(default)]
+    pub schemes: BTreeMap<String, JwtConfig>,
+    /// API key storage.
+    #[serde(default)]
+    pub api_keys: ApiKeyConfig,
+    /// Brute-force lockout.
+    #[serde(default)]
+    pub lockout: LockoutConfig,
+    /// Proxies whose `X-Forwarded-For` is believed, as CIDRs (`RAMPART_TRUSTED_PROXIES`).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Redis URL (`REDIS_URL` only: it may hold a password).
+    #[serde(skip)]
+    pub redis_url: Option<String>,
+}
+
+fn secret_inline_error(origin: &str, table: &str) -> ConfigError {
+    ConfigError::new(
+        format!("{origin}: `{table}.secret` puts a secret in the configuration file"),
+        "remove it; set RAMPART_JWT_SECRET in the environment, or point `secret-file` at a file readable only by the server",
+    )
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::new(
+            format!("{name}=`{value}` is not a boolean"),
+            format!("set {name} to `true` or `false`"),
+        )),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        ConfigError::new(
+            format!("{name}=`{value}` is not a whole number"),
+            format!("set {name} to a whole number"),
+        )
+    })
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn one_or_many(value: &str) -> OneOrMany {
+    let items = list(value);
+    match <[String; 1]>::try_from(items) {
+        Ok([one]) => OneOrMany::One(one),
+        Err(items) => OneOrMany::Many(items),
+    }
+}
+
+/// Read a secret file, without a trailing newline.
+pub(crate) fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
+    let mut bytes = std::fs::read(path).map_err(|e| {
+        ConfigError::new(
+            format!(
+                "the JWT secret file {} cannot be read ({})",
+                path.display(),
+                e.kind()
+            ),
+            "check RAMPART_JWT_SECRET_FILE / jwt.secret-file and the file's permissions",
+        )
+    })?;
+    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        bytes.pop();
+    }
+    Ok(Secret(bytes))
+}
+
+impl SecurityConfig {
+    /// Load `rampart.toml` (the given path, else `RAMPART_CONFIG`, else
+    /// `./rampart.toml` if it exists), then overlay the environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(path, |name| std::env::var(name).ok())
+    }
+
+    /// [`load`](Self::load) with an explicit environment (for tests and embedding).
+    pub fn load_with(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let path: Option<PathBuf> = match path {
+            Some(p) => Some(p.to_owned()),
+            None => match env("RAMPART_CONFIG") {
+                Some(p) => Some(PathBuf::from(p)),
+                None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+            },
+        };
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    ConfigError::new(
+                        format!(
+                            "the configuration file {} cannot be read ({})",
+                            path.display(),
+                            e.kind()
+                        ),
+                        "create it, fix its permissions, or set RAMPART_CONFIG to the right path",
+                    )
+                })?;
+                Self::from_toml_str(&text, &path.display().to_string())?
+            }
+            None => SecurityConfig::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    /// Parse `rampart.toml` text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        if let Ok(value) = text.parse::<toml::Table>() {
+            if value.get("jwt").and_then(|j| j.get("secret")).is_some() {
+                return Err(secret_inline_error(origin, "jwt"));
+            }
+            if let Some(schemes) = value.get("schemes").and_then(toml::Value::as_table) {
+                for (name, scheme) in schemes {
+                    if scheme.get("secret").is_some() {
+                        return Err(secret_inline_error(origin, &format!("schemes.{name}")));
+                    }
+                }
+            }
+        }
+        toml::from_str(text).map_err(|e| {
+            ConfigError::new(
+                format!("{origin}: {}", e.message()),
+                "see docs/configuration.md for every setting rampart.toml accepts",
+            )
+        })
+    }
+
+    /// Overlay `RAMPART_*` variables (and `REDIS_URL`); they win over the file.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = get("RAMPART_REALM") {
+            self.realm = Some(v);
+        }
+        let jwt = &mut self.jwt;
+        if let Some(v) = env("RAMPART_JWT_SECRET").filter(|v| !v.is_empty()) {
+            jwt.secret = Some(Secret(v.into_bytes()));
+        }
+        if let Some(v) = get("RAMPART_JWT_SECRET_FILE") {
+            jwt.secret_file = Some(v.into());
+        }
+        if let Some(v) = get("RAMPART_JWT_PUBLIC_KEY") {
+            jwt.public_key = Some(v.into());
+        }
+        if let Some(v) = get("RAMPART_JWKS") {
+            jwt.jwks = Some(v);
+        }
+        if let Some(v) = get("RAMPART_JWT_ISSUER") {
+            jwt.issuer = Some(one_or_many(&v));
+        }
+        if let Some(v) = get("RAMPART_JWT_AUDIENCE") {
+            jwt.audience = Some(one_or_many(&v));
+        }
+        if let Some(v) = get("RAMPART_JWT_ALGORITHMS") {
+            jwt.algorithms = Some(list(&v));
+        }
+        if let Some(v) = get("RAMPART_JWT_LEEWAY") {
+            jwt.leeway = Some(parse_num("RAMPART_JWT_LEEWAY", &v)?);
+        }
+        if let Some(v) = get("RAMPART_JWT_TYP") {
+            jwt.typ = Some(v);
+        }
+        if let Some(v) = get("RAMPART_JWT_ROLES_CLAIM") {
+            jwt.roles_claim = Some(v);
+        }
+        if let Some(v) = get("RAMPART_JWT_MAX_TOKEN_BYTES") {
+            jwt.max_token_bytes = Some(parse_num("RAMPART_JWT_MAX_TOKEN_BYTES", &v)?);
+        }
+        if let Some(v) = get("RAMPART_JWT_SKIP_ISSUER_CHECK") {
+            jwt.skip_issuer_check = Some(parse_bool("RAMPART_JWT_SKIP_ISSUER_CHECK", &v)?);
+        }
+        if let Some(v) = get("RAMPART_JWT_SKIP_AUDIENCE_CHECK") {
+            jwt.skip_audience_check = Some(parse_bool("RAMPART_JWT_SKIP_AUDIENCE_CHECK", &v)?);
+        }
+        if let Some(v) = get("RAMPART_API_KEYS") {
+            self.api_keys.file = Some(v.into());
+        }
+        if let Some(v) = get("RAMPART_API_KEY_STORE") {
+            self.api_keys.store = Some(match v.trim().to_ascii_lowercase().as_str() {
+                "file" => KeyStoreKind::File,
+                "redis" => KeyStoreKind::Redis,
+                _ => {
+                    return Err(ConfigError::new(
+                        format!("RAMPART_API_KEY_STORE=`{v}` is not a key store"),
+                        "set RAMPART_API_KEY_STORE to `file` or `redis`",
+                    ));
+                }
+            });
+        }
+        if let Some(v) = get("REDIS_URL") {
+            self.redis_url = Some(v);
+        }
+        if let Some(v) = get("RAMPART_TRUSTED_PROXIES") {
+            self.trusted_proxies = list(&v);
+        }
+        if let Some(v) = get("RAMPART_LOCKOUT") {
+            if matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "off" | "false" | "0"
+            ) {
+                self.lockout.enabled = Some(false);
+            } else {
+                self.lockout.enabled = Some(true);
+                self.lockout.after = Some(v);
+            }
+        }
+        self.trusted_proxy_nets()?;
+        Ok(())
+    }
+
+    /// `trusted_proxies` parsed; a bare IP means that one address.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                let t = text.trim();
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::new(
+                            format!("trusted proxy `{t}` is not an IP address or CIDR"),
+                            "write RAMPART_TRUSTED_PROXIES as comma-separated CIDRs, e.g. `10.0.0.0/8,192.168.1.7/32`",
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// The effective JWT settings of scheme `name`.
+    pub fn jwt_for(&self, name: &str) -> JwtConfig {
+        match self.schemes.get(name) {
+            Some(own) => own.over(&self.jwt),
+            None => self.jwt.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn env_wins_over_the_file() {
+        let mut config = SecurityConfig::from_toml_str(
+            "realm = \"pets\"\n[jwt]\nissuer = \"https://file\"\naudience = [\"a\", \"b\"]\nleeway = 5\n[schemes.oauth2]\njwks = \"jwks.json\"\n",
+            "rampart.toml",
+        )
+        .unwrap();
+        config
+            .apply_env(env(&[
+                ("RAMPART_JWT_ISSUER", "https://env"),
+                ("RAMPART_JWT_SECRET", "s"),
+                ("RAMPART_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
+                ("RAMPART_LOCKOUT", "3/min"),
+            ]))
+            .unwrap();
+        assert_eq!(config.realm.as_deref(), Some("pets"));
+        assert_eq!(
+            config.jwt.issuer,
+            Some(OneOrMany::One("https://env".into()))
+        );
+        assert_eq!(config.jwt.audience.as_ref().unwrap().to_vec(), ["a", "b"]);
+        assert_eq!(config.trusted_proxy_nets().unwrap().len(), 2);
+        assert_eq!(config.lockout.after.as_deref(), Some("3/min"));
+        let oauth = config.jwt_for("oauth2");
+        assert_eq!(oauth.jwks.as_deref(), Some("jwks.json"));
+        assert_eq!(oauth.leeway, Some(5));
+        assert_eq!(oauth.secret.as_ref().unwrap().expose(), b"s");
+        assert!(!format!("{config:?}").contains("\"s\""));
+    }
+
+    #[test]
+    fn inline_secrets_and_unknown_keys_are_refused() {
+        let err =
+            SecurityConfig::from_toml_str("[jwt]\nsecret = \"x\"\n", "rampart.toml").unwrap_err();
+        assert!(err.fix.contains("RAMPART_JWT_SECRET"), "{err}");
+        let err =
+            SecurityConfig::from_toml_str("[jwt]\nissur = \"x\"\n", "rampart.toml").unwrap_err();
+        assert!(err.message.contains("issur"), "{err}");
+        let mut c = SecurityConfig::default();
+        assert!(
+            c.apply_env(env(&[("RAMPART_TRUSTED_PROXIES", "nope")]))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,614 @@
+//! The per-route pipeline: ONE policy-aware tower layer that runs, in order
+//! (DESIGN.md steps 3-7):
+//!
+//! 1. credentials in the URL (`?access_token=`, `?api_key=`, `?apikey=`,
+//!    `?token=`, or an apiKey scheme's name) → 400, before anything reads them;
+//! 2. brute-force lockout of the client IP → 429 with `Retry-After`;
+//! 3. authentication: OpenAPI `security` is an OR of ANDs; JWT bearer for
+//!    http bearer / oauth2 / openIdConnect schemes, the named header for apiKey
+//!    schemes → 401 with `WWW-Authenticate` (RFC 6750);
+//! 4. authorization: scopes per scheme requirement → 403 `insufficient_scope`;
+//!    roles with the hierarchy → 403;
+//! 5. [rate limit: the per-principal limiter plugs in here];
+//! 6. the [`Principal`] goes into the request extensions, and the handler runs.
+//!
+//! Public policies (no `security`) skip 2-6. Everything per route (challenge
+//! header values, scheme lookups, role ranks) is computed once in
+//! [`Security::guard`](crate::Security::guard).
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::ConnectInfo;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use rampart_spec::policy::OperationPolicy;
+use tower::{Layer, Service};
+
+use crate::access::{RoleRequirement, missing_scope};
+use crate::audit::{self, AuditContext, ClientIp};
+use crate::auth::api_key::{KeyOutcome, StoredKey, key_id};
+use crate::auth::bearer_token;
+use crate::auth::jwt::Identity;
+use crate::auth::lockout::LockTarget;
+use crate::config::ConfigError;
+use crate::principal::{AuthMethod, Principal};
+use crate::problem::Problem;
+use crate::security::{SchemeAuth, Security, URL_CREDENTIAL_PARAMS};
+
+/// Most distinct schemes one route may name.
+pub const MAX_SCHEMES_PER_ROUTE: usize = 8;
+
+/// Whether `name` is one of the query parameters always refused as credentials.
+pub fn is_url_credential(name: &str) -> bool {
+    URL_CREDENTIAL_PARAMS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// The first query parameter whose (decoded) name is in `names`, compared case-insensitively.
+pub fn find_url_credential<'q>(query: &'q str, names: &[String]) -> Option<Cow<'q, str>> {
+    query.split('&').find_map(|pair| {
+        let raw = pair.split('=').next().unwrap_or("");
+        let name: Cow<'q, str> = if raw.contains(['%', '+']) {
+            form_urlencoded::parse(raw.as_bytes())
+                .next()
+                .map(|(k, _)| Cow::Owned(k.into_owned()))
+                .unwrap_or(Cow::Borrowed(""))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&name))
+            .then_some(name)
+    })
+}
+
+/// The client IP: the socket peer from axum's `ConnectInfo<SocketAddr>`.
+///
+/// Kept simple on purpose; the trusted-proxy-aware resolver replaces it.
+pub fn client_ip<B>(req: &Request<B>) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The request id: `x-request-id` if the harden layer (or a proxy) set a sane
+/// one, else a fresh random id.
+pub fn request_id(headers: &HeaderMap) -> Cow<'_, str> {
+    if let Some(id) = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Cow::Borrowed(id);
+    }
+    let bytes: [u8; 16] = rand::random();
+    Cow::Owned(hex::encode(bytes))
+}
+
+struct SchemeReq {
+    /// Index into the plan's schemes.
+    slot: usize,
+    scopes: Box<[String]>,
+    /// The 403 challenge naming the scopes, for JWT schemes with scopes.
+    scope_challenge: Option<HeaderValue>,
+}
+
+/// Everything one route needs, computed at router build time.
+pub(crate) struct RoutePlan {
+    security: Security,
+    operation: String,
+    public: bool,
+    /// Indexes into the security's schemes.
+    schemes: Box<[usize]>,
+    alternatives: Box<[Box<[SchemeReq]>]>,
+    roles: RoleRequirement,
+    missing: Box<[HeaderValue]>,
+    invalid_jwt: Box<[HeaderValue]>,
+    invalid_key: Box<[HeaderValue]>,
+}
+
+fn challenge(text: String) -> Result<HeaderValue, ConfigError> {
+    HeaderValue::try_from(text).map_err(|_| {
+        ConfigError::new(
+            "a WWW-Authenticate challenge cannot be written as a header",
+            "use scope names of printable ASCII without quotes",
+        )
+    })
+}
+
+impl RoutePlan {
+    fn new(security: Security, policy: &OperationPolicy) -> Result<Self, ConfigError> {
+        let inner = &security.inner;
+        let realm = &inner.realm;
+        let public = policy.public || policy.security.is_empty();
+        let mut schemes: Vec<usize> = Vec::new();
+        let mut alternatives = Vec::new();
+        for requirement in &policy.security {
+            let mut alt = Vec::new();
+            for s in &requirement.schemes {
+                let index = inner
+                    .schemes
+                    .iter()
+                    .position(|e| e.name == s.scheme)
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            format!(
+                                "operation `{}` requires security scheme `{}`, which is not configured",
+                                policy.operation_id, s.scheme
+                            ),
+                            "declare the scheme in components.securitySchemes (or with Security::builder) and configure its keys",
+                        )
+                    })?;
+                let slot = match schemes.iter().position(|i| *i == index) {
+                    Some(slot) => slot,
+                    None => {
+                        schemes.push(index);
+                        schemes.len() - 1
+                    }
+                };
+                let is_jwt = matches!(inner.schemes[index].auth, SchemeAuth::Jwt(_));
+                let scope_challenge = if is_jwt && !s.scopes.is_empty() {
+                    Some(challenge(format!(
+                        "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"",
+                        s.scopes.join(" ")
+                    ))?)
+                } else {
+                    None
+                };
+                alt.push(SchemeReq {
+                    slot,
+                    scopes: s.scopes.clone().into(),
+                    scope_challenge,
+                });
+            }
+            alternatives.push(alt.into_boxed_slice());
+        }
+        if schemes.len() > MAX_SCHEMES_PER_ROUTE {
+            return Err(ConfigError::new(
+                format!(
+                    "operation `{}` names {} security schemes",
+                    policy.operation_id,
+                    schemes.len()
+                ),
+                format!("a route may name at most {MAX_SCHEMES_PER_ROUTE} distinct schemes"),
+            ));
+        }
+        let has_jwt = schemes
+            .iter()
+            .any(|i| matches!(inner.schemes[*i].auth, SchemeAuth::Jwt(_)));
+        let has_key = schemes
+            .iter()
+            .any(|i| matches!(inner.schemes[*i].auth, SchemeAuth::ApiKey(_)));
+        let bearer = challenge(format!("Bearer realm=\"{realm}\""))?;
+        let bearer_bad = challenge(format!("Bearer realm=\"{realm}\", error=\"invalid_token\""))?;
+        let key = challenge(format!("ApiKey realm=\"{realm}\""))?;
+        let key_bad = challenge(format!("ApiKey realm=\"{realm}\", error=\"invalid_token\""))?;
+        let pick = |jwt: &HeaderValue, api: &HeaderValue| -> Box<[HeaderValue]> {
+            let mut v = Vec::new();
+            if has_jwt {
+                v.push(jwt.clone());
+            }
+            if has_key {
+                v.push(api.clone());
+            }
+            v.into()
+        };
+        Ok(RoutePlan {
+            operation: policy.operation_id.clone(),
+            public,
+            roles: RoleRequirement::new(&inner.roles, &policy.roles),
+            missing: pick(&bearer, &key),
+            invalid_jwt: pick(&bearer_bad, &key),
+            invalid_key: pick(&bearer, &key_bad),
+            schemes: schemes.into(),
+            alternatives: alternatives.into(),
+            security,
+        })
+    }
+}
+
+/// The tower layer of one route's pipeline; made by [`Security::guard`](crate::Security::guard).
+#[derive(Clone)]
+pub struct GuardLayer {
+    plan: Arc<RoutePlan>,
+}
+
+impl std::fmt::Debug for GuardLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardLayer")
+            .field("operation", &self.plan.operation)
+            .field("public", &self.plan.public)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuardLayer {
+    pub(crate) fn new(security: Security, policy: &OperationPolicy) -> Result<Self, ConfigError> {
+        Ok(GuardLayer {
+            plan: Arc::new(RoutePlan::new(security, policy)?),
+        })
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard {
+            inner,
+            plan: self.plan.clone(),
+        }
+    }
+}
+
+/// The service [`GuardLayer`] wraps a route in.
+#[derive(Clone)]
+pub struct Guard<S> {
+    inner: S,
+    plan: Arc<RoutePlan>,
+}
+
+impl<S> std::fmt::Debug for Guard<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("operation", &self.plan.operation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<Request<B>> for Guard<S>
+where
+    S: Service<Request<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let plan = self.plan.clone();
+        Box::pin(async move { Ok(run(&plan, req, inner).await) })
+    }
+}
+
+enum Outcome {
+    Missing,
+    Invalid {
+        reason: &'static str,
+        key_id: Option<String>,
+    },
+    Locked {
+        retry_after: u64,
+        key_id: String,
+    },
+    Unavailable,
+    Jwt(Arc<Identity>),
+    Key(Arc<StoredKey>),
+}
+
+fn single<'h>(
+    headers: &'h HeaderMap,
+    name: &header::HeaderName,
+) -> Result<Option<&'h HeaderValue>, ()> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(());
+    }
+    Ok(first)
+}
+
+async fn evaluate(plan: &RoutePlan, slot: usize, headers: &HeaderMap, now: u64) -> Outcome {
+    let inner = &plan.security.inner;
+    let invalid = |reason| Outcome::Invalid {
+        reason,
+        key_id: None,
+    };
+    match &inner.schemes[plan.schemes[slot]].auth {
+        SchemeAuth::Jwt(verifier) => {
+            let Ok(value) = single(headers, &header::AUTHORIZATION) else {
+                return invalid("several_authorization_headers");
+            };
+            let Some(token) = value.and_then(|v| bearer_token(v.as_bytes())) else {
+                return Outcome::Missing;
+            };
+            let Ok(token) = std::str::from_utf8(token) else {
+                return invalid("malformed");
+            };
+            match verifier.verify(token).await {
+                Ok(identity) => Outcome::Jwt(identity),
+                Err(why) => invalid(why.as_str()),
+            }
+        }
+        SchemeAuth::ApiKey(verifier) => {
+            let Ok(value) = single(headers, &verifier.header) else {
+                return invalid("several_key_headers");
+            };
+            let Some(value) = value else {
+                return Outcome::Missing;
+            };
+            if let Some(id) = value.to_str().ok().and_then(key_id) {
+                if let Some(retry_after) = inner.lockout.locked(LockTarget::KeyId(id), now).await {
+                    return Outcome::Locked {
+                        retry_after,
+                        key_id: id.to_owned(),
+                    };
+                }
+            }
+            match verifier.verify(value.as_bytes()).await {
+                KeyOutcome::Valid(key) => Outcome::Key(key),
+                KeyOutcome::Invalid { why, key_id } => Outcome::Invalid {
+                    reason: why.as_str(),
+                    key_id,
+                },
+                KeyOutcome::Unavailable => Outcome::Unavailable,
+            }
+        }
+    }
+}
+
+fn add_identity(principal: &mut Option<Principal>, scheme: &str, outcome: &Outcome) {
+    let (subject, roles, scopes, method, key_id): (&str, &[String], &[String], _, _) = match outcome
+    {
+        Outcome::Jwt(id) => (&id.subject, &id.roles, &id.scopes, AuthMethod::Jwt, None),
+        Outcome::Key(key) => (&key.id, &key.roles, &[], AuthMethod::ApiKey, Some(&key.id)),
+        _ => return,
+    };
+    match principal {
+        None => {
+            *principal = Some(Principal {
+                subject: subject.to_owned(),
+                roles: roles.to_vec(),
+                scopes: scopes.to_vec(),
+                method,
+                scheme: scheme.to_owned(),
+                key_id: key_id.cloned(),
+            });
+        }
+        Some(p) => {
+            p.roles.extend(roles.iter().cloned());
+            p.scopes.extend(scopes.iter().cloned());
+            if p.key_id.is_none() {
+                p.key_id = key_id.cloned();
+            }
+        }
+    }
+}
+
+fn too_many(retry_after: u64) -> Response {
+    Problem::too_many_requests(
+        "auth-lockout",
+        retry_after.max(1),
+        "too many failed authentication attempts; try again later",
+    )
+    .into_response()
+}
+
+fn unauthorized(challenges: &[HeaderValue], detail: &'static str) -> Response {
+    let mut problem =
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized").detail(detail);
+    for c in challenges {
+        problem = problem.header(header::WWW_AUTHENTICATE, c.clone());
+    }
+    problem.into_response()
+}
+
+async fn run<S, B>(plan: &RoutePlan, mut req: Request<B>, mut inner: S) -> Response
+where
+    S: Service<Request<B>, Error = Infallible>,
+    S::Response: IntoResponse,
+{
+    let security = &plan.security.inner;
+    let ip = client_ip(&req);
+    if tracing::enabled!(target: "rampart::audit", tracing::Level::TRACE) {
+        tracing::trace!(
+            target: "rampart::audit",
+            event = "request",
+            operation = %plan.operation,
+            client_ip = %ClientIp(ip),
+            method = %req.method(),
+            path = req.uri().path(),
+            query = %security.redactor.query(req.uri().query().unwrap_or("")),
+            headers = %security.redactor.headers(req.headers()),
+            "request received"
+        );
+    }
+    let ctx = AuditContext {
+        headers: req.headers(),
+        client_ip: ClientIp(ip),
+        operation: &plan.operation,
+    };
+
+    // 3. Credentials in the URL are refused before anything reads them.
+    if let Some(param) = req
+        .uri()
+        .query()
+        .and_then(|q| find_url_credential(q, &security.url_params))
+    {
+        audit::url_credentials(&ctx, &param);
+        return Problem::new(StatusCode::BAD_REQUEST, "credentials-in-url", "Bad Request")
+            .detail("credentials must not be sent in the URL; send them in a request header")
+            .into_response();
+    }
+    if plan.public {
+        return call(&mut inner, req).await;
+    }
+
+    // 4. Brute-force lockout of the client IP.
+    let now = security.clock.now();
+    if let Some(ip) = ip {
+        if let Some(retry_after) = security.lockout.locked(LockTarget::Ip(ip), now).await {
+            audit::locked(&ctx, LockTarget::Ip(ip), retry_after);
+            return too_many(retry_after);
+        }
+    }
+
+    // 5. Authentication: OR of ANDs, each scheme's credential checked at most once.
+    let mut memo: [Option<Outcome>; MAX_SCHEMES_PER_ROUTE] = Default::default();
+    let mut scope_denied: Option<&HeaderValue> = None;
+    let mut scope_principal: Option<Principal> = None;
+    let mut role_denied: Option<Principal> = None;
+    for alternative in plan.alternatives.iter() {
+        let mut principal: Option<Principal> = None;
+        let mut authenticated = true;
+        let mut scopes_ok = true;
+        let mut scope_challenge = None;
+        for req_scheme in alternative.iter() {
+            if memo[req_scheme.slot].is_none() {
+                memo[req_scheme.slot] =
+                    Some(evaluate(plan, req_scheme.slot, req.headers(), now).await);
+            }
+            let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
+            let granted: &[String] = match outcome {
+                Outcome::Jwt(id) => &id.scopes,
+                Outcome::Key(_) => &[],
+                _ => {
+                    authenticated = false;
+                    break;
+                }
+            };
+            if scopes_ok && missing_scope(&req_scheme.scopes, granted).is_some() {
+                scopes_ok = false;
+                scope_challenge = req_scheme.scope_challenge.as_ref();
+            }
+            let name = &security.schemes[plan.schemes[req_scheme.slot]].name;
+            add_identity(&mut principal, name, outcome);
+        }
+        if !authenticated {
+            continue;
+        }
+        let Some(principal) = principal else { continue };
+        if !scopes_ok {
+            if scope_denied.is_none() {
+                scope_denied = scope_challenge.or(Some(&plan.missing[0]));
+                scope_principal = Some(principal);
+            }
+            continue;
+        }
+        // 6. Authorization: roles, stronger satisfying weaker.
+        if !plan.roles.allows(&security.roles, &principal.roles) {
+            role_denied.get_or_insert(principal);
+            continue;
+        }
+
+        // 7. [rate limit] The per-principal limiter plugs in here (the lead wires the
+        //    rate engineer's limiter): key by principal.key_id / principal.subject
+        //    (or the client IP for `rate-key: ip`), 429 with Retry-After and RateLimit headers.
+
+        if tracing::enabled!(target: "rampart::audit", tracing::Level::INFO) {
+            audit::success(&ctx, &principal);
+        }
+        req.extensions_mut().insert(principal);
+        return call(&mut inner, req).await;
+    }
+
+    // No alternative passed: answer for the most telling outcome.
+    let evaluated = || {
+        memo.iter().enumerate().filter_map(|(slot, o)| {
+            o.as_ref()
+                .map(|o| (&security.schemes[plan.schemes[slot]], o))
+        })
+    };
+    if let Some((retry_after, key)) = evaluated().find_map(|(_, o)| match o {
+        Outcome::Locked {
+            retry_after,
+            key_id,
+        } => Some((*retry_after, key_id)),
+        _ => None,
+    }) {
+        audit::locked(&ctx, LockTarget::KeyId(key), retry_after);
+        return too_many(retry_after);
+    }
+    if let Some((entry, reason, key)) = evaluated().find_map(|(e, o)| match o {
+        Outcome::Invalid { reason, key_id } => Some((e, *reason, key_id.as_deref())),
+        _ => None,
+    }) {
+        audit::failure(&ctx, &entry.name, reason, key, 401);
+        if let Some(ip) = ip {
+            if let Some(secs) = security.lockout.fail(LockTarget::Ip(ip), now).await {
+                audit::lockout(&ctx, LockTarget::Ip(ip), secs);
+            }
+        }
+        if let Some(key) = key {
+            if let Some(secs) = security.lockout.fail(LockTarget::KeyId(key), now).await {
+                audit::lockout(&ctx, LockTarget::KeyId(key), secs);
+            }
+        }
+        let challenges = match entry.auth {
+            SchemeAuth::Jwt(_) => &plan.invalid_jwt,
+            SchemeAuth::ApiKey(_) => &plan.invalid_key,
+        };
+        return unauthorized(challenges, "the credentials were not accepted");
+    }
+    if let Some((entry, _)) = evaluated().find(|(_, o)| matches!(o, Outcome::Unavailable)) {
+        audit::unavailable(&ctx, &entry.name);
+        return Problem::unavailable("authentication is temporarily unavailable").into_response();
+    }
+    if let (Some(challenge), Some(principal)) = (scope_denied, scope_principal) {
+        audit::forbidden(&ctx, &principal, "insufficient_scope");
+        return Problem::new(StatusCode::FORBIDDEN, "insufficient-scope", "Forbidden")
+            .detail("the token lacks a scope this operation requires")
+            .header(header::WWW_AUTHENTICATE, challenge.clone())
+            .into_response();
+    }
+    if let Some(principal) = role_denied {
+        audit::forbidden(&ctx, &principal, "role");
+        return Problem::forbidden("the caller's role may not perform this operation")
+            .into_response();
+    }
+    audit::failure(&ctx, "-", "no_credentials", None, 401);
+    unauthorized(&plan.missing, "authentication is required")
+}
+
+async fn call<S, B>(inner: &mut S, req: Request<B>) -> Response
+where
+    S: Service<Request<B>, Error = Infallible>,
+    S::Response: IntoResponse,
+{
+    match inner.call(req).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_url_credentials_even_encoded() {
+        let names: Vec<String> = ["access_token", "token", "x-api-key"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(find_url_credential("a=1&b=2", &names), None);
+        assert_eq!(
+            find_url_credential("a=1&TOKEN=x", &names).as_deref(),
+            Some("TOKEN")
+        );
+        assert_eq!(
+            find_url_credential("access%5Ftoken=x", &names).as_deref(),
+            Some("access_token")
+        );
+        assert_eq!(
+            find_url_credential("X-API-Key", &names).as_deref(),
+            Some("X-API-Key")
+        );
+        assert_eq!(find_url_credential("tokens=1", &names), None);
+    }
+}

@@ -1,0 +1,290 @@
+//! Startup refusals: the server will not start on a short HS secret, a missing
+//! key for a scheme the spec uses, an unreadable JWKS, unset iss/aud (unless
+//! waived), API keys in the query string or cookies, or a missing key file —
+//! and each message says what to fix. Configuration comes from `rampart.toml`
+//! and the `RAMPART_*` names of the public contract.
+
+mod auth_common;
+
+use auth_common::*;
+use rampart::{ConfigError, Security, SecurityConfig};
+
+/// Load config from an optional rampart.toml text and env pairs, then build.
+fn build(spec: &str, toml: Option<&str>, env: &[(&str, &str)]) -> Result<Security, ConfigError> {
+    let dir = temp_dir("config");
+    let path = toml.map(|text| {
+        let p = dir.join("rampart.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    });
+    let env = |name: &str| {
+        env.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    // Without a file: no RAMPART_CONFIG in this environment, and no ./rampart.toml here.
+    let config = SecurityConfig::load_with(path.as_deref(), env)?;
+    Security::from_model(&model_of(spec), config)
+}
+
+const BEARER_ONLY: &str = r#"
+openapi: 3.0.3
+info: { title: t, version: "1" }
+security: [ { bearerAuth: [] } ]
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer }
+    apiKey: { type: apiKey, in: header, name: X-API-Key }
+paths:
+  /a: { get: { operationId: a, responses: { "200": { description: ok } } } }
+"#;
+
+fn spec_with_key_in(location: &str) -> String {
+    format!(
+        r#"
+openapi: 3.0.3
+info: {{ title: t, version: "1" }}
+security: [ {{ apiKey: [] }} ]
+components:
+  securitySchemes:
+    apiKey: {{ type: apiKey, in: {location}, name: api_key }}
+paths:
+  /a: {{ get: {{ operationId: a, responses: {{ "200": {{ description: ok }} }} }} }}
+"#
+    )
+}
+
+const ISS_AUD: [(&str, &str); 2] = [
+    ("RAMPART_JWT_ISSUER", ISSUER),
+    ("RAMPART_JWT_AUDIENCE", AUDIENCE),
+];
+
+fn env_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = ISS_AUD.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn a_complete_environment_starts_and_unused_schemes_need_no_keys() {
+    // apiKey is declared but unused: no key file needed.
+    build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWT_SECRET", SECRET)]),
+    )
+    .unwrap();
+}
+
+#[test]
+fn short_hs_secrets_are_refused() {
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWT_SECRET", "too-short")]),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("9 bytes") && err.message.contains("32"),
+        "{err}"
+    );
+    assert!(err.fix.contains("RAMPART_JWT_SECRET"), "{err}");
+}
+
+#[test]
+fn a_used_scheme_without_a_key_is_refused() {
+    let err = build(BEARER_ONLY, None, &ISS_AUD).unwrap_err();
+    assert!(err.message.contains("`bearerAuth`"), "{err}");
+    for name in [
+        "RAMPART_JWT_SECRET",
+        "RAMPART_JWT_PUBLIC_KEY",
+        "RAMPART_JWKS",
+    ] {
+        assert!(err.fix.contains(name), "{err}");
+    }
+}
+
+#[test]
+fn unreadable_jwks_and_keys_are_refused() {
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWKS", "/nonexistent/jwks.json")]),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("/nonexistent/jwks.json"), "{err}");
+    assert!(err.fix.contains("RAMPART_JWKS"), "{err}");
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWKS", "http://idp.example/jwks.json")]),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("https"), "{err}");
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWT_PUBLIC_KEY", "/nonexistent/key.pem")]),
+    )
+    .unwrap_err();
+    assert!(err.fix.contains("RAMPART_JWT_PUBLIC_KEY"), "{err}");
+    let private = fixture("test-only-rsa-private.pem").display().to_string();
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWT_PUBLIC_KEY", &private)]),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("PRIVATE"), "{err}");
+    let public = fixture("test-only-rsa-public.pem").display().to_string();
+    build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWT_PUBLIC_KEY", &public)]),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_url_that_fails_is_refused() {
+    let base = serve(axum::Router::new()).await; // every path 404
+    let url = format!("{base}/jwks.json");
+    let err = build(BEARER_ONLY, None, &env_with(&[("RAMPART_JWKS", &url)])).unwrap_err();
+    assert!(err.message.contains("404"), "{err}");
+}
+
+#[test]
+fn issuer_and_audience_must_be_set_or_waived() {
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &[
+            ("RAMPART_JWT_SECRET", SECRET),
+            ("RAMPART_JWT_AUDIENCE", AUDIENCE),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        err.fix.contains("RAMPART_JWT_ISSUER") && err.fix.contains("skip-issuer-check"),
+        "{err}"
+    );
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &[
+            ("RAMPART_JWT_SECRET", SECRET),
+            ("RAMPART_JWT_ISSUER", ISSUER),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.fix.contains("RAMPART_JWT_AUDIENCE"), "{err}");
+    build(
+        BEARER_ONLY,
+        Some("[jwt]\nskip-issuer-check = true\nskip-audience-check = true\n"),
+        &[("RAMPART_JWT_SECRET", SECRET)],
+    )
+    .unwrap();
+}
+
+#[test]
+fn api_keys_in_query_or_cookie_are_refused() {
+    for (location, word) in [("query", "query string"), ("cookie", "cookie")] {
+        let err = build(&spec_with_key_in(location), None, &[]).unwrap_err();
+        assert!(err.message.contains(word), "{err}");
+        assert!(err.fix.contains("in: header"), "{err}");
+    }
+}
+
+#[test]
+fn api_key_stores_must_exist() {
+    let spec = spec_with_key_in("header");
+    let err = build(
+        &spec,
+        None,
+        &[("RAMPART_API_KEYS", "/nonexistent/keys.toml")],
+    )
+    .unwrap_err();
+    assert!(err.fix.contains("cargo xtask apikey new"), "{err}");
+    let err = build(&spec, None, &[("RAMPART_API_KEY_STORE", "redis")]).unwrap_err();
+    assert!(err.message.contains("REDIS_URL"), "{err}");
+    let dir = temp_dir("config-keys");
+    let (path, _) = write_keys(&dir);
+    build(
+        &spec,
+        None,
+        &[("RAMPART_API_KEYS", &path.display().to_string())],
+    )
+    .unwrap();
+    build(
+        &spec,
+        None,
+        &[
+            ("RAMPART_API_KEY_STORE", "redis"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ],
+    )
+    .unwrap();
+}
+
+#[test]
+fn rampart_toml_is_read_and_the_environment_wins() {
+    let toml = format!(
+        "realm = \"pets\"\n[jwt]\nissuer = \"https://file-issuer\"\naudience = \"{AUDIENCE}\"\npublic-key = \"{}\"\n[lockout]\nafter = \"3/min\"\n",
+        fixture("test-only-rsa-public.pem").display()
+    );
+    let security = build(
+        BEARER_ONLY,
+        Some(&toml),
+        &[
+            ("RAMPART_JWT_ISSUER", ISSUER),
+            ("RAMPART_TRUSTED_PROXIES", "10.0.0.0/8,192.168.0.1"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(security.realm(), "pets");
+    assert_eq!(security.trusted_proxies().len(), 2);
+    let err = build(BEARER_ONLY, Some("[jwt]\nsecret = \"inline\"\n"), &[]).unwrap_err();
+    assert!(err.fix.contains("RAMPART_JWT_SECRET"), "{err}");
+    let err = build(
+        BEARER_ONLY,
+        Some("[lockout]\nafter = \"5/fortnight\"\n"),
+        &env_with(&[("RAMPART_JWT_SECRET", SECRET)]),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("fortnight"), "{err}");
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[
+            ("RAMPART_JWT_SECRET", SECRET),
+            ("RAMPART_JWT_ALGORITHMS", "none"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("`none`"), "{err}");
+}
+
+#[test]
+fn the_petstore_spec_builds_and_guards_every_operation() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../specs/petstore.yaml");
+    let loaded = rampart_spec::load_file(std::path::Path::new(path));
+    assert!(!loaded.has_errors(), "{}", loaded.render());
+    let model = loaded.model.unwrap();
+    let dir = temp_dir("petstore");
+    let (keys, _) = write_keys(&dir);
+    let keys = keys.display().to_string();
+    let env = env_with(&[("RAMPART_JWT_SECRET", SECRET), ("RAMPART_API_KEYS", &keys)]);
+    let config = SecurityConfig::load_with(None, |n| {
+        env.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    let security = Security::from_model(&model, config).unwrap();
+    for op in &model.operations {
+        security.try_guard(op.policy.clone()).unwrap();
+    }
+    // Its apiKey header is secret in logs.
+    let header = http::HeaderName::from_static("x-api-key");
+    assert!(security.redactor().is_sensitive_header(&header));
+}

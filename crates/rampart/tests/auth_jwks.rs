@@ -1,0 +1,213 @@
+//! JWKS over a URL served by a second local server: keys are fetched at
+//! startup, an unknown `kid` triggers exactly one refetch per refresh interval
+//! (then 401), rotated keys are picked up, and symmetric JWKS keys are ignored.
+
+mod auth_common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_common::*;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Idp {
+    keys: Arc<Mutex<Vec<Value>>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+impl Idp {
+    fn publish(&self, private_pem: &str, kid: &str) -> EncodingKey {
+        let key = EncodingKey::from_rsa_pem(&fixture_bytes(private_pem)).unwrap();
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some(kid.to_owned());
+        self.keys
+            .lock()
+            .unwrap()
+            .push(serde_json::to_value(jwk).unwrap());
+        key
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+async fn jwks(State(idp): State<Idp>) -> Json<Value> {
+    idp.fetches.fetch_add(1, Ordering::SeqCst);
+    Json(json!({ "keys": *idp.keys.lock().unwrap() }))
+}
+
+async fn idp_server(idp: &Idp) -> String {
+    serve(
+        Router::new()
+            .route("/jwks.json", get(jwks))
+            .with_state(idp.clone()),
+    )
+    .await
+}
+
+fn jwks_config(location: String) -> rampart::SecurityConfig {
+    let mut config = hs_config();
+    config.jwt.secret = None;
+    config.jwt.jwks = Some(location);
+    config.jwt.jwks_refresh_interval = Some(60);
+    config
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_kid_refetches_once_per_interval_then_401() {
+    let idp = Idp::default();
+    let k1 = idp.publish("test-only-rsa-private.pem", "k1");
+    let idp_url = idp_server(&idp).await;
+    let s = start(jwks_config(format!("{idp_url}/jwks.json"))).await;
+    assert_eq!(idp.fetches(), 1, "fetched once at startup");
+    let c = client();
+
+    let token = sign(&claims("alice", &[]), Algorithm::RS256, &k1, Some("k1"));
+    send(c.get(s.url("/any")).header("authorization", bearer(&token)))
+        .await
+        .assert_ok_as("alice");
+    assert_eq!(idp.fetches(), 1);
+
+    // An unknown kid: one refetch, then 401.
+    let rogue = EncodingKey::from_rsa_pem(&fixture_bytes("test-only-rsa2-private.pem")).unwrap();
+    let unknown = sign(
+        &claims("mallory", &[]),
+        Algorithm::RS256,
+        &rogue,
+        Some("nope"),
+    );
+    send(
+        c.get(s.url("/any"))
+            .header("authorization", bearer(&unknown)),
+    )
+    .await
+    .assert_invalid_token();
+    assert_eq!(idp.fetches(), 2, "refetched once for the unknown kid");
+    assert_eq!(s.security.jwks_fetch_count("bearerAuth"), Some(2));
+
+    // More unknown kids within the interval do not reach the IdP.
+    for i in 0..5 {
+        let t = sign(
+            &claims("mallory", &[]),
+            Algorithm::RS256,
+            &rogue,
+            Some(&format!("nope{i}")),
+        );
+        send(c.get(s.url("/any")).header("authorization", bearer(&t)))
+            .await
+            .assert_invalid_token();
+    }
+    assert_eq!(
+        idp.fetches(),
+        2,
+        "throttled: at most one fetch per interval"
+    );
+
+    // The IdP rotates in k2; it is found once the interval has passed.
+    let k2 = idp.publish("test-only-rsa2-private.pem", "k2");
+    let rotated = sign(&claims("bob", &[]), Algorithm::RS256, &k2, Some("k2"));
+    send(
+        c.get(s.url("/any"))
+            .header("authorization", bearer(&rotated)),
+    )
+    .await
+    .assert_invalid_token();
+    assert_eq!(idp.fetches(), 2);
+    s.clock.advance(Duration::from_secs(61));
+    send(
+        c.get(s.url("/any"))
+            .header("authorization", bearer(&rotated)),
+    )
+    .await
+    .assert_ok_as("bob");
+    assert_eq!(idp.fetches(), 3);
+
+    // A known kid with the wrong key's signature is a bad signature: no refetch.
+    let mismatched = sign(&claims("mallory", &[]), Algorithm::RS256, &k2, Some("k1"));
+    send(
+        c.get(s.url("/any"))
+            .header("authorization", bearer(&mismatched)),
+    )
+    .await
+    .assert_invalid_token();
+    assert_eq!(idp.fetches(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_jwks_is_refreshed_after_max_age() {
+    let idp = Idp::default();
+    let k1 = idp.publish("test-only-rsa-private.pem", "k1");
+    let idp_url = idp_server(&idp).await;
+    let mut config = jwks_config(format!("{idp_url}/jwks.json"));
+    config.jwt.jwks_max_age = Some(3600);
+    let s = start(config).await;
+    let mut long_lived = claims("alice", &[]);
+    long_lived["exp"] = json!(NOW + 86_400);
+    let token = sign(&long_lived, Algorithm::RS256, &k1, Some("k1"));
+    let c = client();
+    send(c.get(s.url("/any")).header("authorization", bearer(&token)))
+        .await
+        .assert_ok_as("alice");
+    assert_eq!(idp.fetches(), 1);
+    s.clock.advance(Duration::from_secs(3600));
+    send(c.get(s.url("/any")).header("authorization", bearer(&token)))
+        .await
+        .assert_ok_as("alice");
+    assert_eq!(idp.fetches(), 2);
+    // Once the key is gone from the IdP, tokens it signed stop working after the refresh.
+    idp.keys.lock().unwrap().clear();
+    let _ = idp.publish("test-only-rsa2-private.pem", "k2");
+    s.clock.advance(Duration::from_secs(3600));
+    send(c.get(s.url("/any")).header("authorization", bearer(&token)))
+        .await
+        .assert_invalid_token();
+}
+
+#[tokio::test]
+async fn jwks_from_a_file_and_symmetric_keys_ignored() {
+    let dir = temp_dir("jwks");
+    let ec = EncodingKey::from_ec_pem(&fixture_bytes("test-only-ec-private.pem")).unwrap();
+    let mut jwk = Jwk::from_encoding_key(&ec, Algorithm::ES256).unwrap();
+    jwk.common.key_id = Some("ec1".into());
+    // An `oct` key in a JWKS would let anyone who reads the JWKS sign tokens: ignored.
+    let oct = json!({ "kty": "oct", "kid": "sym", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA" });
+    let path = dir.join("jwks.json");
+    std::fs::write(&path, json!({ "keys": [jwk, oct] }).to_string()).unwrap();
+    let s = start(jwks_config(path.display().to_string())).await;
+    let c = client();
+    let token = sign(&claims("alice", &[]), Algorithm::ES256, &ec, Some("ec1"));
+    send(c.get(s.url("/any")).header("authorization", bearer(&token)))
+        .await
+        .assert_ok_as("alice");
+    let sym = EncodingKey::from_secret(b"secret-secret-secret-secret-secret");
+    let forged = sign(&claims("mallory", &[]), Algorithm::HS256, &sym, Some("sym"));
+    send(
+        c.get(s.url("/any"))
+            .header("authorization", bearer(&forged)),
+    )
+    .await
+    .assert_invalid_token();
+
+    // A JWKS with nothing usable refuses to start.
+    std::fs::write(&path, json!({ "keys": [oct] }).to_string()).unwrap();
+    let err = rampart::Security::from_model(&model(), {
+        let mut c = jwks_config(path.display().to_string());
+        c.api_keys.file = Some(s.keys_path.clone());
+        c
+    })
+    .unwrap_err();
+    assert!(err.message.contains("no signing key"), "{err}");
+}
