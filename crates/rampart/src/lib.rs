@@ -58,9 +58,9 @@ pub mod __private {
     pub use serde_json;
 }
 
-pub use harden::{ApiInfo, HardenConfig, harden, harden_versions};
 pub use audit::Redactor;
 pub use config::{ConfigError, SecurityConfig};
+pub use harden::{ApiInfo, HardenConfig, harden, harden_versions};
 pub use pipeline::GuardLayer;
 pub use security::{Security, SecurityBuilder};
 

@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
@@ -39,7 +40,11 @@ use crate::auth::lockout::LockTarget;
 use crate::config::ConfigError;
 use crate::principal::{AuthMethod, Principal};
 use crate::problem::Problem;
+use crate::rate::{
+    Outcome as RateOutcome, RateKeyValue, RatePolicy, quota_exceeded, store_unavailable,
+};
 use crate::security::{SchemeAuth, Security, URL_CREDENTIAL_PARAMS};
+use crate::version::DeprecatedOperation;
 
 /// Most distinct schemes one route may name.
 pub const MAX_SCHEMES_PER_ROUTE: usize = 8;
@@ -113,6 +118,12 @@ pub(crate) struct RoutePlan {
     missing: Box<[HeaderValue]>,
     invalid_jwt: Box<[HeaderValue]>,
     invalid_key: Box<[HeaderValue]>,
+    /// The operation's quota, prebuilt (policy header values included).
+    rate: Option<RatePolicy>,
+    rate_key: rampart_spec::policy::RateKey,
+    /// Deprecation headers, prebuilt, and the sunset check.
+    deprecated: Option<DeprecatedOperation>,
+    body_limit: Option<u64>,
 }
 
 fn challenge(text: String) -> Result<HeaderValue, ConfigError> {
@@ -201,7 +212,13 @@ impl RoutePlan {
             }
             v.into()
         };
+        let rate = inner.limiter.for_operation(policy);
+        let deprecated = inner.deprecations.operation(policy);
         Ok(RoutePlan {
+            rate,
+            rate_key: policy.rate_key,
+            deprecated,
+            body_limit: policy.body_limit,
             operation: policy.operation_id.clone(),
             public,
             roles: RoleRequirement::new(&inner.roles, &policy.roles),
@@ -264,12 +281,11 @@ impl<S> std::fmt::Debug for Guard<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for Guard<S>
+impl<S> Service<Request<Body>> for Guard<S>
 where
-    S: Service<Request<B>, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Error = Infallible> + Clone + Send + 'static,
     S::Response: IntoResponse,
     S::Future: Send + 'static,
-    B: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
@@ -279,7 +295,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let plan = self.plan.clone();
@@ -409,13 +425,16 @@ fn unauthorized(challenges: &[HeaderValue], detail: &'static str) -> Response {
     problem.into_response()
 }
 
-async fn run<S, B>(plan: &RoutePlan, mut req: Request<B>, mut inner: S) -> Response
+async fn run<S>(plan: &RoutePlan, req: Request<Body>, mut inner: S) -> Response
 where
-    S: Service<Request<B>, Error = Infallible>,
+    S: Service<Request<Body>, Error = Infallible>,
     S::Response: IntoResponse,
 {
     let security = &plan.security.inner;
-    let ip = client_ip(&req);
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| crate::rate::client_ip(*peer, req.headers(), &security.trusted));
     if tracing::enabled!(target: "rampart::audit", tracing::Level::TRACE) {
         tracing::trace!(
             target: "rampart::audit",
@@ -447,7 +466,7 @@ where
             .into_response();
     }
     if plan.public {
-        return call(&mut inner, req).await;
+        return admit(plan, None, ip, req, &mut inner).await;
     }
 
     // 4. Brute-force lockout of the client IP.
@@ -507,15 +526,10 @@ where
             continue;
         }
 
-        // 7. [rate limit] The per-principal limiter plugs in here (the lead wires the
-        //    rate engineer's limiter): key by principal.key_id / principal.subject
-        //    (or the client IP for `rate-key: ip`), 429 with Retry-After and RateLimit headers.
-
         if tracing::enabled!(target: "rampart::audit", tracing::Level::INFO) {
             audit::success(&ctx, &principal);
         }
-        req.extensions_mut().insert(principal);
-        return call(&mut inner, req).await;
+        return admit(plan, Some(principal), ip, req, &mut inner).await;
     }
 
     // No alternative passed: answer for the most telling outcome.
@@ -576,9 +590,83 @@ where
     unauthorized(&plan.missing, "authentication is required")
 }
 
-async fn call<S, B>(inner: &mut S, req: Request<B>) -> Response
+/// Steps after authorization: sunset (410), the per-principal rate limit
+/// (7), the body limit, then the handler (9); on the way out the RateLimit
+/// and deprecation headers (10) and the no-store marker for authenticated
+/// responses.
+async fn admit<S>(
+    plan: &RoutePlan,
+    principal: Option<Principal>,
+    ip: Option<IpAddr>,
+    mut req: Request<Body>,
+    inner: &mut S,
+) -> Response
 where
-    S: Service<Request<B>, Error = Infallible>,
+    S: Service<Request<Body>, Error = Infallible>,
+    S::Response: IntoResponse,
+{
+    if let Some(deprecated) = &plan.deprecated {
+        if let Err(gone) = deprecated.check(principal.as_ref()) {
+            let mut response = gone.into_response();
+            deprecated.apply(response.headers_mut());
+            return response;
+        }
+    }
+    let mut rate_headers = None;
+    if let Some(rate) = &plan.rate {
+        let ip = ip.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+        let decision = rate
+            .check(RateKeyValue::for_policy(
+                plan.rate_key,
+                principal.as_ref(),
+                ip,
+            ))
+            .await;
+        match decision.outcome {
+            RateOutcome::Limited => {
+                return quota_exceeded(rate.name(), rate.rate(), &decision).into_response();
+            }
+            RateOutcome::Unavailable => return store_unavailable(rate.name()).into_response(),
+            RateOutcome::Allowed => rate_headers = Some(rate.headers(&decision)),
+            RateOutcome::FailedOpen => {}
+        }
+    }
+    if let Some(limit) = plan.body_limit {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Problem::payload_too_large(limit).into_response();
+        }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        req = req.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    }
+    let authenticated = principal.is_some();
+    if let Some(principal) = principal {
+        req.extensions_mut().insert(principal);
+    }
+    let mut response = call(inner, req).await;
+    if let Some(headers) = rate_headers {
+        for (name, value) in headers {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    if let Some(deprecated) = &plan.deprecated {
+        deprecated.apply(response.headers_mut());
+    }
+    if authenticated {
+        response
+            .extensions_mut()
+            .insert(crate::headers::Authenticated);
+    }
+    response
+}
+
+async fn call<S>(inner: &mut S, req: Request<Body>) -> Response
+where
+    S: Service<Request<Body>, Error = Infallible>,
     S::Response: IntoResponse,
 {
     match inner.call(req).await {

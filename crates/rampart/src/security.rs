@@ -20,7 +20,10 @@ use crate::auth::jwt::JwtVerifier;
 use crate::auth::lockout::{Lockout, LockoutStore};
 use crate::auth::setup::{has_key, jwt_verifier, key_store, lockout};
 use crate::config::{ConfigError, JwtConfig, Secret, SecurityConfig};
+use crate::harden::{ApiInfo, HardenConfig};
 use crate::pipeline::GuardLayer;
+use crate::rate::{MemoryConfig, RateConfig, RateLimiter, TrustedProxies};
+use crate::version::DeprecationTracker;
 
 /// Default `realm` of `WWW-Authenticate` challenges.
 pub const DEFAULT_REALM: &str = "api";
@@ -52,6 +55,16 @@ pub(crate) struct Inner {
     /// Lower-case query parameter names refused as credentials in the URL.
     pub(crate) url_params: Vec<String>,
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+    /// Client-IP resolution (trusted proxies and the forwarding header).
+    pub(crate) trusted: TrustedProxies,
+    /// The rate-limit store (in memory unless configured otherwise).
+    pub(crate) limiter: RateLimiter,
+    /// Deprecation headers, 410 after sunset, and who still calls.
+    pub(crate) deprecations: DeprecationTracker,
+    /// The global layers' configuration.
+    pub(crate) harden: HardenConfig,
+    /// The API's version, base path and CORS, for `harden`.
+    pub(crate) api: Option<ApiInfo>,
 }
 
 /// The security runtime: schemes, keys, roles, lockout, audit redaction.
@@ -69,6 +82,59 @@ impl Security {
     /// Build from the spec, `rampart.toml` and the environment.
     pub fn from_env(model: &ApiModel) -> Result<Self, ConfigError> {
         Self::from_model(model, SecurityConfig::load(None)?)
+    }
+
+    /// Build from the spec, `rampart.toml` and the environment, including the
+    /// rate-limit store: Redis when `REDIS_URL` (or `[rate] redis-url`) is set,
+    /// else in memory. The one constructor a server's `main` needs.
+    pub async fn load(model: &ApiModel) -> Result<Self, ConfigError> {
+        let config = SecurityConfig::load(None)?;
+        let rate = RateConfig::from_env().map_err(|e| {
+            ConfigError::new(
+                format!("rate limiting: {e}"),
+                "fix REDIS_URL / RAMPART_TRUSTED_PROXIES / [rate]",
+            )
+        })?;
+        let limiter = RateLimiter::from_config(&rate).await.map_err(|e| {
+            ConfigError::new(
+                format!("rate limiting: {e}"),
+                "check REDIS_URL (e.g. redis://127.0.0.1:6379)",
+            )
+        })?;
+        Self::builder()
+            .model(model)
+            .config(config)
+            .rate_limiter(limiter)
+            .build()
+    }
+
+    /// Add the global layers (security headers, request ids, panics → 500,
+    /// timeouts, CORS, `X-API-Version`, problem+json 404/405) to a router,
+    /// using the spec's version and CORS policy when built from a model. The
+    /// routes are mounted under the path of the spec's first server URL
+    /// (`/v1` for `https://api.example.com/v1`), as clients will call them.
+    pub fn harden(&self, router: axum::Router) -> axum::Router {
+        let api =
+            self.inner.api.clone().unwrap_or_else(|| {
+                ApiInfo::new("0").expect("a plain version is a valid header value")
+            });
+        let prefix = api.base_path().trim_end_matches('/');
+        let router = if prefix.is_empty() {
+            router
+        } else {
+            axum::Router::new().nest(prefix, router)
+        };
+        crate::harden::harden(router, &self.inner.harden, &api)
+    }
+
+    /// The rate-limit store.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+
+    /// Deprecated calls seen so far (per operation and caller).
+    pub fn deprecations(&self) -> &DeprecationTracker {
+        &self.inner.deprecations
     }
 
     /// A builder, for hand-written servers or to inject a clock or stores.
@@ -139,6 +205,10 @@ pub struct SecurityBuilder {
     redactor: Option<Redactor>,
     stores: HashMap<String, Arc<dyn KeyStore>>,
     lockout_store: Option<Arc<dyn LockoutStore>>,
+    limiter: Option<RateLimiter>,
+    deprecations: Option<DeprecationTracker>,
+    harden: Option<HardenConfig>,
+    api: Option<Result<ApiInfo, String>>,
 }
 
 impl std::fmt::Debug for SecurityBuilder {
@@ -176,6 +246,32 @@ impl SecurityBuilder {
             }
         }
         self.redactor = Some(Redactor::from_model(model));
+        self.api = Some(ApiInfo::from_model(model).map_err(|e| e.to_string()));
+        self
+    }
+
+    /// Use this rate-limit store (default: in memory, [`MemoryConfig::default`]).
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Use this deprecation tracker (tests inject one with a manual clock).
+    pub fn deprecations(mut self, tracker: DeprecationTracker) -> Self {
+        self.deprecations = Some(tracker);
+        self
+    }
+
+    /// Use this configuration for the global layers (default: [`HardenConfig::default`]).
+    pub fn harden(mut self, config: HardenConfig) -> Self {
+        self.harden = Some(config);
+        self
+    }
+
+    /// The API's version, base path and CORS for [`Security::harden`]
+    /// (taken from the spec by [`model`](Self::model)).
+    pub fn api_info(mut self, api: ApiInfo) -> Self {
+        self.api = Some(Ok(api));
         self
     }
 
@@ -402,6 +498,20 @@ impl SecurityBuilder {
         }
         let lockout = lockout(&self.config, self.lockout_store.clone())?;
         let trusted_proxies = self.config.trusted_proxy_nets()?;
+        let api = match self.api {
+            Some(Ok(api)) => Some(api),
+            Some(Err(e)) => {
+                return Err(ConfigError::new(
+                    e,
+                    "fix the spec's info.version or x-rampart.cors",
+                ));
+            }
+            None => None,
+        };
+        let harden = self.harden.unwrap_or_default();
+        let deprecations = self
+            .deprecations
+            .unwrap_or_else(|| DeprecationTracker::new(&harden.deprecation));
         Ok(Security {
             inner: Arc::new(Inner {
                 realm,
@@ -411,7 +521,14 @@ impl SecurityBuilder {
                 clock,
                 redactor,
                 url_params,
+                trusted: TrustedProxies::from_nets(trusted_proxies.clone()),
                 trusted_proxies,
+                limiter: self
+                    .limiter
+                    .unwrap_or_else(|| RateLimiter::memory(MemoryConfig::default())),
+                deprecations,
+                harden,
+                api,
             }),
         })
     }

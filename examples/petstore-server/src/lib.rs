@@ -2,6 +2,8 @@
 //! Security (auth, roles, rates, validation, headers) is the router's job; the
 //! handlers here only keep pets.
 
+pub mod app;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 

@@ -79,6 +79,14 @@ impl TrustedProxies {
         })
     }
 
+    /// Trust these networks (already parsed, e.g. by [`SecurityConfig`](crate::SecurityConfig)).
+    pub fn from_nets(nets: Vec<IpNet>) -> Self {
+        TrustedProxies {
+            nets,
+            header: ForwardedHeader::default(),
+        }
+    }
+
     /// `RAMPART_TRUSTED_PROXIES` and `RAMPART_FORWARDED_HEADER` from the environment.
     pub fn from_env() -> Result<Self, RateError> {
         let list = std::env::var("RAMPART_TRUSTED_PROXIES").unwrap_or_default();

@@ -1,0 +1,88 @@
+//! The demo: the generated petstore on embedded defaults — in-memory limiter,
+//! a generated development secret, a self-signed certificate — over HTTPS on
+//! 127.0.0.1:8443 with an HTTP listener on 127.0.0.1:8080 that only redirects.
+//! Prints a ready token and a working `curl` command for each role.
+//!
+//! Ports: `RAMPART_DEMO_HTTPS_PORT`, `RAMPART_DEMO_HTTP_PORT`.
+
+use std::net::SocketAddr;
+
+use petstore_server::app;
+use rampart::server::{ServeConfig, redirect_listener, serve_tls};
+use rampart::tls::{TlsConfig, self_signed};
+
+fn port(var: &str, default: u16) -> anyhow::Result<u16> {
+    match std::env::var(var) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{var} must be a port number, got `{v}`")),
+        Err(_) => Ok(default),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "rampart::audit=info".into()),
+        )
+        .init();
+    let https_port = port("RAMPART_DEMO_HTTPS_PORT", 8443)?;
+    let http_port = port("RAMPART_DEMO_HTTP_PORT", 8080)?;
+
+    // Embedded defaults: nothing here is ever written to the repository.
+    let dir = std::env::temp_dir().join(format!("rampart-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (cert, key) = self_signed(&["localhost", "127.0.0.1"])?;
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert)?;
+    std::fs::write(&key_path, key)?;
+    let secret = app::dev_secret();
+    let key_file = dir.join("api-keys.toml");
+    let api_key = app::dev_api_key(&key_file, "admin").map_err(anyhow::Error::msg)?;
+
+    let model = app::model();
+    let security = app::dev_security(&model, &secret, &key_file)?;
+    let router = app::router(security);
+
+    let https = SocketAddr::from(([127, 0, 0, 1], https_port));
+    let tls = TlsConfig::new(ServeConfig::new(https), &cert_path, &key_path);
+    let serving = serve_tls(router, tls).await?;
+    let redirect =
+        redirect_listener(SocketAddr::from(([127, 0, 0, 1], http_port)), https_port).await?;
+
+    let base = format!("https://127.0.0.1:{https_port}/v1");
+    println!(
+        "rampart demo: {} {} on {base}",
+        model.title(),
+        model.version()
+    );
+    println!(
+        "  (self-signed certificate: curl needs -k; http://127.0.0.1:{http_port} redirects here)\n"
+    );
+    println!("public:\n  curl -k {base}/health\n");
+    for (role, scopes) in [
+        ("admin", ["pets:read", "pets:write"]),
+        ("editor", ["pets:read", "pets:write"]),
+        ("viewer", ["pets:read", ""]),
+    ] {
+        let scopes: Vec<&str> = scopes.into_iter().filter(|s| !s.is_empty()).collect();
+        let token = app::dev_token(&secret, &format!("demo-{role}"), &[role], &scopes, 3600);
+        println!("{role} token (1 h):\n  {token}");
+        println!("  curl -k -H 'Authorization: Bearer {token}' {base}/pets");
+        if role != "viewer" {
+            println!(
+                "  curl -k -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{\"name\":\"Rex\",\"species\":\"dog\"}}' {base}/pets"
+            );
+        }
+        println!();
+    }
+    println!("admin API key (X-API-Key):\n  curl -k -H 'X-API-Key: {api_key}' {base}/pets\n");
+    println!("Ctrl-C stops the server.");
+    tokio::signal::ctrl_c().await?;
+    serving.shutdown().await;
+    redirect.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
