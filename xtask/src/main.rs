@@ -2,6 +2,7 @@
 
 mod apikey;
 mod check;
+mod demo;
 mod generate;
 mod lint;
 
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Load and validate specs; print diagnostics; exit 1 on any error.
     Check(check::Args),
+    /// Run the petstore demo over HTTPS on embedded defaults, printing dev tokens and curl commands.
+    Demo(demo::Args),
     /// Generate a complete crate (Cargo.toml + src/lib.rs) from a spec.
     Generate(generate::Args),
     /// Lint specs for security holes (OWASP API Top 10 and rampart rules); exit 1 on any error.
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Apikey(args) => apikey::run(args),

@@ -474,10 +474,14 @@ impl<'a> TypeSpace<'a> {
     fn define_string_enum(&mut self, name: &str, schema: &Schema, values: &[String]) {
         let docs = doc(schema.schema_data.description.as_deref());
         let mut namer = Namer::default();
-        let variants = values.iter().map(|value| {
-            let v = format_ident!("{}", namer.unique(&camel(value)));
-            quote! { #[serde(rename = #value)] #v, }
-        });
+        let mut seen = HashSet::new();
+        let variants = values
+            .iter()
+            .filter(|v| seen.insert(v.as_str()))
+            .map(|value| {
+                let v = format_ident!("{}", namer.unique(&camel(value)));
+                quote! { #[serde(rename = #value)] #v, }
+            });
         let ident = format_ident!("{}", name);
         self.items.push(quote! {
             #docs
@@ -576,9 +580,19 @@ impl<'a> TypeSpace<'a> {
             rules.push(quote!(nested));
         }
         if read_only {
-            rules.push(quote!(custom(
-                function = "::rampart::validate::formats::read_only"
-            )));
+            // `validator` passes plain numbers by value and everything else by reference.
+            let by_value = !boxed
+                && matches!(
+                    ty.tokens.to_string().as_str(),
+                    "i32" | "i64" | "f32" | "f64"
+                );
+            rules.push(if by_value {
+                quote!(custom(
+                    function = "::rampart::validate::formats::read_only_number"
+                ))
+            } else {
+                quote!(custom(function = "::rampart::validate::formats::read_only"))
+            });
         }
         if write_only && required {
             rules.push(quote!(required));

@@ -395,8 +395,12 @@ fn deserialize_error(
         field.push_str(rest.split('`').next().unwrap_or(""));
         "required"
     } else if let Some(rest) = message.strip_prefix("unknown field `") {
-        field.push('.');
-        field.push_str(rest.split('`').next().unwrap_or(""));
+        // serde's path already ends at the unknown key; name it only when it does not.
+        let name = rest.split('`').next().unwrap_or("");
+        if !field.ends_with(&format!(".{name}")) {
+            field.push('.');
+            field.push_str(name);
+        }
         "unknown-field"
     } else if message.starts_with("unknown variant") {
         "enum"

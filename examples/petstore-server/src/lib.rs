@@ -1,6 +1,24 @@
 //! An in-memory implementation of the generated `RampartPetstoreApi` trait.
 //! Security (auth, roles, rates, validation, headers) is the router's job; the
 //! handlers here only keep pets.
+//!
+//! A handler can only answer what the spec documents: each operation returns
+//! its generated response enum, one variant per documented status.
+//!
+//! ```
+//! // deletePet documents 204, 400, 401, 403, 404, 429 and 500.
+//! let _ = petstore::DeletePetResponse::NoContent;
+//! ```
+//!
+//! ```compile_fail
+//! // deletePet documents no 200: there is no variant to send one.
+//! let _ = petstore::DeletePetResponse::Ok;
+//! ```
+//!
+//! ```compile_fail
+//! // 201 carries a Pet; another body does not type-check.
+//! let _ = petstore::CreatePetResponse::Created(String::from("not a pet"));
+//! ```
 
 pub mod app;
 
