@@ -182,8 +182,8 @@ where
 
 /// Match a request path against a spec template, returning `(name, decoded value)` pairs.
 pub fn match_template(template: &str, path: &str) -> Option<Vec<(String, String)>> {
-    let template_segments: Vec<&str> = template.trim_end_matches('/').split('/').collect();
-    let path = path.trim_end_matches('/');
+    let template_segments: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let path = path.trim_matches('/');
     // Nested routers see the path without their prefix; templates are matched from the end.
     let path_segments: Vec<&str> = path.split('/').collect();
     if path_segments.len() < template_segments.len() {
