@@ -299,8 +299,8 @@ fn owasp_api5_admin_security_unique() {
     check(
         "owasp-api5-admin-security-unique",
         &[
-            (Error, 14, 21, "`purgeUsers`"),
-            (Info, 20, 21, "rampart enforces the operation's roles"),
+            (Error, 14, 11, "`purgeUsers`"),
+            (Info, 20, 11, "rampart enforces the operation's roles"),
         ],
     );
 }

@@ -32,8 +32,13 @@ fn app() -> Router {
     )
 }
 
+/// Tests of this binary run one at a time: they install thread-local log
+/// subscribers, and tracing's per-callsite interest cache is process-wide.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn panic_is_500_problem_with_request_id_and_no_internals() {
+    let _serial = SERIAL.lock().await;
     let (captured, _guard) = capture();
     let server = serve(app(), ServeConfig::new(local())).await.unwrap();
     let base = format!("http://{}", server.local_addr());
@@ -85,6 +90,7 @@ async fn panic_is_500_problem_with_request_id_and_no_internals() {
 
 #[tokio::test]
 async fn audit_events_carry_the_request_id_of_the_response() {
+    let _serial = SERIAL.lock().await;
     let (captured, _guard) = capture();
     let server = serve(app(), ServeConfig::new(local())).await.unwrap();
     let base = format!("http://{}", server.local_addr());

@@ -67,6 +67,11 @@ struct Setup {
     tracker: DeprecationTracker,
 }
 
+/// Tests of this binary run one at a time: the audit-capturing test installs a
+/// thread-local subscriber, and tracing's per-callsite interest cache is
+/// shared by the whole process, so a concurrent test could hide its events.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn start(cfg: DeprecationConfig) -> Setup {
     let clock = Arc::new(ManualClock::at_unix(
         parse_instant("2026-11-23T12:00:00Z").unwrap(),
@@ -96,6 +101,7 @@ async fn start(cfg: DeprecationConfig) -> Setup {
 
 #[tokio::test]
 async fn versions_are_served_side_by_side() {
+    let _serial = SERIAL.lock().await;
     let s = start(DeprecationConfig::default()).await;
     let client = reqwest::Client::new();
 
@@ -190,6 +196,7 @@ async fn versions_are_served_side_by_side() {
 
 #[tokio::test]
 async fn deprecated_operation_headers_are_exact() {
+    let _serial = SERIAL.lock().await;
     let s = start(DeprecationConfig::default()).await;
     let response = reqwest::Client::new()
         .delete(format!("{}/v2/pets/7", s.base))
@@ -253,6 +260,7 @@ async fn operations_answer_410_from_the_sunset_instant() {
 
 #[tokio::test]
 async fn gone_after_sunset_can_be_turned_off() {
+    let _serial = SERIAL.lock().await;
     let s = start(DeprecationConfig {
         gone_after_sunset: false,
         ..DeprecationConfig::default()
@@ -274,6 +282,7 @@ async fn gone_after_sunset_can_be_turned_off() {
 
 #[tokio::test]
 async fn deprecated_calls_are_counted_and_logged_per_principal() {
+    let _serial = SERIAL.lock().await;
     let (captured, _guard) = capture();
 
     let s = start(DeprecationConfig::default()).await;
