@@ -49,7 +49,7 @@ pub use grammar::{
 pub use load::{Loaded, load_file, load_str};
 pub use model::{ApiModel, Operation, SecuritySchemeKind};
 pub use policy::{
-    CorsOrigins, CorsPolicy, Deprecation, OperationPolicy, RateKey, SchemeRequirement,
+    ANY_SCHEME, CorsOrigins, CorsPolicy, Deprecation, OperationPolicy, RateKey, SchemeRequirement,
     SecurityRequirement,
 };
 pub use source::{Location, SourceFiles, Span};

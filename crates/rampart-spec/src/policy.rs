@@ -13,6 +13,10 @@ pub struct SchemeRequirement {
     pub scopes: Vec<String>,
 }
 
+/// The wildcard scheme name: "any scheme the runtime has configured". Used by
+/// `#[secured]` without `scheme = ...`; never a valid OpenAPI component name.
+pub const ANY_SCHEME: &str = "*";
+
 /// One alternative of OpenAPI's `security`: every scheme listed must be satisfied (AND).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct SecurityRequirement {
@@ -33,6 +37,16 @@ impl SecurityRequirement {
                 scopes: scopes.into_iter().map(Into::into).collect(),
             }],
         }
+    }
+
+    /// A requirement any one configured scheme satisfies ([`ANY_SCHEME`]),
+    /// with the given scopes (checked against JWT scopes).
+    pub fn any<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::scheme(ANY_SCHEME, scopes)
     }
 
     /// Add another scheme that must also pass.

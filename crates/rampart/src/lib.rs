@@ -41,6 +41,7 @@ pub mod problem;
 pub mod rate;
 pub mod request_id;
 pub mod respond;
+pub mod secured;
 pub mod security;
 pub mod server;
 pub mod tls;
@@ -59,6 +60,7 @@ pub mod __private {
 }
 
 pub use audit::Redactor;
+pub use rampart_macros::{api, operation, secured};
 pub use config::{ConfigError, SecurityConfig};
 pub use harden::{ApiInfo, HardenConfig, harden, harden_versions};
 pub use pipeline::GuardLayer;
@@ -70,7 +72,7 @@ pub use rampart_spec::grammar::{
     Rate, RoleHierarchy, parse_instant, parse_rate, parse_role, parse_size,
 };
 pub use rampart_spec::policy::{
-    CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, RateKey,
+    ANY_SCHEME, CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, RateKey,
     SchemeRequirement, SecurityRequirement,
 };
 pub use rate::{Decision, RateLimitLayer, RateLimiter, RatePolicy, TrustedProxies};

@@ -28,7 +28,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
-use rampart_spec::policy::OperationPolicy;
+use rampart_spec::policy::{ANY_SCHEME, OperationPolicy, SchemeRequirement, SecurityRequirement};
 use tower::{Layer, Service};
 
 use crate::access::{RoleRequirement, missing_scope};
@@ -142,7 +142,8 @@ impl RoutePlan {
         let public = policy.public || policy.security.is_empty();
         let mut schemes: Vec<usize> = Vec::new();
         let mut alternatives = Vec::new();
-        for requirement in &policy.security {
+        let requirements = expand_any_scheme(policy, &inner.schemes)?;
+        for requirement in &requirements {
             let mut alt = Vec::new();
             for s in &requirement.schemes {
                 let index = inner
@@ -232,6 +233,61 @@ impl RoutePlan {
     }
 }
 
+/// Replace the wildcard scheme [`ANY_SCHEME`] (`#[secured]` without
+/// `scheme = ...`) by each configured scheme in turn: any one of them may
+/// authenticate the caller.
+fn expand_any_scheme(
+    policy: &OperationPolicy,
+    configured: &[crate::security::SchemeEntry],
+) -> Result<Vec<SecurityRequirement>, ConfigError> {
+    let uses_any = policy
+        .security
+        .iter()
+        .any(|r| r.schemes.iter().any(|s| s.scheme == ANY_SCHEME));
+    if !uses_any {
+        return Ok(policy.security.clone());
+    }
+    if configured.is_empty() {
+        return Err(ConfigError::new(
+            format!(
+                "operation `{}` requires authentication, but no security scheme is configured",
+                policy.operation_id
+            ),
+            "declare a scheme in the spec's components.securitySchemes or with Security::builder().jwt_hs256(..) / .api_key(..)",
+        ));
+    }
+    let mut expanded: Vec<SecurityRequirement> = Vec::new();
+    for requirement in &policy.security {
+        let mut partial: Vec<SecurityRequirement> = vec![SecurityRequirement::default()];
+        for s in &requirement.schemes {
+            let names: Vec<&str> = if s.scheme == ANY_SCHEME {
+                configured.iter().map(|c| c.name.as_str()).collect()
+            } else {
+                vec![s.scheme.as_str()]
+            };
+            partial = partial
+                .into_iter()
+                .flat_map(|base| {
+                    names.iter().map(move |name| {
+                        let mut next = base.clone();
+                        next.schemes.push(SchemeRequirement {
+                            scheme: (*name).to_owned(),
+                            scopes: s.scopes.clone(),
+                        });
+                        next
+                    })
+                })
+                .collect();
+        }
+        for candidate in partial {
+            if !expanded.contains(&candidate) {
+                expanded.push(candidate);
+            }
+        }
+    }
+    Ok(expanded)
+}
+
 /// The tower layer of one route's pipeline; made by [`Security::guard`](crate::Security::guard).
 #[derive(Clone)]
 pub struct GuardLayer {
@@ -252,6 +308,11 @@ impl GuardLayer {
         Ok(GuardLayer {
             plan: Arc::new(RoutePlan::new(security, policy)?),
         })
+    }
+
+    /// Whether this guard was built by `security` (the same instance).
+    pub(crate) fn serves(&self, security: &Security) -> bool {
+        crate::secured::same_security(&self.plan.security, security)
     }
 }
 

@@ -119,12 +119,20 @@ impl Security {
                 ApiInfo::new("0").expect("a plain version is a valid header value")
             });
         let prefix = api.base_path().trim_end_matches('/');
+        let router = self.attach(router);
         let router = if prefix.is_empty() {
             router
         } else {
             axum::Router::new().nest(prefix, router)
         };
         crate::harden::harden(router, &self.inner.harden, &api)
+    }
+
+    /// Make this `Security` available to `#[secured]` handlers routed in
+    /// `router` (as a request extension). [`harden`](Self::harden) does this
+    /// already; use `attach` for a router you harden yourself.
+    pub fn attach(&self, router: axum::Router) -> axum::Router {
+        router.layer(axum::Extension(self.clone()))
     }
 
     /// The rate-limit store.
