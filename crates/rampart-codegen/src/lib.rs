@@ -107,7 +107,14 @@ impl<'a> Generator<'a> {
 /// The lints generated code allows: a file-level `#![allow(..)]` in a
 /// generated file, an `#[allow(..)]` on each item `api!` expands to.
 fn allowed_lints() -> TokenStream {
-    quote!(allow(clippy::all, clippy::pedantic, unused_imports, dead_code, missing_docs, non_camel_case_types))
+    quote!(allow(
+        clippy::all,
+        clippy::pedantic,
+        unused_imports,
+        dead_code,
+        missing_docs,
+        non_camel_case_types
+    ))
 }
 
 /// The Rust type name the generator gives the component schema `name`.

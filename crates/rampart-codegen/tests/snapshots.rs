@@ -57,3 +57,43 @@ fn checked_in_example_is_fresh() {
         "examples/petstore is stale: run `cargo xtask generate specs/petstore.yaml --out examples/petstore`"
     );
 }
+
+#[test]
+fn api_macro_expands_to_what_xtask_generate_writes() {
+    // `rampart::api!("specs/petstore.yaml")` expands to `macro_items`; with the
+    // per-item lint allowances taken off and formatted as a file, it must be
+    // byte-identical to what `cargo xtask generate` wrote into examples/petstore.
+    let checked_in = std::fs::read_to_string(root().join("examples/petstore/src/lib.rs")).unwrap();
+    let loaded = rampart_spec::load_file(root().join("specs/petstore.yaml"));
+    let (model, _, _) = loaded.into_result().expect("spec loads");
+    let expanded = rampart_codegen::macro_items(&model, "specs/petstore.yaml");
+    let mut file: syn::File = syn::parse2(expanded).expect("api! expands to items");
+    assert!(!file.items.is_empty());
+    for item in &mut file.items {
+        let attrs = match item {
+            syn::Item::Const(i) => &mut i.attrs,
+            syn::Item::Enum(i) => &mut i.attrs,
+            syn::Item::Fn(i) => &mut i.attrs,
+            syn::Item::Impl(i) => &mut i.attrs,
+            syn::Item::Mod(i) => &mut i.attrs,
+            syn::Item::Static(i) => &mut i.attrs,
+            syn::Item::Struct(i) => &mut i.attrs,
+            syn::Item::Trait(i) => &mut i.attrs,
+            syn::Item::Type(i) => &mut i.attrs,
+            syn::Item::Use(i) => &mut i.attrs,
+            syn::Item::Macro(i) => &mut i.attrs,
+            other => panic!("unexpected item kind: {}", quote::quote!(#other)),
+        };
+        let first = attrs.remove(0);
+        assert!(
+            first.path().is_ident("allow"),
+            "each item starts with #[allow(..)]"
+        );
+    }
+    let items = &file.items;
+    let as_file = rampart_codegen::format_file(&quote::quote!(#(#items)*), "specs/petstore.yaml");
+    assert!(
+        as_file == checked_in,
+        "api! and `cargo xtask generate` disagree for specs/petstore.yaml"
+    );
+}

@@ -115,7 +115,7 @@ impl Errors {
 }
 
 fn value_error(lit: &LitStr, e: &ValueError) -> syn::Error {
-    syn::Error::new(lit.span(), format!("{}\n       help: {}", e.message, e.help))
+    syn::Error::new(lit.span(), format!("{}\nhelp: {}", e.message, e.help))
 }
 
 fn unknown_key(meta: &ParseNestedMeta<'_>, what: &str, keys: &[&str]) -> syn::Error {
@@ -128,7 +128,7 @@ fn unknown_key(meta: &ParseNestedMeta<'_>, what: &str, keys: &[&str]) -> syn::Er
             quote::quote!(#path).to_string().replace(' ', "")
         });
     meta.error(format!(
-        "unknown {what} argument `{name}`{}\n       help: {what} accepts: {}",
+        "unknown {what} argument `{name}`{}\nhelp: {what} accepts: {}",
         did_you_mean(&name, keys.iter().copied()),
         keys.join(", ")
     ))
@@ -240,7 +240,7 @@ pub(crate) fn parse_secured(
                     other => errors.at(
                         lit.span(),
                         format!(
-                            "unknown rate key `{other}`{}\n       help: write `rate_key = \"principal\"` (the default) or `rate_key = \"ip\"`",
+                            "unknown rate key `{other}`{}\nhelp: write `rate_key = \"principal\"` (the default) or `rate_key = \"ip\"`",
                             did_you_mean(other, ["ip", "principal"])
                         ),
                     ),
@@ -277,14 +277,14 @@ pub(crate) fn parse_secured(
         if !args.roles.is_empty() || !args.scopes.is_empty() || args.scheme.is_some() {
             errors.at(
                 public,
-                "a `public` handler takes no credentials, so it cannot also require a role, scope or scheme\n       help: remove `public`, or remove `role`/`scopes`/`scheme`",
+                "a `public` handler takes no credentials, so it cannot also require a role, scope or scheme\nhelp: remove `public`, or remove `role`/`scopes`/`scheme`",
             );
         }
     }
     if let (Some((lit, _)), None) = (&args.burst, &args.rate) {
         errors.at(
             lit.span(),
-            "`burst` needs a `rate`\n       help: add e.g. `rate = \"5/min\"`",
+            "`burst` needs a `rate`\nhelp: add e.g. `rate = \"5/min\"`",
         );
     }
     errors.finish()?;
@@ -347,7 +347,7 @@ fn parse_deprecated(
             errors.at(
                 sunset.lit.span(),
                 format!(
-                    "the sunset `{}` comes before the deprecation date `{}`\n       help: an operation is deprecated first and sunset later",
+                    "the sunset `{}` comes before the deprecation date `{}`\nhelp: an operation is deprecated first and sunset later",
                     sunset.lit.value(),
                     since.lit.value()
                 ),

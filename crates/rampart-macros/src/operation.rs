@@ -33,7 +33,7 @@ pub(crate) fn check(
         return Err(syn::Error::new(
             args.id.span(),
             format!(
-                "the spec `{}` has no operation `{id}`{}\n       help: operation ids are the spec's `operationId`s",
+                "the spec `{}` has no operation `{id}`{}\nhelp: operation ids are the spec's `operationId`s",
                 spec.display,
                 did_you_mean(&id, spec.model.operations.iter().map(|o| o.id.as_str()))
             ),
@@ -209,9 +209,8 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
             (*name, kind_of(model, schema))
         })
         .collect();
-    let extractor = typed_args(item).find(|arg| {
-        matches!(type_name(&arg.ty).as_deref(), Some("Path" | "ValidPath"))
-    });
+    let extractor = typed_args(item)
+        .find(|arg| matches!(type_name(&arg.ty).as_deref(), Some("Path" | "ValidPath")));
     let Some(arg) = extractor else {
         if !params.is_empty() {
             let list: Vec<String> = params
@@ -221,7 +220,7 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
             errors.at(
                 item.sig.ident.span(),
                 format!(
-                    "`{}` ({} {}) has path parameter{} {}, but the handler extracts no `Path`\n       help: add e.g. `Path({}): Path<{}>`",
+                    "`{}` ({} {}) has path parameter{} {}, but the handler extracts no `Path`\nhelp: add e.g. `Path({}): Path<{}>`",
                     op.id,
                     op.method.to_uppercase(),
                     op.path,
@@ -238,7 +237,7 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
         errors.at(
             arg.ty.span(),
             format!(
-                "`{}` ({} {}) has no path parameters, but the handler extracts a `Path`\n       help: remove the `Path` extractor",
+                "`{}` ({} {}) has no path parameters, but the handler extracts a `Path`\nhelp: remove the `Path` extractor",
                 op.id,
                 op.method.to_uppercase(),
                 op.path
@@ -276,7 +275,7 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
                 errors.at(
                     *span,
                     format!(
-                        "path parameter {} of `{}` is `{name}` in the spec, but the handler binds `{bound_name}`\n       help: name it `{}`",
+                        "path parameter {} of `{}` is `{name}` in the spec, but the handler binds `{bound_name}`\nhelp: name it `{}`",
                         i + 1,
                         op.id,
                         snake(name)
@@ -289,7 +288,7 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
                 errors.at(
                     ty.span(),
                     format!(
-                        "path parameter `{name}` of `{}` is {} in the spec, but the handler extracts `{ty_name}`\n       help: use {}",
+                        "path parameter `{name}` of `{}` is {} in the spec, but the handler extracts `{ty_name}`\nhelp: use {}",
                         op.id,
                         kind.describe(),
                         kind.suggestion()
@@ -325,7 +324,13 @@ fn body_schema_name(model: &ApiModel, op: &Operation) -> Option<(Option<String>,
         ReferenceOr::Item(b) => b,
         ReferenceOr::Reference { reference } => {
             let name = reference.strip_prefix("#/components/requestBodies/")?;
-            match model.openapi.components.as_ref()?.request_bodies.get(name)? {
+            match model
+                .openapi
+                .components
+                .as_ref()?
+                .request_bodies
+                .get(name)?
+            {
                 ReferenceOr::Item(b) => b,
                 ReferenceOr::Reference { .. } => return None,
             }
@@ -337,14 +342,12 @@ fn body_schema_name(model: &ApiModel, op: &Operation) -> Option<(Option<String>,
         .find(|(ty, _)| ty.contains("json"))
         .or_else(|| body.content.first())
         .map(|(_, m)| m);
-    let name = media
-        .and_then(|m| m.schema.as_ref())
-        .and_then(|s| match s {
-            ReferenceOr::Reference { reference } => reference
-                .strip_prefix("#/components/schemas/")
-                .map(rampart_codegen::type_name),
-            ReferenceOr::Item(_) => None,
-        });
+    let name = media.and_then(|m| m.schema.as_ref()).and_then(|s| match s {
+        ReferenceOr::Reference { reference } => reference
+            .strip_prefix("#/components/schemas/")
+            .map(rampart_codegen::type_name),
+        ReferenceOr::Item(_) => None,
+    });
     Some((name, body.required))
 }
 
@@ -354,13 +357,15 @@ fn check_body(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &mut Erro
     let spec_body = body_schema_name(model, op);
     let extractor = typed_args(item).find_map(|arg| {
         let (name, inner) = wrapper(&arg.ty)?;
-        BODY_EXTRACTORS.contains(&name.as_str()).then_some((arg, inner))
+        BODY_EXTRACTORS
+            .contains(&name.as_str())
+            .then_some((arg, inner))
     });
     match (spec_body, extractor) {
         (None, Some((arg, _))) => errors.at(
             arg.ty.span(),
             format!(
-                "`{}` ({} {}) has no request body in the spec, but the handler extracts one\n       help: remove the body extractor",
+                "`{}` ({} {}) has no request body in the spec, but the handler extracts one\nhelp: remove the body extractor",
                 op.id,
                 op.method.to_uppercase(),
                 op.path
@@ -369,7 +374,7 @@ fn check_body(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &mut Erro
         (Some((name, true)), None) => errors.at(
             item.sig.ident.span(),
             format!(
-                "`{}` requires a request body{}, but the handler extracts none\n       help: add e.g. `ValidJson(body): ValidJson<{}>` as the last argument",
+                "`{}` requires a request body{}, but the handler extracts none\nhelp: add e.g. `ValidJson(body): ValidJson<{}>` as the last argument",
                 op.id,
                 name.as_deref().map(|n| format!(" of type `{n}`")).unwrap_or_default(),
                 name.as_deref().unwrap_or("Body")
@@ -381,7 +386,7 @@ fn check_body(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &mut Erro
                 errors.at(
                     inner.span(),
                     format!(
-                        "the request body of `{}` is `{expected}` in the spec, but the handler takes `{got}`\n       help: extract `{expected}`",
+                        "the request body of `{}` is `{expected}` in the spec, but the handler takes `{got}`\nhelp: extract `{expected}`",
                         op.id
                     ),
                 );
@@ -442,7 +447,7 @@ fn check_unsecured(op: &Operation, item: &ItemFn, errors: &mut Errors) {
     errors.at(
         item.sig.ident.span(),
         format!(
-            "the spec secures `{}` ({}), but the handler has no #[secured]\n       help: add #[secured({roles})] so the handler is enforced like the spec says",
+            "the spec secures `{}` ({}), but the handler has no #[secured]\nhelp: add #[secured({roles})] so the handler is enforced like the spec says",
             op.id,
             spec_summary(policy)
         ),
@@ -457,7 +462,7 @@ fn check_security(model: &ApiModel, op: &Operation, secured: &SecuredArgs, error
             errors.at(
                 secured.span,
                 format!(
-                    "the spec makes `{}` public, but #[secured] requires authentication\n       help: write #[secured(public)] (with the spec's rate, if any), or secure the operation in the spec",
+                    "the spec makes `{}` public, but #[secured] requires authentication\nhelp: write #[secured(public)] (with the spec's rate, if any), or secure the operation in the spec",
                     op.id
                 ),
             );
@@ -467,7 +472,7 @@ fn check_security(model: &ApiModel, op: &Operation, secured: &SecuredArgs, error
             errors.at(
                 span,
                 format!(
-                    "the spec secures `{}` ({}), but #[secured] makes it public\n       help: remove `public` and state the spec's requirements",
+                    "the spec secures `{}` ({}), but #[secured] makes it public\nhelp: remove `public` and state the spec's requirements",
                     op.id,
                     spec_summary(policy)
                 ),
@@ -493,7 +498,7 @@ fn check_security(model: &ApiModel, op: &Operation, secured: &SecuredArgs, error
         errors.at(
             span,
             format!(
-                "the spec limits request bodies of `{}` to {spec_limit} bytes, but #[secured] says {limit}\n       help: write `body_limit = \"{spec_limit}\"`",
+                "the spec limits request bodies of `{}` to {spec_limit} bytes, but #[secured] says {limit}\nhelp: write `body_limit = \"{spec_limit}\"`",
                 op.id
             ),
         );
@@ -508,7 +513,7 @@ fn check_roles(model: &ApiModel, op: &Operation, secured: &SecuredArgs, errors: 
             errors.at(
                 role.span(),
                 format!(
-                    "unknown role `{name}`{}\n       help: the spec declares the roles {}",
+                    "unknown role `{name}`{}\nhelp: the spec declares the roles {}",
                     did_you_mean(&name, declared.iter().map(String::as_str)),
                     if declared.is_empty() {
                         "(none); declare them under x-rampart.roles".to_owned()
@@ -521,7 +526,7 @@ fn check_roles(model: &ApiModel, op: &Operation, secured: &SecuredArgs, errors: 
             errors.at(
                 role.span(),
                 format!(
-                    "the spec does not require role `{name}` for `{}` (it requires {})\n       help: state exactly the spec's roles",
+                    "the spec does not require role `{name}` for `{}` (it requires {})\nhelp: state exactly the spec's roles",
                     op.id,
                     if op.policy.roles.is_empty() {
                         "no role".to_owned()
@@ -537,7 +542,7 @@ fn check_roles(model: &ApiModel, op: &Operation, secured: &SecuredArgs, errors: 
             errors.at(
                 secured.span,
                 format!(
-                    "the spec requires role `{needed}` for `{}`, but #[secured] does not\n       help: add `role = \"{needed}\"`",
+                    "the spec requires role `{needed}` for `{}`, but #[secured] does not\nhelp: add `role = \"{needed}\"`",
                     op.id
                 ),
             );
@@ -558,7 +563,7 @@ fn check_scheme_and_scopes(
             errors.at(
                 scheme.span(),
                 format!(
-                    "unknown security scheme `{name}`{}\n       help: the spec's components.securitySchemes are {}",
+                    "unknown security scheme `{name}`{}\nhelp: the spec's components.securitySchemes are {}",
                     did_you_mean(&name, model.schemes.iter().map(|(n, _)| n.as_str())),
                     model
                         .schemes
@@ -587,7 +592,12 @@ fn check_scheme_and_scopes(
         .security
         .iter()
         .flat_map(|r| r.schemes.iter())
-        .filter(|s| secured.scheme.as_ref().is_none_or(|n| n.value() == s.scheme))
+        .filter(|s| {
+            secured
+                .scheme
+                .as_ref()
+                .is_none_or(|n| n.value() == s.scheme)
+        })
         .flat_map(|s| s.scopes.iter().map(String::as_str))
         .collect();
     for scope in &secured.scopes {
@@ -611,27 +621,28 @@ fn check_rate(op: &Operation, secured: &SecuredArgs, errors: &mut Errors) {
     if mine == theirs {
         return;
     }
-    let span = secured
-        .rate
-        .as_ref()
-        .map_or(secured.span, |r| r.lit.span());
+    let span = secured.rate.as_ref().map_or(secured.span, |r| r.lit.span());
     let message = match (theirs, mine) {
         (Some(spec), None) => format!(
-            "the spec limits `{}` to {}, but #[secured] has no rate\n       help: add `rate = \"{}\"`{}",
+            "the spec limits `{}` to {}, but #[secured] has no rate\nhelp: add `rate = \"{}\"`{}",
             op.id,
             rate_text(&spec),
             rate_text(&spec),
-            spec.burst.map(|b| format!(", burst = {b}")).unwrap_or_default()
+            spec.burst
+                .map(|b| format!(", burst = {b}"))
+                .unwrap_or_default()
         ),
         (None, Some(_)) => format!(
-            "the spec sets no rate for `{}`, but #[secured] does\n       help: remove `rate`, or add it to the spec",
+            "the spec sets no rate for `{}`, but #[secured] does\nhelp: remove `rate`, or add it to the spec",
             op.id
         ),
         (Some(spec), Some(_)) => format!(
-            "the spec limits `{}` to {}{}, but #[secured] says otherwise\n       help: write `rate = \"{}\"`",
+            "the spec limits `{}` to {}{}, but #[secured] says otherwise\nhelp: write `rate = \"{}\"`",
             op.id,
             rate_text(&spec),
-            spec.burst.map(|b| format!(" (burst {b})")).unwrap_or_default(),
+            spec.burst
+                .map(|b| format!(" (burst {b})"))
+                .unwrap_or_default(),
             rate_text(&spec)
         ),
         (None, None) => return,
@@ -645,7 +656,7 @@ fn check_deprecation(op: &Operation, secured: &SecuredArgs, errors: &mut Errors)
         (Some(_), None) => errors.at(
             secured.span,
             format!(
-                "the spec deprecates `{}`, but #[secured] does not\n       help: add `deprecated(sunset = \"...\", successor = \"...\")` as in the spec",
+                "the spec deprecates `{}`, but #[secured] does not\nhelp: add `deprecated(sunset = \"...\", successor = \"...\")` as in the spec",
                 op.id
             ),
         ),

@@ -32,29 +32,42 @@ fn take_attr<T>(
         syn::Meta::List(list) => list.tokens.clone(),
         _ => TokenStream::new(),
     };
-    parse(tokens, attr.span()).map(Some)
+    parse(tokens, attr.path().span()).map(Some)
 }
 
 /// `#[secured(args)]` on `item`.
 pub(crate) fn secured(attr: TokenStream, item: ItemFn) -> TokenStream {
-    let span = attr.span();
     let mut item = item;
-    let result = args::parse_secured(attr, span).and_then(|secured| {
+    let used = mark_used(&item, "operation");
+    let result = args::parse_secured(attr, Span::call_site()).and_then(|secured| {
         let operation = take_attr(&mut item, "operation", args::parse_operation)?;
         expand(Some(secured), operation, &item)
     });
-    result.unwrap_or_else(|e| fallback(e, &item))
+    let expanded = result.unwrap_or_else(|e| fallback(e, &item));
+    quote!(#used #expanded)
 }
 
 /// `#[operation(args)]` on `item`.
 pub(crate) fn operation(attr: TokenStream, item: ItemFn) -> TokenStream {
-    let span = attr.span();
     let mut item = item;
-    let result = args::parse_operation(attr, span).and_then(|operation| {
+    let used = mark_used(&item, "secured");
+    let result = args::parse_operation(attr, Span::call_site()).and_then(|operation| {
         let secured = take_attr(&mut item, "secured", args::parse_secured)?;
         expand(secured, Some(operation), &item)
     });
-    result.unwrap_or_else(|e| fallback(e, &item))
+    let expanded = result.unwrap_or_else(|e| fallback(e, &item));
+    quote!(#used #expanded)
+}
+
+/// The other attribute is expanded here, not by its own macro: keep its
+/// import in use so `use rampart::secured;` does not warn.
+fn mark_used(item: &ItemFn, name: &str) -> TokenStream {
+    let paths = item
+        .attrs
+        .iter()
+        .filter(|a| is_attr(a, name))
+        .map(Attribute::path);
+    quote!(#(#[allow(unused_imports)] use #paths as _;)*)
 }
 
 /// On error: the errors and the item as written, with its `#[secured]` /
@@ -97,13 +110,13 @@ fn check_signature(item: &ItemFn) -> syn::Result<()> {
     if item.sig.asyncness.is_none() {
         return Err(syn::Error::new(
             item.sig.fn_token.span(),
-            "#[secured] handlers must be `async fn`\n       help: write `async fn`",
+            "#[secured] handlers must be `async fn`\nhelp: write `async fn`",
         ));
     }
     if !item.sig.generics.params.is_empty() {
         return Err(syn::Error::new(
             item.sig.generics.span(),
-            "#[secured] handlers cannot be generic\n       help: use concrete extractor types",
+            "#[secured] handlers cannot be generic\nhelp: use concrete extractor types",
         ));
     }
     if let Some(FnArg::Receiver(r)) = item.sig.inputs.first() {

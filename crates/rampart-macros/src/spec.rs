@@ -87,7 +87,7 @@ fn missing_file(written: &str, path: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     format!(
-        "cannot find the spec file `{written}`{}\n       help: the path is relative to the crate's directory (CARGO_MANIFEST_DIR, where its Cargo.toml is)",
+        "cannot find the spec file `{written}`{}\nhelp: the path is relative to the crate's directory (CARGO_MANIFEST_DIR, where its Cargo.toml is)",
         did_you_mean(&name, nearby.iter().map(String::as_str))
     )
 }

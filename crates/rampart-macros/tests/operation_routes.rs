@@ -36,8 +36,14 @@ async fn delete_pet(principal: Principal, Path(pet_id): Path<String>) -> StatusC
 
 #[operation(spec = "../../specs/petstore.yaml", id = "createPet")]
 #[secured(role = "editor", rate = "20/min", burst = 5, body_limit = "16KiB")]
-async fn create_pet(principal: Principal, ValidJson(pet): ValidJson<NewPet>) -> (StatusCode, String) {
-    (StatusCode::CREATED, format!("{} by {}", pet.name, principal.subject))
+async fn create_pet(
+    principal: Principal,
+    ValidJson(pet): ValidJson<NewPet>,
+) -> (StatusCode, String) {
+    (
+        StatusCode::CREATED,
+        format!("{} by {}", pet.name, principal.subject),
+    )
 }
 
 fn token(roles: &[&str]) -> String {
@@ -72,10 +78,13 @@ fn handlers_carry_the_generated_policies() {
 
 #[tokio::test]
 async fn the_spec_policy_is_enforced_over_a_socket() {
-    let model = rampart_spec::load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../specs/petstore.yaml"))
-        .into_result()
-        .unwrap()
-        .0;
+    let model = rampart_spec::load_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../specs/petstore.yaml"
+    ))
+    .into_result()
+    .unwrap()
+    .0;
     let security = Security::builder()
         .model(&model)
         .jwt_hs256("bearerAuth", SECRET.as_bytes().to_vec())
@@ -117,7 +126,10 @@ async fn the_spec_policy_is_enforced_over_a_socket() {
         .unwrap();
     assert_eq!(response.status(), 204);
     assert_eq!(response.headers()["deprecation"], "@1767225600");
-    assert_eq!(response.headers()["ratelimit-policy"], "\"deletePet\";q=5;w=60");
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        "\"deletePet\";q=5;w=60"
+    );
 
     let response = client
         .post(format!("{base}/pets"))

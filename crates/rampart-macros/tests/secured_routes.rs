@@ -32,11 +32,7 @@ async fn show(principal: Principal, Path(id): Path<u32>) -> String {
 /// Deprecated, with a sunset and a successor.
 #[secured(
     role = "viewer",
-    deprecated(
-        since = "2026-01-01",
-        sunset = "2027-06-01",
-        successor = "/v2/legacy"
-    )
+    deprecated(since = "2026-01-01", sunset = "2027-06-01", successor = "/v2/legacy")
 )]
 async fn legacy() -> &'static str {
     "legacy"
@@ -171,10 +167,7 @@ async fn rate_is_per_principal_with_ratelimit_headers() {
     for i in 0..5 {
         let response = client.delete(&url).bearer_auth(&ada).send().await.unwrap();
         assert_eq!(response.status(), 200, "call {i}");
-        assert_eq!(
-            response.headers()["ratelimit-policy"],
-            "\"purge\";q=5;w=60"
-        );
+        assert_eq!(response.headers()["ratelimit-policy"], "\"purge\";q=5;w=60");
     }
     let response = client.delete(&url).bearer_auth(&ada).send().await.unwrap();
     assert_eq!(response.status(), 429);
@@ -221,7 +214,10 @@ async fn deprecation_headers_then_gone_after_sunset() {
         .set_unix(parse_instant("2027-06-02T00:00:00Z").unwrap());
     let response = client.get(&url).bearer_auth(&vera).send().await.unwrap();
     assert_eq!(response.status(), 410);
-    assert_eq!(response.headers()["sunset"], "Tue, 01 Jun 2027 00:00:00 GMT");
+    assert_eq!(
+        response.headers()["sunset"],
+        "Tue, 01 Jun 2027 00:00:00 GMT"
+    );
     assert!(problem_type(response).await.ends_with("sunset"));
 }
 

@@ -60,10 +60,10 @@ pub mod __private {
 }
 
 pub use audit::Redactor;
-pub use rampart_macros::{api, operation, secured};
 pub use config::{ConfigError, SecurityConfig};
 pub use harden::{ApiInfo, HardenConfig, harden, harden_versions};
 pub use pipeline::GuardLayer;
+pub use rampart_macros::{api, operation, secured};
 pub use security::{Security, SecurityBuilder};
 
 pub use principal::{AuthMethod, Principal};

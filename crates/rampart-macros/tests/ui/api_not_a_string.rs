@@ -1,0 +1,3 @@
+rampart::api!(specs::petstore);
+
+fn main() {}

@@ -1,0 +1,3 @@
+rampart::api!("tests/ui/specs/insecure.yaml");
+
+fn main() {}

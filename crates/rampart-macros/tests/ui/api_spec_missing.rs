@@ -1,0 +1,3 @@
+rampart::api!("tests/ui/specs/nope.yaml");
+
+fn main() {}

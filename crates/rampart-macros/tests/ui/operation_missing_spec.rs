@@ -1,0 +1,6 @@
+use rampart::operation;
+
+#[operation(id = "getHealth")]
+async fn health() {}
+
+fn main() {}

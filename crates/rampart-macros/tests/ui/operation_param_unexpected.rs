@@ -1,0 +1,8 @@
+use rampart::__private::axum::extract::Path;
+use rampart::{operation, secured};
+
+#[operation(spec = "tests/ui/specs/petstore.yaml", id = "listPets")]
+#[secured(role = "viewer", rate = "100/15min")]
+async fn list_pets(Path(id): Path<String>) { let _ = id; }
+
+fn main() {}

@@ -1,0 +1,6 @@
+use rampart::secured;
+
+#[secured(role = "admin")]
+async fn purge<T>() {}
+
+fn main() {}

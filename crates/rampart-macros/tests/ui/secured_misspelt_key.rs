@@ -1,0 +1,6 @@
+use rampart::secured;
+
+#[secured(rol = "admin")]
+async fn purge() {}
+
+fn main() {}

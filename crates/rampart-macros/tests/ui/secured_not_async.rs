@@ -1,0 +1,6 @@
+use rampart::secured;
+
+#[secured(role = "admin")]
+fn purge() {}
+
+fn main() {}

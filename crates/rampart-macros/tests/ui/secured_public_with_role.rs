@@ -1,0 +1,6 @@
+use rampart::secured;
+
+#[secured(public, role = "admin")]
+async fn purge() {}
+
+fn main() {}

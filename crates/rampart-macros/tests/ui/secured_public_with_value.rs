@@ -1,0 +1,6 @@
+use rampart::secured;
+
+#[secured(public = true)]
+async fn purge() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use rampart::secured;
+
+#[secured(roles = ["admin", 7])]
+async fn purge() {}
+
+fn main() {}
