@@ -178,8 +178,7 @@ struct NewOrder {
 /// The `validated-json` handler: answers from the validated body.
 async fn create_order(ValidJson(order): ValidJson<NewOrder>) -> Json<Hello> {
     let n = order.quantity
-        + u32::try_from(order.customer.len() + order.email.len() + order.sku.len())
-            .unwrap_or(0)
+        + u32::try_from(order.customer.len() + order.email.len() + order.sku.len()).unwrap_or(0)
         + u32::try_from(order.tags.len()).unwrap_or(0);
     Json(Hello {
         message: "order accepted",
@@ -480,9 +479,9 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
             let done = Instant::now();
             if !status.is_success() {
                 stats.non_2xx += 1;
-                stats.first_failure.get_or_insert_with(|| {
-                    format!("{status}: {}", String::from_utf8_lossy(&body))
-                });
+                stats
+                    .first_failure
+                    .get_or_insert_with(|| format!("{status}: {}", String::from_utf8_lossy(&body)));
             }
             if sent >= start && done <= end {
                 stats.measured += 1;
@@ -744,10 +743,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     for name in &args.only {
         if !SCENARIOS.iter().any(|s| s.name == name) {
             let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-            bail!(
-                "unknown scenario `{name}`; scenarios: {}",
-                names.join(", ")
-            );
+            bail!("unknown scenario `{name}`; scenarios: {}", names.join(", "));
         }
     }
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -910,7 +906,9 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
                 "{}",
                 serde_json::json!({"scenario": "generation", "skipped": "no corpus (../shared/corpus)"})
             ),
-            None => println!("\ngeneration: skipped: no corpus (../shared/corpus); pass --gen-spec FILE"),
+            None => println!(
+                "\ngeneration: skipped: no corpus (../shared/corpus); pass --gen-spec FILE"
+            ),
         }
     }
     if !args.json {
