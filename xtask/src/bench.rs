@@ -38,6 +38,8 @@ use validator::Validate;
 
 /// Name of the server runtime's threads, whose CPU time is reported.
 const SERVER_THREAD: &str = "bench-server";
+/// Name of the load generator's threads, whose CPU time is reported too.
+const CLIENT_THREAD: &str = "bench-client";
 /// Issuer of the bench's tokens (and the only one the server accepts).
 const ISSUER: &str = "https://rampart.bench/issuer";
 /// Audience of the bench's tokens.
@@ -409,6 +411,10 @@ struct LoadStats {
     first_failure: Option<String>,
     /// CPU time of the server's threads over the measured window, if known.
     server_cpu: Option<Duration>,
+    /// CPU time of the load generator's threads over the measured window, if known.
+    client_cpu: Option<Duration>,
+    /// Header fields of the last 2xx response (rampart adds security headers).
+    response_headers: usize,
 }
 
 impl LoadStats {
@@ -420,6 +426,7 @@ impl LoadStats {
         if self.first_failure.is_none() {
             self.first_failure = other.first_failure;
         }
+        self.response_headers = self.response_headers.max(other.response_headers);
     }
 
     fn fail(&mut self, what: String) {
@@ -469,6 +476,9 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
                 }
             };
             let status = response.status();
+            if status.is_success() {
+                stats.response_headers = response.headers().len();
+            }
             let body = match response.into_body().collect().await {
                 Ok(body) => body.to_bytes(),
                 Err(e) => {
@@ -496,9 +506,9 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
     stats
 }
 
-/// CPU time (user + system) of this process's threads named [`SERVER_THREAD`],
+/// CPU time (user + system) of this process's threads named `thread`,
 /// from `/proc/self/task/*/stat` (Linux; `None` elsewhere).
-fn server_cpu_time() -> Option<Duration> {
+fn cpu_time(thread: &str) -> Option<Duration> {
     // USER_HZ, the unit of utime/stime in /proc, is 100 on every Linux ABI.
     const TICKS_PER_SEC: u64 = 100;
     let mut ticks = 0u64;
@@ -507,7 +517,7 @@ fn server_cpu_time() -> Option<Duration> {
         let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
             continue;
         };
-        if comm.trim_end() != SERVER_THREAD {
+        if comm.trim_end() != thread {
             continue;
         }
         let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
@@ -535,10 +545,12 @@ async fn generate_load(
     let end = start + duration;
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(start.into()).await;
-        let before = server_cpu_time();
+        let before = (cpu_time(SERVER_THREAD), cpu_time(CLIENT_THREAD));
         tokio::time::sleep_until(end.into()).await;
-        let after = server_cpu_time();
-        before.zip(after).map(|(b, a)| a.saturating_sub(b))
+        let after = (cpu_time(SERVER_THREAD), cpu_time(CLIENT_THREAD));
+        let spent =
+            |b: Option<Duration>, a: Option<Duration>| b.zip(a).map(|(b, a)| a.saturating_sub(b));
+        (spent(before.0, after.0), spent(before.1, after.1))
     });
     let tasks: Vec<_> = (0..connections)
         .map(|_| tokio::spawn(connection(target.clone(), start, end)))
@@ -550,7 +562,10 @@ async fn generate_load(
             Err(e) => total.fail(format!("load task: {e}")),
         }
     }
-    total.server_cpu = sampler.await.ok().flatten();
+    if let Ok((server, client)) = sampler.await {
+        total.server_cpu = server;
+        total.client_cpu = client;
+    }
     total
 }
 
@@ -566,6 +581,7 @@ struct Row {
     p50_us: Option<u32>,
     p99_us: Option<u32>,
     server_cpu_us_per_req: Option<f64>,
+    client_cpu_us_per_req: Option<f64>,
 }
 
 fn percentile(sorted: &[u32], p: f64) -> Option<u32> {
@@ -617,6 +633,7 @@ fn run_scenario(
             p50_us: None,
             p99_us: None,
             server_cpu_us_per_req: None,
+            client_cpu_us_per_req: None,
         });
     };
     let target = Arc::new(fixture.target(scenario.kind, addr)?);
@@ -630,10 +647,12 @@ fn run_scenario(
     server.shutdown_timeout(Duration::from_secs(1));
     stats.latencies_us.sort_unstable();
     let requests_per_sec = stats.measured as f64 / duration.as_secs_f64();
-    let server_cpu_us_per_req = stats
-        .server_cpu
-        .filter(|_| stats.measured > 0)
-        .map(|cpu| cpu.as_secs_f64() * 1e6 / stats.measured as f64);
+    let per_request = |cpu: Option<Duration>| {
+        cpu.filter(|_| stats.measured > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / stats.measured as f64)
+    };
+    let server_cpu_us_per_req = per_request(stats.server_cpu);
+    let client_cpu_us_per_req = per_request(stats.client_cpu);
     Ok(Row {
         name: scenario.name,
         what: scenario.what,
@@ -643,6 +662,7 @@ fn run_scenario(
         skipped: None,
         requests_per_sec,
         server_cpu_us_per_req,
+        client_cpu_us_per_req,
     })
 }
 
@@ -765,7 +785,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let fixture = Fixture::new()?;
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(client_threads)
-        .thread_name("bench-client")
+        .thread_name(CLIENT_THREAD)
         .enable_all()
         .build()
         .context("building the client runtime")?;
@@ -794,14 +814,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     if !args.json {
         println!();
         println!(
-            "{:<16} {:>11} {:>8} {:>8} {:>8} {:>11} {:>9} {:>8}  description",
+            "{:<16} {:>10} {:>6} {:>7} {:>7} {:>10} {:>9} {:>10} {:>7} {:>7}  description",
             "scenario",
             "requests/s",
             "ratio",
             "p50 µs",
             "p99 µs",
-            "server µs/req",
+            "server µs",
             "cpu ratio",
+            "client µs",
+            "headers",
             "non-2xx"
         );
     }
@@ -844,6 +866,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
                     "p99_us": row.p99_us,
                     "server_cpu_us_per_req": row.server_cpu_us_per_req,
                     "cpu_ratio_to_bare": cpu_ratio,
+                    "client_cpu_us_per_req": row.client_cpu_us_per_req,
+                    "response_headers": stats.response_headers,
                     "non_2xx": stats.non_2xx,
                     "errors": stats.errors,
                     "first_failure": stats.first_failure,
@@ -851,7 +875,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             );
         } else {
             println!(
-                "{:<16} {:>11.0} {:>7} {:>8} {:>8} {:>13} {:>9} {:>8}  {}",
+                "{:<16} {:>10.0} {:>6} {:>7} {:>7} {:>10} {:>9} {:>10} {:>7} {:>7}  {}",
                 row.name,
                 row.requests_per_sec,
                 fmt_opt(ratio.map(|r| format!("{r:.2}x"))),
@@ -859,6 +883,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
                 fmt_opt(row.p99_us),
                 fmt_opt(row.server_cpu_us_per_req.map(|c| format!("{c:.1}"))),
                 fmt_opt(cpu_ratio.map(|r| format!("{r:.2}x"))),
+                fmt_opt(row.client_cpu_us_per_req.map(|c| format!("{c:.1}"))),
+                stats.response_headers,
                 stats.non_2xx + stats.errors,
                 row.what
             );
@@ -872,6 +898,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             Some(spec) => Some(spec.clone()),
             None => {
                 let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+                let corpus = corpus.canonicalize().unwrap_or(corpus);
                 largest_spec(&corpus).ok()
             }
         };
@@ -914,8 +941,9 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     if !args.json {
         println!();
         println!(
-            "ratio = requests/s ÷ bare requests/s in this run (the client shares the CPUs, so it understates server cost); \
-             cpu ratio = bare server CPU per request ÷ this scenario's (the server's own capacity ratio). Target: ≥ 0.90x bare."
+            "ratio = requests/s ÷ bare requests/s in this run (client and server share the CPUs, so it includes the client's \
+             cost of the larger responses); server/client µs = CPU time per request of each side's threads; \
+             cpu ratio = bare server µs ÷ this scenario's (the server's own capacity ratio). DESIGN.md target: ≥ 0.90x bare."
         );
     }
     if failed {
