@@ -1,6 +1,7 @@
 //! `cargo xtask`: rampart's developer and user commands.
 
 mod apikey;
+mod bench;
 mod check;
 mod demo;
 mod generate;
@@ -32,6 +33,8 @@ enum Command {
     Lint(lint::Args),
     /// Manage API keys: new, revoke, list (only hashes are stored).
     Apikey(apikey::Args),
+    /// Measure requests/s of rampart routes against bare axum over real sockets, and generation time.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Apikey(args) => apikey::run(args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,954 @@
+//! `cargo xtask bench`: throughput of rampart-secured routes against a bare
+//! axum route, over real sockets, and the generation time of the largest
+//! corpus spec. See `docs/bench.md`.
+//!
+//! Every scenario gets a fresh server in its own Tokio runtime (threads named
+//! [`SERVER_THREAD`]) on an ephemeral 127.0.0.1 port; a load generator in a
+//! second runtime opens `--connections` HTTP/1.1 keep-alive connections and
+//! sends requests back to back for `--warmup` + `--duration` seconds, counting
+//! only the responses that both start and end inside the measured window.
+//! Rampart routes are built as generated code builds them: a spec
+//! (`bench_spec.yaml`) loaded into an `ApiModel`, a `Security` built from it,
+//! `security.guard(policy)` on each handler and `security.harden(router)`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use axum::Json;
+use axum::Router;
+use axum::handler::Handler as _;
+use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, header};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::rt::TokioIo;
+use rampart::Security;
+use rampart::auth::{FileKeyStore, KeyFile, NewKey};
+use rampart::rate::{MemoryConfig, Outcome, Rate, RateLimiter, RedisConfig};
+use rampart::validate::ValidJson;
+use rampart_spec::ApiModel;
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, TcpStream};
+use validator::Validate;
+
+/// Name of the server runtime's threads, whose CPU time is reported.
+const SERVER_THREAD: &str = "bench-server";
+/// Name of the load generator's threads, whose CPU time is reported too.
+const CLIENT_THREAD: &str = "bench-client";
+/// Issuer of the bench's tokens (and the only one the server accepts).
+const ISSUER: &str = "https://rampart.bench/issuer";
+/// Audience of the bench's tokens.
+const AUDIENCE: &str = "bench";
+/// The origin the bench spec's CORS policy admits (sent on the public route).
+const ORIGIN: &str = "https://app.bench.example";
+/// The annotated spec the rampart scenarios are built from.
+const SPEC: &str = include_str!("bench_spec.yaml");
+/// The `validated-json` scenario's request body: five fields, all valid.
+const ORDER_BODY: &str = r#"{"customer":"Ada Lovelace","email":"ada@example.com","sku":"PET-FOOD-42","quantity":3,"tags":["dry","large"]}"#;
+
+/// `cargo xtask bench` options.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Args {
+    /// Seconds measured per scenario (after the warm-up).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    duration: f64,
+    /// Seconds of warm-up per scenario (requests sent but not counted).
+    #[arg(long, default_value_t = 1.0, value_name = "SECS")]
+    warmup: f64,
+    /// Concurrent HTTP/1.1 keep-alive connections of the load generator.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    connections: usize,
+    /// Run only this scenario (repeatable); `bare` always runs, it is the baseline.
+    #[arg(long, value_name = "NAME")]
+    only: Vec<String>,
+    /// Print one JSON object per line (each scenario, then the generation time).
+    #[arg(long)]
+    json: bool,
+    /// Worker threads of the server runtime (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    server_threads: Option<usize>,
+    /// Worker threads of the load generator's runtime (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    client_threads: Option<usize>,
+    /// Runs of the generation-time measurement (the best is reported); 0 skips it.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    gen_runs: usize,
+    /// Spec whose generation is timed (default: the largest file in ../shared/corpus).
+    #[arg(long, value_name = "FILE")]
+    gen_spec: Option<PathBuf>,
+    /// Run this build as it is, even a debug build (smoke tests); by default a
+    /// debug build re-runs itself with `cargo run --release`.
+    #[arg(long)]
+    debug: bool,
+}
+
+/// What a scenario serves and sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bare,
+    Public,
+    Jwt,
+    ApiKey,
+    JwtRateMemory,
+    JwtRateRedis,
+    ValidatedJson,
+}
+
+/// One row of the report.
+struct Scenario {
+    name: &'static str,
+    what: &'static str,
+    kind: Kind,
+}
+
+/// Every scenario, baseline first.
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "bare",
+        what: "bare axum 0.8: one route, no layers (baseline)",
+        kind: Kind::Bare,
+    },
+    Scenario {
+        name: "public",
+        what: "rampart public route: headers, CORS, version, pipeline",
+        kind: Kind::Public,
+    },
+    Scenario {
+        name: "jwt",
+        what: "JWT HS256 bearer + role (same token: verified-token cache)",
+        kind: Kind::Jwt,
+    },
+    Scenario {
+        name: "api-key",
+        what: "API key (file store) + role",
+        kind: Kind::ApiKey,
+    },
+    Scenario {
+        name: "jwt-rate-memory",
+        what: "JWT + role + in-memory rate limit (never trips)",
+        kind: Kind::JwtRateMemory,
+    },
+    Scenario {
+        name: "jwt-rate-redis",
+        what: "JWT + role + Redis rate limit (never trips)",
+        kind: Kind::JwtRateRedis,
+    },
+    Scenario {
+        name: "validated-json",
+        what: "POST ValidJson: 5 validated fields (public)",
+        kind: Kind::ValidatedJson,
+    },
+];
+
+/// The body every route answers with.
+#[derive(Debug, Serialize)]
+struct Hello {
+    message: &'static str,
+    ok: bool,
+    n: u32,
+}
+
+/// The bench's handler for every GET route: a small JSON body.
+async fn hello() -> Json<Hello> {
+    Json(Hello {
+        message: "hello, world",
+        ok: true,
+        n: 42,
+    })
+}
+
+/// The `validated-json` scenario's body, as generated models look.
+#[derive(Debug, Deserialize, Validate)]
+struct NewOrder {
+    #[validate(length(min = 1, max = 64))]
+    customer: String,
+    #[validate(email, length(max = 254))]
+    email: String,
+    #[validate(length(min = 1, max = 32))]
+    sku: String,
+    #[validate(range(min = 1, max = 1000))]
+    quantity: u32,
+    #[validate(length(max = 8))]
+    tags: Vec<String>,
+}
+
+/// The `validated-json` handler: answers from the validated body.
+async fn create_order(ValidJson(order): ValidJson<NewOrder>) -> Json<Hello> {
+    let n = order.quantity
+        + u32::try_from(order.customer.len() + order.email.len() + order.sku.len()).unwrap_or(0)
+        + u32::try_from(order.tags.len()).unwrap_or(0);
+    Json(Hello {
+        message: "order accepted",
+        ok: true,
+        n,
+    })
+}
+
+/// Credentials and the model every rampart scenario shares.
+struct Fixture {
+    model: ApiModel,
+    secret: String,
+    token: String,
+    api_key: String,
+    dir: PathBuf,
+    key_file: PathBuf,
+    redis_url: String,
+    redis_prefix: String,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Fixture {
+    fn new() -> Result<Self> {
+        let loaded = rampart_spec::load_str("xtask/src/bench_spec.yaml", SPEC.to_owned());
+        let model = match loaded.model {
+            Some(ref model) if !loaded.has_errors() => model.clone(),
+            _ => bail!("the bench spec is invalid:\n{}", loaded.render()),
+        };
+        let secret: String = rand::random::<[u8; 32]>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let now = unix_now();
+        let claims = serde_json::json!({
+            "sub": "bench-user",
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + 24 * 3600,
+            // `editor` satisfies the routes' `viewer` through the role hierarchy.
+            "roles": ["editor"],
+        });
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .context("signing the bench token")?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let run_id = format!("{}-{nanos}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("rampart-bench-{run_id}"));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let key_file = dir.join("keys.toml");
+        let new = NewKey::generate(vec!["viewer".to_owned()], None, now as i64);
+        let mut file = KeyFile::default();
+        file.add(new.record);
+        file.save(&key_file).map_err(anyhow::Error::msg)?;
+        Ok(Fixture {
+            model,
+            secret,
+            token,
+            api_key: new.key,
+            dir,
+            key_file,
+            redis_url: std::env::var("REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+            redis_prefix: format!("rampart:bench:{run_id}"),
+        })
+    }
+
+    /// The policy of operation `id`, as the generated `policies::*()` return it.
+    fn policy(&self, id: &str) -> rampart::OperationPolicy {
+        self.model
+            .operations
+            .iter()
+            .find(|op| op.policy.operation_id == id)
+            .map(|op| op.policy.clone())
+            .unwrap_or_else(|| panic!("the bench spec has no operation `{id}`"))
+    }
+
+    /// A `Security` as a server's `main` builds one (dev-style HS256 secret,
+    /// a key file), over `limiter`.
+    fn security(&self, limiter: RateLimiter) -> Result<Security> {
+        let store = FileKeyStore::open(&self.key_file).map_err(anyhow::Error::msg)?;
+        Security::builder()
+            .model(&self.model)
+            .jwt_hs256("bearerAuth", self.secret.as_bytes().to_vec())
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .key_store("apiKey", Arc::new(store))
+            .rate_limiter(limiter)
+            .build()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The rampart router, wired exactly as generated `router()` functions are.
+    fn router(&self, security: &Security) -> Router {
+        let guard = |id: &str| security.guard(self.policy(id));
+        let router = Router::new()
+            .route("/public", get(hello.layer(guard("getPublic"))))
+            .route("/jwt", get(hello.layer(guard("getJwt"))))
+            .route("/api-key", get(hello.layer(guard("getApiKey"))))
+            .route("/jwt-rate", get(hello.layer(guard("getJwtRate"))))
+            .route("/orders", post(create_order.layer(guard("createOrder"))));
+        security.harden(router)
+    }
+
+    /// A Redis limiter when Redis answers, else `None`.
+    async fn redis_limiter(&self) -> Option<RateLimiter> {
+        let config = RedisConfig::new(self.redis_url.clone()).key_prefix(self.redis_prefix.clone());
+        let limiter = RateLimiter::redis(config).await.ok()?;
+        let rate = Rate::new(1000, Duration::from_secs(1));
+        for _ in 0..3 {
+            let decision = limiter.check("bench-probe", "probe", &rate).await;
+            if decision.outcome == Outcome::Allowed {
+                return Some(limiter);
+            }
+            // A failed decision is not retried within the retry interval (500 ms).
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
+        None
+    }
+
+    /// The app of one scenario; `None` when it cannot run here (Redis unreachable).
+    async fn app(&self, kind: Kind) -> Result<Option<Router>> {
+        let limiter = match kind {
+            Kind::Bare => return Ok(Some(Router::new().route("/hello", get(hello)))),
+            Kind::JwtRateRedis => match self.redis_limiter().await {
+                Some(limiter) => limiter,
+                None => return Ok(None),
+            },
+            _ => RateLimiter::memory(MemoryConfig::default()),
+        };
+        Ok(Some(self.router(&self.security(limiter)?)))
+    }
+
+    /// What the load generator sends in a scenario.
+    fn target(&self, kind: Kind, addr: SocketAddr) -> Result<Target> {
+        let bearer = || HeaderValue::try_from(format!("Bearer {}", self.token));
+        let mut headers = vec![(header::HOST, HeaderValue::try_from(addr.to_string())?)];
+        let (method, path, body) = match kind {
+            Kind::Bare => (Method::GET, "/hello", ""),
+            Kind::Public => {
+                headers.push((header::ORIGIN, HeaderValue::from_static(ORIGIN)));
+                (Method::GET, "/v1/public", "")
+            }
+            Kind::Jwt => {
+                headers.push((header::AUTHORIZATION, bearer()?));
+                (Method::GET, "/v1/jwt", "")
+            }
+            Kind::ApiKey => {
+                headers.push((
+                    HeaderName::from_static("x-api-key"),
+                    HeaderValue::try_from(self.api_key.as_str())?,
+                ));
+                (Method::GET, "/v1/api-key", "")
+            }
+            Kind::JwtRateMemory | Kind::JwtRateRedis => {
+                headers.push((header::AUTHORIZATION, bearer()?));
+                (Method::GET, "/v1/jwt-rate", "")
+            }
+            Kind::ValidatedJson => {
+                headers.push((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ));
+                (Method::POST, "/v1/orders", ORDER_BODY)
+            }
+        };
+        Ok(Target {
+            addr,
+            method,
+            path,
+            headers,
+            body: Bytes::from_static(body.as_bytes()),
+        })
+    }
+}
+
+/// One request, repeated.
+#[derive(Debug)]
+struct Target {
+    addr: SocketAddr,
+    method: Method,
+    path: &'static str,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+}
+
+impl Target {
+    fn request(&self) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = http::Uri::from_static(self.path);
+        let headers = req.headers_mut();
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        req
+    }
+}
+
+/// What one connection (or the whole load) saw.
+#[derive(Debug, Default)]
+struct LoadStats {
+    /// Responses started and finished inside the measured window.
+    measured: u64,
+    /// Responses outside 2xx, warm-up included.
+    non_2xx: u64,
+    /// Connection and protocol errors.
+    errors: u64,
+    /// Latencies of the measured responses, in microseconds.
+    latencies_us: Vec<u32>,
+    /// The first non-2xx response or error, for the report.
+    first_failure: Option<String>,
+    /// CPU time of the server's threads over the measured window, if known.
+    server_cpu: Option<Duration>,
+    /// CPU time of the load generator's threads over the measured window, if known.
+    client_cpu: Option<Duration>,
+    /// Header fields of the last 2xx response (rampart adds security headers).
+    response_headers: usize,
+}
+
+impl LoadStats {
+    fn merge(&mut self, other: LoadStats) {
+        self.measured += other.measured;
+        self.non_2xx += other.non_2xx;
+        self.errors += other.errors;
+        self.latencies_us.extend(other.latencies_us);
+        if self.first_failure.is_none() {
+            self.first_failure = other.first_failure;
+        }
+        self.response_headers = self.response_headers.max(other.response_headers);
+    }
+
+    fn fail(&mut self, what: String) {
+        self.errors += 1;
+        self.first_failure.get_or_insert(what);
+    }
+}
+
+/// One keep-alive connection sending requests back to back until `end`
+/// (reconnecting if the server closes it).
+async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadStats {
+    let mut stats = LoadStats::default();
+    'connect: while Instant::now() < end {
+        let stream = match TcpStream::connect(target.addr).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                stats.fail(format!("connect: {e}"));
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (mut sender, conn) =
+            match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+                Ok(pair) => pair,
+                Err(e) => {
+                    stats.fail(format!("handshake: {e}"));
+                    continue;
+                }
+            };
+        let driver = tokio::spawn(conn);
+        loop {
+            if Instant::now() >= end {
+                driver.abort();
+                break 'connect;
+            }
+            if let Err(e) = sender.ready().await {
+                stats.fail(format!("connection closed: {e}"));
+                break;
+            }
+            let sent = Instant::now();
+            let response = match sender.send_request(target.request()).await {
+                Ok(response) => response,
+                Err(e) => {
+                    stats.fail(format!("request: {e}"));
+                    break;
+                }
+            };
+            let status = response.status();
+            if status.is_success() {
+                stats.response_headers = response.headers().len();
+            }
+            let body = match response.into_body().collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(e) => {
+                    stats.fail(format!("response body: {e}"));
+                    break;
+                }
+            };
+            let done = Instant::now();
+            if !status.is_success() {
+                stats.non_2xx += 1;
+                stats
+                    .first_failure
+                    .get_or_insert_with(|| format!("{status}: {}", String::from_utf8_lossy(&body)));
+            }
+            if sent >= start && done <= end {
+                stats.measured += 1;
+                let us = done.duration_since(sent).as_micros();
+                stats
+                    .latencies_us
+                    .push(u32::try_from(us).unwrap_or(u32::MAX));
+            }
+        }
+        driver.abort();
+    }
+    stats
+}
+
+/// CPU time (user + system) of this process's threads named `thread`,
+/// from `/proc/self/task/*/stat` (Linux; `None` elsewhere).
+fn cpu_time(thread: &str) -> Option<Duration> {
+    // USER_HZ, the unit of utime/stime in /proc, is 100 on every Linux ABI.
+    const TICKS_PER_SEC: u64 = 100;
+    let mut ticks = 0u64;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let dir = entry.path();
+        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+            continue;
+        };
+        if comm.trim_end() != thread {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        // Fields after the `(comm)`: state is the first, utime the 12th, stime the 13th.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        ticks += field(11).unwrap_or(0) + field(12).unwrap_or(0);
+    }
+    Some(Duration::from_millis(ticks * 1000 / TICKS_PER_SEC))
+}
+
+/// Drive `connections` connections at `target` for `warmup` + `duration`.
+async fn generate_load(
+    target: Arc<Target>,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> LoadStats {
+    let start = Instant::now() + warmup;
+    let end = start + duration;
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        let before = (cpu_time(SERVER_THREAD), cpu_time(CLIENT_THREAD));
+        tokio::time::sleep_until(end.into()).await;
+        let after = (cpu_time(SERVER_THREAD), cpu_time(CLIENT_THREAD));
+        let spent =
+            |b: Option<Duration>, a: Option<Duration>| b.zip(a).map(|(b, a)| a.saturating_sub(b));
+        (spent(before.0, after.0), spent(before.1, after.1))
+    });
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| tokio::spawn(connection(target.clone(), start, end)))
+        .collect();
+    let mut total = LoadStats::default();
+    for task in tasks {
+        match task.await {
+            Ok(stats) => total.merge(stats),
+            Err(e) => total.fail(format!("load task: {e}")),
+        }
+    }
+    if let Ok((server, client)) = sampler.await {
+        total.server_cpu = server;
+        total.client_cpu = client;
+    }
+    total
+}
+
+/// The measured figures of one scenario.
+#[derive(Debug)]
+struct Row {
+    name: &'static str,
+    what: &'static str,
+    /// `None` when the scenario was skipped, with the reason in `skipped`.
+    stats: Option<LoadStats>,
+    skipped: Option<&'static str>,
+    requests_per_sec: f64,
+    p50_us: Option<u32>,
+    p99_us: Option<u32>,
+    server_cpu_us_per_req: Option<f64>,
+    client_cpu_us_per_req: Option<f64>,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> Option<u32> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted.get(rank.min(sorted.len() - 1)).copied()
+}
+
+fn run_scenario(
+    scenario: &Scenario,
+    fixture: &Fixture,
+    args: &Args,
+    client: &tokio::runtime::Runtime,
+    server_threads: usize,
+) -> Result<Row> {
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(server_threads)
+        .thread_name(SERVER_THREAD)
+        .enable_all()
+        .build()
+        .context("building the server runtime")?;
+    let addr = server.block_on(async {
+        let Some(app) = fixture.app(scenario.kind).await? else {
+            return Ok::<_, anyhow::Error>(None);
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).await {
+                eprintln!("bench: server error: {e}");
+            }
+        });
+        Ok(Some(addr))
+    })?;
+    let Some(addr) = addr else {
+        server.shutdown_timeout(Duration::from_secs(1));
+        return Ok(Row {
+            name: scenario.name,
+            what: scenario.what,
+            stats: None,
+            skipped: Some("redis unreachable"),
+            requests_per_sec: 0.0,
+            p50_us: None,
+            p99_us: None,
+            server_cpu_us_per_req: None,
+            client_cpu_us_per_req: None,
+        });
+    };
+    let target = Arc::new(fixture.target(scenario.kind, addr)?);
+    let duration = Duration::from_secs_f64(args.duration);
+    let mut stats = client.block_on(generate_load(
+        target,
+        args.connections,
+        Duration::from_secs_f64(args.warmup),
+        duration,
+    ));
+    server.shutdown_timeout(Duration::from_secs(1));
+    stats.latencies_us.sort_unstable();
+    let requests_per_sec = stats.measured as f64 / duration.as_secs_f64();
+    let per_request = |cpu: Option<Duration>| {
+        cpu.filter(|_| stats.measured > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / stats.measured as f64)
+    };
+    let server_cpu_us_per_req = per_request(stats.server_cpu);
+    let client_cpu_us_per_req = per_request(stats.client_cpu);
+    Ok(Row {
+        name: scenario.name,
+        what: scenario.what,
+        p50_us: percentile(&stats.latencies_us, 50.0),
+        p99_us: percentile(&stats.latencies_us, 99.0),
+        stats: Some(stats),
+        skipped: None,
+        requests_per_sec,
+        server_cpu_us_per_req,
+        client_cpu_us_per_req,
+    })
+}
+
+/// The generation-time measurement.
+#[derive(Debug)]
+struct Generation {
+    spec: PathBuf,
+    bytes: u64,
+    runs: usize,
+    best: Duration,
+    lines: usize,
+}
+
+/// The largest `.yaml`/`.yml`/`.json` file in `dir`.
+fn largest_spec(dir: &Path) -> Result<PathBuf> {
+    let mut best: Option<(u64, PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let is_spec = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        if !is_spec {
+            continue;
+        }
+        let len = std::fs::metadata(&path)?.len();
+        if best.as_ref().is_none_or(|(l, _)| len > *l) {
+            best = Some((len, path));
+        }
+    }
+    best.map(|(_, p)| p)
+        .with_context(|| format!("no spec in {}", dir.display()))
+}
+
+/// Load + model + generate + format `spec`, `runs` times; the best run.
+fn time_generation(spec: &Path, runs: usize) -> Result<Generation> {
+    let bytes = std::fs::metadata(spec)
+        .with_context(|| format!("reading {}", spec.display()))?
+        .len();
+    let mut best = Duration::MAX;
+    let mut lines = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let (text, _warnings) = rampart_codegen::generate_from_path(spec)
+            .map_err(|e| anyhow::anyhow!("generating {}: {e}", spec.display()))?;
+        best = best.min(started.elapsed());
+        lines = text.lines().count();
+    }
+    Ok(Generation {
+        spec: spec.to_owned(),
+        bytes,
+        runs,
+        best,
+        lines,
+    })
+}
+
+/// Re-run `cargo xtask bench` with the same arguments from a release build.
+fn rerun_in_release() -> Result<ExitCode> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("Cargo.toml");
+    eprintln!(
+        "bench: debug builds measure nothing useful; re-running as `cargo run --release -p xtask -- bench ...` (--debug runs this build as it is)"
+    );
+    let status = Command::new(env!("CARGO"))
+        .args(["run", "--release", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .args(["-p", "xtask", "--"])
+        .args(std::env::args_os().skip(1))
+        .status()
+        .context("running cargo")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn fmt_opt<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// `cargo xtask bench`.
+pub(crate) fn run(args: &Args) -> Result<ExitCode> {
+    if cfg!(debug_assertions) && !args.debug {
+        return rerun_in_release();
+    }
+    if !(args.duration > 0.0 && args.duration.is_finite()) {
+        bail!("--duration must be a positive number of seconds");
+    }
+    if !(args.warmup >= 0.0 && args.warmup.is_finite()) {
+        bail!("--warmup must be zero or a positive number of seconds");
+    }
+    if args.connections == 0 {
+        bail!("--connections must be at least 1");
+    }
+    for name in &args.only {
+        if !SCENARIOS.iter().any(|s| s.name == name) {
+            let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+            bail!("unknown scenario `{name}`; scenarios: {}", names.join(", "));
+        }
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let server_threads = args.server_threads.unwrap_or(cpus).max(1);
+    let client_threads = args.client_threads.unwrap_or(cpus).max(1);
+    let profile = if cfg!(debug_assertions) {
+        "DEBUG build (figures meaningless)"
+    } else {
+        "release build"
+    };
+    if !args.json {
+        println!(
+            "rampart bench ({profile}): {cpus} CPU(s) shared by the load generator and the server \
+             ({client_threads} client + {server_threads} server worker threads); HTTP/1.1 keep-alive over 127.0.0.1, \
+             {} connections, {:.1} s warm-up + {:.1} s per scenario",
+            args.connections, args.warmup, args.duration
+        );
+    }
+    let fixture = Fixture::new()?;
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(client_threads)
+        .thread_name(CLIENT_THREAD)
+        .enable_all()
+        .build()
+        .context("building the client runtime")?;
+    let mut rows = Vec::new();
+    for scenario in SCENARIOS {
+        if scenario.kind != Kind::Bare
+            && !args.only.is_empty()
+            && !args.only.iter().any(|n| n == scenario.name)
+        {
+            continue;
+        }
+        rows.push(run_scenario(
+            scenario,
+            &fixture,
+            args,
+            &client,
+            server_threads,
+        )?);
+    }
+    drop(client);
+    let bare = rows
+        .iter()
+        .find(|r| r.name == "bare")
+        .map(|r| (r.requests_per_sec, r.server_cpu_us_per_req));
+    let (bare_rps, bare_cpu) = bare.unwrap_or((0.0, None));
+    if !args.json {
+        println!();
+        println!(
+            "{:<16} {:>10} {:>6} {:>7} {:>7} {:>10} {:>9} {:>10} {:>7} {:>7}  description",
+            "scenario",
+            "requests/s",
+            "ratio",
+            "p50 µs",
+            "p99 µs",
+            "server µs",
+            "cpu ratio",
+            "client µs",
+            "headers",
+            "non-2xx"
+        );
+    }
+    let mut failed = false;
+    for row in &rows {
+        let ratio = (bare_rps > 0.0).then(|| row.requests_per_sec / bare_rps);
+        let cpu_ratio = bare_cpu
+            .zip(row.server_cpu_us_per_req)
+            .filter(|(_, c)| *c > 0.0)
+            .map(|(b, c)| b / c);
+        let Some(stats) = &row.stats else {
+            let reason = row.skipped.unwrap_or("skipped");
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "scenario": row.name,
+                        "description": row.what,
+                        "skipped": reason,
+                    })
+                );
+            } else {
+                println!("{:<16} skipped: {reason}", row.name);
+            }
+            continue;
+        };
+        if stats.non_2xx > 0 || stats.errors > 0 || stats.measured == 0 {
+            failed = true;
+        }
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "scenario": row.name,
+                    "description": row.what,
+                    "requests": stats.measured,
+                    "requests_per_sec": row.requests_per_sec,
+                    "ratio_to_bare": ratio,
+                    "p50_us": row.p50_us,
+                    "p99_us": row.p99_us,
+                    "server_cpu_us_per_req": row.server_cpu_us_per_req,
+                    "cpu_ratio_to_bare": cpu_ratio,
+                    "client_cpu_us_per_req": row.client_cpu_us_per_req,
+                    "response_headers": stats.response_headers,
+                    "non_2xx": stats.non_2xx,
+                    "errors": stats.errors,
+                    "first_failure": stats.first_failure,
+                })
+            );
+        } else {
+            println!(
+                "{:<16} {:>10.0} {:>6} {:>7} {:>7} {:>10} {:>9} {:>10} {:>7} {:>7}  {}",
+                row.name,
+                row.requests_per_sec,
+                fmt_opt(ratio.map(|r| format!("{r:.2}x"))),
+                fmt_opt(row.p50_us),
+                fmt_opt(row.p99_us),
+                fmt_opt(row.server_cpu_us_per_req.map(|c| format!("{c:.1}"))),
+                fmt_opt(cpu_ratio.map(|r| format!("{r:.2}x"))),
+                fmt_opt(row.client_cpu_us_per_req.map(|c| format!("{c:.1}"))),
+                stats.response_headers,
+                stats.non_2xx + stats.errors,
+                row.what
+            );
+            if let Some(failure) = &stats.first_failure {
+                println!("{:<16} first failure: {failure}", "");
+            }
+        }
+    }
+    if args.gen_runs > 0 {
+        let spec = match &args.gen_spec {
+            Some(spec) => Some(spec.clone()),
+            None => {
+                let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+                let corpus = corpus.canonicalize().unwrap_or(corpus);
+                largest_spec(&corpus).ok()
+            }
+        };
+        match spec {
+            Some(spec) => {
+                let generation = time_generation(&spec, args.gen_runs)?;
+                let ms = generation.best.as_secs_f64() * 1e3;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "scenario": "generation",
+                            "spec": generation.spec.display().to_string(),
+                            "spec_bytes": generation.bytes,
+                            "runs": generation.runs,
+                            "best_ms": ms,
+                            "generated_lines": generation.lines,
+                        })
+                    );
+                } else {
+                    println!();
+                    println!(
+                        "generation (load + model + generate + format) of {} ({:.1} MB, {} generated lines): best of {} runs {ms:.0} ms (target < 1000 ms in release)",
+                        generation.spec.display(),
+                        generation.bytes as f64 / 1e6,
+                        generation.lines,
+                        generation.runs,
+                    );
+                }
+            }
+            None if args.json => println!(
+                "{}",
+                serde_json::json!({"scenario": "generation", "skipped": "no corpus (../shared/corpus)"})
+            ),
+            None => println!(
+                "\ngeneration: skipped: no corpus (../shared/corpus); pass --gen-spec FILE"
+            ),
+        }
+    }
+    if !args.json {
+        println!();
+        println!(
+            "ratio = requests/s ÷ bare requests/s in this run (client and server share the CPUs, so it includes the client's \
+             cost of the larger responses); server/client µs = CPU time per request of each side's threads; \
+             cpu ratio = bare server µs ÷ this scenario's (the server's own capacity ratio). DESIGN.md target: ≥ 0.90x bare."
+        );
+    }
+    if failed {
+        eprintln!("bench: some scenario had errors or non-2xx responses (see first failure)");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

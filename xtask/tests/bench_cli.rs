@@ -1,0 +1,126 @@
+//! Smoke test of `cargo xtask bench`: the whole machinery (servers on real
+//! sockets, the load generator, the generation timing) with a very short
+//! duration, asserting the structure of the report only. Never speed.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Every scenario the report must contain, baseline first.
+const SCENARIOS: &[&str] = &[
+    "bare",
+    "public",
+    "jwt",
+    "api-key",
+    "jwt-rate-memory",
+    "jwt-rate-redis",
+    "validated-json",
+];
+
+#[test]
+fn bench_reports_every_scenario_with_only_2xx_responses() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(root)
+        .args([
+            "bench",
+            "--debug",
+            "--json",
+            "--duration",
+            "0.3",
+            "--warmup",
+            "0.1",
+            "--connections",
+            "2",
+            "--gen-runs",
+            "1",
+            "--gen-spec",
+            "specs/petstore.yaml",
+        ])
+        .output()
+        .expect("xtask runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    let rows: Vec<Value> = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| {
+            r["scenario"]
+                .as_str()
+                .expect("every row names its scenario")
+        })
+        .collect();
+    let mut expected: Vec<&str> = SCENARIOS.to_vec();
+    expected.push("generation");
+    assert_eq!(names, expected, "rows in order:\n{stdout}");
+
+    for row in &rows[..SCENARIOS.len()] {
+        let name = row["scenario"].as_str().unwrap();
+        if let Some(reason) = row.get("skipped") {
+            // Only the Redis scenario may be skipped, and only for want of Redis.
+            assert_eq!(name, "jwt-rate-redis", "{row}");
+            assert_eq!(reason, "redis unreachable", "{row}");
+            continue;
+        }
+        let requests = row["requests"].as_u64().expect("requests");
+        assert!(requests > 0, "no measured request: {row}");
+        let rps = row["requests_per_sec"].as_f64().expect("requests_per_sec");
+        assert!(rps.is_finite() && rps > 0.0, "{row}");
+        let ratio = row["ratio_to_bare"].as_f64().expect("ratio_to_bare");
+        assert!(ratio.is_finite() && ratio > 0.0, "{row}");
+        assert_eq!(
+            row["non_2xx"].as_u64(),
+            Some(0),
+            "a non-2xx response (misconfigured auth?): {row}"
+        );
+        assert_eq!(row["errors"].as_u64(), Some(0), "{row}");
+        assert!(row["p50_us"].as_u64().is_some(), "{row}");
+        assert!(row["p99_us"].as_u64().is_some(), "{row}");
+    }
+    if name_skipped(&rows, "jwt-rate-redis") && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("Redis is required under CI=true (REDIS_URL or redis://127.0.0.1:6379)");
+    }
+
+    let generation = &rows[SCENARIOS.len()];
+    assert!(
+        generation["spec"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("petstore.yaml")),
+        "{generation}"
+    );
+    let ms = generation["best_ms"].as_f64().expect("best_ms");
+    assert!(ms.is_finite() && ms > 0.0, "{generation}");
+    assert!(
+        generation["generated_lines"].as_u64().unwrap_or(0) > 0,
+        "{generation}"
+    );
+}
+
+/// Whether scenario `name` was skipped.
+fn name_skipped(rows: &[Value], name: &str) -> bool {
+    rows.iter()
+        .any(|r| r["scenario"] == name && r.get("skipped").is_some())
+}
+
+#[test]
+fn bench_refuses_unknown_scenarios() {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["bench", "--debug", "--only", "nope", "--gen-runs", "0"])
+        .output()
+        .expect("xtask runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown scenario `nope`") && stderr.contains("jwt-rate-redis"),
+        "{stderr}"
+    );
+}
