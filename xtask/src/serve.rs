@@ -62,7 +62,10 @@ const KEY_VARIABLES: &[&str] = &[
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.spec.is_file() {
-        bail!("cannot read the spec `{}`: no such file", args.spec.display());
+        bail!(
+            "cannot read the spec `{}`: no such file",
+            args.spec.display()
+        );
     }
     let spec = std::fs::canonicalize(&args.spec)
         .with_context(|| format!("cannot read the spec `{}`", args.spec.display()))?;
@@ -123,7 +126,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let status = build.status().context("cannot run cargo")?;
     if !status.success() {
-        bail!("building the generated server failed (crate in {})", out.display());
+        bail!(
+            "building the generated server failed (crate in {})",
+            out.display()
+        );
     }
     let binary = target
         .join(if args.release { "release" } else { "debug" })
@@ -146,9 +152,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             "every operation answers 501 Not Implemented; --mock answers examples"
         }
     );
-    let configured = KEY_VARIABLES
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
+    let configured = KEY_VARIABLES.iter().any(|v| std::env::var_os(v).is_some())
         || Path::new("rampart.toml").exists();
     if configured {
         println!("  keys from rampart.toml / RAMPART_* (no dev defaults)");
@@ -305,11 +309,12 @@ impl DevKeys {
             } => Some(name.clone()),
             _ => None,
         });
-        if let Some(op) = model.operations.iter().find(|op| !op.policy.requires_auth()) {
-            println!(
-                "public:\n  {}\n",
-                curl(model, op, base, None)
-            );
+        if let Some(op) = model
+            .operations
+            .iter()
+            .find(|op| !op.policy.requires_auth())
+        {
+            println!("public:\n  {}\n", curl(model, op, base, None));
         }
         for role in roles(model) {
             let label = role.as_deref().unwrap_or("any signed-in caller");
@@ -383,10 +388,13 @@ fn curl(model: &ApiModel, op: &Operation, base: &str, header: Option<&str>) -> S
         let value = model
             .parameter_schema(p)
             .map(|s| rampart_codegen::mock::synthesize(&model.openapi, s))
-            .map_or_else(|| "1".to_owned(), |v| match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            });
+            .map_or_else(
+                || "1".to_owned(),
+                |v| match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                },
+            );
         path = path.replace(&format!("{{{}}}", data.name), &value);
     }
     let mut parts = vec!["curl -i".to_owned()];
@@ -493,7 +501,10 @@ fn target_dir(root: &Path) -> PathBuf {
 
 /// A path as a TOML basic string's content.
 fn toml_path(path: &Path) -> String {
-    path.display().to_string().replace('\\', "\\\\").replace('"', "\\\"")
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
 }
 
 fn write_if_changed(path: &Path, contents: &str) -> anyhow::Result<()> {

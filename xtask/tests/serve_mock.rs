@@ -72,11 +72,25 @@ impl Served {
             if let Some(status) = served.child.try_wait().unwrap() {
                 panic!("xtask serve exited ({status}) before answering");
             }
-            let listening = served.output.lock().unwrap().iter().any(|l| l.starts_with("listening on"));
-            if listening && client.get(format!("http://127.0.0.1:{port}/")).send().await.is_ok() {
+            let listening = served
+                .output
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("listening on"));
+            if listening
+                && client
+                    .get(format!("http://127.0.0.1:{port}/"))
+                    .send()
+                    .await
+                    .is_ok()
+            {
                 return served;
             }
-            assert!(Instant::now() < deadline, "the server did not answer in time");
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer in time"
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -102,8 +116,14 @@ fn validate(spec: &Path, operation: &str, body: &Value) {
         .should_validate_formats(true)
         .build(&schema)
         .unwrap();
-    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{operation}: {body} does not validate: {errors:?}");
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{operation}: {body} does not validate: {errors:?}"
+    );
 }
 
 fn is_problem(response: &reqwest::Response) -> bool {
@@ -125,21 +145,40 @@ async fn petstore_mock_is_served_securely_with_schema_valid_bodies() {
     let base = &served.base;
 
     // (a) a valid token: 200 and a body valid against the response schema.
-    let response = client.get(format!("{base}/pets")).bearer_auth(&viewer).send().await.unwrap();
+    let response = client
+        .get(format!("{base}/pets"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
-    assert!(response.headers().contains_key("ratelimit"), "the guard ran: {:?}", response.headers());
+    assert!(
+        response.headers().contains_key("ratelimit"),
+        "the guard ran: {:?}",
+        response.headers()
+    );
     let pets: Value = response.json().await.unwrap();
     assert!(!pets.as_array().unwrap().is_empty());
     validate(&spec, "listPets", &pets);
 
     let id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-    let response = client.get(format!("{base}/pets/{id}")).bearer_auth(&viewer).send().await.unwrap();
+    let response = client
+        .get(format!("{base}/pets/{id}"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     validate(&spec, "getPet", &response.json().await.unwrap());
 
     // The API key scheme works as well.
-    let response = client.get(format!("{base}/pets/{id}")).header("X-API-Key", &admin_key).send().await.unwrap();
+    let response = client
+        .get(format!("{base}/pets/{id}"))
+        .header("X-API-Key", &admin_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 
     let response = client
@@ -177,10 +216,17 @@ async fn petstore_mock_is_served_securely_with_schema_valid_bodies() {
         .send()
         .await
         .unwrap();
-    assert!(matches!(response.status().as_u16(), 400 | 422), "{}", response.status());
+    assert!(
+        matches!(response.status().as_u16(), 400 | 422),
+        "{}",
+        response.status()
+    );
     assert!(is_problem(&response));
     let problem: Value = response.json().await.unwrap();
-    assert!(problem["errors"].as_array().is_some_and(|e| !e.is_empty()), "{problem}");
+    assert!(
+        problem["errors"].as_array().is_some_and(|e| !e.is_empty()),
+        "{problem}"
+    );
 
     // Public operation: no credentials needed.
     let response = client.get(format!("{base}/health")).send().await.unwrap();
@@ -214,6 +260,15 @@ async fn corpus_spec_mock_bodies_validate() {
     validate(&spec, "addPet", &response.json().await.unwrap());
 
     // A malformed body is refused before the mock runs.
-    let response = client.post(format!("{base}/pets")).json(&serde_json::json!({"tag": 5})).send().await.unwrap();
-    assert!(matches!(response.status().as_u16(), 400 | 422), "{}", response.status());
+    let response = client
+        .post(format!("{base}/pets"))
+        .json(&serde_json::json!({"tag": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(response.status().as_u16(), 400 | 422),
+        "{}",
+        response.status()
+    );
 }
