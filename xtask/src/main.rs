@@ -6,6 +6,7 @@ mod check;
 mod demo;
 mod generate;
 mod lint;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,8 @@ enum Command {
     Generate(generate::Args),
     /// Lint specs for security holes (OWASP API Top 10 and rampart rules); exit 1 on any error.
     Lint(lint::Args),
+    /// Generate, build and run a server for a spec on 127.0.0.1 (`--mock`: example answers; else 501), behind the full security pipeline.
+    Serve(serve::Args),
     /// Manage API keys: new, revoke, list (only hashes are stored).
     Apikey(apikey::Args),
     /// Measure requests/s of rampart routes against bare axum over real sockets, and generation time.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Apikey(args) => apikey::run(args),
         Command::Bench(args) => bench::run(&args),
     };

@@ -9,8 +9,14 @@
 //!
 //! Front ends: [`Builder`] for `build.rs`, `cargo xtask generate` (a whole
 //! crate), and `rampart::api!` (the macro). All call [`Generator`].
+//!
+//! With [`Generator::mock`] the output also holds `Mock`, an implementation of
+//! the API trait answering examples (see [`mock`]), and
+//! `not_implemented_router`, which answers 501 behind the same policies;
+//! `cargo xtask serve` uses both.
 
 mod builder;
+pub mod mock;
 mod names;
 mod operations;
 mod policy;
@@ -24,7 +30,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use rampart_spec::ApiModel;
 
-pub use builder::{Builder, GenerateError, generate_crate};
+pub use builder::{Builder, CrateOptions, GenerateError, generate_crate, generate_crate_with};
 pub use policy::policy_tokens;
 
 /// Generates Rust for one spec.
@@ -32,6 +38,7 @@ pub struct Generator<'a> {
     model: &'a ApiModel,
     source: String,
     trait_name: Option<String>,
+    mock: bool,
 }
 
 /// Generated code and what the generator had to say about it.
@@ -57,12 +64,24 @@ impl<'a> Generator<'a> {
             model,
             source: source.into(),
             trait_name: None,
+            mock: false,
         }
     }
 
     /// Name the API trait (default: the spec title in CamelCase + `Api`).
     pub fn trait_name(mut self, name: impl Into<String>) -> Self {
         self.trait_name = Some(name.into());
+        self
+    }
+
+    /// Also emit `Mock`, an implementation of the API trait answering each
+    /// operation's lowest 2xx response with the spec's example or a value
+    /// synthesized from its schema ([`mock`]), and `not_implemented_router(security)`,
+    /// routing every operation behind its policy and validation to `501 Not
+    /// Implemented`. The type name `Mock` is then reserved (a schema called
+    /// `Mock` becomes `Mock2`). Off by default.
+    pub fn mock(mut self, yes: bool) -> Self {
+        self.mock = yes;
         self
     }
 
@@ -77,9 +96,14 @@ impl<'a> Generator<'a> {
                 format!("{base}Api")
             }
         });
-        let mut types = types::TypeSpace::new(&model.openapi, &[trait_name.as_str(), "Api"]);
+        let reserved: &[&str] = if self.mock {
+            &[trait_name.as_str(), "Api", "Mock"]
+        } else {
+            &[trait_name.as_str(), "Api"]
+        };
+        let mut types = types::TypeSpace::new(&model.openapi, reserved);
         types.define_components();
-        let operations = operations::generate(model, &mut types, &trait_name);
+        let operations = operations::generate(model, &mut types, &trait_name, self.mock);
         let (patterns, items, warnings) = types.into_items();
         let title = model.title();
         let version = model.version();
@@ -157,9 +181,19 @@ pub fn format_file(tokens: &TokenStream, source: &str) -> String {
 
 /// Load, check and generate in one step, for front ends.
 pub fn generate_from_path(spec: &Path) -> Result<(String, Vec<String>), GenerateError> {
+    generate_from_path_with(spec, false)
+}
+
+/// [`generate_from_path`], with [`Generator::mock`] set to `mock`.
+pub fn generate_from_path_with(
+    spec: &Path,
+    mock: bool,
+) -> Result<(String, Vec<String>), GenerateError> {
     let loaded = rampart_spec::load_file(spec);
     let (model, _files, _diags) = loaded.into_result().map_err(GenerateError::Spec)?;
-    let generated = Generator::new(&model, spec.display().to_string()).generate();
+    let generated = Generator::new(&model, spec.display().to_string())
+        .mock(mock)
+        .generate();
     let text = generated.to_formatted_string(&spec.display().to_string());
     Ok((text, generated.warnings))
 }

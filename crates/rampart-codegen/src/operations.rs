@@ -7,6 +7,9 @@ use quote::{format_ident, quote};
 use rampart_spec::model::{ApiModel, Operation};
 use rampart_spec::resolve::resolve;
 
+use serde_json::Value;
+
+use crate::mock::{MockResponse, MockStatus};
 use crate::names::{Namer, camel, doc, snake};
 use crate::policy::policy_tokens;
 use crate::routes::RouteTable;
@@ -19,6 +22,8 @@ pub(crate) struct OpPlan {
     response_ident: proc_macro2::Ident,
     args: Vec<Arg>,
     op_index: usize,
+    /// The mock's answer (with `Generator::mock`).
+    mock: Option<TokenStream>,
 }
 
 struct Arg {
@@ -36,6 +41,7 @@ pub(crate) fn generate<'a>(
     model: &'a ApiModel,
     types: &mut TypeSpace<'a>,
     trait_name: &str,
+    mock: bool,
 ) -> TokenStream {
     let mut method_namer = Namer::default();
     let mut plans = Vec::new();
@@ -45,9 +51,11 @@ pub(crate) fn generate<'a>(
         let method_ident = crate::names::ident(&method_namer.unique(&snake(&op.id)));
         let response_name = types.fresh_name(&format!("{base}Response"));
         let response_ident = format_ident!("{}", response_name);
-        items.push(response_enum(model, types, op, &response_name, &base));
+        let (response, mock_answer) = response_enum(model, types, op, &response_name, &base, mock);
+        items.push(response);
         let args = arguments(model, types, op, &base, &mut items);
         plans.push(OpPlan {
+            mock: mock_answer,
             handler_ident: format_ident!("{}", method_ident.to_string().trim_start_matches("r#")),
             method_ident,
             response_ident,
@@ -102,7 +110,12 @@ pub(crate) fn generate<'a>(
         }
     });
     let all_policies = plans.iter().map(|p| &p.handler_ident);
-    let router = router_tokens(model, &plans, &trait_ident, types);
+    let table = RouteTable::build(model);
+    for w in &table.warnings {
+        types.warnings.push(w.clone());
+    }
+    let router = router_tokens(model, &plans, &trait_ident, &table);
+    let mock_items = mock.then(|| mock_tokens(model, &plans, &trait_ident, &table));
     quote! {
         #(#items)*
 
@@ -132,6 +145,113 @@ pub(crate) fn generate<'a>(
         }
 
         #router
+
+        #mock_items
+    }
+}
+
+/// The `Mock` implementation of the API trait, and `not_implemented_router`.
+fn mock_tokens(
+    model: &ApiModel,
+    plans: &[OpPlan],
+    trait_ident: &proc_macro2::Ident,
+    table: &RouteTable,
+) -> TokenStream {
+    let methods = plans.iter().map(|plan| {
+        let op = &model.operations[plan.op_index];
+        let name = &plan.method_ident;
+        let response = &plan.response_ident;
+        let params = plan.args.iter().map(|a| {
+            let t = &a.ty;
+            quote!(_: #t)
+        });
+        let answer = match &plan.mock {
+            Some(answer) => answer.clone(),
+            None => {
+                let message = format!("`{}` documents no response to mock", op.id);
+                quote!(panic!(#message))
+            }
+        };
+        quote! {
+            async fn #name(&self, #(#params),*) -> #response {
+                #answer
+            }
+        }
+    });
+    let handlers = plans.iter().map(|plan| {
+        let op = &model.operations[plan.op_index];
+        let name = &plan.handler_ident;
+        let extractors = plan.args.iter().map(|a| &a.extractor);
+        let id = &op.id;
+        quote! {
+            pub(super) async fn #name(#(#extractors),*) -> Response {
+                super::mock_support::not_implemented(#id)
+            }
+        }
+    });
+    let routes = route_calls(
+        model,
+        plans,
+        table,
+        |handler| quote!(not_implemented_handlers::#handler.layer(security.guard(policies::#handler()))),
+    );
+    let docs = format!(
+        " An implementation of [`{trait_ident}`] for trying the API (`cargo xtask serve --mock`): every"
+    );
+    quote! {
+        #[doc = #docs]
+        /// operation answers its lowest documented 2xx response, with the spec's example or
+        /// a value synthesized from the response schema.
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct Mock;
+
+        impl #trait_ident for Mock {
+            #(#methods)*
+        }
+
+        /// Helpers of [`Mock`] and [`not_implemented_router`].
+        #[doc(hidden)]
+        pub mod mock_support {
+            use ::rampart::__private::axum::response::{IntoResponse as _, Response};
+
+            /// The first candidate (JSON text) that deserializes into `T`.
+            pub fn body<T: ::rampart::__private::serde::de::DeserializeOwned>(operation: &str, candidates: &[&str]) -> T {
+                for candidate in candidates {
+                    if let Ok(value) = ::rampart::__private::serde_json::from_str(candidate) {
+                        return value;
+                    }
+                }
+                panic!("mock of `{operation}`: no example or synthesized value fits the response type")
+            }
+
+            /// 501 Not Implemented, as problem+json.
+            pub fn not_implemented(operation: &str) -> Response {
+                ::rampart::Problem::new(
+                    ::rampart::__private::http::StatusCode::NOT_IMPLEMENTED,
+                    "not-implemented",
+                    "Not Implemented",
+                )
+                .detail(format!("`{operation}` is routed and secured, but has no implementation"))
+                .into_response()
+            }
+        }
+
+        mod not_implemented_handlers {
+            #![allow(unused_variables, clippy::too_many_arguments)]
+            use super::*;
+            use ::rampart::__private::axum::response::Response;
+
+            #(#handlers)*
+        }
+
+        /// Route every operation behind its policy and input validation, each answering
+        /// `501 Not Implemented` problem+json (`cargo xtask serve` without `--mock`).
+        pub fn not_implemented_router(security: ::rampart::Security) -> ::rampart::__private::axum::Router {
+            use ::rampart::__private::axum::handler::Handler as _;
+            let router = ::rampart::__private::axum::Router::new()
+                #(#routes)*;
+            security.harden(router)
+        }
     }
 }
 
@@ -367,9 +487,16 @@ fn response_enum<'a>(
     op: &'a Operation,
     name: &str,
     base: &str,
-) -> TokenStream {
+    mock: bool,
+) -> (TokenStream, Option<TokenStream>) {
     let mut namer = Namer::default();
     let mut variants = Vec::new();
+    let chosen = if mock {
+        crate::mock::mock_response(&model.openapi, op)
+    } else {
+        None
+    };
+    let mut mock_answer = None;
     let mut arms = Vec::new();
     let ident = format_ident!("{}", name);
     let responses = &op.operation.responses;
@@ -392,6 +519,15 @@ fn response_enum<'a>(
             None => ("Default".to_owned(), None),
         };
         let variant = format_ident!("{}", namer.unique(&variant_base));
+        let is_mocked = chosen.as_ref().is_some_and(|c| {
+            matches!(
+                (c.status, status),
+                (MockStatus::Code(a), Some(StatusCode::Code(b))) if a == *b
+            ) || matches!(
+                (c.status, status),
+                (MockStatus::Range(a), Some(StatusCode::Range(b))) if a == *b
+            ) || matches!((c.status, status), (MockStatus::Default, None))
+        });
         let docs = doc(Some(&response.description));
         let body = response.content.iter().next().map(|(media, m)| {
             let ty = if is_json(media) {
@@ -412,6 +548,19 @@ fn response_enum<'a>(
             let lit = Literal::u16_unsuffixed(code);
             quote!(::rampart::__private::http::StatusCode::from_u16(#lit).unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR))
         };
+        if let (true, Some(c)) = (is_mocked, &chosen) {
+            let code = Literal::u16_unsuffixed(c.status.code());
+            let status = quote!(::rampart::__private::http::StatusCode::from_u16(#code).unwrap_or(::rampart::__private::http::StatusCode::OK));
+            let body = body
+                .as_ref()
+                .map(|(_, json, _)| mock_body(c, *json, &op.id));
+            mock_answer = Some(match (fixed, body) {
+                (Some(_), None) => quote!(#ident::#variant),
+                (Some(_), Some(body)) => quote!(#ident::#variant(#body)),
+                (None, None) => quote!(#ident::#variant(#status)),
+                (None, Some(body)) => quote!(#ident::#variant(#status, #body)),
+            });
+        }
         match (fixed, body) {
             (Some(code), None) => {
                 variants.push(quote!(#docs #variant,));
@@ -439,7 +588,7 @@ fn response_enum<'a>(
         " Every response `{}` documents; a handler cannot send anything else.",
         op.id
     );
-    quote! {
+    let tokens = quote! {
         #[doc = #what]
         #[derive(Debug, Clone, PartialEq)]
         pub enum #ident {
@@ -454,6 +603,28 @@ fn response_enum<'a>(
                 }
             }
         }
+    };
+    (tokens, mock_answer)
+}
+
+/// The mock's body expression: JSON candidates tried in order at runtime
+/// (the spec's example, then the synthesized value), or a text body.
+fn mock_body(mock: &MockResponse<'_>, json: bool, op_id: &str) -> TokenStream {
+    if json {
+        let candidates = mock
+            .example
+            .iter()
+            .chain(mock.synthesized.iter())
+            .map(|v| Literal::string(&v.to_string()));
+        quote!(mock_support::body(#op_id, &[#(#candidates),*]))
+    } else {
+        let text = match (&mock.example, &mock.synthesized) {
+            (Some(Value::String(s)), _) | (None, Some(Value::String(s))) => s.clone(),
+            (Some(other), _) => other.to_string(),
+            (None, Some(other)) => other.to_string(),
+            (None, None) => String::new(),
+        };
+        quote!(String::from(#text))
     }
 }
 
@@ -517,35 +688,49 @@ fn http_reason(code: u16) -> Option<&'static str> {
     })
 }
 
+/// `.route(path, method(handler).other(handler))` for every route, `call` giving each handler's expression.
+fn route_calls(
+    model: &ApiModel,
+    plans: &[OpPlan],
+    table: &RouteTable,
+    call: impl Fn(&proc_macro2::Ident) -> TokenStream,
+) -> Vec<TokenStream> {
+    table
+        .routes
+        .iter()
+        .map(|route| {
+            let path = &route.axum_path;
+            let methods = route.operations.iter().enumerate().map(|(i, &op_index)| {
+                let plan = plans
+                    .iter()
+                    .find(|p| p.op_index == op_index)
+                    .expect("every operation has a plan");
+                let op = &model.operations[op_index];
+                let method = format_ident!("{}", op.method);
+                let call = call(&plan.handler_ident);
+                if i == 0 {
+                    quote!(::rampart::__private::axum::routing::#method(#call))
+                } else {
+                    quote!(.#method(#call))
+                }
+            });
+            quote!(.route(#path, #(#methods)*))
+        })
+        .collect()
+}
+
 fn router_tokens(
     model: &ApiModel,
     plans: &[OpPlan],
     trait_ident: &proc_macro2::Ident,
-    types: &mut TypeSpace<'_>,
+    table: &RouteTable,
 ) -> TokenStream {
-    let table = RouteTable::build(model);
-    for w in &table.warnings {
-        types.warnings.push(w.clone());
-    }
-    let routes = table.routes.iter().map(|route| {
-        let path = &route.axum_path;
-        let methods = route.operations.iter().enumerate().map(|(i, &op_index)| {
-            let plan = plans
-                .iter()
-                .find(|p| p.op_index == op_index)
-                .expect("every operation has a plan");
-            let op = &model.operations[op_index];
-            let method = format_ident!("{}", op.method);
-            let handler = &plan.handler_ident;
-            let call = quote!(handlers::#handler::<A>.layer(security.guard(policies::#handler())));
-            if i == 0 {
-                quote!(::rampart::__private::axum::routing::#method(#call))
-            } else {
-                quote!(.#method(#call))
-            }
-        });
-        quote!(.route(#path, #(#methods)*))
-    });
+    let routes = route_calls(
+        model,
+        plans,
+        table,
+        |handler| quote!(handlers::#handler::<A>.layer(security.guard(policies::#handler()))),
+    );
     quote! {
         /// Route every operation to `api`, each behind its policy, enforced by `security`.
         pub fn router<A: #trait_ident>(api: A, security: ::rampart::Security) -> ::rampart::__private::axum::Router {
