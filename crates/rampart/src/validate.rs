@@ -57,6 +57,27 @@ where
     }
 }
 
+fn syntax_error(e: &serde_json::Error) -> Problem {
+    Problem::invalid_request(vec![FieldError::new(
+        "body",
+        "syntax",
+        Some(format!(
+            "invalid JSON at line {} column {}",
+            e.line(),
+            e.column()
+        )),
+    )])
+}
+
+/// serde_json's message without its ` at line L column C` suffix.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) if e.line() > 0 => message.to_owned(),
+        _ => text,
+    }
+}
+
 /// Parse and validate a JSON body (the logic behind [`ValidJson`]).
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Problem> {
     if json_depth(bytes) > MAX_JSON_DEPTH {
@@ -66,26 +87,24 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Pro
             Some(format!("JSON nested deeper than {MAX_JSON_DEPTH} levels")),
         )]));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        Problem::invalid_request(vec![FieldError::new(
-            "body",
-            "syntax",
-            Some(format!(
-                "invalid JSON at line {} column {}",
-                e.line(),
-                e.column()
-            )),
-        )])
-    })?;
-    let parsed: T = serde_path_to_error::deserialize(&value).map_err(|e| {
-        Problem::validation_failed(vec![deserialize_error(
-            "body",
-            e.path(),
-            &e.inner().to_string(),
-        )])
-    })?;
+    // Happy path: deserialize straight from the bytes. The `Value` the error
+    // reports need (wire names of failing fields) is only built on failure.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: T = match serde_path_to_error::deserialize(&mut de) {
+        Ok(parsed) => parsed,
+        Err(e) if e.inner().is_data() => {
+            return Err(Problem::validation_failed(vec![deserialize_error(
+                "body",
+                e.path(),
+                &without_position(e.inner()),
+            )]));
+        }
+        Err(e) => return Err(syntax_error(e.inner())),
+    };
+    de.end().map_err(|e| syntax_error(&e))?;
     parsed.validate().map_err(|errors| {
-        Problem::validation_failed(field_errors("body", &errors, Some(&value)))
+        let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+        Problem::validation_failed(field_errors("body", &errors, value.as_ref()))
     })?;
     Ok(parsed)
 }
