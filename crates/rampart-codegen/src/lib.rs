@@ -172,62 +172,11 @@ pub fn format_file(tokens: &TokenStream, source: &str) -> String {
         #tokens
     };
     match syn::parse2::<syn::File>(file.clone()) {
-        Ok(parsed) => header + &unparse_parallel(parsed),
+        Ok(parsed) => header + &prettyplease::unparse(&parsed),
         Err(e) => format!(
             "{header}// rampart-codegen produced tokens that do not parse ({e}); unformatted:\n{file}\n"
         ),
     }
-}
-
-/// Files with fewer items than this are formatted on one thread.
-const PARALLEL_FORMAT_MIN_ITEMS: usize = 256;
-
-/// `prettyplease::unparse`, with the items split into contiguous chunks
-/// formatted on several threads. prettyplease lays out each top-level item on
-/// its own (items are separated by hard breaks), so the concatenation is
-/// byte-identical to formatting the file at once; the snapshot tests hold it
-/// to that. syn's trees are not `Send`, so each chunk crosses to its thread
-/// as source text and is parsed there.
-fn unparse_parallel(file: syn::File) -> String {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    unparse_chunked(file, threads, PARALLEL_FORMAT_MIN_ITEMS)
-}
-
-fn unparse_chunked(file: syn::File, threads: usize, min_items: usize) -> String {
-    if threads < 2 || file.items.len() < min_items {
-        return prettyplease::unparse(&file);
-    }
-    let attrs = &file.attrs;
-    let per_chunk = file.items.len().div_ceil(threads);
-    let chunks: Vec<String> = file
-        .items
-        .chunks(per_chunk)
-        .enumerate()
-        .map(|(i, items)| {
-            if i == 0 {
-                quote!(#(#attrs)* #(#items)*).to_string()
-            } else {
-                quote!(#(#items)*).to_string()
-            }
-        })
-        .collect();
-    let formatted: Option<Vec<String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    syn::parse_file(chunk)
-                        .ok()
-                        .map(|f| prettyplease::unparse(&f))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
-    formatted.map_or_else(|| prettyplease::unparse(&file), |parts| parts.concat())
 }
 
 /// Load, check and generate in one step, for front ends.
@@ -247,34 +196,4 @@ pub fn generate_from_path_with(
         .generate();
     let text = generated.to_formatted_string(&spec.display().to_string());
     Ok((text, generated.warnings))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunked_formatting_is_byte_identical() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let specs = [
-            root.join("specs/petstore.yaml"),
-            root.join("../shared/corpus/oai-uspto.yaml"),
-            root.join("../shared/corpus/oai-api-with-examples.yaml"),
-        ];
-        for spec in specs {
-            let (model, _, _) = rampart_spec::load_file(&spec).into_result().unwrap();
-            let tokens = Generator::new(&model, "x").generate().tokens;
-            let allow = allowed_lints();
-            let file: syn::File = syn::parse2(quote!(#![#allow] #tokens)).unwrap();
-            assert!(!file.attrs.is_empty());
-            let whole = prettyplease::unparse(&file);
-            for threads in [2, 3, 7] {
-                assert!(
-                    unparse_chunked(file.clone(), threads, 1) == whole,
-                    "{} formatted in {threads} chunks differs",
-                    spec.display()
-                );
-            }
-        }
-    }
 }
