@@ -30,6 +30,10 @@ impl Drop for Served {
 
 impl Served {
     async fn start(spec: &Path, base_path: &str) -> Served {
+        Self::start_with(spec, base_path, true).await
+    }
+
+    async fn start_with(spec: &Path, base_path: &str, mock: bool) -> Served {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -37,7 +41,8 @@ impl Served {
             .port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
         command
-            .args(["serve", "--mock", "--port", &port.to_string()])
+            .args(["serve", "--port", &port.to_string()])
+            .args(mock.then_some("--mock"))
             .arg(spec)
             .current_dir(root())
             .stdout(Stdio::piped());
@@ -271,4 +276,58 @@ async fn corpus_spec_mock_bodies_validate() {
         "{}",
         response.status()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_mock_every_operation_answers_501_behind_the_pipeline() {
+    let spec = root().join("specs/petstore.yaml");
+    let served = Served::start_with(&spec, "/v1", false).await;
+    let viewer = served.printed_after("viewer token (8 h):");
+    let client = reqwest::Client::new();
+    let base = &served.base;
+
+    let response = client
+        .get(format!("{base}/pets"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 501);
+    assert!(is_problem(&response));
+    assert!(
+        response.headers().contains_key("ratelimit"),
+        "the guard ran first"
+    );
+
+    // Security and validation still come first: 401 without a token, 403 for a viewer's POST.
+    let response = client.get(format!("{base}/pets")).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let response = client
+        .post(format!("{base}/pets"))
+        .bearer_auth(&viewer)
+        .json(&serde_json::json!({ "name": "Rex", "species": "dog" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[test]
+fn bad_specs_are_refused_with_a_clear_message() {
+    let run = |spec: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["serve", "--mock", spec])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{spec} was served");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let missing = run("specs/no-such-spec.yaml");
+    assert!(missing.contains("specs/no-such-spec.yaml"), "{missing}");
+    assert!(!missing.contains("panicked"), "{missing}");
+    let broken = run("crates/rampart-macros/tests/ui/specs/broken.yaml");
+    assert!(broken.contains("broken.yaml:11:1"), "{broken}");
+    assert!(broken.contains("invalid YAML"), "{broken}");
+    assert!(!broken.contains("panicked"), "{broken}");
 }
