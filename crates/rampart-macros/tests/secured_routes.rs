@@ -5,9 +5,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rampart::__private::axum::Router;
-use rampart::__private::axum::extract::Path;
+use rampart::__private::axum::extract::{Path, State};
 use rampart::__private::axum::routing::{delete, get, post};
 use rampart::server::{ServeConfig, Serving, serve};
 use rampart::version::{DeprecationConfig, DeprecationTracker, ManualClock};
@@ -42,6 +43,13 @@ async fn legacy() -> &'static str {
 #[secured(public, rate = "2/min", rate_key = "ip")]
 async fn ping() -> &'static str {
     "pong"
+}
+
+/// A handler with application state, routed on a stateful router.
+#[secured(role = "viewer")]
+async fn count(State(hits): State<Arc<AtomicUsize>>, principal: Principal) -> String {
+    let n = hits.fetch_add(1, Ordering::SeqCst) + 1;
+    format!("{n} for {}", principal.subject)
 }
 
 /// A small body limit.
@@ -92,7 +100,12 @@ async fn start() -> Server {
         .route("/items/{id}", get(show))
         .route("/legacy", get(legacy))
         .route("/ping", get(ping))
-        .route("/upload", post(upload));
+        .route("/upload", post(upload))
+        .merge(
+            Router::new()
+                .route("/count", get(count))
+                .with_state(Arc::new(AtomicUsize::new(0))),
+        );
     let app = security.harden(app);
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let serving = serve(app, ServeConfig::new(addr)).await.unwrap();
@@ -251,6 +264,22 @@ async fn body_limit_and_url_credentials() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn handlers_with_state_are_guarded_too() {
+    let s = start().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/count", s.base);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    let response = client
+        .get(&url)
+        .bearer_auth(token("vera", &["viewer"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "1 for vera");
 }
 
 #[tokio::test]
