@@ -3,7 +3,10 @@
 //! compile errors quoting the spec's `file:line:col` and the offending line;
 //! every file read is tracked with `include_bytes!` so an edit rebuilds.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::SystemTime;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -13,7 +16,7 @@ use syn::LitStr;
 
 /// A spec loaded for a macro.
 pub(crate) struct Spec {
-    pub(crate) model: ApiModel,
+    pub(crate) model: Arc<ApiModel>,
     /// The spec as written in the macro (for messages).
     pub(crate) display: String,
     /// Every file read, absolute, for `include_bytes!`.
@@ -44,6 +47,13 @@ pub(crate) fn load(lit: &LitStr) -> syn::Result<Spec> {
     if !path.is_file() {
         return Err(syn::Error::new(lit.span(), missing_file(&written, &path)));
     }
+    if let Some((model, files)) = cached(&path) {
+        return Ok(Spec {
+            model,
+            display: written,
+            files,
+        });
+    }
     let loaded = rampart_spec::load_file(&path);
     let diagnostics = rampart_spec::lint::lint_loaded(&loaded);
     let errors: Vec<String> = diagnostics
@@ -53,11 +63,15 @@ pub(crate) fn load(lit: &LitStr) -> syn::Result<Spec> {
         .collect();
     let files = file_paths(&loaded.files);
     match loaded.model {
-        Some(model) if errors.is_empty() => Ok(Spec {
-            model,
-            display: written,
-            files,
-        }),
+        Some(model) if errors.is_empty() => {
+            let model = Arc::new(model);
+            remember(path, model.clone(), files.clone());
+            Ok(Spec {
+                model,
+                display: written,
+                files,
+            })
+        }
         _ => {
             let count = errors.len().max(1);
             let plural = if count == 1 { "" } else { "s" };
@@ -70,6 +84,40 @@ pub(crate) fn load(lit: &LitStr) -> syn::Result<Spec> {
             ))
         }
     }
+}
+
+/// When and how big the spec file was: a cached model is reused only while
+/// these are unchanged.
+type Stamp = Option<(SystemTime, u64)>;
+
+/// Per root spec: the stamps of every file it read, the model, the files.
+type Cache = HashMap<PathBuf, (Vec<Stamp>, Arc<ApiModel>, Vec<PathBuf>)>;
+
+/// Specs already loaded and linted by this compiler process: a crate with
+/// many `#[operation]` handlers reads a large spec once, not once per handler.
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+fn stamp(path: &Path) -> Stamp {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// The cached model of `path`, if no file it read has changed since (a
+/// long-lived proc-macro server, as in an IDE, sees spec edits too).
+fn cached(path: &Path) -> Option<(Arc<ApiModel>, Vec<PathBuf>)> {
+    let cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
+    let (seen, model, files) = cache.get(path)?;
+    let current: Vec<Stamp> = files.iter().map(|f| stamp(f)).collect();
+    (current == *seen && seen.iter().all(Option::is_some)).then(|| (model.clone(), files.clone()))
+}
+
+fn remember(path: PathBuf, model: Arc<ApiModel>, files: Vec<PathBuf>) {
+    let stamps = files.iter().map(|f| stamp(f)).collect();
+    let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
+    cache.insert(path, (stamps, model, files));
 }
 
 fn missing_file(written: &str, path: &Path) -> String {
