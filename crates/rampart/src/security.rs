@@ -504,7 +504,13 @@ impl SecurityBuilder {
                 auth,
             });
         }
-        let lockout = lockout(&self.config, self.lockout_store.clone())?;
+        // Failure counts live in the rate-limit store: Redis when the limiter
+        // uses Redis (shared by every instance), else in memory.
+        let store = self
+            .lockout_store
+            .clone()
+            .or_else(|| self.limiter.as_ref().and_then(RateLimiter::lockout_store));
+        let lockout = lockout(&self.config, store)?;
         let trusted_proxies = self.config.trusted_proxy_nets()?;
         let api = match self.api {
             Some(Ok(api)) => Some(api),

@@ -311,3 +311,51 @@ async fn unreachable_at_start_never_hangs_and_follows_the_policy() {
         .unwrap_err();
     assert!(err.to_string().contains("invalid Redis URL"), "{err}");
 }
+
+#[tokio::test]
+async fn lockout_counts_are_shared_through_redis() {
+    use rampart::auth::{LockTarget, LockoutPolicy};
+    let Some(url) = redis_url("lockout_counts_are_shared_through_redis").await else {
+        return;
+    };
+    let prefix = unique_prefix("lockout");
+    // Two instances of a service: separate limiters, one Redis, one prefix.
+    let a = redis_limiter(&url, &prefix, FailurePolicy::FailOpen)
+        .await
+        .lockout_store()
+        .expect("a Redis limiter backs the lockout");
+    let b = redis_limiter(&url, &prefix, FailurePolicy::FailOpen)
+        .await
+        .lockout_store()
+        .unwrap();
+    let policy = LockoutPolicy {
+        threshold: 3,
+        window: 60,
+        lock_for: 30,
+    };
+    let ip = LockTarget::Ip("203.0.113.9".parse().unwrap());
+    let now = 1_000_000;
+    assert_eq!(a.fail(ip, now, policy).await, None);
+    assert_eq!(b.fail(ip, now + 1, policy).await, None);
+    assert_eq!(b.locked(ip, now + 1).await, None);
+    // The third failure, on instance A, locks the client out on both.
+    assert_eq!(a.fail(ip, now + 2, policy).await, Some(30));
+    assert_eq!(b.locked(ip, now + 2).await, Some(30));
+    assert_eq!(a.locked(ip, now + 12).await, Some(20));
+    // Another target is unaffected; the lock lifts after `lock_for`.
+    let key = LockTarget::KeyId("k1");
+    assert_eq!(b.locked(key, now + 2).await, None);
+    assert_eq!(b.locked(ip, now + 32).await, None);
+    assert_eq!(
+        a.fail(ip, now + 32, policy).await,
+        None,
+        "counting starts afresh"
+    );
+
+    // A memory limiter has no shared lockout store: the embedded default applies.
+    assert!(
+        RateLimiter::memory(MemoryConfig::default())
+            .lockout_store()
+            .is_none()
+    );
+}

@@ -2,8 +2,9 @@
 //! per presented API key id; `threshold` failures within `window` lock that
 //! client (or key id) out for `lock_for`, answered 429 with `Retry-After`.
 //!
-//! Counts live behind [`LockoutStore`]; [`MemoryLockout`] (bounded, sharded)
-//! is the embedded default, and the rate-limit store can back it later.
+//! Counts live behind [`LockoutStore`]: in the rate-limit store's Redis when
+//! the limiter uses Redis ([`RateLimiter::lockout_store`](crate::RateLimiter::lockout_store)),
+//! else in [`MemoryLockout`] (bounded, sharded), the embedded default.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};

@@ -115,7 +115,7 @@ impl<'a> RateKeyValue<'a> {
 
 const MAX_PLAIN_PART: usize = 128;
 
-fn push_safe(out: &mut String, part: &str) {
+pub(crate) fn push_safe(out: &mut String, part: &str) {
     let plain = part.len() <= MAX_PLAIN_PART
         && part
             .bytes()

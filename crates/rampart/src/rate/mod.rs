@@ -231,6 +231,17 @@ impl RateLimiter {
         )))
     }
 
+    /// A brute-force lockout store in the same Redis, when this limiter uses
+    /// Redis (so every instance sees the same failure counts); `None` in memory.
+    pub fn lockout_store(&self) -> Option<std::sync::Arc<dyn crate::auth::LockoutStore>> {
+        match &self.inner.store {
+            Store::Redis(store) => {
+                Some(std::sync::Arc::new(redis::RedisLockout::new(store.clone())))
+            }
+            Store::Memory(_) => None,
+        }
+    }
+
     /// The limiter [`RateConfig`] describes: Redis when it names a URL, else in memory.
     pub async fn from_config(config: &RateConfig) -> Result<Self, RateError> {
         match config.redis() {

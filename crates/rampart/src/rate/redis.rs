@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::auth::api_key::BoxFuture;
+use crate::auth::lockout::{LockTarget, LockoutPolicy, LockoutStore};
 use crate::rate::config::{FailurePolicy, RedisConfig};
 use crate::rate::gcra::Gcra;
 use crate::rate::key::RateKeyValue;
@@ -21,6 +23,9 @@ use crate::rate::{Decision, RateError};
 
 /// The GCRA script, run atomically by Redis.
 pub(crate) const GCRA_LUA: &str = include_str!("gcra.lua");
+
+/// The brute-force lockout counter, run atomically by Redis.
+const LOCKOUT_LUA: &str = include_str!("lockout.lua");
 
 /// Time allowed to open a TCP connection to Redis (in the background).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -34,6 +39,7 @@ pub(crate) struct RedisStore {
 struct Inner {
     manager: ConnectionManager,
     script: redis::Script,
+    lockout_script: redis::Script,
     prefix: String,
     timeout: Duration,
     failure: FailurePolicy,
@@ -66,6 +72,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 manager,
                 script: redis::Script::new(GCRA_LUA),
+                lockout_script: redis::Script::new(LOCKOUT_LUA),
                 prefix: config.key_prefix,
                 timeout: config.timeout.max(Duration::from_millis(1)),
                 failure: config.failure,
@@ -130,6 +137,114 @@ impl RedisStore {
             Ok(Err(e)) => inner.fail(gcra, &e),
             Err(_) => inner.fail(gcra, &"no answer within the timeout"),
         }
+    }
+}
+
+/// Brute-force lockout counts in the same Redis as the rate limits, so a
+/// client locked out by one instance is locked out by all. While Redis is
+/// unreachable nobody is locked out (authentication itself still runs) and
+/// failures are not counted; the outage is logged as for rate limits.
+pub(crate) struct RedisLockout {
+    store: RedisStore,
+}
+
+impl RedisLockout {
+    pub(crate) fn new(store: RedisStore) -> Self {
+        RedisLockout { store }
+    }
+
+    fn key(&self, target: LockTarget<'_>) -> String {
+        let mut key = format!("{}:{{lockout:", self.store.inner.prefix);
+        super::key::push_safe(&mut key, &target.to_string());
+        key.push('}');
+        key
+    }
+
+    fn available(&self) -> bool {
+        let inner = &*self.store.inner;
+        inner.elapsed_ms() >= inner.quiet_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn unavailable(&self, why: &dyn std::fmt::Display) {
+        let inner = &*self.store.inner;
+        inner.failures.fetch_add(1, Ordering::Relaxed);
+        let quiet = u64::try_from(inner.retry_interval.as_millis()).unwrap_or(u64::MAX);
+        inner
+            .quiet_until_ms
+            .store(inner.elapsed_ms().saturating_add(quiet), Ordering::Relaxed);
+        inner.report_down(why);
+    }
+
+    async fn locked_for(&self, target: LockTarget<'_>, now: u64) -> Option<u64> {
+        if !self.available() {
+            return None;
+        }
+        let inner = &*self.store.inner;
+        let mut conn = inner.manager.clone();
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.key(target)).arg("until");
+        match tokio::time::timeout(inner.timeout, cmd.query_async::<Option<u64>>(&mut conn)).await {
+            Ok(Ok(until)) => {
+                inner.report_up();
+                until.filter(|u| *u > now).map(|u| u - now)
+            }
+            Ok(Err(e)) => {
+                self.unavailable(&e);
+                None
+            }
+            Err(_) => {
+                self.unavailable(&"no answer within the timeout");
+                None
+            }
+        }
+    }
+
+    async fn count_failure(
+        &self,
+        target: LockTarget<'_>,
+        now: u64,
+        policy: LockoutPolicy,
+    ) -> Option<u64> {
+        if !self.available() {
+            return None;
+        }
+        let inner = &*self.store.inner;
+        let mut conn = inner.manager.clone();
+        let mut invocation = inner.lockout_script.key(self.key(target));
+        invocation
+            .arg(now)
+            .arg(policy.threshold)
+            .arg(policy.window)
+            .arg(policy.lock_for);
+        match tokio::time::timeout(inner.timeout, invocation.invoke_async::<u64>(&mut conn)).await {
+            Ok(Ok(locked)) => {
+                inner.report_up();
+                (locked > 0).then_some(locked)
+            }
+            Ok(Err(e)) => {
+                self.unavailable(&e);
+                None
+            }
+            Err(_) => {
+                self.unavailable(&"no answer within the timeout");
+                None
+            }
+        }
+    }
+}
+
+impl LockoutStore for RedisLockout {
+    fn locked<'a>(&'a self, target: LockTarget<'a>, now: u64) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(self.locked_for(target, now))
+    }
+
+    fn fail<'a>(
+        &'a self,
+        target: LockTarget<'a>,
+        now: u64,
+        policy: LockoutPolicy,
+    ) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(self.count_failure(target, now, policy))
     }
 }
 
