@@ -146,6 +146,11 @@ pub fn type_name(name: &str) -> String {
     names::camel(name)
 }
 
+/// The Rust field (and binding) name the generator gives the spec name `name`.
+pub fn field_name(name: &str) -> String {
+    names::snake(name)
+}
+
 /// What `rampart::api!` expands to: the generator's items, exactly as
 /// [`format_file`] writes them for `cargo xtask generate`, each carrying the
 /// lint allowances the file-level attribute gives a generated file.

@@ -6,6 +6,7 @@
 use openapiv3::{ReferenceOr, Schema, SchemaKind, Type, VariantOrUnknownOrEmpty};
 use proc_macro2::Span;
 use rampart_spec::policy::DEFAULT_BODY_LIMIT;
+use rampart_spec::resolve::{component_name, resolve};
 use rampart_spec::suggest::did_you_mean;
 use rampart_spec::{ApiModel, Operation, OperationPolicy};
 use syn::spanned::Spanned;
@@ -105,22 +106,8 @@ impl Kind {
     }
 }
 
-fn resolve_schema<'a>(model: &'a ApiModel, schema: &'a ReferenceOr<Schema>) -> Option<&'a Schema> {
-    match schema {
-        ReferenceOr::Item(s) => Some(s),
-        ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/schemas/")?;
-            let found = model.openapi.components.as_ref()?.schemas.get(name)?;
-            match found {
-                ReferenceOr::Item(s) => Some(s),
-                ReferenceOr::Reference { .. } => None,
-            }
-        }
-    }
-}
-
 fn kind_of(model: &ApiModel, schema: Option<&ReferenceOr<Schema>>) -> Kind {
-    let Some(schema) = schema.and_then(|s| resolve_schema(model, s)) else {
+    let Some(schema) = schema.and_then(|s| resolve(&model.openapi, s)) else {
         return Kind::Other;
     };
     match &schema.schema_kind {
@@ -226,7 +213,7 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
                     op.path,
                     if params.len() == 1 { "" } else { "s" },
                     list.join(", "),
-                    snake(params[0].0),
+                    rampart_codegen::field_name(params[0].0),
                     params[0].1.suggestion().split(' ').next().unwrap_or("String"),
                 ),
             );
@@ -278,7 +265,7 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
                         "path parameter {} of `{}` is `{name}` in the spec, but the handler binds `{bound_name}`\nhelp: name it `{}`",
                         i + 1,
                         op.id,
-                        snake(name)
+                        rampart_codegen::field_name(name)
                     ),
                 );
             }
@@ -299,43 +286,11 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
     }
 }
 
-fn snake(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else if c == '-' {
-            out.push('_');
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------
 // Request body.
 
 fn body_schema_name(model: &ApiModel, op: &Operation) -> Option<(Option<String>, bool)> {
-    let body = match op.operation.request_body.as_ref()? {
-        ReferenceOr::Item(b) => b,
-        ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/requestBodies/")?;
-            match model
-                .openapi
-                .components
-                .as_ref()?
-                .request_bodies
-                .get(name)?
-            {
-                ReferenceOr::Item(b) => b,
-                ReferenceOr::Reference { .. } => return None,
-            }
-        }
-    };
+    let body = resolve(&model.openapi, op.operation.request_body.as_ref()?)?;
     let media = body
         .content
         .iter()
@@ -343,9 +298,9 @@ fn body_schema_name(model: &ApiModel, op: &Operation) -> Option<(Option<String>,
         .or_else(|| body.content.first())
         .map(|(_, m)| m);
     let name = media.and_then(|m| m.schema.as_ref()).and_then(|s| match s {
-        ReferenceOr::Reference { reference } => reference
-            .strip_prefix("#/components/schemas/")
-            .map(rampart_codegen::type_name),
+        ReferenceOr::Reference { reference } => {
+            component_name::<Schema>(reference).map(|n| rampart_codegen::type_name(&n))
+        }
         ReferenceOr::Item(_) => None,
     });
     Some((name, body.required))
@@ -409,23 +364,9 @@ fn spec_summary(policy: &OperationPolicy) -> String {
         parts.push(format!("schemes {}", schemes.join(" | ")));
     }
     if let Some(rate) = &policy.rate {
-        parts.push(format!("rate {}", rate_text(rate)));
+        parts.push(format!("rate {}", rate));
     }
     parts.join(", ")
-}
-
-fn rate_text(rate: &rampart_spec::Rate) -> String {
-    let secs = rate.period.as_secs();
-    let period = match secs {
-        1 => "s".to_owned(),
-        60 => "min".to_owned(),
-        3600 => "h".to_owned(),
-        86_400 => "day".to_owned(),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}min", s / 60),
-        s => format!("{s}s"),
-    };
-    format!("{}/{period}", rate.count)
 }
 
 fn check_unsecured(op: &Operation, item: &ItemFn, errors: &mut Errors) {
@@ -626,8 +567,8 @@ fn check_rate(op: &Operation, secured: &SecuredArgs, errors: &mut Errors) {
         (Some(spec), None) => format!(
             "the spec limits `{}` to {}, but #[secured] has no rate\nhelp: add `rate = \"{}\"`{}",
             op.id,
-            rate_text(&spec),
-            rate_text(&spec),
+            spec,
+            spec,
             spec.burst
                 .map(|b| format!(", burst = {b}"))
                 .unwrap_or_default()
@@ -639,11 +580,11 @@ fn check_rate(op: &Operation, secured: &SecuredArgs, errors: &mut Errors) {
         (Some(spec), Some(_)) => format!(
             "the spec limits `{}` to {}{}, but #[secured] says otherwise\nhelp: write `rate = \"{}\"`",
             op.id,
-            rate_text(&spec),
+            spec,
             spec.burst
                 .map(|b| format!(" (burst {b})"))
                 .unwrap_or_default(),
-            rate_text(&spec)
+            spec
         ),
         (None, None) => return,
     };

@@ -108,7 +108,7 @@ impl RedisStore {
         spend: bool,
     ) -> Decision {
         let inner = &*self.inner;
-        if inner.elapsed_ms() < inner.quiet_until_ms.load(Ordering::Relaxed) {
+        if inner.quiet() {
             inner.failures.fetch_add(1, Ordering::Relaxed);
             return Decision::by_policy(inner.failure, gcra.limit);
         }
@@ -161,18 +161,11 @@ impl RedisLockout {
     }
 
     fn available(&self) -> bool {
-        let inner = &*self.store.inner;
-        inner.elapsed_ms() >= inner.quiet_until_ms.load(Ordering::Relaxed)
+        !self.store.inner.quiet()
     }
 
     fn unavailable(&self, why: &dyn std::fmt::Display) {
-        let inner = &*self.store.inner;
-        inner.failures.fetch_add(1, Ordering::Relaxed);
-        let quiet = u64::try_from(inner.retry_interval.as_millis()).unwrap_or(u64::MAX);
-        inner
-            .quiet_until_ms
-            .store(inner.elapsed_ms().saturating_add(quiet), Ordering::Relaxed);
-        inner.report_down(why);
+        self.store.inner.mark_down(why);
     }
 
     async fn locked_for(&self, target: LockTarget<'_>, now: u64) -> Option<u64> {
@@ -254,12 +247,23 @@ impl Inner {
     }
 
     fn fail(&self, gcra: &Gcra, why: &dyn std::fmt::Display) -> Decision {
+        self.mark_down(why);
+        Decision::by_policy(self.failure, gcra.limit)
+    }
+
+    /// Whether Redis is being left alone after a failure.
+    fn quiet(&self) -> bool {
+        self.elapsed_ms() < self.quiet_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Count a failed call, leave Redis alone for the retry interval, and
+    /// log the start of the outage (once).
+    fn mark_down(&self, why: &dyn std::fmt::Display) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         let quiet = u64::try_from(self.retry_interval.as_millis()).unwrap_or(u64::MAX);
         self.quiet_until_ms
             .store(self.elapsed_ms().saturating_add(quiet), Ordering::Relaxed);
         self.report_down(why);
-        Decision::by_policy(self.failure, gcra.limit)
     }
 
     /// Log the start of an outage once.
