@@ -12,6 +12,8 @@
 //! `security.guard(policy)` on each handler and `security.harden(router)`.
 
 use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::wrk;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
@@ -63,7 +65,7 @@ pub(crate) struct Args {
     /// Concurrent HTTP/1.1 keep-alive connections of the load generator.
     #[arg(long, default_value_t = 32, value_name = "N")]
     connections: usize,
-    /// Run only this scenario (repeatable); `bare` always runs, it is the baseline.
+    /// Run only this scenario (repeatable); `bare` and `bare+headers` always run, they are the baselines.
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
     /// Print one JSON object per line (each scenario, then the generation time).
@@ -85,12 +87,23 @@ pub(crate) struct Args {
     /// debug build re-runs itself with `cargo run --release`.
     #[arg(long)]
     debug: bool,
+    /// Also drive every scenario with `wrk` (an external load generator,
+    /// `bash scripts/ensure-wrk.sh` installs it) and report its figures beside
+    /// the in-process ones.
+    #[arg(long)]
+    external: bool,
+    /// Put the server and the load generators on separate cores: the server
+    /// runtime (one worker thread) on CPU 0, the in-process load generator and
+    /// `wrk` on CPU 1 (needs two CPUs and `taskset`).
+    #[arg(long)]
+    pin: bool,
 }
 
 /// What a scenario serves and sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Bare,
+    BareHeaders,
     Public,
     Jwt,
     ApiKey,
@@ -112,6 +125,11 @@ const SCENARIOS: &[Scenario] = &[
         name: "bare",
         what: "bare axum 0.8: one route, no layers (baseline)",
         kind: Kind::Bare,
+    },
+    Scenario {
+        name: "bare+headers",
+        what: "bare axum + the same response headers set by tower-http layers (second baseline)",
+        kind: Kind::BareHeaders,
     },
     Scenario {
         name: "public",
@@ -321,6 +339,7 @@ impl Fixture {
     async fn app(&self, kind: Kind) -> Result<Option<Router>> {
         let limiter = match kind {
             Kind::Bare => return Ok(Some(Router::new().route("/hello", get(hello)))),
+            Kind::BareHeaders => return Ok(Some(bare_with_headers())),
             Kind::JwtRateRedis => match self.redis_limiter().await {
                 Some(limiter) => limiter,
                 None => return Ok(None),
@@ -336,6 +355,10 @@ impl Fixture {
         let mut headers = vec![(header::HOST, HeaderValue::try_from(addr.to_string())?)];
         let (method, path, body) = match kind {
             Kind::Bare => (Method::GET, "/hello", ""),
+            Kind::BareHeaders => {
+                headers.push((header::ORIGIN, HeaderValue::from_static(ORIGIN)));
+                (Method::GET, "/hello", "")
+            }
             Kind::Public => {
                 headers.push((header::ORIGIN, HeaderValue::from_static(ORIGIN)));
                 (Method::GET, "/v1/public", "")
@@ -371,6 +394,46 @@ impl Fixture {
             body: Bytes::from_static(body.as_bytes()),
         })
     }
+}
+
+/// The `bare+headers` baseline: bare axum with the response headers a
+/// rampart public route sends, set the usual way with tower-http layers
+/// (security headers, `X-API-Version`, request id, CORS for the bench origin).
+fn bare_with_headers() -> Router {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let fixed = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+        (HeaderName::from_static("x-api-version"), "1.0.0"),
+    ];
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut router = Router::new().route("/hello", get(hello));
+    for (name, value) in fixed {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+        .layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::exact(HeaderValue::from_static(ORIGIN)))
+                .allow_methods([Method::GET, Method::POST])
+                .expose_headers([request_id.clone(), HeaderName::from_static("x-api-version")]),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
 /// One request, repeated.
@@ -582,6 +645,16 @@ struct Row {
     p99_us: Option<u32>,
     server_cpu_us_per_req: Option<f64>,
     client_cpu_us_per_req: Option<f64>,
+    /// `wrk`'s figures (`--external`).
+    external: Option<External>,
+}
+
+/// One scenario driven by `wrk`.
+#[derive(Debug)]
+struct External {
+    stats: wrk::WrkStats,
+    /// Server CPU per request over the measured `wrk` run.
+    server_cpu_us_per_req: Option<f64>,
 }
 
 fn percentile(sorted: &[u32], p: f64) -> Option<u32> {
@@ -599,12 +672,17 @@ fn run_scenario(
     client: &tokio::runtime::Runtime,
     server_threads: usize,
 ) -> Result<Row> {
-    let server = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .worker_threads(server_threads)
         .thread_name(SERVER_THREAD)
-        .enable_all()
-        .build()
-        .context("building the server runtime")?;
+        .enable_all();
+    if args.pin {
+        builder.on_thread_start(|| {
+            wrk::pin_current_thread(wrk::SERVER_CPU);
+        });
+    }
+    let server = builder.build().context("building the server runtime")?;
     let addr = server.block_on(async {
         let Some(app) = fixture.app(scenario.kind).await? else {
             return Ok::<_, anyhow::Error>(None);
@@ -634,16 +712,22 @@ fn run_scenario(
             p99_us: None,
             server_cpu_us_per_req: None,
             client_cpu_us_per_req: None,
+            external: None,
         });
     };
     let target = Arc::new(fixture.target(scenario.kind, addr)?);
     let duration = Duration::from_secs_f64(args.duration);
     let mut stats = client.block_on(generate_load(
-        target,
+        target.clone(),
         args.connections,
         Duration::from_secs_f64(args.warmup),
         duration,
     ));
+    let external = if args.external {
+        Some(run_wrk(&target, fixture, args, duration)?)
+    } else {
+        None
+    };
     server.shutdown_timeout(Duration::from_secs(1));
     stats.latencies_us.sort_unstable();
     let requests_per_sec = stats.measured as f64 / duration.as_secs_f64();
@@ -663,6 +747,43 @@ fn run_scenario(
         requests_per_sec,
         server_cpu_us_per_req,
         client_cpu_us_per_req,
+        external,
+    })
+}
+
+/// Drive the running server with `wrk`: a warm-up run, then the measured
+/// one, with the server threads' CPU time sampled around it.
+fn run_wrk(
+    target: &Target,
+    fixture: &Fixture,
+    args: &Args,
+    duration: Duration,
+) -> Result<External> {
+    let request = wrk::WrkRequest {
+        url: format!("http://{}{}", target.addr, target.path),
+        method: &target.method,
+        headers: &target.headers,
+        body: &target.body,
+    };
+    if args.warmup > 0.0 {
+        wrk::run(
+            &request,
+            args.connections,
+            Duration::from_secs_f64(args.warmup),
+            args.pin,
+            &fixture.dir,
+        )?;
+    }
+    let before = cpu_time(SERVER_THREAD);
+    let stats = wrk::run(&request, args.connections, duration, args.pin, &fixture.dir)?;
+    let after = cpu_time(SERVER_THREAD);
+    let server_cpu_us_per_req = before
+        .zip(after)
+        .filter(|_| stats.requests > 0)
+        .map(|(b, a)| a.saturating_sub(b).as_secs_f64() * 1e6 / stats.requests as f64);
+    Ok(External {
+        stats,
+        server_cpu_us_per_req,
     })
 }
 
@@ -735,6 +856,169 @@ fn time_generation(spec: &Path, runs: usize) -> Result<Generation> {
     })
 }
 
+/// A baseline's figures, for the ratios.
+#[derive(Debug, Default, Clone, Copy)]
+struct Baseline {
+    rps: f64,
+    cpu: Option<f64>,
+    wrk_rps: Option<f64>,
+    wrk_cpu: Option<f64>,
+}
+
+/// A row's figures relative to the two baselines (`None` when unknown).
+#[derive(Debug, Default)]
+struct Ratios {
+    /// requests/s ÷ bare requests/s (in-process load).
+    bare: Option<f64>,
+    /// requests/s ÷ bare+headers requests/s.
+    headers: Option<f64>,
+    /// bare server µs ÷ this server µs.
+    cpu_bare: Option<f64>,
+    /// bare+headers server µs ÷ this server µs.
+    cpu_headers: Option<f64>,
+    /// wrk requests/s ÷ bare's wrk requests/s.
+    wrk_bare: Option<f64>,
+    /// wrk requests/s ÷ bare+headers' wrk requests/s.
+    wrk_headers: Option<f64>,
+    /// bare server µs ÷ this server µs, under wrk.
+    wrk_cpu_bare: Option<f64>,
+}
+
+fn ratio(value: Option<f64>, base: Option<f64>) -> Option<f64> {
+    value
+        .zip(base)
+        .filter(|(v, b)| *v > 0.0 && *b > 0.0)
+        .map(|(v, b)| v / b)
+}
+
+impl Ratios {
+    fn of(row: &Row, bare: &Baseline, headers: &Baseline) -> Self {
+        let rps = Some(row.requests_per_sec);
+        let cpu = row.server_cpu_us_per_req;
+        let wrk_rps = row.external.as_ref().map(|e| e.stats.requests_per_sec);
+        let wrk_cpu = row.external.as_ref().and_then(|e| e.server_cpu_us_per_req);
+        Ratios {
+            bare: ratio(rps, Some(bare.rps)),
+            headers: ratio(rps, Some(headers.rps)),
+            cpu_bare: ratio(bare.cpu, cpu),
+            cpu_headers: ratio(headers.cpu, cpu),
+            wrk_bare: ratio(wrk_rps, bare.wrk_rps),
+            wrk_headers: ratio(wrk_rps, headers.wrk_rps),
+            wrk_cpu_bare: ratio(bare.wrk_cpu, wrk_cpu),
+        }
+    }
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    fmt_opt(r.map(|r| format!("{r:.2}x")))
+}
+
+fn print_header(external: bool) {
+    println!();
+    print!(
+        "{:<16} {:>10} {:>6} {:>7} {:>7} {:>7} {:>10} {:>9} {:>9} {:>10} {:>7} {:>7}",
+        "scenario",
+        "requests/s",
+        "ratio",
+        "vs hdrs",
+        "p50 µs",
+        "p99 µs",
+        "server µs",
+        "cpu ratio",
+        "cpu vs h",
+        "client µs",
+        "headers",
+        "non-2xx"
+    );
+    if external {
+        print!(
+            " {:>10} {:>7} {:>7} {:>8} {:>8} {:>9}",
+            "wrk req/s", "wrk rat", "wrk v h", "wrk p50", "wrk p99", "wrk srvµs"
+        );
+    }
+    println!("  description");
+}
+
+fn print_row(row: &Row, stats: &LoadStats, r: &Ratios) {
+    print!(
+        "{:<16} {:>10.0} {:>6} {:>7} {:>7} {:>7} {:>10} {:>9} {:>9} {:>10} {:>7} {:>7}",
+        row.name,
+        row.requests_per_sec,
+        fmt_ratio(r.bare),
+        fmt_ratio(r.headers),
+        fmt_opt(row.p50_us),
+        fmt_opt(row.p99_us),
+        fmt_opt(row.server_cpu_us_per_req.map(|c| format!("{c:.1}"))),
+        fmt_ratio(r.cpu_bare),
+        fmt_ratio(r.cpu_headers),
+        fmt_opt(row.client_cpu_us_per_req.map(|c| format!("{c:.1}"))),
+        stats.response_headers,
+        stats.non_2xx + stats.errors,
+    );
+    if let Some(e) = &row.external {
+        print!(
+            " {:>10.0} {:>7} {:>7} {:>8} {:>8} {:>9}",
+            e.stats.requests_per_sec,
+            fmt_ratio(r.wrk_bare),
+            fmt_ratio(r.wrk_headers),
+            fmt_opt(e.stats.p50_us.map(|v| format!("{v:.0}"))),
+            fmt_opt(e.stats.p99_us.map(|v| format!("{v:.0}"))),
+            fmt_opt(e.server_cpu_us_per_req.map(|c| format!("{c:.1}"))),
+        );
+    }
+    println!("  {}", row.what);
+    if let Some(failure) = &stats.first_failure {
+        println!("{:<16} first failure: {failure}", "");
+    }
+    if let Some(e) = row
+        .external
+        .as_ref()
+        .filter(|e| e.stats.non_2xx + e.stats.errors > 0)
+    {
+        println!(
+            "{:<16} wrk: {} non-2xx responses, {} socket errors",
+            "", e.stats.non_2xx, e.stats.errors
+        );
+    }
+}
+
+fn json_row(row: &Row, stats: &LoadStats, r: &Ratios) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "scenario": row.name,
+        "description": row.what,
+        "requests": stats.measured,
+        "requests_per_sec": row.requests_per_sec,
+        "ratio_to_bare": r.bare,
+        "ratio_to_bare_headers": r.headers,
+        "p50_us": row.p50_us,
+        "p99_us": row.p99_us,
+        "server_cpu_us_per_req": row.server_cpu_us_per_req,
+        "cpu_ratio_to_bare": r.cpu_bare,
+        "cpu_ratio_to_bare_headers": r.cpu_headers,
+        "client_cpu_us_per_req": row.client_cpu_us_per_req,
+        "response_headers": stats.response_headers,
+        "non_2xx": stats.non_2xx,
+        "errors": stats.errors,
+        "first_failure": stats.first_failure,
+    });
+    if let Some(e) = &row.external {
+        value["external"] = serde_json::json!({
+            "tool": "wrk",
+            "requests": e.stats.requests,
+            "requests_per_sec": e.stats.requests_per_sec,
+            "ratio_to_bare": r.wrk_bare,
+            "ratio_to_bare_headers": r.wrk_headers,
+            "p50_us": e.stats.p50_us,
+            "p99_us": e.stats.p99_us,
+            "server_cpu_us_per_req": e.server_cpu_us_per_req,
+            "cpu_ratio_to_bare": r.wrk_cpu_bare,
+            "non_2xx": e.stats.non_2xx,
+            "errors": e.stats.errors,
+        });
+    }
+    value
+}
+
 /// Re-run `cargo xtask bench` with the same arguments from a release build.
 fn rerun_in_release() -> Result<ExitCode> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -782,31 +1066,52 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         }
     }
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let server_threads = args.server_threads.unwrap_or(cpus).max(1);
-    let client_threads = args.client_threads.unwrap_or(cpus).max(1);
+    wrk::preflight(args.external, args.pin, cpus)?;
+    // Pinned, each side has one core: one worker thread each unless told otherwise.
+    let default_threads = if args.pin { 1 } else { cpus };
+    let server_threads = args.server_threads.unwrap_or(default_threads).max(1);
+    let client_threads = args.client_threads.unwrap_or(default_threads).max(1);
     let profile = if cfg!(debug_assertions) {
         "DEBUG build (figures meaningless)"
     } else {
         "release build"
     };
     if !args.json {
+        let placement = if args.pin {
+            format!(
+                "server pinned to CPU {}, load generators to CPU {}",
+                wrk::SERVER_CPU,
+                wrk::LOAD_CPU
+            )
+        } else {
+            format!("{cpus} CPU(s) shared by the load generator and the server")
+        };
+        let load = if args.external {
+            "in-process load generator, then wrk"
+        } else {
+            "in-process load generator"
+        };
         println!(
-            "rampart bench ({profile}): {cpus} CPU(s) shared by the load generator and the server \
-             ({client_threads} client + {server_threads} server worker threads); HTTP/1.1 keep-alive over 127.0.0.1, \
-             {} connections, {:.1} s warm-up + {:.1} s per scenario",
+            "rampart bench ({profile}): {placement} ({client_threads} client + {server_threads} server worker threads); \
+             {load}; HTTP/1.1 keep-alive over 127.0.0.1, {} connections, {:.1} s warm-up + {:.1} s per scenario",
             args.connections, args.warmup, args.duration
         );
     }
     let fixture = Fixture::new()?;
-    let client = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .worker_threads(client_threads)
         .thread_name(CLIENT_THREAD)
-        .enable_all()
-        .build()
-        .context("building the client runtime")?;
+        .enable_all();
+    if args.pin {
+        builder.on_thread_start(|| {
+            wrk::pin_current_thread(wrk::LOAD_CPU);
+        });
+    }
+    let client = builder.build().context("building the client runtime")?;
     let mut rows = Vec::new();
     for scenario in SCENARIOS {
-        if scenario.kind != Kind::Bare
+        if !matches!(scenario.kind, Kind::Bare | Kind::BareHeaders)
             && !args.only.is_empty()
             && !args.only.iter().any(|n| n == scenario.name)
         {
@@ -821,34 +1126,21 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         )?);
     }
     drop(client);
-    let bare = rows
-        .iter()
-        .find(|r| r.name == "bare")
-        .map(|r| (r.requests_per_sec, r.server_cpu_us_per_req));
-    let (bare_rps, bare_cpu) = bare.unwrap_or((0.0, None));
+    let baseline = |name: &str| {
+        rows.iter().find(|r| r.name == name).map(|r| Baseline {
+            rps: r.requests_per_sec,
+            cpu: r.server_cpu_us_per_req,
+            wrk_rps: r.external.as_ref().map(|e| e.stats.requests_per_sec),
+            wrk_cpu: r.external.as_ref().and_then(|e| e.server_cpu_us_per_req),
+        })
+    };
+    let bare = baseline("bare").unwrap_or_default();
+    let headers = baseline("bare+headers").unwrap_or_default();
     if !args.json {
-        println!();
-        println!(
-            "{:<16} {:>10} {:>6} {:>7} {:>7} {:>10} {:>9} {:>10} {:>7} {:>7}  description",
-            "scenario",
-            "requests/s",
-            "ratio",
-            "p50 µs",
-            "p99 µs",
-            "server µs",
-            "cpu ratio",
-            "client µs",
-            "headers",
-            "non-2xx"
-        );
+        print_header(args.external);
     }
     let mut failed = false;
     for row in &rows {
-        let ratio = (bare_rps > 0.0).then(|| row.requests_per_sec / bare_rps);
-        let cpu_ratio = bare_cpu
-            .zip(row.server_cpu_us_per_req)
-            .filter(|(_, c)| *c > 0.0)
-            .map(|(b, c)| b / c);
         let Some(stats) = &row.stats else {
             let reason = row.skipped.unwrap_or("skipped");
             if args.json {
@@ -868,44 +1160,18 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         if stats.non_2xx > 0 || stats.errors > 0 || stats.measured == 0 {
             failed = true;
         }
+        if row
+            .external
+            .as_ref()
+            .is_some_and(|e| e.stats.non_2xx > 0 || e.stats.errors > 0 || e.stats.requests == 0)
+        {
+            failed = true;
+        }
+        let ratios = Ratios::of(row, &bare, &headers);
         if args.json {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "scenario": row.name,
-                    "description": row.what,
-                    "requests": stats.measured,
-                    "requests_per_sec": row.requests_per_sec,
-                    "ratio_to_bare": ratio,
-                    "p50_us": row.p50_us,
-                    "p99_us": row.p99_us,
-                    "server_cpu_us_per_req": row.server_cpu_us_per_req,
-                    "cpu_ratio_to_bare": cpu_ratio,
-                    "client_cpu_us_per_req": row.client_cpu_us_per_req,
-                    "response_headers": stats.response_headers,
-                    "non_2xx": stats.non_2xx,
-                    "errors": stats.errors,
-                    "first_failure": stats.first_failure,
-                })
-            );
+            println!("{}", json_row(row, stats, &ratios));
         } else {
-            println!(
-                "{:<16} {:>10.0} {:>6} {:>7} {:>7} {:>10} {:>9} {:>10} {:>7} {:>7}  {}",
-                row.name,
-                row.requests_per_sec,
-                fmt_opt(ratio.map(|r| format!("{r:.2}x"))),
-                fmt_opt(row.p50_us),
-                fmt_opt(row.p99_us),
-                fmt_opt(row.server_cpu_us_per_req.map(|c| format!("{c:.1}"))),
-                fmt_opt(cpu_ratio.map(|r| format!("{r:.2}x"))),
-                fmt_opt(row.client_cpu_us_per_req.map(|c| format!("{c:.1}"))),
-                stats.response_headers,
-                stats.non_2xx + stats.errors,
-                row.what
-            );
-            if let Some(failure) = &stats.first_failure {
-                println!("{:<16} first failure: {failure}", "");
-            }
+            print_row(row, stats, &ratios);
         }
     }
     if args.gen_runs > 0 {
@@ -965,9 +1231,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     if !args.json {
         println!();
         println!(
-            "ratio = requests/s ÷ bare requests/s in this run (client and server share the CPUs, so it includes the client's \
-             cost of the larger responses); server/client µs = CPU time per request of each side's threads; \
-             cpu ratio = bare server µs ÷ this scenario's (the server's own capacity ratio). DESIGN.md target: ≥ 0.90x bare."
+            "ratio = requests/s ÷ bare requests/s in this run (unpinned, client and server share the CPUs, so it includes the client's \
+             cost of the larger responses); vs hdrs = the same against bare+headers; server/client µs = CPU time per request of each side's threads; \
+             cpu ratio = bare server µs ÷ this scenario's (the server's own capacity ratio); wrk columns (--external) = the same \
+             measured with wrk. DESIGN.md target: ≥ 0.90x bare."
         );
     }
     if failed {

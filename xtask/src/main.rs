@@ -7,6 +7,7 @@ mod demo;
 mod generate;
 mod lint;
 mod serve;
+mod wrk;
 
 use std::process::ExitCode;
 

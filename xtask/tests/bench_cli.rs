@@ -9,6 +9,7 @@ use serde_json::Value;
 /// Every scenario the report must contain, baseline first.
 const SCENARIOS: &[&str] = &[
     "bare",
+    "bare+headers",
     "public",
     "jwt",
     "api-key",
@@ -109,6 +110,78 @@ fn bench_reports_every_scenario_with_only_2xx_responses() {
 fn name_skipped(rows: &[Value], name: &str) -> bool {
     rows.iter()
         .any(|r| r["scenario"] == name && r.get("skipped").is_some())
+}
+
+/// `--external --pin`: every row also carries wrk's figures, all 2xx, and
+/// the baselines are the two bare servers.
+#[test]
+fn bench_external_pinned_reports_wrk_figures() {
+    let have_wrk = Command::new("wrk").arg("-v").output().is_ok();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if !have_wrk || cpus < 2 {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "wrk (bash scripts/ensure-wrk.sh) and two CPUs are required under CI=true"
+        );
+        eprintln!("skipped: needs wrk and two CPUs");
+        return;
+    }
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(root)
+        .args([
+            "bench",
+            "--debug",
+            "--json",
+            "--external",
+            "--pin",
+            "--only",
+            "public",
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0",
+            "--connections",
+            "4",
+            "--gen-runs",
+            "0",
+        ])
+        .output()
+        .expect("xtask runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    let rows: Vec<Value> = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["scenario"].as_str()).collect();
+    assert_eq!(names, ["bare", "bare+headers", "public"], "{stdout}");
+    for row in &rows {
+        let external = &row["external"];
+        assert_eq!(external["tool"], "wrk", "{row}");
+        assert!(external["requests"].as_u64().unwrap_or(0) > 0, "{row}");
+        assert_eq!(external["non_2xx"].as_u64(), Some(0), "{row}");
+        assert_eq!(external["errors"].as_u64(), Some(0), "{row}");
+        let ratio = external["ratio_to_bare"].as_f64().expect("wrk ratio");
+        assert!(ratio.is_finite() && ratio > 0.0, "{row}");
+        assert!(row["ratio_to_bare_headers"].as_f64().is_some(), "{row}");
+    }
+    // The security headers are on the wire: rampart and bare+headers send
+    // the same set, bare sends none of them.
+    let headers = |name: &str| {
+        rows.iter().find(|r| r["scenario"] == name).unwrap()["response_headers"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(headers("bare+headers") >= headers("bare") + 8, "{stdout}");
+    assert_eq!(headers("public"), headers("bare+headers"), "{stdout}");
 }
 
 #[test]

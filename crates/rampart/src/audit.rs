@@ -364,8 +364,8 @@ impl fmt::Display for ClientIp {
 /// Who and what an audit event is about.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AuditContext<'a> {
-    /// The request's headers, for the request id (computed only when an event is emitted).
-    pub(crate) headers: &'a http::HeaderMap,
+    /// The request's id, from its [`RequestContext`](crate::context::RequestContext).
+    pub(crate) request_id: &'a crate::request_id::RequestId,
     pub(crate) client_ip: ClientIp,
     pub(crate) operation: &'a str,
 }
@@ -382,7 +382,7 @@ pub(crate) fn success(ctx: &AuditContext<'_>, principal: &Principal) {
         target: "rampart::audit",
         event = "auth.success",
         outcome = "success",
-        request_id = &*crate::pipeline::request_id(ctx.headers),
+        request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
         scheme = %principal.scheme,
@@ -405,7 +405,7 @@ pub(crate) fn failure(
         event = "auth.failure",
         outcome = "failure",
         status,
-        request_id = &*crate::pipeline::request_id(ctx.headers),
+        request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
         scheme,
@@ -421,7 +421,7 @@ pub(crate) fn forbidden(ctx: &AuditContext<'_>, principal: &Principal, reason: &
         event = "auth.forbidden",
         outcome = "denied",
         status = 403u16,
-        request_id = &*crate::pipeline::request_id(ctx.headers),
+        request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
         scheme = %principal.scheme,
@@ -437,7 +437,7 @@ pub(crate) fn lockout(ctx: &AuditContext<'_>, target: LockTarget<'_>, lock_secs:
         target: "rampart::audit",
         event = "auth.lockout",
         outcome = "locked",
-        request_id = &*crate::pipeline::request_id(ctx.headers),
+        request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
         locked = %target,
@@ -452,7 +452,7 @@ pub(crate) fn locked(ctx: &AuditContext<'_>, target: LockTarget<'_>, retry_after
         event = "auth.locked",
         outcome = "refused",
         status = 429u16,
-        request_id = &*crate::pipeline::request_id(ctx.headers),
+        request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
         locked = %target,
@@ -467,7 +467,7 @@ pub(crate) fn url_credentials(ctx: &AuditContext<'_>, parameter: &str) {
         event = "auth.url_credentials",
         outcome = "refused",
         status = 400u16,
-        request_id = &*crate::pipeline::request_id(ctx.headers),
+        request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
         parameter,
@@ -481,7 +481,7 @@ pub(crate) fn unavailable(ctx: &AuditContext<'_>, scheme: &str) {
         event = "auth.unavailable",
         outcome = "error",
         status = 503u16,
-        request_id = &*crate::pipeline::request_id(ctx.headers),
+        request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
         scheme,

@@ -50,8 +50,9 @@ enum Origins {
     List(Vec<HeaderValue>),
 }
 
+/// A CORS policy, prebuilt: what [`CorsLayer`] and the front service answer with.
 #[derive(Debug)]
-struct Cors {
+pub(crate) struct Cors {
     origins: Origins,
     credentials: bool,
     methods: Vec<Method>,
@@ -174,7 +175,24 @@ impl Cors {
         }
     }
 
-    fn preflight(&self, headers: &HeaderMap, origin: &HeaderValue) -> Response {
+    /// Whether this request is a preflight (`OPTIONS` with
+    /// `Access-Control-Request-Method`) from `origin`.
+    pub(crate) fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
+        method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    }
+
+    /// What an actual (non-preflight) request from `origin` gets: the
+    /// `Access-Control-Allow-*` values when the origin is allowed.
+    pub(crate) fn on_request(&self, origin: &HeaderValue) -> Option<Allowed> {
+        self.allows(origin).then(|| Allowed {
+            origin: self.allow_origin_value(origin),
+            credentials: self.credentials,
+            expose: self.expose_headers.clone(),
+        })
+    }
+
+    /// The answer to a preflight from `origin`.
+    pub(crate) fn preflight(&self, headers: &HeaderMap, origin: &HeaderValue) -> Response {
         let mut vary = vec![
             HeaderValue::from_static("origin"),
             HeaderValue::from_static("access-control-request-method"),
@@ -248,6 +266,13 @@ pub struct CorsLayer {
     cors: Arc<Cors>,
 }
 
+impl CorsLayer {
+    /// The prebuilt policy.
+    pub(crate) fn shared(&self) -> &Arc<Cors> {
+        &self.cors
+    }
+}
+
 impl<S> Layer<S> for CorsLayer {
     type Service = CorsService<S>;
 
@@ -266,11 +291,30 @@ pub struct CorsService<S> {
     cors: Arc<Cors>,
 }
 
+/// The CORS response headers one allowed request gets.
 #[derive(Debug)]
-struct Allowed {
+pub(crate) struct Allowed {
     origin: HeaderValue,
     credentials: bool,
     expose: Option<HeaderValue>,
+}
+
+/// Write `Vary: Origin` and, for an allowed origin, the
+/// `Access-Control-Allow-*` headers of an actual (non-preflight) response.
+pub(crate) fn apply(allowed: Option<Allowed>, headers: &mut HeaderMap) {
+    headers.append(header::VARY, HeaderValue::from_static("origin"));
+    if let Some(allowed) = allowed {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed.origin);
+        if allowed.credentials {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(expose) = allowed.expose {
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose);
+        }
+    }
 }
 
 pin_project! {
@@ -302,20 +346,7 @@ where
             CorsProj::Preflight { response } => crate::harden::answered(response),
             CorsProj::Call { future, allowed } => {
                 let Ok(mut response) = ready!(future.poll(cx));
-                let headers = response.headers_mut();
-                headers.append(header::VARY, HeaderValue::from_static("origin"));
-                if let Some(allowed) = allowed.take() {
-                    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed.origin);
-                    if allowed.credentials {
-                        headers.insert(
-                            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                            HeaderValue::from_static("true"),
-                        );
-                    }
-                    if let Some(expose) = allowed.expose {
-                        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose);
-                    }
-                }
+                apply(allowed.take(), response.headers_mut());
                 Poll::Ready(Ok(response))
             }
         }
@@ -343,22 +374,14 @@ where
                 },
             };
         };
-        if req.method() == Method::OPTIONS
-            && req
-                .headers()
-                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-        {
+        if Cors::is_preflight(req.method(), req.headers()) {
             return CorsFuture {
                 kind: CorsKind::Preflight {
                     response: Some(self.cors.preflight(req.headers(), origin)),
                 },
             };
         }
-        let allowed = self.cors.allows(origin).then(|| Allowed {
-            origin: self.cors.allow_origin_value(origin),
-            credentials: self.cors.credentials,
-            expose: self.cors.expose_headers.clone(),
-        });
+        let allowed = self.cors.on_request(origin);
         CorsFuture {
             kind: CorsKind::Call {
                 future: self.inner.call(req),

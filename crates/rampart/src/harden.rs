@@ -1,44 +1,37 @@
-//! `harden`: the global layers every rampart server gets, in one call.
+//! `harden`: the global steps every rampart server gets, in one call.
 //!
-//! From the outside in (DESIGN.md "Request pipeline order", steps 1–3):
+//! DESIGN.md "Request pipeline order", steps 1–3, all done by ONE service in
+//! front of the whole router, [`Front`](crate::pipeline::Front): request id
+//! (`x-request-id`, generated when absent or malformed, echoed), a
+//! `rampart::audit` span carrying it, header count and size limits (`431`),
+//! CORS (per API, so each version of [`harden_versions`] has its own),
+//! panic → `500` problem+json, timeout → `408` problem+json, the security
+//! headers of [`crate::headers`] and `X-API-Version` on every response,
+//! errors and 404s included. Inside it: axum's `DefaultBodyLimit` and the
+//! problem+json fallbacks (`404`, and `405` keeping axum's `Allow`).
 //!
-//! 1. [`HardenLayer`]: request id (`x-request-id`, generated when absent or
-//!    malformed, echoed), a `rampart::audit` span carrying it, header count
-//!    and size limits (`431`), and the security headers of
-//!    [`crate::headers`] on every response, errors and 404s included;
-//! 2. per API (so each version of [`harden_versions`] has its own):
-//!    `DefaultBodyLimit`, `X-API-Version`, panic → `500` problem+json,
-//!    timeout → `408` problem+json, CORS;
-//! 3. problem+json fallbacks: `404`, and `405` keeping axum's `Allow`.
-//!
-//! Per-operation concerns (body limit, deprecation) are route layers the
-//! pipeline adds: [`crate::limits::body_limit`], [`crate::version::DeprecationTracker`].
+//! Per-operation concerns (body limit, deprecation, authentication, rate)
+//! are the route's guard: [`crate::pipeline`].
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
+use std::any::Any;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
-use pin_project_lite::pin_project;
 use rampart_spec::model::{ApiKeyLocation, ApiModel, SecuritySchemeKind};
 use rampart_spec::policy::CorsPolicy;
 use serde::Deserialize;
-use tower::{Layer, Service};
-use tracing::Instrument;
-use tracing::instrument::Instrumented;
+use tower::Layer;
 
 use crate::cors::{self, CorsLayer};
-use crate::headers::{RequestFacts, SecurityHeaders, SecurityHeadersConfig};
-use crate::limits::{HeaderLimits, LimitsConfig, TimeoutLayer};
-use crate::panic::CatchPanicLayer;
+use crate::headers::{SecurityHeaders, SecurityHeadersConfig};
+use crate::limits::{HeaderLimits, LimitsConfig};
+use crate::pipeline::front::{Front, FrontApi, FrontConfig};
 use crate::problem::Problem;
-use crate::request_id::{RequestId, RequestIdConfig, RequestIds};
-use crate::version::{ApiVersionLayer, DeprecationConfig, X_API_VERSION};
+use crate::rate::TrustedProxies;
+use crate::request_id::{RequestIdConfig, RequestIds};
+use crate::version::{ApiVersionLayer, DeprecationConfig};
 
 /// The `[harden]` section of `rampart.toml`. Every field has a secure
 /// default; header values are validated (and prebuilt) when deserialized.
@@ -187,30 +180,49 @@ impl ApiInfo {
     }
 }
 
-/// Add the global layers (module docs) to one API's router. Call it once,
+/// Add the global steps (module docs) to one API's router. Call it once,
 /// after every route is added: the `405` fallback is set on the routes that
 /// exist, and the `404` fallback replaces any other.
 pub fn harden(router: Router, cfg: &HardenConfig, api: &ApiInfo) -> Router {
-    // One API: the outermost layer sets X-API-Version, so responses it makes
-    // itself (431) carry it too.
-    let router = api_layers(router, cfg, api, false);
-    router.layer(
-        HardenLayer::new(cfg)
-            .with_credential_headers(api.credential_headers.clone())
-            .with_api_version(api.version_layer.value().clone()),
+    harden_one(router, cfg, api, TrustedProxies::none(), None)
+}
+
+/// [`harden`] with the client-IP resolution and owner of a `Security`.
+pub(crate) fn harden_one(
+    router: Router,
+    cfg: &HardenConfig,
+    api: &ApiInfo,
+    trusted: TrustedProxies,
+    owner: Option<Arc<dyn Any + Send + Sync>>,
+) -> Router {
+    let router = with_fallbacks(router);
+    // One API: every response carries X-API-Version, refusals (431) included.
+    let front = FrontApi {
+        prefix: String::new(),
+        version: None,
+        cors: api.cors.as_ref().map(|c| c.shared().clone()),
+    };
+    let config = front_config(
+        cfg,
+        api.credential_headers.clone(),
+        vec![front],
+        trusted,
+        owner,
     )
+    .with_version(api.version_layer.value().clone());
+    serve_behind_front(router, cfg, config)
 }
 
 /// Serve several versions of an API side by side: each router is nested
 /// under its [`ApiInfo::base_path`] with its own `X-API-Version`, CORS and
-/// fallbacks; the global layers wrap them all. Paths outside every prefix
-/// are answered `404` problem+json without `X-API-Version`.
+/// fallbacks; one front serves them all. Paths outside every prefix are
+/// answered `404` problem+json without `X-API-Version`.
 pub fn harden_versions<I>(versions: I, cfg: &HardenConfig) -> Result<Router, ConfigError>
 where
     I: IntoIterator<Item = (Router, ApiInfo)>,
 {
     let mut outer = Router::new();
-    let mut prefixes: Vec<String> = Vec::new();
+    let mut apis: Vec<FrontApi> = Vec::new();
     let mut credentials: Vec<HeaderName> = Vec::new();
     for (router, api) in versions {
         let prefix = api.base_path.trim_end_matches('/');
@@ -220,42 +232,68 @@ where
                 api.version
             )));
         }
-        if prefixes.iter().any(|p| p == prefix) {
+        if apis.iter().any(|a| a.prefix == prefix) {
             return Err(ConfigError::Version(format!(
                 "two versions are mounted at {prefix}"
             )));
         }
-        prefixes.push(prefix.to_owned());
+        apis.push(FrontApi {
+            prefix: prefix.to_owned(),
+            version: Some(api.version_layer.value().clone()),
+            cors: api.cors.as_ref().map(|c| c.shared().clone()),
+        });
         credentials.extend(api.credential_headers.iter().cloned());
-        outer = outer.nest(prefix, api_layers(router, cfg, &api, true));
+        outer = outer.nest(prefix, with_fallbacks(router));
     }
     let outer = outer.fallback(not_found);
-    Ok(outer.layer(HardenLayer::new(cfg).with_credential_headers(credentials)))
+    let config = front_config(cfg, credentials, apis, TrustedProxies::none(), None);
+    Ok(serve_behind_front(outer, cfg, config))
 }
 
-fn api_layers(router: Router, cfg: &HardenConfig, api: &ApiInfo, version_header: bool) -> Router {
-    let mut router = router
+fn with_fallbacks(router: Router) -> Router {
+    router
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
-    if let Some(cors) = &api.cors {
-        router = router.layer(cors.clone());
-    }
-    if let Some(duration) = cfg.limits.request_timeout() {
-        router = router.layer(TimeoutLayer::new(duration, cfg.limits.timeout_status()));
-    }
-    router = router.layer(CatchPanicLayer);
-    if version_header {
-        router = router.layer(api.version_layer.clone());
-    }
-    router.layer(DefaultBodyLimit::max(
-        usize::try_from(cfg.limits.body_limit).unwrap_or(usize::MAX),
-    ))
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
-/// The response of a layer that answered without calling its inner service.
-pub(crate) fn answered(response: &mut Option<Response>) -> Poll<Result<Response, Infallible>> {
+fn front_config(
+    cfg: &HardenConfig,
+    credential_headers: Vec<HeaderName>,
+    apis: Vec<FrontApi>,
+    trusted: TrustedProxies,
+    owner: Option<Arc<dyn Any + Send + Sync>>,
+) -> FrontConfig {
+    FrontConfig {
+        headers: SecurityHeaders::new(&cfg.headers).with_credential_headers(credential_headers),
+        ids: RequestIds::new(&cfg.request_id),
+        limits: HeaderLimits::new(&cfg.limits),
+        timeout: cfg
+            .limits
+            .request_timeout()
+            .map(|d| (d, cfg.limits.timeout_status())),
+        version: None,
+        apis,
+        trusted,
+        owner,
+    }
+}
+
+/// The router behind the front, as a `Router` (the front is its only
+/// service, so it sees every request, 404s included). Axum's extractors get
+/// the global body limit.
+fn serve_behind_front(router: Router, cfg: &HardenConfig, config: FrontConfig) -> Router {
+    let limit = usize::try_from(cfg.limits.body_limit).unwrap_or(usize::MAX);
+    let inner = DefaultBodyLimit::max(limit).layer(router);
+    Router::new().fallback_service(Front::new(inner, config))
+}
+
+/// The response of a service that answered without calling its inner service.
+pub(crate) fn answered(
+    response: &mut Option<axum::response::Response>,
+) -> std::task::Poll<Result<axum::response::Response, std::convert::Infallible>> {
+    use axum::response::IntoResponse as _;
     // Polled again after completion would be a caller bug: answer 500, never panic.
-    Poll::Ready(Ok(response
+    std::task::Poll::Ready(Ok(response
         .take()
         .unwrap_or_else(|| Problem::internal().into_response())))
 }
@@ -273,175 +311,55 @@ async fn method_not_allowed() -> Problem {
     )
 }
 
+/// The front's global steps as a layer, usable alone on any router: request
+/// id, audit span, header limits, security headers, panics → `500` (no CORS,
+/// no timeout, no API version unless [`with_api_version`](Self::with_api_version)).
 #[derive(Debug, Clone)]
-struct Front {
+pub struct HardenLayer {
     headers: SecurityHeaders,
     ids: RequestIds,
     limits: HeaderLimits,
     api_version: Option<HeaderValue>,
 }
 
-/// The outermost layer: request id, audit span, header limits, security
-/// headers. Usable alone on any router.
-#[derive(Debug, Clone)]
-pub struct HardenLayer {
-    front: Arc<Front>,
-}
-
 impl HardenLayer {
     /// From the settings.
     pub fn new(cfg: &HardenConfig) -> Self {
         HardenLayer {
-            front: Arc::new(Front {
-                headers: SecurityHeaders::new(&cfg.headers),
-                ids: RequestIds::new(&cfg.request_id),
-                limits: HeaderLimits::new(&cfg.limits),
-                api_version: None,
-            }),
+            headers: SecurityHeaders::new(&cfg.headers),
+            ids: RequestIds::new(&cfg.request_id),
+            limits: HeaderLimits::new(&cfg.limits),
+            api_version: None,
         }
     }
 
     /// Also treat these request headers as credentials (`Cache-Control: no-store`).
-    pub fn with_credential_headers(self, names: Vec<HeaderName>) -> Self {
-        self.map(|front| front.headers = front.headers.clone().with_credential_headers(names))
+    pub fn with_credential_headers(mut self, names: Vec<HeaderName>) -> Self {
+        self.headers = self.headers.with_credential_headers(names);
+        self
     }
 
     /// Set `X-API-Version` on every response (for a server of one API version).
-    pub fn with_api_version(self, version: HeaderValue) -> Self {
-        self.map(|front| front.api_version = Some(version))
-    }
-
-    fn map(self, change: impl FnOnce(&mut Front)) -> Self {
-        let mut front = Arc::unwrap_or_clone(self.front);
-        change(&mut front);
-        HardenLayer {
-            front: Arc::new(front),
-        }
+    pub fn with_api_version(mut self, version: HeaderValue) -> Self {
+        self.api_version = Some(version);
+        self
     }
 }
 
 impl<S> Layer<S> for HardenLayer {
-    type Service = Harden<S>;
+    type Service = Front<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Harden {
-            inner,
-            front: self.front.clone(),
-        }
-    }
-}
-
-/// The service of [`HardenLayer`].
-#[derive(Debug, Clone)]
-pub struct Harden<S> {
-    inner: S,
-    front: Arc<Front>,
-}
-
-pin_project! {
-    /// Response future of [`Harden`].
-    pub struct HardenFuture<F> {
-        #[pin]
-        kind: HardenKind<F>,
-    }
-}
-
-pin_project! {
-    #[project = HardenProj]
-    enum HardenKind<F> {
-        /// Refused before routing.
-        Refused { response: Option<Response> },
-        /// Passed on.
-        Call {
-            #[pin]
-            future: Instrumented<F>,
-            front: Arc<Front>,
-            facts: RequestFacts,
-            id: Option<RequestId>,
-        },
-    }
-}
-
-impl<F> Future for HardenFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            HardenProj::Refused { response } => answered(response),
-            HardenProj::Call {
-                future,
-                front,
-                facts,
-                id,
-            } => {
-                let Ok(mut response) = ready!(future.poll(cx));
-                front.finish(*facts, id.take(), &mut response);
-                Poll::Ready(Ok(response))
-            }
-        }
-    }
-}
-
-impl Front {
-    fn finish(&self, facts: RequestFacts, id: Option<RequestId>, response: &mut Response) {
-        self.headers.apply(facts, response);
-        if let Some(version) = &self.api_version {
-            response
-                .headers_mut()
-                .insert(X_API_VERSION, version.clone());
-        }
-        if let Some(id) = id {
-            self.ids.echo(&id, response.headers_mut());
-        }
-    }
-}
-
-impl<S> Service<Request> for Harden<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = HardenFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let (mut parts, body) = req.into_parts();
-        let front = &self.front;
-        let id = front.ids.assign(&mut parts.headers, &mut parts.extensions);
-        let facts = front.headers.facts(&parts.headers, &parts.extensions);
-        let span = tracing::info_span!(
-            target: "rampart::audit",
-            "request",
-            request_id = %id,
-            method = %parts.method,
-            path = parts.uri.path(),
-        );
-        if let Err(problem) = front.limits.check(&parts.headers) {
-            let _entered = span.enter();
-            tracing::warn!(target: "rampart::audit", event = "headers.too-large", request_id = %id, "request headers over the limit");
-            let mut response = problem.into_response();
-            front.finish(facts, Some(id), &mut response);
-            return HardenFuture {
-                kind: HardenKind::Refused {
-                    response: Some(response),
-                },
-            };
-        }
-        let req = Request::from_parts(parts, body);
-        HardenFuture {
-            kind: HardenKind::Call {
-                future: self.inner.call(req).instrument(span),
-                front: self.front.clone(),
-                facts,
-                id: Some(id),
-            },
-        }
+        let config = FrontConfig {
+            headers: self.headers.clone(),
+            ids: self.ids.clone(),
+            limits: self.limits,
+            timeout: None,
+            version: self.api_version.clone(),
+            apis: Vec::new(),
+            trusted: TrustedProxies::none(),
+            owner: None,
+        };
+        Front::new(inner, config)
     }
 }

@@ -205,6 +205,16 @@ impl SecurityHeaders {
         self
     }
 
+    /// Whether request header `name` carries credentials.
+    pub fn is_credential(&self, name: &HeaderName) -> bool {
+        self.credential_headers.contains(name)
+    }
+
+    /// Whether HSTS is sent on plain-HTTP connections too (`hsts.assume-tls`).
+    pub fn assume_tls(&self) -> bool {
+        self.assume_tls
+    }
+
     /// Look at the request: did it come over TLS, did it carry credentials?
     pub fn facts(&self, headers: &HeaderMap, extensions: &http::Extensions) -> RequestFacts {
         RequestFacts {
@@ -226,9 +236,7 @@ impl SecurityHeaders {
             headers.remove(name);
         }
         for (name, value) in &self.always {
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
-            }
+            headers.entry(name).or_insert_with(|| value.clone());
         }
         if facts.tls {
             if let Some(hsts) = &self.hsts {

@@ -30,6 +30,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod context;
 pub mod cors;
 pub mod harden;
 pub mod headers;

@@ -123,16 +123,22 @@ impl HeaderLimits {
 
     /// `431` problem when the headers are too many or too large.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), Problem> {
-        if headers.len() > self.max_headers {
+        let bytes: usize = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        self.check_counted(headers.len(), bytes)
+    }
+
+    /// [`check`](Self::check) for headers already counted: `count` fields of
+    /// `bytes` bytes of names and values together.
+    pub fn check_counted(&self, count: usize, bytes: usize) -> Result<(), Problem> {
+        if count > self.max_headers {
             return Err(headers_too_large(format!(
                 "more than {} request headers",
                 self.max_headers
             )));
         }
-        let bytes: usize = headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len())
-            .sum();
         if bytes > self.max_bytes {
             return Err(headers_too_large(format!(
                 "request headers larger than {} bytes",
@@ -337,31 +343,35 @@ where
         let this = self.project();
         match ready!(this.inner.poll(cx)) {
             Ok(result) => Poll::Ready(result),
-            Err(_elapsed) => {
-                tracing::warn!(
-                    target: "rampart::audit",
-                    event = "timeout",
-                    timeout_ms = this.duration.as_millis() as u64,
-                    "request timed out"
-                );
-                let detail = format!(
-                    "the request was not answered within {} ms",
-                    this.duration.as_millis()
-                );
-                let problem = if *this.status == StatusCode::SERVICE_UNAVAILABLE {
-                    Problem::unavailable(detail)
-                } else {
-                    Problem::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request-timeout",
-                        "Request Timeout",
-                    )
-                    .detail(detail)
-                };
-                Poll::Ready(Ok(problem.into_response()))
-            }
+            Err(_elapsed) => Poll::Ready(Ok(timeout_response(*this.duration, *this.status))),
         }
     }
+}
+
+/// The answer to a request not answered within `duration`: `408` (or `503`
+/// when so configured) problem+json, logged.
+pub(crate) fn timeout_response(duration: Duration, status: StatusCode) -> Response {
+    tracing::warn!(
+        target: "rampart::audit",
+        event = "timeout",
+        timeout_ms = duration.as_millis() as u64,
+        "request timed out"
+    );
+    let detail = format!(
+        "the request was not answered within {} ms",
+        duration.as_millis()
+    );
+    let problem = if status == StatusCode::SERVICE_UNAVAILABLE {
+        Problem::unavailable(detail)
+    } else {
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request Timeout",
+        )
+        .detail(detail)
+    };
+    problem.into_response()
 }
 
 impl<S> Service<Request> for Timeout<S>

@@ -20,6 +20,7 @@ use futures_util::future::CatchUnwind;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use crate::context::RequestContext;
 use crate::problem::Problem;
 use crate::request_id::RequestId;
 
@@ -89,7 +90,10 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let request_id = req.extensions().get::<RequestId>().cloned();
+        let request_id = req
+            .extensions()
+            .get::<RequestContext>()
+            .map(|ctx| ctx.request_id().clone());
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
             Ok(future) => CatchPanicFuture {
                 kind: CatchPanicKind::Running {
@@ -106,7 +110,11 @@ where
     }
 }
 
-fn panic_response(payload: Box<dyn Any + Send>, request_id: Option<RequestId>) -> Response {
+/// The `500` answer to a panic with `payload`, logged with the request id.
+pub(crate) fn panic_response(
+    payload: Box<dyn Any + Send>,
+    request_id: Option<RequestId>,
+) -> Response {
     let message = payload
         .downcast_ref::<&str>()
         .copied()

@@ -4,7 +4,7 @@
 //! and recorded on the `rampart::audit` span every audit event of the
 //! request is emitted in.
 
-use http::{Extensions, HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 /// The default request id header.
@@ -110,22 +110,21 @@ impl RequestIds {
     }
 
     /// Choose the request's id, write it into the request headers (replacing a
-    /// malformed one) and extensions, and return it.
-    pub fn assign(&self, headers: &mut HeaderMap, extensions: &mut Extensions) -> RequestId {
+    /// malformed one), and return it (the front puts it in the
+    /// [`RequestContext`](crate::context::RequestContext)).
+    pub fn assign(&self, headers: &mut HeaderMap) -> RequestId {
         let incoming = self
             .trust_incoming
             .then(|| headers.get(&self.header).and_then(RequestId::parse))
             .flatten();
-        let id = match incoming {
+        match incoming {
             Some(id) => id,
             None => {
                 let id = RequestId::generate();
                 headers.insert(self.header.clone(), id.0.clone());
                 id
             }
-        };
-        extensions.insert(id.clone());
-        id
+        }
     }
 
     /// Echo the id on the response.
@@ -153,14 +152,11 @@ mod tests {
         let ids = RequestIds::new(&RequestIdConfig::default());
         let mut headers = HeaderMap::new();
         headers.insert(X_REQUEST_ID, HeaderValue::from_static("evil\tline"));
-        let id = ids.assign(&mut headers, &mut Extensions::new());
+        let id = ids.assign(&mut headers);
         assert_ne!(id.as_str(), "evil\tline");
         assert_eq!(headers[X_REQUEST_ID], id.as_str());
 
         headers.insert(X_REQUEST_ID, HeaderValue::from_static("abc-123"));
-        assert_eq!(
-            ids.assign(&mut headers, &mut Extensions::new()).as_str(),
-            "abc-123"
-        );
+        assert_eq!(ids.assign(&mut headers).as_str(), "abc-123");
     }
 }

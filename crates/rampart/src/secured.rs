@@ -108,7 +108,14 @@ where
     T: 'static,
     S: Clone + Send + Sync + 'static,
 {
-    let Some(security) = req.extensions().get::<Security>() else {
+    let from_front = req
+        .extensions()
+        .get::<crate::context::RequestContext>()
+        .and_then(Security::of_context);
+    let Some(security) = from_front
+        .as_ref()
+        .or_else(|| req.extensions().get::<Security>())
+    else {
         tracing::error!(
             target: "rampart::audit",
             event = "misconfigured",

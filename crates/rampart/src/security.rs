@@ -119,18 +119,59 @@ impl Security {
                 ApiInfo::new("0").expect("a plain version is a valid header value")
             });
         let prefix = api.base_path().trim_end_matches('/');
-        let router = self.attach(router);
         let router = if prefix.is_empty() {
             router
         } else {
             axum::Router::new().nest(prefix, router)
         };
-        crate::harden::harden(router, &self.inner.harden, &api)
+        self.front(router, &api)
+    }
+
+    /// Like [`harden`](Self::harden), for a router whose routes already
+    /// carry the spec's base path (`/v1/pets`): nothing is nested, so no
+    /// request pays for a prefix being stripped. Generated routers use it.
+    pub fn harden_mounted(&self, router: axum::Router) -> axum::Router {
+        let api =
+            self.inner.api.clone().unwrap_or_else(|| {
+                ApiInfo::new("0").expect("a plain version is a valid header value")
+            });
+        self.front(router, &api)
+    }
+
+    fn front(&self, router: axum::Router, api: &ApiInfo) -> axum::Router {
+        // The front's request context carries this Security (type-erased) so
+        // `#[secured]` handlers find it without an extension of their own.
+        let owner: Arc<dyn std::any::Any + Send + Sync> = self.inner.clone();
+        crate::harden::harden_one(
+            router,
+            &self.inner.harden,
+            api,
+            self.inner.trusted.clone(),
+            Some(owner),
+        )
+    }
+
+    /// The `Security` that hardened the router a request came through, from
+    /// its [`RequestContext`](crate::context::RequestContext).
+    pub(crate) fn of_context(ctx: &crate::context::RequestContext) -> Option<Security> {
+        let owner = ctx.owner()?.clone();
+        owner
+            .downcast::<Inner>()
+            .ok()
+            .map(|inner| Security { inner })
+    }
+
+    /// Whether `ctx` was made by the front of this `Security` (so its client
+    /// IP was resolved with this `Security`'s trusted proxies).
+    pub(crate) fn made(&self, ctx: &crate::context::RequestContext) -> bool {
+        ctx.owner()
+            .is_some_and(|owner| std::ptr::addr_eq(Arc::as_ptr(owner), Arc::as_ptr(&self.inner)))
     }
 
     /// Make this `Security` available to `#[secured]` handlers routed in
-    /// `router` (as a request extension). [`harden`](Self::harden) does this
-    /// already; use `attach` for a router you harden yourself.
+    /// `router` (as a request extension), for a router you harden yourself
+    /// with [`crate::harden()`]. [`harden`](Self::harden) needs no `attach`:
+    /// its front hands the `Security` to `#[secured]` handlers.
     pub fn attach(&self, router: axum::Router) -> axum::Router {
         router.layer(axum::Extension(self.clone()))
     }

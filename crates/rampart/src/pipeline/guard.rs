@@ -38,11 +38,13 @@ use crate::auth::bearer_token;
 use crate::auth::jwt::Identity;
 use crate::auth::lockout::LockTarget;
 use crate::config::ConfigError;
+use crate::context::RequestContext;
 use crate::principal::{AuthMethod, Principal};
 use crate::problem::Problem;
 use crate::rate::{
     Outcome as RateOutcome, RateKeyValue, RatePolicy, quota_exceeded, store_unavailable,
 };
+use crate::request_id::RequestId;
 use crate::security::{SchemeAuth, Security, URL_CREDENTIAL_PARAMS};
 use crate::version::DeprecatedOperation;
 
@@ -492,10 +494,26 @@ where
     S::Response: IntoResponse,
 {
     let security = &plan.security.inner;
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| crate::rate::client_ip(*peer, req.headers(), &security.trusted));
+    // The front computed the request id and client IP once; a route guarded
+    // outside a hardened router (no context) computes its own, once.
+    let context = req.extensions().get::<RequestContext>();
+    let fallback_id;
+    let request_id = match context {
+        Some(ctx) => ctx.request_id(),
+        None => {
+            fallback_id = req
+                .headers()
+                .get(crate::request_id::X_REQUEST_ID)
+                .and_then(RequestId::parse)
+                .unwrap_or_else(RequestId::generate);
+            &fallback_id
+        }
+    };
+    let ip = match context {
+        Some(ctx) if plan.security.made(ctx) => ctx.client_ip(),
+        _ => crate::context::peer(req.extensions())
+            .map(|peer| crate::rate::client_ip(peer, req.headers(), &security.trusted)),
+    };
     if tracing::enabled!(target: "rampart::audit", tracing::Level::TRACE) {
         tracing::trace!(
             target: "rampart::audit",
@@ -510,7 +528,7 @@ where
         );
     }
     let ctx = AuditContext {
-        headers: req.headers(),
+        request_id,
         client_ip: ClientIp(ip),
         operation: &plan.operation,
     };
