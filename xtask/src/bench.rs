@@ -9,7 +9,8 @@
 //! only the responses that both start and end inside the measured window.
 //! Rampart routes are built as generated code builds them: a spec
 //! (`bench_spec.yaml`) loaded into an `ApiModel`, a `Security` built from it,
-//! `security.guard(policy)` on each handler and `security.harden(router)`.
+//! `security.guard(policy)` on each handler, routes under `security.path(..)`
+//! and `security.harden_mounted(router)`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -310,13 +311,17 @@ impl Fixture {
     /// The rampart router, wired exactly as generated `router()` functions are.
     fn router(&self, security: &Security) -> Router {
         let guard = |id: &str| security.guard(self.policy(id));
+        let path = |p: &str| security.path(p);
         let router = Router::new()
-            .route("/public", get(hello.layer(guard("getPublic"))))
-            .route("/jwt", get(hello.layer(guard("getJwt"))))
-            .route("/api-key", get(hello.layer(guard("getApiKey"))))
-            .route("/jwt-rate", get(hello.layer(guard("getJwtRate"))))
-            .route("/orders", post(create_order.layer(guard("createOrder"))));
-        security.harden(router)
+            .route(&path("/public"), get(hello.layer(guard("getPublic"))))
+            .route(&path("/jwt"), get(hello.layer(guard("getJwt"))))
+            .route(&path("/api-key"), get(hello.layer(guard("getApiKey"))))
+            .route(&path("/jwt-rate"), get(hello.layer(guard("getJwtRate"))))
+            .route(
+                &path("/orders"),
+                post(create_order.layer(guard("createOrder"))),
+            );
+        security.harden_mounted(router)
     }
 
     /// A Redis limiter when Redis answers, else `None`.

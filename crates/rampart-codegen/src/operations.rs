@@ -250,7 +250,7 @@ fn mock_tokens(
             use ::rampart::__private::axum::handler::Handler as _;
             let router = ::rampart::__private::axum::Router::new()
                 #(#routes)*;
-            security.harden(router)
+            security.harden_mounted(router)
         }
     }
 }
@@ -714,7 +714,7 @@ fn route_calls(
                     quote!(.#method(#call))
                 }
             });
-            quote!(.route(#path, #(#methods)*))
+            quote!(.route(&security.path(#path), #(#methods)*))
         })
         .collect()
 }
@@ -732,13 +732,15 @@ fn router_tokens(
         |handler| quote!(handlers::#handler::<A>.layer(security.guard(policies::#handler()))),
     );
     quote! {
-        /// Route every operation to `api`, each behind its policy, enforced by `security`.
+        /// Route every operation to `api`, each behind its policy, enforced by
+        /// `security`. Routes are registered under `security`'s base path
+        /// (`/v1/pets`), so no request pays for a nested router.
         pub fn router<A: #trait_ident>(api: A, security: ::rampart::Security) -> ::rampart::__private::axum::Router {
             use ::rampart::__private::axum::handler::Handler as _;
             let router = ::rampart::__private::axum::Router::new()
                 #(#routes)*
                 .with_state(::std::sync::Arc::new(api));
-            security.harden(router)
+            security.harden_mounted(router)
         }
     }
 }

@@ -205,6 +205,16 @@ impl SecurityHeaders {
         self
     }
 
+    /// How many headers [`apply`](Self::apply) may add at most.
+    pub fn len(&self) -> usize {
+        self.always.len() + 2
+    }
+
+    /// Whether no header would ever be added.
+    pub fn is_empty(&self) -> bool {
+        self.always.is_empty() && self.hsts.is_none() && self.no_store.is_none()
+    }
+
     /// Whether request header `name` carries credentials.
     pub fn is_credential(&self, name: &HeaderName) -> bool {
         self.credential_headers.contains(name)

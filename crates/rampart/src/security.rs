@@ -138,6 +138,29 @@ impl Security {
         self.front(router, &api)
     }
 
+    /// The path prefix routes are served under: the path of the spec's first
+    /// server URL without a trailing `/` (`/v1`), empty when there is none.
+    pub fn base_path(&self) -> &str {
+        self.inner
+            .api
+            .as_ref()
+            .map_or("", |api| api.base_path().trim_end_matches('/'))
+    }
+
+    /// `path` (an operation's path, `/pets/{petId}`) under the
+    /// [`base_path`](Self::base_path), as [`harden_mounted`](Self::harden_mounted)
+    /// routers register it: `/v1/pets/{petId}`; `/` is the prefix itself.
+    pub fn path(&self, path: &str) -> String {
+        let base = self.base_path();
+        if base.is_empty() {
+            path.to_owned()
+        } else if path == "/" || path.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}{path}")
+        }
+    }
+
     fn front(&self, router: axum::Router, api: &ApiInfo) -> axum::Router {
         // The front's request context carries this Security (type-erased) so
         // `#[secured]` handlers find it without an extension of their own.

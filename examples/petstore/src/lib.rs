@@ -1163,7 +1163,9 @@ pub mod policies {
         ]
     }
 }
-/// Route every operation to `api`, each behind its policy, enforced by `security`.
+/// Route every operation to `api`, each behind its policy, enforced by
+/// `security`. Routes are registered under `security`'s base path
+/// (`/v1/pets`), so no request pays for a nested router.
 pub fn router<A: RampartPetstoreApi>(
     api: A,
     security: ::rampart::Security,
@@ -1171,13 +1173,13 @@ pub fn router<A: RampartPetstoreApi>(
     use ::rampart::__private::axum::handler::Handler as _;
     let router = ::rampart::__private::axum::Router::new()
         .route(
-            "/health",
+            &security.path("/health"),
             ::rampart::__private::axum::routing::get(
                 handlers::get_health::<A>.layer(security.guard(policies::get_health())),
             ),
         )
         .route(
-            "/pets",
+            &security.path("/pets"),
             ::rampart::__private::axum::routing::get(
                     handlers::list_pets::<A>.layer(security.guard(policies::list_pets())),
                 )
@@ -1187,7 +1189,7 @@ pub fn router<A: RampartPetstoreApi>(
                 ),
         )
         .route(
-            "/pets/{petId}",
+            &security.path("/pets/{petId}"),
             ::rampart::__private::axum::routing::get(
                     handlers::get_pet::<A>.layer(security.guard(policies::get_pet())),
                 )
@@ -1197,12 +1199,12 @@ pub fn router<A: RampartPetstoreApi>(
                 ),
         )
         .route(
-            "/owners",
+            &security.path("/owners"),
             ::rampart::__private::axum::routing::post(
                 handlers::register_owner::<A>
                     .layer(security.guard(policies::register_owner())),
             ),
         )
         .with_state(::std::sync::Arc::new(api));
-    security.harden(router)
+    security.harden_mounted(router)
 }

@@ -532,7 +532,9 @@ pub mod policies {
         ]
     }
 }
-/// Route every operation to `api`, each behind its policy, enforced by `security`.
+/// Route every operation to `api`, each behind its policy, enforced by
+/// `security`. Routes are registered under `security`'s base path
+/// (`/v1/pets`), so no request pays for a nested router.
 pub fn router<A: LinkExampleApi>(
     api: A,
     security: ::rampart::Security,
@@ -540,47 +542,48 @@ pub fn router<A: LinkExampleApi>(
     use ::rampart::__private::axum::handler::Handler as _;
     let router = ::rampart::__private::axum::Router::new()
         .route(
-            "/2.0/users/{username}",
+            &security.path("/2.0/users/{username}"),
             ::rampart::__private::axum::routing::get(
                 handlers::get_user_by_name::<A>
                     .layer(security.guard(policies::get_user_by_name())),
             ),
         )
         .route(
-            "/2.0/repositories/{username}",
+            &security.path("/2.0/repositories/{username}"),
             ::rampart::__private::axum::routing::get(
                 handlers::get_repositories_by_owner::<A>
                     .layer(security.guard(policies::get_repositories_by_owner())),
             ),
         )
         .route(
-            "/2.0/repositories/{username}/{slug}",
+            &security.path("/2.0/repositories/{username}/{slug}"),
             ::rampart::__private::axum::routing::get(
                 handlers::get_repository::<A>
                     .layer(security.guard(policies::get_repository())),
             ),
         )
         .route(
-            "/2.0/repositories/{username}/{slug}/pullrequests",
+            &security.path("/2.0/repositories/{username}/{slug}/pullrequests"),
             ::rampart::__private::axum::routing::get(
                 handlers::get_pull_requests_by_repository::<A>
                     .layer(security.guard(policies::get_pull_requests_by_repository())),
             ),
         )
         .route(
-            "/2.0/repositories/{username}/{slug}/pullrequests/{pid}",
+            &security.path("/2.0/repositories/{username}/{slug}/pullrequests/{pid}"),
             ::rampart::__private::axum::routing::get(
                 handlers::get_pull_requests_by_id::<A>
                     .layer(security.guard(policies::get_pull_requests_by_id())),
             ),
         )
         .route(
-            "/2.0/repositories/{username}/{slug}/pullrequests/{pid}/merge",
+            &security
+                .path("/2.0/repositories/{username}/{slug}/pullrequests/{pid}/merge"),
             ::rampart::__private::axum::routing::post(
                 handlers::merge_pull_request::<A>
                     .layer(security.guard(policies::merge_pull_request())),
             ),
         )
         .with_state(::std::sync::Arc::new(api));
-    security.harden(router)
+    security.harden_mounted(router)
 }

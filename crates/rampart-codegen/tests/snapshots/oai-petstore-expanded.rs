@@ -352,7 +352,9 @@ pub mod policies {
         vec![find_pets(), add_pet(), find_pet_by_id(), delete_pet()]
     }
 }
-/// Route every operation to `api`, each behind its policy, enforced by `security`.
+/// Route every operation to `api`, each behind its policy, enforced by
+/// `security`. Routes are registered under `security`'s base path
+/// (`/v1/pets`), so no request pays for a nested router.
 pub fn router<A: SwaggerPetstoreApi>(
     api: A,
     security: ::rampart::Security,
@@ -360,14 +362,14 @@ pub fn router<A: SwaggerPetstoreApi>(
     use ::rampart::__private::axum::handler::Handler as _;
     let router = ::rampart::__private::axum::Router::new()
         .route(
-            "/pets",
+            &security.path("/pets"),
             ::rampart::__private::axum::routing::get(
                     handlers::find_pets::<A>.layer(security.guard(policies::find_pets())),
                 )
                 .post(handlers::add_pet::<A>.layer(security.guard(policies::add_pet()))),
         )
         .route(
-            "/pets/{id}",
+            &security.path("/pets/{id}"),
             ::rampart::__private::axum::routing::get(
                     handlers::find_pet_by_id::<A>
                         .layer(security.guard(policies::find_pet_by_id())),
@@ -378,5 +380,5 @@ pub fn router<A: SwaggerPetstoreApi>(
                 ),
         )
         .with_state(::std::sync::Arc::new(api));
-    security.harden(router)
+    security.harden_mounted(router)
 }

@@ -127,6 +127,9 @@ impl Finish {
     /// `X-API-Version` and the request id.
     fn apply(self, cors: Option<Option<Allowed>>, response: &mut Response) {
         let config = &self.config;
+        // One allocation for every header the way out adds, instead of the
+        // map growing (and rehashing) several times.
+        response.headers_mut().reserve(config.headers.len() + 6);
         if let Some(allowed) = cors {
             cors::apply(allowed, response.headers_mut());
         }
