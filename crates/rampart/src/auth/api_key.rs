@@ -192,6 +192,14 @@ pub trait KeyStore: Send + Sync + 'static {
         &'a self,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<StoredKey>>, KeyStoreError>>;
+
+    /// The same answer without waiting, for stores that hold their keys in
+    /// memory (the pipeline then needs no boxed future); `None` (the
+    /// default) when the answer needs I/O.
+    fn lookup_now(&self, id: &str) -> Option<Result<Option<Arc<StoredKey>>, KeyStoreError>> {
+        let _ = id;
+        None
+    }
 }
 
 /// Why a presented key was refused (audit only).
@@ -258,20 +266,33 @@ impl ApiKeyVerifier {
 
     /// Check a presented key.
     pub(crate) async fn verify(&self, presented: &[u8]) -> KeyOutcome {
-        let invalid = |why, key_id: Option<&str>| KeyOutcome::Invalid {
-            why,
-            key_id: key_id.map(str::to_owned),
+        let (text, id) = match parse_presented(presented) {
+            Ok(parsed) => parsed,
+            Err(outcome) => return outcome,
         };
-        let Some(text) = std::str::from_utf8(presented)
-            .ok()
-            .filter(|t| t.len() <= MAX_KEY_LEN)
-        else {
-            return invalid(KeyFailure::Malformed, None);
+        let stored = self.store.lookup(id).await;
+        self.judge(text, id, stored)
+    }
+
+    /// [`verify`](Self::verify) without waiting, when the store answers from
+    /// memory; `None` when it needs I/O.
+    pub(crate) fn verify_now(&self, presented: &[u8]) -> Option<KeyOutcome> {
+        let (text, id) = match parse_presented(presented) {
+            Ok(parsed) => parsed,
+            Err(outcome) => return Some(outcome),
         };
-        let Some(id) = key_id(text) else {
-            return invalid(KeyFailure::Malformed, None);
-        };
-        let stored = match self.store.lookup(id).await {
+        let stored = self.store.lookup_now(id)?;
+        Some(self.judge(text, id, stored))
+    }
+
+    /// The outcome for key `text` (id `id`) given the store's answer.
+    fn judge(
+        &self,
+        text: &str,
+        id: &str,
+        stored: Result<Option<Arc<StoredKey>>, KeyStoreError>,
+    ) -> KeyOutcome {
+        let stored = match stored {
             Ok(stored) => stored,
             Err(e) => {
                 tracing::error!(target: "rampart::audit", event = "apikey.store_unavailable", error = %e, "API key store unavailable");
@@ -294,6 +315,27 @@ impl ApiKeyVerifier {
         }
         KeyOutcome::Valid(stored)
     }
+}
+
+fn invalid(why: KeyFailure, key_id: Option<&str>) -> KeyOutcome {
+    KeyOutcome::Invalid {
+        why,
+        key_id: key_id.map(str::to_owned),
+    }
+}
+
+/// The presented key as text and its id, or why it is malformed.
+fn parse_presented(presented: &[u8]) -> Result<(&str, &str), KeyOutcome> {
+    let Some(text) = std::str::from_utf8(presented)
+        .ok()
+        .filter(|t| t.len() <= MAX_KEY_LEN)
+    else {
+        return Err(invalid(KeyFailure::Malformed, None));
+    };
+    let Some(id) = key_id(text) else {
+        return Err(invalid(KeyFailure::Malformed, None));
+    };
+    Ok((text, id))
 }
 
 #[cfg(test)]

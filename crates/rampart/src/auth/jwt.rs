@@ -227,51 +227,106 @@ impl JwtVerifier {
         Ok(())
     }
 
-    /// Verify a bearer token: cached if seen before, else signature and claims.
+    /// Verify a bearer token: cached if seen before, else signature and
+    /// claims. Waits only for the JWKS: refreshed first when stale, and
+    /// refetched (throttled) once for an unknown `kid`.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<Identity>, JwtFailure> {
-        if token.len() > self.rules.max_token_bytes {
-            return Err(JwtFailure::TooLarge);
-        }
         let now = self.clock.now();
         if let Some(jwks) = &self.jwks {
             if jwks.is_stale() {
                 jwks.refresh().await;
             }
         }
-        let generation = self.generation();
-        if let Some(hit) = self.cache.get(token.as_bytes(), generation) {
-            self.check_times(&hit, now)?;
-            return Ok(hit);
-        }
-        let mut parts = token.splitn(4, '.');
-        let (Some(header_b64), Some(payload_b64), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JwtFailure::Malformed);
-        };
-        if signature.is_empty() {
-            return Err(JwtFailure::Malformed);
-        }
-        let header: JoseHeader = b64_json(header_b64)?;
-        if header.crit.is_some() {
-            return Err(JwtFailure::Critical);
-        }
-        let alg = parse_algorithm(&header.alg).ok_or(JwtFailure::Algorithm)?;
-        if let Some(expected) = &self.rules.typ {
-            if !header
-                .typ
-                .as_deref()
-                .is_some_and(|t| typ_matches(t, expected))
-            {
-                return Err(JwtFailure::Type);
+        match self.attempt(token, now, true) {
+            Attempt::Done(result) => result,
+            Attempt::Refetch => {
+                // The IdP may have rotated keys: refetch and try once more.
+                let refreshed = match &self.jwks {
+                    Some(jwks) => jwks.refresh().await,
+                    None => false,
+                };
+                if !refreshed {
+                    return Err(JwtFailure::UnknownKid);
+                }
+                match self.attempt(token, now, false) {
+                    Attempt::Done(result) => result,
+                    Attempt::Refetch => Err(JwtFailure::UnknownKid),
+                }
             }
         }
-        let message = &token[..header_b64.len() + 1 + payload_b64.len()];
-        let kid = header.kid.as_deref();
-        let verified = self.verify_signature(kid, alg, message, signature).await?;
-        let claims: Map<String, Value> = b64_json(payload_b64)?;
-        let identity = Arc::new(self.check_claims(&claims, now)?);
-        self.check_times(&identity, now)?;
+    }
+
+    /// [`verify`](Self::verify) without waiting: `None` when the JWKS is
+    /// stale or the token names a `kid` it does not hold (then `verify`
+    /// fetches it). Static keys and the token cache always answer here.
+    pub(crate) fn verify_now(&self, token: &str) -> Option<Result<Arc<Identity>, JwtFailure>> {
+        if self.jwks.as_ref().is_some_and(JwksSource::is_stale) {
+            return None;
+        }
+        match self.attempt(token, self.clock.now(), true) {
+            Attempt::Done(result) => Some(result),
+            Attempt::Refetch => None,
+        }
+    }
+
+    /// One verification with the keys at hand; `Refetch` (only when
+    /// `may_refetch`) when the JWKS lacks the token's `kid`.
+    fn attempt(&self, token: &str, now: u64, may_refetch: bool) -> Attempt {
+        if token.len() > self.rules.max_token_bytes {
+            return Attempt::Done(Err(JwtFailure::TooLarge));
+        }
+        let generation = self.generation();
+        if let Some(hit) = self.cache.get(token.as_bytes(), generation) {
+            return Attempt::Done(self.check_times(&hit, now).map(|()| hit));
+        }
+        let parsed = (|| {
+            let mut parts = token.splitn(4, '.');
+            let (Some(header_b64), Some(payload_b64), Some(signature), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(JwtFailure::Malformed);
+            };
+            if signature.is_empty() {
+                return Err(JwtFailure::Malformed);
+            }
+            let header: JoseHeader = b64_json(header_b64)?;
+            if header.crit.is_some() {
+                return Err(JwtFailure::Critical);
+            }
+            let alg = parse_algorithm(&header.alg).ok_or(JwtFailure::Algorithm)?;
+            if let Some(expected) = &self.rules.typ {
+                if !header
+                    .typ
+                    .as_deref()
+                    .is_some_and(|t| typ_matches(t, expected))
+                {
+                    return Err(JwtFailure::Type);
+                }
+            }
+            let message = &token[..header_b64.len() + 1 + payload_b64.len()];
+            Ok((header, alg, message, payload_b64, signature))
+        })();
+        let (header, alg, message, payload_b64, signature) = match parsed {
+            Ok(parsed) => parsed,
+            Err(why) => return Attempt::Done(Err(why)),
+        };
+        let verified = match self.verify_signature(header.kid.as_deref(), alg, message, signature) {
+            Ok(generation) => generation,
+            Err(SignatureFailure::UnknownKid) if may_refetch => return Attempt::Refetch,
+            Err(SignatureFailure::UnknownKid) => return Attempt::Done(Err(JwtFailure::UnknownKid)),
+            Err(SignatureFailure::Failed(why)) => return Attempt::Done(Err(why)),
+        };
+        let claims: Map<String, Value> = match b64_json(payload_b64) {
+            Ok(claims) => claims,
+            Err(why) => return Attempt::Done(Err(why)),
+        };
+        let identity = match self.check_claims(&claims, now) {
+            Ok(identity) => Arc::new(identity),
+            Err(why) => return Attempt::Done(Err(why)),
+        };
+        if let Err(why) = self.check_times(&identity, now) {
+            return Attempt::Done(Err(why));
+        }
         self.cache.insert(
             token.as_bytes(),
             identity.clone(),
@@ -279,18 +334,18 @@ impl JwtVerifier {
             identity.expires,
             now,
         );
-        Ok(identity)
+        Attempt::Done(Ok(identity))
     }
 
-    /// Check the signature with the key the `kid`/`alg` select; refetch the
-    /// JWKS once for an unknown `kid`. Returns the key-set generation used.
-    async fn verify_signature(
+    /// Check the signature with the key the `kid`/`alg` select (static keys
+    /// first, then the JWKS). Returns the key-set generation used.
+    fn verify_signature(
         &self,
         kid: Option<&str>,
         alg: jsonwebtoken::Algorithm,
         message: &str,
         signature: &str,
-    ) -> Result<u64, JwtFailure> {
+    ) -> Result<u64, SignatureFailure> {
         let check = |keys: &KeySet| -> Result<bool, (JwtFailure, bool)> {
             let key = keys.select(kid, alg).map_err(|unknown_kid| {
                 if unknown_kid {
@@ -313,24 +368,14 @@ impl JwtVerifier {
             }
         }
         let Some(jwks) = &self.jwks else {
-            return Err(last);
+            return Err(SignatureFailure::Failed(last));
         };
         let generation = jwks.generation();
         match check(&jwks.keys()) {
-            Ok(true) => return Ok(generation),
-            Ok(false) => return Err(JwtFailure::Signature),
-            Err((why, false)) => return Err(why),
-            Err((_, true)) => {}
-        }
-        // Unknown kid: the IdP may have rotated keys. Refetch (throttled) and retry once.
-        if !jwks.refresh().await {
-            return Err(JwtFailure::UnknownKid);
-        }
-        let generation = jwks.generation();
-        match check(&jwks.keys()) {
             Ok(true) => Ok(generation),
-            Ok(false) => Err(JwtFailure::Signature),
-            Err((why, _)) => Err(why),
+            Ok(false) => Err(SignatureFailure::Failed(JwtFailure::Signature)),
+            Err((why, false)) => Err(SignatureFailure::Failed(why)),
+            Err((_, true)) => Err(SignatureFailure::UnknownKid),
         }
     }
 
@@ -382,6 +427,20 @@ impl JwtVerifier {
             not_before,
         })
     }
+}
+
+/// The result of one verification attempt with the keys at hand.
+enum Attempt {
+    Done(Result<Arc<Identity>, JwtFailure>),
+    /// The JWKS lacks the token's `kid`: refetch it, then try again.
+    Refetch,
+}
+
+/// Why a signature check failed.
+enum SignatureFailure {
+    /// The JWKS has no key with the token's `kid` (it may have rotated).
+    UnknownKid,
+    Failed(JwtFailure),
 }
 
 #[cfg(test)]

@@ -187,6 +187,14 @@ impl FileKeyStore {
         }
     }
 
+    /// The key with this id, reloading the file first when it is due.
+    fn find(&self, id: &str) -> Option<Arc<StoredKey>> {
+        self.maybe_reload();
+        self.keys
+            .read()
+            .map_or_else(|p| p.into_inner().get(id).cloned(), |k| k.get(id).cloned())
+    }
+
     fn maybe_reload(&self) {
         let now = self.clock.now();
         let last = self.last_check.load(Ordering::Relaxed);
@@ -206,12 +214,11 @@ impl KeyStore for FileKeyStore {
         &'a self,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<StoredKey>>, KeyStoreError>> {
-        self.maybe_reload();
-        let found = self
-            .keys
-            .read()
-            .map_or_else(|p| p.into_inner().get(id).cloned(), |k| k.get(id).cloned());
-        Box::pin(std::future::ready(Ok(found)))
+        Box::pin(std::future::ready(Ok(self.find(id))))
+    }
+
+    fn lookup_now(&self, id: &str) -> Option<Result<Option<Arc<StoredKey>>, KeyStoreError>> {
+        Some(Ok(self.find(id)))
     }
 }
 

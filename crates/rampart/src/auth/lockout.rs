@@ -259,6 +259,29 @@ impl std::fmt::Debug for Lockout {
 }
 
 impl Lockout {
+    /// Whether this lockout answers without I/O (off, or counts in memory).
+    pub(crate) fn is_local(&self) -> bool {
+        !matches!(self, Lockout::Store(..))
+    }
+
+    /// [`locked`](Self::locked) for a local lockout; `None` for a store.
+    pub(crate) fn locked_local(&self, target: LockTarget<'_>, now: u64) -> Option<Option<u64>> {
+        match self {
+            Lockout::Off => Some(None),
+            Lockout::Memory(m) => Some(m.locked_now(target, now)),
+            Lockout::Store(..) => None,
+        }
+    }
+
+    /// [`fail`](Self::fail) for a local lockout; `None` for a store.
+    pub(crate) fn fail_local(&self, target: LockTarget<'_>, now: u64) -> Option<Option<u64>> {
+        match self {
+            Lockout::Off => Some(None),
+            Lockout::Memory(m) => Some(m.fail_now(target, now, m.policy)),
+            Lockout::Store(..) => None,
+        }
+    }
+
     pub(crate) async fn locked(&self, target: LockTarget<'_>, now: u64) -> Option<u64> {
         match self {
             Lockout::Off => None,

@@ -47,6 +47,9 @@ use crate::rate::{
 use crate::request_id::RequestId;
 use crate::security::{SchemeAuth, Security, URL_CREDENTIAL_PARAMS};
 use crate::version::DeprecatedOperation;
+use http::HeaderName;
+use http::request::Parts;
+use pin_project_lite::pin_project;
 
 /// Most distinct schemes one route may name.
 pub const MAX_SCHEMES_PER_ROUTE: usize = 8;
@@ -111,6 +114,10 @@ struct SchemeReq {
 /// Everything one route needs, computed at router build time.
 pub(crate) struct RoutePlan {
     security: Security,
+    /// Every store the route needs (lockout, rate limit) answers from
+    /// memory, so the guard decides without a boxed future unless a
+    /// credential check must wait (JWKS fetch, remote key store).
+    local: bool,
     operation: String,
     public: bool,
     /// Indexes into the security's schemes.
@@ -217,7 +224,9 @@ impl RoutePlan {
         };
         let rate = inner.limiter.for_operation(policy);
         let deprecated = inner.deprecations.operation(policy);
+        let local = inner.lockout.is_local() && rate.as_ref().is_none_or(RatePolicy::is_local);
         Ok(RoutePlan {
+            local,
             rate,
             rate_key: policy.rate_key,
             deprecated,
@@ -352,18 +361,248 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = GuardFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let plan = &self.plan;
+        let mut traced = false;
+        if plan.local {
+            // Every store this route uses answers from memory: decide right
+            // here, without a boxed future. A JWKS that must be fetched
+            // (stale, or an unknown `kid`) or a key store that needs I/O
+            // sends the request down the waiting path instead, before any
+            // audit event but the request trace has been written.
+            let (parts, body) = req.into_parts();
+            let verdict = {
+                let facts = Facts::of(plan, &parts);
+                let decided = std::pin::pin!(decide(plan, &parts, &facts, true, true));
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                let mut decided = decided;
+                decided.as_mut().poll(&mut cx)
+            };
+            match verdict {
+                Poll::Ready(Ok(Verdict::Refuse(response))) => {
+                    return GuardFuture::refused(response);
+                }
+                Poll::Ready(Ok(Verdict::Admit {
+                    principal,
+                    rate_headers,
+                })) => {
+                    return match prepare(plan, principal, Request::from_parts(parts, body)) {
+                        Ok((req, authenticated)) => GuardFuture {
+                            state: GuardState::Inner {
+                                future: self.inner.call(req),
+                                post: Some(Post {
+                                    plan: plan.clone(),
+                                    rate_headers,
+                                    authenticated,
+                                }),
+                            },
+                        },
+                        Err(problem) => GuardFuture::refused(problem.into_response()),
+                    };
+                }
+                Poll::Ready(Err(WouldBlock)) | Poll::Pending => {
+                    traced = true;
+                    req = Request::from_parts(parts, body);
+                }
+            }
+        }
         let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         let plan = self.plan.clone();
-        Box::pin(async move { Ok(run(&plan, req, inner).await) })
+        GuardFuture {
+            state: GuardState::Waiting {
+                future: Box::pin(async move {
+                    let (parts, body) = req.into_parts();
+                    let facts = Facts::of(&plan, &parts);
+                    let verdict = decide(&plan, &parts, &facts, false, !traced).await;
+                    let (principal, rate_headers) = match verdict {
+                        Ok(Verdict::Admit {
+                            principal,
+                            rate_headers,
+                        }) => (principal, rate_headers),
+                        Ok(Verdict::Refuse(response)) => return response,
+                        // Unreachable: the waiting path never gives up.
+                        Err(WouldBlock) => return Problem::internal().into_response(),
+                    };
+                    let req = Request::from_parts(parts, body);
+                    let (req, authenticated) = match prepare(&plan, principal, req) {
+                        Ok(ready) => ready,
+                        Err(problem) => return problem.into_response(),
+                    };
+                    let mut response = match inner.call(req).await {
+                        Ok(response) => response.into_response(),
+                        Err(never) => match never {},
+                    };
+                    Post {
+                        plan,
+                        rate_headers,
+                        authenticated,
+                    }
+                    .apply(&mut response);
+                    response
+                }),
+            },
+        }
     }
+}
+
+pin_project! {
+    /// Response future of [`Guard`]: refused, admitted without waiting (the
+    /// handler's own future, unboxed), or boxed when a store must be awaited
+    /// (Redis, a JWKS fetch, a remote key store).
+    pub struct GuardFuture<F> {
+        #[pin]
+        state: GuardState<F>,
+    }
+}
+
+pin_project! {
+    #[project = GuardProj]
+    enum GuardState<F> {
+        Refused { response: Option<Response> },
+        Inner { #[pin] future: F, post: Option<Post> },
+        Waiting { future: Pin<Box<dyn Future<Output = Response> + Send>> },
+    }
+}
+
+impl<F> GuardFuture<F> {
+    fn refused(response: Response) -> Self {
+        GuardFuture {
+            state: GuardState::Refused {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, R> Future for GuardFuture<F>
+where
+    F: Future<Output = Result<R, Infallible>>,
+    R: IntoResponse,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            GuardProj::Refused { response } => crate::harden::answered(response),
+            GuardProj::Inner { future, post } => {
+                let response = match std::task::ready!(future.poll(cx)) {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                let mut response = response.into_response();
+                if let Some(post) = post.take() {
+                    post.apply(&mut response);
+                }
+                Poll::Ready(Ok(response))
+            }
+            GuardProj::Waiting { future } => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
+
+/// A store that would have to be awaited, met on the no-waiting path.
+#[derive(Debug)]
+struct WouldBlock;
+
+/// What the decision steps concluded.
+enum Verdict {
+    Refuse(Response),
+    Admit {
+        principal: Option<Principal>,
+        rate_headers: Option<[(HeaderName, HeaderValue); 2]>,
+    },
+}
+
+/// What the guard needs from the request context: the request id and the
+/// client IP, computed once by the front (a route guarded outside a
+/// hardened router computes its own, once).
+struct Facts {
+    request_id: Option<RequestId>,
+    ip: Option<IpAddr>,
+}
+
+impl Facts {
+    fn of(plan: &RoutePlan, req: &Parts) -> Self {
+        let context = req.extensions.get::<RequestContext>();
+        let ip = match context {
+            Some(ctx) if plan.security.made(ctx) => ctx.client_ip(),
+            _ => crate::context::peer(&req.extensions).map(|peer| {
+                crate::rate::client_ip(peer, &req.headers, &plan.security.inner.trusted)
+            }),
+        };
+        let request_id = match context {
+            Some(_) => None,
+            None => Some(
+                req.headers
+                    .get(crate::request_id::X_REQUEST_ID)
+                    .and_then(RequestId::parse)
+                    .unwrap_or_else(RequestId::generate),
+            ),
+        };
+        Facts { request_id, ip }
+    }
+
+    fn request_id<'a>(&'a self, req: &'a Parts) -> &'a RequestId {
+        match &self.request_id {
+            Some(id) => id,
+            None => req
+                .extensions
+                .get::<RequestContext>()
+                .map(RequestContext::request_id)
+                .unwrap_or(&FALLBACK_ID),
+        }
+    }
+}
+
+/// Never used: a request without a context always has its own id in [`Facts`].
+static FALLBACK_ID: std::sync::LazyLock<RequestId> = std::sync::LazyLock::new(RequestId::generate);
+
+/// After the handler: the RateLimit and deprecation headers, and the
+/// no-store marker for authenticated responses.
+struct Post {
+    plan: Arc<RoutePlan>,
+    rate_headers: Option<[(HeaderName, HeaderValue); 2]>,
+    authenticated: bool,
+}
+
+impl Post {
+    fn apply(self, response: &mut Response) {
+        if let Some(headers) = self.rate_headers {
+            for (name, value) in headers {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        if let Some(deprecated) = &self.plan.deprecated {
+            deprecated.apply(response.headers_mut());
+        }
+        if self.authenticated {
+            response
+                .extensions_mut()
+                .insert(crate::headers::Authenticated);
+        }
+    }
+}
+
+/// Run `$local` when `local` (a `None` answer gives up with [`WouldBlock`]),
+/// else await `$waiting`.
+macro_rules! store {
+    ($local_mode:expr, $local:expr, $waiting:expr) => {
+        if $local_mode {
+            match $local {
+                Some(answer) => answer,
+                None => return Err(WouldBlock),
+            }
+        } else {
+            $waiting.await
+        }
+    };
 }
 
 enum Outcome {
@@ -393,44 +632,60 @@ fn single<'h>(
     Ok(first)
 }
 
-async fn evaluate(plan: &RoutePlan, slot: usize, headers: &HeaderMap, now: u64) -> Outcome {
+async fn evaluate(
+    plan: &RoutePlan,
+    slot: usize,
+    headers: &HeaderMap,
+    now: u64,
+    local: bool,
+) -> Result<Outcome, WouldBlock> {
     let inner = &plan.security.inner;
     let invalid = |reason| Outcome::Invalid {
         reason,
         key_id: None,
     };
-    match &inner.schemes[plan.schemes[slot]].auth {
+    Ok(match &inner.schemes[plan.schemes[slot]].auth {
         SchemeAuth::Jwt(verifier) => {
             let Ok(value) = single(headers, &header::AUTHORIZATION) else {
-                return invalid("several_authorization_headers");
+                return Ok(invalid("several_authorization_headers"));
             };
             let Some(token) = value.and_then(|v| bearer_token(v.as_bytes())) else {
-                return Outcome::Missing;
+                return Ok(Outcome::Missing);
             };
             let Ok(token) = std::str::from_utf8(token) else {
-                return invalid("malformed");
+                return Ok(invalid("malformed"));
             };
-            match verifier.verify(token).await {
+            match store!(local, verifier.verify_now(token), verifier.verify(token)) {
                 Ok(identity) => Outcome::Jwt(identity),
                 Err(why) => invalid(why.as_str()),
             }
         }
         SchemeAuth::ApiKey(verifier) => {
             let Ok(value) = single(headers, &verifier.header) else {
-                return invalid("several_key_headers");
+                return Ok(invalid("several_key_headers"));
             };
             let Some(value) = value else {
-                return Outcome::Missing;
+                return Ok(Outcome::Missing);
             };
             if let Some(id) = value.to_str().ok().and_then(key_id) {
-                if let Some(retry_after) = inner.lockout.locked(LockTarget::KeyId(id), now).await {
-                    return Outcome::Locked {
+                let target = LockTarget::KeyId(id);
+                let locked = store!(
+                    local,
+                    inner.lockout.locked_local(target, now),
+                    inner.lockout.locked(target, now)
+                );
+                if let Some(retry_after) = locked {
+                    return Ok(Outcome::Locked {
                         retry_after,
                         key_id: id.to_owned(),
-                    };
+                    });
                 }
             }
-            match verifier.verify(value.as_bytes()).await {
+            match store!(
+                local,
+                verifier.verify_now(value.as_bytes()),
+                verifier.verify(value.as_bytes())
+            ) {
                 KeyOutcome::Valid(key) => Outcome::Key(key),
                 KeyOutcome::Invalid { why, key_id } => Outcome::Invalid {
                     reason: why.as_str(),
@@ -439,7 +694,7 @@ async fn evaluate(plan: &RoutePlan, slot: usize, headers: &HeaderMap, now: u64) 
                 KeyOutcome::Unavailable => Outcome::Unavailable,
             }
         }
-    }
+    })
 }
 
 fn add_identity(principal: &mut Option<Principal>, scheme: &str, outcome: &Outcome) {
@@ -488,72 +743,68 @@ fn unauthorized(challenges: &[HeaderValue], detail: &'static str) -> Response {
     problem.into_response()
 }
 
-async fn run<S>(plan: &RoutePlan, req: Request<Body>, mut inner: S) -> Response
-where
-    S: Service<Request<Body>, Error = Infallible>,
-    S::Response: IntoResponse,
-{
+/// DESIGN.md steps 3-7 for one request: credentials in the URL, lockout,
+/// authentication, authorization, sunset, rate limit. With `local`, every
+/// store is asked through its no-waiting variant and a store that would
+/// have to be awaited gives up with [`WouldBlock`] (before any audit event
+/// but the request trace, written only when `trace`).
+async fn decide(
+    plan: &RoutePlan,
+    req: &Parts,
+    facts: &Facts,
+    local: bool,
+    trace: bool,
+) -> Result<Verdict, WouldBlock> {
     let security = &plan.security.inner;
-    // The front computed the request id and client IP once; a route guarded
-    // outside a hardened router (no context) computes its own, once.
-    let context = req.extensions().get::<RequestContext>();
-    let fallback_id;
-    let request_id = match context {
-        Some(ctx) => ctx.request_id(),
-        None => {
-            fallback_id = req
-                .headers()
-                .get(crate::request_id::X_REQUEST_ID)
-                .and_then(RequestId::parse)
-                .unwrap_or_else(RequestId::generate);
-            &fallback_id
-        }
-    };
-    let ip = match context {
-        Some(ctx) if plan.security.made(ctx) => ctx.client_ip(),
-        _ => crate::context::peer(req.extensions())
-            .map(|peer| crate::rate::client_ip(peer, req.headers(), &security.trusted)),
-    };
-    if tracing::enabled!(target: "rampart::audit", tracing::Level::TRACE) {
+    let ip = facts.ip;
+    if trace && tracing::enabled!(target: "rampart::audit", tracing::Level::TRACE) {
         tracing::trace!(
             target: "rampart::audit",
             event = "request",
             operation = %plan.operation,
             client_ip = %ClientIp(ip),
-            method = %req.method(),
-            path = req.uri().path(),
-            query = %security.redactor.query(req.uri().query().unwrap_or("")),
-            headers = %security.redactor.headers(req.headers()),
+            method = %req.method,
+            path = req.uri.path(),
+            query = %security.redactor.query(req.uri.query().unwrap_or("")),
+            headers = %security.redactor.headers(&req.headers),
             "request received"
         );
     }
     let ctx = AuditContext {
-        request_id,
+        request_id: facts.request_id(req),
         client_ip: ClientIp(ip),
         operation: &plan.operation,
     };
 
     // 3. Credentials in the URL are refused before anything reads them.
     if let Some(param) = req
-        .uri()
+        .uri
         .query()
         .and_then(|q| find_url_credential(q, &security.url_params))
     {
         audit::url_credentials(&ctx, &param);
-        return Problem::new(StatusCode::BAD_REQUEST, "credentials-in-url", "Bad Request")
-            .detail("credentials must not be sent in the URL; send them in a request header")
-            .into_response();
+        return Ok(Verdict::Refuse(
+            Problem::new(StatusCode::BAD_REQUEST, "credentials-in-url", "Bad Request")
+                .detail("credentials must not be sent in the URL; send them in a request header")
+                .into_response(),
+        ));
     }
     if plan.public {
-        return admit(plan, None, ip, req, &mut inner).await;
+        return admission(plan, None, ip, local).await;
     }
 
-    // 4. Brute-force lockout of the client IP.
+    // 4. Brute-force lockout of the client IP. The clock is read once.
     let now = security.clock.now();
     if let Some(ip) = ip {
-        if let Some(retry_after) = security.lockout.locked(LockTarget::Ip(ip), now).await {
-            audit::locked(&ctx, LockTarget::Ip(ip), retry_after);
-            return too_many(retry_after);
+        let target = LockTarget::Ip(ip);
+        let locked = store!(
+            local,
+            security.lockout.locked_local(target, now),
+            security.lockout.locked(target, now)
+        );
+        if let Some(retry_after) = locked {
+            audit::locked(&ctx, target, retry_after);
+            return Ok(Verdict::Refuse(too_many(retry_after)));
         }
     }
 
@@ -570,7 +821,7 @@ where
         for req_scheme in alternative.iter() {
             if memo[req_scheme.slot].is_none() {
                 memo[req_scheme.slot] =
-                    Some(evaluate(plan, req_scheme.slot, req.headers(), now).await);
+                    Some(evaluate(plan, req_scheme.slot, &req.headers, now, local).await?);
             }
             let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
             let granted: &[String] = match outcome {
@@ -608,7 +859,7 @@ where
         if tracing::enabled!(target: "rampart::audit", tracing::Level::INFO) {
             audit::success(&ctx, &principal);
         }
-        return admit(plan, Some(principal), ip, req, &mut inner).await;
+        return admission(plan, Some(principal), ip, local).await;
     }
 
     // No alternative passed: answer for the most telling outcome.
@@ -626,90 +877,123 @@ where
         _ => None,
     }) {
         audit::locked(&ctx, LockTarget::KeyId(key), retry_after);
-        return too_many(retry_after);
+        return Ok(Verdict::Refuse(too_many(retry_after)));
     }
     if let Some((entry, reason, key)) = evaluated().find_map(|(e, o)| match o {
         Outcome::Invalid { reason, key_id } => Some((e, *reason, key_id.as_deref())),
         _ => None,
     }) {
         audit::failure(&ctx, &entry.name, reason, key, 401);
+        // `local` routes have a local lockout (checked when the plan was
+        // built), so these never give up after the failure was logged.
         if let Some(ip) = ip {
-            if let Some(secs) = security.lockout.fail(LockTarget::Ip(ip), now).await {
-                audit::lockout(&ctx, LockTarget::Ip(ip), secs);
+            let target = LockTarget::Ip(ip);
+            let locked = store!(
+                local,
+                security.lockout.fail_local(target, now),
+                security.lockout.fail(target, now)
+            );
+            if let Some(secs) = locked {
+                audit::lockout(&ctx, target, secs);
             }
         }
         if let Some(key) = key {
-            if let Some(secs) = security.lockout.fail(LockTarget::KeyId(key), now).await {
-                audit::lockout(&ctx, LockTarget::KeyId(key), secs);
+            let target = LockTarget::KeyId(key);
+            let locked = store!(
+                local,
+                security.lockout.fail_local(target, now),
+                security.lockout.fail(target, now)
+            );
+            if let Some(secs) = locked {
+                audit::lockout(&ctx, target, secs);
             }
         }
         let challenges = match entry.auth {
             SchemeAuth::Jwt(_) => &plan.invalid_jwt,
             SchemeAuth::ApiKey(_) => &plan.invalid_key,
         };
-        return unauthorized(challenges, "the credentials were not accepted");
+        return Ok(Verdict::Refuse(unauthorized(
+            challenges,
+            "the credentials were not accepted",
+        )));
     }
     if let Some((entry, _)) = evaluated().find(|(_, o)| matches!(o, Outcome::Unavailable)) {
         audit::unavailable(&ctx, &entry.name);
-        return Problem::unavailable("authentication is temporarily unavailable").into_response();
+        return Ok(Verdict::Refuse(
+            Problem::unavailable("authentication is temporarily unavailable").into_response(),
+        ));
     }
     if let (Some(challenge), Some(principal)) = (scope_denied, scope_principal) {
         audit::forbidden(&ctx, &principal, "insufficient_scope");
-        return Problem::new(StatusCode::FORBIDDEN, "insufficient-scope", "Forbidden")
-            .detail("the token lacks a scope this operation requires")
-            .header(header::WWW_AUTHENTICATE, challenge.clone())
-            .into_response();
+        return Ok(Verdict::Refuse(
+            Problem::new(StatusCode::FORBIDDEN, "insufficient-scope", "Forbidden")
+                .detail("the token lacks a scope this operation requires")
+                .header(header::WWW_AUTHENTICATE, challenge.clone())
+                .into_response(),
+        ));
     }
     if let Some(principal) = role_denied {
         audit::forbidden(&ctx, &principal, "role");
-        return Problem::forbidden("the caller's role may not perform this operation")
-            .into_response();
+        return Ok(Verdict::Refuse(
+            Problem::forbidden("the caller's role may not perform this operation").into_response(),
+        ));
     }
     audit::failure(&ctx, "-", "no_credentials", None, 401);
-    unauthorized(&plan.missing, "authentication is required")
+    Ok(Verdict::Refuse(unauthorized(
+        &plan.missing,
+        "authentication is required",
+    )))
 }
 
-/// Steps after authorization: sunset (410), the per-principal rate limit
-/// (7), the body limit, then the handler (9); on the way out the RateLimit
-/// and deprecation headers (10) and the no-store marker for authenticated
-/// responses.
-async fn admit<S>(
+/// Steps after authorization: sunset (410), then the per-principal rate
+/// limit (7).
+async fn admission(
     plan: &RoutePlan,
     principal: Option<Principal>,
     ip: Option<IpAddr>,
-    mut req: Request<Body>,
-    inner: &mut S,
-) -> Response
-where
-    S: Service<Request<Body>, Error = Infallible>,
-    S::Response: IntoResponse,
-{
+    local: bool,
+) -> Result<Verdict, WouldBlock> {
     if let Some(deprecated) = &plan.deprecated {
         if let Err(gone) = deprecated.check(principal.as_ref()) {
             let mut response = gone.into_response();
             deprecated.apply(response.headers_mut());
-            return response;
+            return Ok(Verdict::Refuse(response));
         }
     }
     let mut rate_headers = None;
     if let Some(rate) = &plan.rate {
         let ip = ip.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
-        let decision = rate
-            .check(RateKeyValue::for_policy(
-                plan.rate_key,
-                principal.as_ref(),
-                ip,
-            ))
-            .await;
+        let key = RateKeyValue::for_policy(plan.rate_key, principal.as_ref(), ip);
+        let decision = store!(local, rate.check_now(key), rate.check(key));
         match decision.outcome {
             RateOutcome::Limited => {
-                return quota_exceeded(rate.name(), rate.rate(), &decision).into_response();
+                return Ok(Verdict::Refuse(
+                    quota_exceeded(rate.name(), rate.rate(), &decision).into_response(),
+                ));
             }
-            RateOutcome::Unavailable => return store_unavailable(rate.name()).into_response(),
+            RateOutcome::Unavailable => {
+                return Ok(Verdict::Refuse(
+                    store_unavailable(rate.name()).into_response(),
+                ));
+            }
             RateOutcome::Allowed => rate_headers = Some(rate.headers(&decision)),
             RateOutcome::FailedOpen => {}
         }
     }
+    Ok(Verdict::Admit {
+        principal,
+        rate_headers,
+    })
+}
+
+/// The body limit (`413` for a declared length over it; a body is read at
+/// most up to it), and the [`Principal`] into the request extensions.
+/// Returns the request and whether the caller is authenticated.
+fn prepare(
+    plan: &RoutePlan,
+    principal: Option<Principal>,
+    mut req: Request<Body>,
+) -> Result<(Request<Body>, bool), Problem> {
     if let Some(limit) = plan.body_limit {
         let declared = req
             .headers()
@@ -717,41 +1001,19 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit) {
-            return Problem::payload_too_large(limit).into_response();
+            return Err(Problem::payload_too_large(limit));
         }
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        req = req.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+        // A request without a body (most GETs) needs no limited wrapper.
+        if !http_body::Body::is_end_stream(req.body()) {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            req = req.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+        }
     }
     let authenticated = principal.is_some();
     if let Some(principal) = principal {
         req.extensions_mut().insert(principal);
     }
-    let mut response = call(inner, req).await;
-    if let Some(headers) = rate_headers {
-        for (name, value) in headers {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    if let Some(deprecated) = &plan.deprecated {
-        deprecated.apply(response.headers_mut());
-    }
-    if authenticated {
-        response
-            .extensions_mut()
-            .insert(crate::headers::Authenticated);
-    }
-    response
-}
-
-async fn call<S>(inner: &mut S, req: Request<Body>) -> Response
-where
-    S: Service<Request<Body>, Error = Infallible>,
-    S::Response: IntoResponse,
-{
-    match inner.call(req).await {
-        Ok(response) => response.into_response(),
-        Err(never) => match never {},
-    }
+    Ok((req, authenticated))
 }
 
 #[cfg(test)]

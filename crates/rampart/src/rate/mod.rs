@@ -440,6 +440,20 @@ impl RatePolicy {
         self.decide(key.into(), false).await
     }
 
+    /// Whether decisions need no I/O (the in-memory store).
+    pub fn is_local(&self) -> bool {
+        matches!(self.shared.backend, Backend::Memory(_))
+    }
+
+    /// [`check`](Self::check) without waiting, for the in-memory store;
+    /// `None` for Redis.
+    pub fn check_now<'k>(&self, key: impl Into<RateKeyValue<'k>>) -> Option<Decision> {
+        match &self.shared.backend {
+            Backend::Memory(policy) => Some(policy.decide(key.into(), true)),
+            Backend::Redis(_) => None,
+        }
+    }
+
     async fn decide(&self, key: RateKeyValue<'_>, spend: bool) -> Decision {
         let s = &self.shared;
         match &s.backend {
