@@ -336,7 +336,7 @@ impl fmt::Display for RedactedQuery<'_> {
                 .map(|(k, _)| k.into_owned())
                 .unwrap_or_default();
             if self.redactor.is_sensitive_field(&decoded)
-                || crate::pipeline::is_url_credential(&decoded)
+                || crate::auth::url::is_url_credential(&decoded)
                 || looks_like_credential(value.as_bytes())
             {
                 write!(f, "{name}={REDACTED}")?;

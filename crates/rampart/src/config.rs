@@ -13,33 +13,7 @@ use serde::Deserialize;
 /// Default name of the configuration file, looked for in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "rampart.toml";
 
-/// A configuration problem: what is wrong, and what to do about it. The
-/// server refuses to start on any of these.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub fix: String,
-}
-
-impl ConfigError {
-    /// An error with a fix.
-    pub fn new(message: impl Into<String>, fix: impl Into<String>) -> Self {
-        ConfigError {
-            message: message.into(),
-            fix: fix.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}\n  = help: {}", self.message, self.fix)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+pub use crate::error::ConfigError;
 
 /// Secret bytes; never printed.
 #[derive(Clone, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::harden::ConfigError;
+use crate::error::ConfigError;
 use crate::problem::Problem;
 use rampart_spec::policy::{CorsOrigins, CorsPolicy};
 
@@ -73,14 +73,13 @@ pub fn layer(
 ) -> Result<CorsLayer, ConfigError> {
     let origins = match &policy.origins {
         CorsOrigins::Any if policy.credentials => {
-            return Err(ConfigError::Cors(
-                "`origins: \"*\"` cannot be combined with `credentials: true`; list the exact origins"
-                    .into(),
+            return Err(ConfigError::cors(
+                "`origins: \"*\"` cannot be combined with `credentials: true`; list the exact origins",
             ));
         }
         CorsOrigins::Any if !policy.public => {
-            return Err(ConfigError::Cors(
-                "`origins: \"*\"` admits every website and needs an explicit `public: true`".into(),
+            return Err(ConfigError::cors(
+                "`origins: \"*\"` admits every website and needs an explicit `public: true`",
             ));
         }
         CorsOrigins::Any => Origins::Any,
@@ -137,12 +136,12 @@ pub fn layer(
 
 fn exact_origin(origin: &str) -> Result<HeaderValue, ConfigError> {
     let bad = || {
-        ConfigError::Cors(format!(
+        ConfigError::cors(format!(
             "`{origin}` is not an exact origin (scheme://host[:port], no path, no wildcard)"
         ))
     };
     let (scheme, authority) = origin.split_once("://").ok_or_else(bad)?;
-    if !matches!(scheme, "http" | "https") || crate::server::host_of(authority).is_none() {
+    if !matches!(scheme, "http" | "https") || crate::net::host_of(authority).is_none() {
         return Err(bad());
     }
     HeaderValue::try_from(origin.to_ascii_lowercase()).map_err(|_| bad())
@@ -150,12 +149,12 @@ fn exact_origin(origin: &str) -> Result<HeaderValue, ConfigError> {
 
 fn parse_name(name: &str) -> Result<HeaderName, ConfigError> {
     HeaderName::try_from(name)
-        .map_err(|_| ConfigError::Cors(format!("`{name}` is not a header name")))
+        .map_err(|_| ConfigError::cors(format!("`{name}` is not a header name")))
 }
 
 fn join<'a>(items: impl Iterator<Item = &'a str>) -> Result<HeaderValue, ConfigError> {
     let text = items.collect::<Vec<_>>().join(", ");
-    HeaderValue::try_from(text).map_err(|_| ConfigError::Cors("invalid header list".into()))
+    HeaderValue::try_from(text).map_err(|_| ConfigError::cors("invalid header list"))
 }
 
 impl Cors {
@@ -343,7 +342,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            CorsProj::Preflight { response } => crate::harden::answered(response),
+            CorsProj::Preflight { response } => crate::respond::answered(response),
             CorsProj::Call { future, allowed } => {
                 let Ok(mut response) = ready!(future.poll(cx));
                 apply(allowed.take(), response.headers_mut());

@@ -18,167 +18,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use http::{HeaderName, HeaderValue, Method, StatusCode};
-use rampart_spec::model::{ApiKeyLocation, ApiModel, SecuritySchemeKind};
-use rampart_spec::policy::CorsPolicy;
-use serde::Deserialize;
+use http::{HeaderName, HeaderValue, StatusCode};
 use tower::Layer;
 
-use crate::cors::{self, CorsLayer};
-use crate::headers::{SecurityHeaders, SecurityHeadersConfig};
-use crate::limits::{HeaderLimits, LimitsConfig};
+pub use crate::error::ConfigError;
+use crate::headers::SecurityHeaders;
+use crate::limits::HeaderLimits;
 use crate::pipeline::front::{Front, FrontApi, FrontConfig};
 use crate::problem::Problem;
 use crate::rate::TrustedProxies;
-use crate::request_id::{RequestIdConfig, RequestIds};
-use crate::version::{ApiVersionLayer, DeprecationConfig};
-
-/// The `[harden]` section of `rampart.toml`. Every field has a secure
-/// default; header values are validated (and prebuilt) when deserialized.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
-pub struct HardenConfig {
-    /// Security headers.
-    pub headers: SecurityHeadersConfig,
-    /// Request ids.
-    pub request_id: RequestIdConfig,
-    /// Body, header and time limits.
-    pub limits: LimitsConfig,
-    /// Deprecation and sunset.
-    pub deprecation: DeprecationConfig,
-}
-
-/// A configuration the runtime refuses.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A CORS policy that is unsafe or malformed.
-    #[error("CORS: {0}")]
-    Cors(String),
-    /// An API version or version layout that cannot be served.
-    #[error("API version: {0}")]
-    Version(String),
-    /// Certificates, keys or TLS settings.
-    #[error("TLS: {0}")]
-    Tls(String),
-}
-
-/// What `harden` needs to know about one API (one spec version).
-#[derive(Debug, Clone)]
-pub struct ApiInfo {
-    version: String,
-    version_layer: ApiVersionLayer,
-    base_path: String,
-    cors: Option<CorsLayer>,
-    credential_headers: Vec<HeaderName>,
-}
-
-impl ApiInfo {
-    /// An API with `info.version` = `version`, no CORS, mounted at `/`.
-    pub fn new(version: &str) -> Result<Self, ConfigError> {
-        let version_layer = ApiVersionLayer::new(version).ok_or_else(|| {
-            ConfigError::Version(format!("`{version}` cannot be sent as X-API-Version"))
-        })?;
-        Ok(ApiInfo {
-            version: version.to_owned(),
-            version_layer,
-            base_path: String::new(),
-            cors: None,
-            credential_headers: Vec::new(),
-        })
-    }
-
-    /// Mount under `path` (`/v1`) when served with other versions.
-    pub fn with_base_path(mut self, path: impl Into<String>) -> Self {
-        self.base_path = path.into();
-        self
-    }
-
-    /// Answer CORS with this policy (see [`cors::layer`]).
-    pub fn with_cors(
-        mut self,
-        policy: &CorsPolicy,
-        methods: &[Method],
-        headers: &[HeaderName],
-    ) -> Result<Self, ConfigError> {
-        self.cors = Some(cors::layer(policy, methods, headers)?);
-        Ok(self)
-    }
-
-    /// Request headers that carry credentials (API-key headers): requests
-    /// with them get `Cache-Control: no-store`.
-    pub fn with_credential_headers<I: IntoIterator<Item = HeaderName>>(mut self, names: I) -> Self {
-        self.credential_headers.extend(names);
-        self
-    }
-
-    /// Everything from a loaded spec: `info.version`, the first server's path
-    /// prefix, API-key header names, and CORS from `x-rampart.cors` with the
-    /// operations' methods and the request headers they read (`Authorization`
-    /// for HTTP/OAuth2/OpenID schemes, API-key headers, header parameters,
-    /// `Content-Type` when a body is taken).
-    pub fn from_model(model: &ApiModel) -> Result<Self, ConfigError> {
-        let mut info = ApiInfo::new(model.version())?.with_base_path(model.base_path());
-        let mut methods: Vec<Method> = Vec::new();
-        let mut headers: Vec<HeaderName> = Vec::new();
-        let add = |list: &mut Vec<HeaderName>, name: &str| {
-            if let Ok(h) = HeaderName::try_from(name) {
-                if !list.contains(&h) {
-                    list.push(h);
-                }
-            }
-        };
-        for op in &model.operations {
-            if let Ok(m) = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes()) {
-                if !methods.contains(&m) {
-                    methods.push(m);
-                }
-            }
-            for scheme in op.policy.schemes() {
-                match model.scheme(scheme) {
-                    Some(SecuritySchemeKind::ApiKey {
-                        name,
-                        location: ApiKeyLocation::Header,
-                    }) => add(&mut headers, name),
-                    Some(SecuritySchemeKind::ApiKey { .. }) | None => {}
-                    Some(_) => add(&mut headers, "authorization"),
-                }
-            }
-            for p in &op.parameters {
-                if rampart_spec::model::location(p) == "header" {
-                    add(&mut headers, &p.parameter_data_ref().name);
-                }
-            }
-            if op.operation.request_body.is_some() {
-                add(&mut headers, "content-type");
-            }
-        }
-        let mut api_key_headers = Vec::new();
-        for (_, kind) in &model.schemes {
-            if let SecuritySchemeKind::ApiKey {
-                name,
-                location: ApiKeyLocation::Header,
-            } = kind
-            {
-                add(&mut api_key_headers, name);
-            }
-        }
-        info = info.with_credential_headers(api_key_headers);
-        if let Some(policy) = &model.annotations.cors {
-            info = info.with_cors(&policy.value, &methods, &headers)?;
-        }
-        Ok(info)
-    }
-
-    /// `info.version`.
-    pub fn version(&self) -> &str {
-        &self.version
-    }
-
-    /// The path prefix.
-    pub fn base_path(&self) -> &str {
-        &self.base_path
-    }
-}
+use crate::request_id::RequestIds;
+pub use crate::settings::{ApiInfo, HardenConfig};
 
 /// Add the global steps (module docs) to one API's router. Call it once,
 /// after every route is added: the `405` fallback is set on the routes that
@@ -227,13 +77,13 @@ where
     for (router, api) in versions {
         let prefix = api.base_path.trim_end_matches('/');
         if prefix.is_empty() || !prefix.starts_with('/') {
-            return Err(ConfigError::Version(format!(
+            return Err(ConfigError::version(format!(
                 "version {} needs a path prefix such as /v1 (the first `servers` URL's path)",
                 api.version
             )));
         }
         if apis.iter().any(|a| a.prefix == prefix) {
-            return Err(ConfigError::Version(format!(
+            return Err(ConfigError::version(format!(
                 "two versions are mounted at {prefix}"
             )));
         }
@@ -285,17 +135,6 @@ fn serve_behind_front(router: Router, cfg: &HardenConfig, config: FrontConfig) -
     let limit = usize::try_from(cfg.limits.body_limit).unwrap_or(usize::MAX);
     let inner = DefaultBodyLimit::max(limit).layer(router);
     Router::new().fallback_service(Front::new(inner, config))
-}
-
-/// The response of a service that answered without calling its inner service.
-pub(crate) fn answered(
-    response: &mut Option<axum::response::Response>,
-) -> std::task::Poll<Result<axum::response::Response, std::convert::Infallible>> {
-    use axum::response::IntoResponse as _;
-    // Polled again after completion would be a caller bug: answer 500, never panic.
-    std::task::Poll::Ready(Ok(response
-        .take()
-        .unwrap_or_else(|| Problem::internal().into_response())))
 }
 
 async fn not_found() -> Problem {

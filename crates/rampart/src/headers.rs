@@ -242,8 +242,15 @@ impl SecurityHeaders {
         let authenticated =
             facts.credentials || response.extensions().get::<Authenticated>().is_some();
         let headers = response.headers_mut();
-        for name in &self.remove {
-            headers.remove(name);
+        // Responses carry few headers: one scan finds the revealing ones
+        // instead of a hash lookup per name.
+        if headers
+            .keys()
+            .any(|present| self.remove.iter().any(|name| name == present))
+        {
+            for name in &self.remove {
+                headers.remove(name);
+            }
         }
         for (name, value) in &self.always {
             headers.entry(name).or_insert_with(|| value.clone());

@@ -223,7 +223,7 @@ where
         match self.project().kind.project() {
             BodyLimitProj::Inner { future } => future.poll(cx),
             BodyLimitProj::Buffering { future } => future.as_mut().poll(cx),
-            BodyLimitProj::Refused { response } => crate::harden::answered(response),
+            BodyLimitProj::Refused { response } => crate::respond::answered(response),
         }
     }
 }

@@ -72,7 +72,7 @@ where
                 Ok(result) => Poll::Ready(result),
                 Err(payload) => Poll::Ready(Ok(panic_response(payload, request_id.take()))),
             },
-            CatchPanicProj::Panicked { response } => crate::harden::answered(response),
+            CatchPanicProj::Panicked { response } => crate::respond::answered(response),
         }
     }
 }

@@ -31,3 +31,15 @@ pub fn text(status: StatusCode, media_type: &'static str, body: String) -> Respo
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     response
 }
+
+/// The response of a service that answered without calling its inner
+/// service (a refusal), taken out of its slot when its future is polled.
+pub(crate) fn answered(
+    response: &mut Option<axum::response::Response>,
+) -> std::task::Poll<Result<axum::response::Response, std::convert::Infallible>> {
+    use axum::response::IntoResponse as _;
+    // Polled again after completion would be a caller bug: answer 500, never panic.
+    std::task::Poll::Ready(Ok(response
+        .take()
+        .unwrap_or_else(|| crate::problem::Problem::internal().into_response())))
+}

@@ -18,7 +18,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use axum::extract::Request;
 use axum::handler::Handler;
@@ -68,7 +68,7 @@ impl GuardCache {
         policy: fn() -> OperationPolicy,
     ) -> Result<GuardLayer, crate::ConfigError> {
         if let Some(guard) = self.first.get() {
-            if guard.serves(security) {
+            if guard.serves(&security.inner) {
                 return Ok(guard.clone());
             }
         } else {
@@ -76,7 +76,7 @@ impl GuardCache {
             return Ok(self.first.get_or_init(|| guard).clone());
         }
         let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(guard) = others.iter().find(|g| g.serves(security)) {
+        if let Some(guard) = others.iter().find(|g| g.serves(&security.inner)) {
             return Ok(guard.clone());
         }
         let guard = security.try_guard(policy())?;
@@ -146,9 +146,4 @@ where
 
 fn misconfigured() -> Response {
     Problem::internal().into_response()
-}
-
-/// Shared so the cache can compare `Security` identities.
-pub(crate) fn same_security(a: &Security, b: &Security) -> bool {
-    Arc::ptr_eq(&a.inner, &b.inner)
 }

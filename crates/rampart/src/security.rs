@@ -17,60 +17,23 @@ use crate::auth::api_key::{ApiKeyVerifier, KeyStore};
 use crate::auth::clock::{Clock, SharedClock, SystemClock};
 use crate::auth::jwks::JwksSource;
 use crate::auth::jwt::JwtVerifier;
-use crate::auth::lockout::{Lockout, LockoutStore};
+use crate::auth::lockout::LockoutStore;
 use crate::auth::setup::{has_key, jwt_verifier, key_store, lockout};
 use crate::config::{ConfigError, JwtConfig, Secret, SecurityConfig};
 use crate::harden::{ApiInfo, HardenConfig};
 use crate::pipeline::GuardLayer;
+use crate::plan::{SchemeAuth, SchemeEntry, State};
 use crate::rate::{MemoryConfig, RateConfig, RateLimiter, TrustedProxies};
 use crate::version::DeprecationTracker;
 
 /// Default `realm` of `WWW-Authenticate` challenges.
 pub const DEFAULT_REALM: &str = "api";
-/// Query parameters that always count as credentials in the URL.
-pub const URL_CREDENTIAL_PARAMS: &[&str] = &["access_token", "api_key", "apikey", "token"];
-
-/// How one scheme authenticates.
-#[derive(Debug, Clone)]
-pub(crate) enum SchemeAuth {
-    Jwt(Arc<JwtVerifier>),
-    ApiKey(Arc<ApiKeyVerifier>),
-}
-
-/// A configured scheme.
-#[derive(Debug)]
-pub(crate) struct SchemeEntry {
-    pub(crate) name: String,
-    pub(crate) auth: SchemeAuth,
-}
-
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) realm: String,
-    pub(crate) roles: RoleHierarchy,
-    pub(crate) schemes: Vec<SchemeEntry>,
-    pub(crate) lockout: Lockout,
-    pub(crate) clock: SharedClock,
-    pub(crate) redactor: Redactor,
-    /// Lower-case query parameter names refused as credentials in the URL.
-    pub(crate) url_params: Vec<String>,
-    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
-    /// Client-IP resolution (trusted proxies and the forwarding header).
-    pub(crate) trusted: TrustedProxies,
-    /// The rate-limit store (in memory unless configured otherwise).
-    pub(crate) limiter: RateLimiter,
-    /// Deprecation headers, 410 after sunset, and who still calls.
-    pub(crate) deprecations: DeprecationTracker,
-    /// The global layers' configuration.
-    pub(crate) harden: HardenConfig,
-    /// The API's version, base path and CORS, for `harden`.
-    pub(crate) api: Option<ApiInfo>,
-}
+pub use crate::auth::url::URL_CREDENTIAL_PARAMS;
 
 /// The security runtime: schemes, keys, roles, lockout, audit redaction.
 #[derive(Debug, Clone)]
 pub struct Security {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<State>,
 }
 
 impl Security {
@@ -179,16 +142,9 @@ impl Security {
     pub(crate) fn of_context(ctx: &crate::context::RequestContext) -> Option<Security> {
         let owner = ctx.owner()?.clone();
         owner
-            .downcast::<Inner>()
+            .downcast::<State>()
             .ok()
             .map(|inner| Security { inner })
-    }
-
-    /// Whether `ctx` was made by the front of this `Security` (so its client
-    /// IP was resolved with this `Security`'s trusted proxies).
-    pub(crate) fn made(&self, ctx: &crate::context::RequestContext) -> bool {
-        ctx.owner()
-            .is_some_and(|owner| std::ptr::addr_eq(Arc::as_ptr(owner), Arc::as_ptr(&self.inner)))
     }
 
     /// Make this `Security` available to `#[secured]` handlers routed in
@@ -225,7 +181,7 @@ impl Security {
 
     /// The pipeline layer for one route, or why it cannot be built.
     pub fn try_guard(&self, policy: OperationPolicy) -> Result<GuardLayer, ConfigError> {
-        GuardLayer::new(self.clone(), &policy)
+        GuardLayer::new(self.inner.clone(), &policy)
     }
 
     /// The redactor everything that logs request data must use.
@@ -591,7 +547,7 @@ impl SecurityBuilder {
             .deprecations
             .unwrap_or_else(|| DeprecationTracker::new(&harden.deprecation));
         Ok(Security {
-            inner: Arc::new(Inner {
+            inner: Arc::new(State {
                 realm,
                 roles: self.roles.clone().unwrap_or_default(),
                 schemes,

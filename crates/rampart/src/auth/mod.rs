@@ -7,6 +7,7 @@
 //!   ([`FileKeyStore`]) or Redis ([`RedisKeyStore`]).
 //! - [`lockout`]: failed attempts counted per client IP and key id.
 //! - [`clock`]: the injectable time source all of them use.
+//! - [`url`]: credentials in the URL, refused before anything reads them.
 //!
 //! The [`Security`](crate::Security) handle wires these together from the spec
 //! and configuration; [`Security::guard`](crate::Security::guard) enforces them.
@@ -21,6 +22,7 @@ pub mod key_redis;
 pub mod keys;
 pub mod lockout;
 pub(crate) mod setup;
+pub mod url;
 
 pub use api_key::{KeyRecord, KeyStore, KeyStoreError, NewKey, StoredKey};
 pub use clock::{Clock, ManualClock, SystemClock};

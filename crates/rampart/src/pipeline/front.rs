@@ -166,8 +166,9 @@ pin_project! {
         Running {
             #[pin]
             future: F,
-            #[pin]
-            timer: Option<Sleep>,
+            // Boxed, and only once the router is still pending after its
+            // first poll: most requests never need a timer.
+            timer: Option<Pin<Box<Sleep>>>,
             span: Span,
             cors: Option<Option<Allowed>>,
             finish: Option<Finish>,
@@ -194,7 +195,7 @@ where
             }
             StateProj::Running {
                 mut future,
-                mut timer,
+                timer,
                 span,
                 cors,
                 finish,
@@ -212,15 +213,14 @@ where
                         let Some((duration, status)) = finish.config.timeout else {
                             return Poll::Pending;
                         };
-                        if timer.is_none() {
-                            timer.set(Some(tokio::time::sleep(duration)));
-                        }
-                        match timer.as_pin_mut().map(|t| t.poll(cx)) {
-                            Some(Poll::Ready(())) => {
+                        let timer =
+                            timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(duration)));
+                        match timer.as_mut().poll(cx) {
+                            Poll::Ready(()) => {
                                 let _entered = span.enter();
                                 (timeout_response(duration, status), false)
                             }
-                            _ => return Poll::Pending,
+                            Poll::Pending => return Poll::Pending,
                         }
                     }
                     Err(payload) => {

@@ -16,288 +16,36 @@
 //! header values, scheme lookups, role ranks) is computed once in
 //! [`Security::guard`](crate::Security::guard).
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
-use rampart_spec::policy::{ANY_SCHEME, OperationPolicy, SchemeRequirement, SecurityRequirement};
+use rampart_spec::policy::OperationPolicy;
 use tower::{Layer, Service};
 
-use crate::access::{RoleRequirement, missing_scope};
+use crate::access::missing_scope;
 use crate::audit::{self, AuditContext, ClientIp};
 use crate::auth::api_key::{KeyOutcome, StoredKey, key_id};
 use crate::auth::bearer_token;
 use crate::auth::jwt::Identity;
 use crate::auth::lockout::LockTarget;
+use crate::auth::url::find_url_credential;
 use crate::config::ConfigError;
 use crate::context::RequestContext;
+use crate::plan::{MAX_SCHEMES_PER_ROUTE, RoutePlan, SchemeAuth, State};
 use crate::principal::{AuthMethod, Principal};
 use crate::problem::Problem;
-use crate::rate::{
-    Outcome as RateOutcome, RateKeyValue, RatePolicy, quota_exceeded, store_unavailable,
-};
+use crate::rate::{Outcome as RateOutcome, RateKeyValue, quota_exceeded, store_unavailable};
 use crate::request_id::RequestId;
-use crate::security::{SchemeAuth, Security, URL_CREDENTIAL_PARAMS};
-use crate::version::DeprecatedOperation;
 use http::HeaderName;
 use http::request::Parts;
 use pin_project_lite::pin_project;
-
-/// Most distinct schemes one route may name.
-pub const MAX_SCHEMES_PER_ROUTE: usize = 8;
-
-/// Whether `name` is one of the query parameters always refused as credentials.
-pub fn is_url_credential(name: &str) -> bool {
-    URL_CREDENTIAL_PARAMS
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(name))
-}
-
-/// The first query parameter whose (decoded) name is in `names`, compared case-insensitively.
-pub fn find_url_credential<'q>(query: &'q str, names: &[String]) -> Option<Cow<'q, str>> {
-    query.split('&').find_map(|pair| {
-        let raw = pair.split('=').next().unwrap_or("");
-        let name: Cow<'q, str> = if raw.contains(['%', '+']) {
-            form_urlencoded::parse(raw.as_bytes())
-                .next()
-                .map(|(k, _)| Cow::Owned(k.into_owned()))
-                .unwrap_or(Cow::Borrowed(""))
-        } else {
-            Cow::Borrowed(raw)
-        };
-        names
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(&name))
-            .then_some(name)
-    })
-}
-
-/// The client IP: the socket peer from axum's `ConnectInfo<SocketAddr>`.
-///
-/// Kept simple on purpose; the trusted-proxy-aware resolver replaces it.
-pub fn client_ip<B>(req: &Request<B>) -> Option<IpAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-/// The request id: `x-request-id` if the harden layer (or a proxy) set a sane
-/// one, else a fresh random id.
-pub fn request_id(headers: &HeaderMap) -> Cow<'_, str> {
-    if let Some(id) = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-    {
-        return Cow::Borrowed(id);
-    }
-    let bytes: [u8; 16] = rand::random();
-    Cow::Owned(hex::encode(bytes))
-}
-
-struct SchemeReq {
-    /// Index into the plan's schemes.
-    slot: usize,
-    scopes: Box<[String]>,
-    /// The 403 challenge naming the scopes, for JWT schemes with scopes.
-    scope_challenge: Option<HeaderValue>,
-}
-
-/// Everything one route needs, computed at router build time.
-pub(crate) struct RoutePlan {
-    security: Security,
-    /// Every store the route needs (lockout, rate limit) answers from
-    /// memory, so the guard decides without a boxed future unless a
-    /// credential check must wait (JWKS fetch, remote key store).
-    local: bool,
-    operation: String,
-    public: bool,
-    /// Indexes into the security's schemes.
-    schemes: Box<[usize]>,
-    alternatives: Box<[Box<[SchemeReq]>]>,
-    roles: RoleRequirement,
-    missing: Box<[HeaderValue]>,
-    invalid_jwt: Box<[HeaderValue]>,
-    invalid_key: Box<[HeaderValue]>,
-    /// The operation's quota, prebuilt (policy header values included).
-    rate: Option<RatePolicy>,
-    rate_key: rampart_spec::policy::RateKey,
-    /// Deprecation headers, prebuilt, and the sunset check.
-    deprecated: Option<DeprecatedOperation>,
-    body_limit: Option<u64>,
-}
-
-fn challenge(text: String) -> Result<HeaderValue, ConfigError> {
-    HeaderValue::try_from(text).map_err(|_| {
-        ConfigError::new(
-            "a WWW-Authenticate challenge cannot be written as a header",
-            "use scope names of printable ASCII without quotes",
-        )
-    })
-}
-
-impl RoutePlan {
-    fn new(security: Security, policy: &OperationPolicy) -> Result<Self, ConfigError> {
-        let inner = &security.inner;
-        let realm = &inner.realm;
-        let public = policy.public || policy.security.is_empty();
-        let mut schemes: Vec<usize> = Vec::new();
-        let mut alternatives = Vec::new();
-        let requirements = expand_any_scheme(policy, &inner.schemes)?;
-        for requirement in &requirements {
-            let mut alt = Vec::new();
-            for s in &requirement.schemes {
-                let index = inner
-                    .schemes
-                    .iter()
-                    .position(|e| e.name == s.scheme)
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            format!(
-                                "operation `{}` requires security scheme `{}`, which is not configured",
-                                policy.operation_id, s.scheme
-                            ),
-                            "declare the scheme in components.securitySchemes (or with Security::builder) and configure its keys",
-                        )
-                    })?;
-                let slot = match schemes.iter().position(|i| *i == index) {
-                    Some(slot) => slot,
-                    None => {
-                        schemes.push(index);
-                        schemes.len() - 1
-                    }
-                };
-                let is_jwt = matches!(inner.schemes[index].auth, SchemeAuth::Jwt(_));
-                let scope_challenge = if is_jwt && !s.scopes.is_empty() {
-                    Some(challenge(format!(
-                        "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"",
-                        s.scopes.join(" ")
-                    ))?)
-                } else {
-                    None
-                };
-                alt.push(SchemeReq {
-                    slot,
-                    scopes: s.scopes.clone().into(),
-                    scope_challenge,
-                });
-            }
-            alternatives.push(alt.into_boxed_slice());
-        }
-        if schemes.len() > MAX_SCHEMES_PER_ROUTE {
-            return Err(ConfigError::new(
-                format!(
-                    "operation `{}` names {} security schemes",
-                    policy.operation_id,
-                    schemes.len()
-                ),
-                format!("a route may name at most {MAX_SCHEMES_PER_ROUTE} distinct schemes"),
-            ));
-        }
-        let has_jwt = schemes
-            .iter()
-            .any(|i| matches!(inner.schemes[*i].auth, SchemeAuth::Jwt(_)));
-        let has_key = schemes
-            .iter()
-            .any(|i| matches!(inner.schemes[*i].auth, SchemeAuth::ApiKey(_)));
-        let bearer = challenge(format!("Bearer realm=\"{realm}\""))?;
-        let bearer_bad = challenge(format!("Bearer realm=\"{realm}\", error=\"invalid_token\""))?;
-        let key = challenge(format!("ApiKey realm=\"{realm}\""))?;
-        let key_bad = challenge(format!("ApiKey realm=\"{realm}\", error=\"invalid_token\""))?;
-        let pick = |jwt: &HeaderValue, api: &HeaderValue| -> Box<[HeaderValue]> {
-            let mut v = Vec::new();
-            if has_jwt {
-                v.push(jwt.clone());
-            }
-            if has_key {
-                v.push(api.clone());
-            }
-            v.into()
-        };
-        let rate = inner.limiter.for_operation(policy);
-        let deprecated = inner.deprecations.operation(policy);
-        let local = inner.lockout.is_local() && rate.as_ref().is_none_or(RatePolicy::is_local);
-        Ok(RoutePlan {
-            local,
-            rate,
-            rate_key: policy.rate_key,
-            deprecated,
-            body_limit: policy.body_limit,
-            operation: policy.operation_id.clone(),
-            public,
-            roles: RoleRequirement::new(&inner.roles, &policy.roles),
-            missing: pick(&bearer, &key),
-            invalid_jwt: pick(&bearer_bad, &key),
-            invalid_key: pick(&bearer, &key_bad),
-            schemes: schemes.into(),
-            alternatives: alternatives.into(),
-            security,
-        })
-    }
-}
-
-/// Replace the wildcard scheme [`ANY_SCHEME`] (`#[secured]` without
-/// `scheme = ...`) by each configured scheme in turn: any one of them may
-/// authenticate the caller.
-fn expand_any_scheme(
-    policy: &OperationPolicy,
-    configured: &[crate::security::SchemeEntry],
-) -> Result<Vec<SecurityRequirement>, ConfigError> {
-    let uses_any = policy
-        .security
-        .iter()
-        .any(|r| r.schemes.iter().any(|s| s.scheme == ANY_SCHEME));
-    if !uses_any {
-        return Ok(policy.security.clone());
-    }
-    if configured.is_empty() {
-        return Err(ConfigError::new(
-            format!(
-                "operation `{}` requires authentication, but no security scheme is configured",
-                policy.operation_id
-            ),
-            "declare a scheme in the spec's components.securitySchemes or with Security::builder().jwt_hs256(..) / .api_key(..)",
-        ));
-    }
-    let mut expanded: Vec<SecurityRequirement> = Vec::new();
-    for requirement in &policy.security {
-        let mut partial: Vec<SecurityRequirement> = vec![SecurityRequirement::default()];
-        for s in &requirement.schemes {
-            let names: Vec<&str> = if s.scheme == ANY_SCHEME {
-                configured.iter().map(|c| c.name.as_str()).collect()
-            } else {
-                vec![s.scheme.as_str()]
-            };
-            partial = partial
-                .into_iter()
-                .flat_map(|base| {
-                    names.iter().map(move |name| {
-                        let mut next = base.clone();
-                        next.schemes.push(SchemeRequirement {
-                            scheme: (*name).to_owned(),
-                            scopes: s.scopes.clone(),
-                        });
-                        next
-                    })
-                })
-                .collect();
-        }
-        for candidate in partial {
-            if !expanded.contains(&candidate) {
-                expanded.push(candidate);
-            }
-        }
-    }
-    Ok(expanded)
-}
 
 /// The tower layer of one route's pipeline; made by [`Security::guard`](crate::Security::guard).
 #[derive(Clone)]
@@ -315,15 +63,15 @@ impl std::fmt::Debug for GuardLayer {
 }
 
 impl GuardLayer {
-    pub(crate) fn new(security: Security, policy: &OperationPolicy) -> Result<Self, ConfigError> {
+    pub(crate) fn new(state: Arc<State>, policy: &OperationPolicy) -> Result<Self, ConfigError> {
         Ok(GuardLayer {
-            plan: Arc::new(RoutePlan::new(security, policy)?),
+            plan: Arc::new(RoutePlan::new(state, policy)?),
         })
     }
 
-    /// Whether this guard was built by `security` (the same instance).
-    pub(crate) fn serves(&self, security: &Security) -> bool {
-        crate::secured::same_security(&self.plan.security, security)
+    /// Whether this guard was built from `state` (the same `Security`).
+    pub(crate) fn serves(&self, state: &Arc<State>) -> bool {
+        Arc::ptr_eq(&self.plan.state, state)
     }
 }
 
@@ -490,7 +238,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            GuardProj::Refused { response } => crate::harden::answered(response),
+            GuardProj::Refused { response } => crate::respond::answered(response),
             GuardProj::Inner { future, post } => {
                 let response = match std::task::ready!(future.poll(cx)) {
                     Ok(response) => response,
@@ -532,10 +280,9 @@ impl Facts {
     fn of(plan: &RoutePlan, req: &Parts) -> Self {
         let context = req.extensions.get::<RequestContext>();
         let ip = match context {
-            Some(ctx) if plan.security.made(ctx) => ctx.client_ip(),
-            _ => crate::context::peer(&req.extensions).map(|peer| {
-                crate::rate::client_ip(peer, &req.headers, &plan.security.inner.trusted)
-            }),
+            Some(ctx) if plan.state.made(ctx) => ctx.client_ip(),
+            _ => crate::context::peer(&req.extensions)
+                .map(|peer| crate::rate::client_ip(peer, &req.headers, &plan.state.trusted)),
         };
         let request_id = match context {
             Some(_) => None,
@@ -639,7 +386,7 @@ async fn evaluate(
     now: u64,
     local: bool,
 ) -> Result<Outcome, WouldBlock> {
-    let inner = &plan.security.inner;
+    let inner = &*plan.state;
     let invalid = |reason| Outcome::Invalid {
         reason,
         key_id: None,
@@ -755,7 +502,7 @@ async fn decide(
     local: bool,
     trace: bool,
 ) -> Result<Verdict, WouldBlock> {
-    let security = &plan.security.inner;
+    let security = &*plan.state;
     let ip = facts.ip;
     if trace && tracing::enabled!(target: "rampart::audit", tracing::Level::TRACE) {
         tracing::trace!(

@@ -10,8 +10,7 @@
 pub mod front;
 pub mod guard;
 
+pub use crate::auth::url::{find_url_credential, is_url_credential};
+pub use crate::plan::MAX_SCHEMES_PER_ROUTE;
 pub use front::{Front, FrontFuture};
-pub use guard::{
-    Guard, GuardLayer, MAX_SCHEMES_PER_ROUTE, client_ip, find_url_credential, is_url_credential,
-    request_id,
-};
+pub use guard::{Guard, GuardFuture, GuardLayer};

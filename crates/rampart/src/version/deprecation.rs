@@ -391,7 +391,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            DeprecationProj::Gone { response } => crate::harden::answered(response),
+            DeprecationProj::Gone { response } => crate::respond::answered(response),
             DeprecationProj::Call { future, operation } => {
                 let Ok(mut response) = ready!(future.poll(cx));
                 operation.apply(response.headers_mut());

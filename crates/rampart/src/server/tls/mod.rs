@@ -21,7 +21,7 @@ use rustls::{ServerConfig, SupportedProtocolVersion};
 
 pub use reload::CertReloader;
 
-use crate::harden::ConfigError;
+use crate::error::ConfigError;
 use crate::server::ServeConfig;
 
 /// The protocol versions offered: TLS 1.3 and TLS 1.2, nothing older.
@@ -78,7 +78,7 @@ pub fn server_config(
 ) -> Result<Arc<ServerConfig>, ConfigError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(PROTOCOL_VERSIONS)
-        .map_err(|e| ConfigError::Tls(e.to_string()))?
+        .map_err(|e| ConfigError::tls(e.to_string()))?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
@@ -89,17 +89,15 @@ pub fn server_config(
 pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, ConfigError> {
     let certs = rustls_pemfile::certs(&mut &*cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ConfigError::Tls(format!("unreadable certificate PEM: {e}")))?;
+        .map_err(|e| ConfigError::tls(format!("unreadable certificate PEM: {e}")))?;
     if certs.is_empty() {
-        return Err(ConfigError::Tls(
-            "no certificate in the certificate file".into(),
-        ));
+        return Err(ConfigError::tls("no certificate in the certificate file"));
     }
     let key = rustls_pemfile::private_key(&mut &*key_pem)
-        .map_err(|e| ConfigError::Tls(format!("unreadable key PEM: {e}")))?
-        .ok_or_else(|| ConfigError::Tls("no private key in the key file".into()))?;
+        .map_err(|e| ConfigError::tls(format!("unreadable key PEM: {e}")))?
+        .ok_or_else(|| ConfigError::tls("no private key in the key file"))?;
     CertifiedKey::from_der(certs, key, &provider())
-        .map_err(|e| ConfigError::Tls(format!("certificate and key do not form a pair: {e}")))
+        .map_err(|e| ConfigError::tls(format!("certificate and key do not form a pair: {e}")))
 }
 
 /// A self-signed certificate for `hosts` (DNS names or IP addresses):
@@ -107,7 +105,7 @@ pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, Co
 pub fn self_signed(hosts: &[&str]) -> Result<(String, String), ConfigError> {
     let names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
     let generated = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| ConfigError::Tls(format!("could not generate a certificate: {e}")))?;
+        .map_err(|e| ConfigError::tls(format!("could not generate a certificate: {e}")))?;
     Ok((generated.cert.pem(), generated.signing_key.serialize_pem()))
 }
 

@@ -9,7 +9,7 @@ use rustls::sign::CertifiedKey;
 use tokio::sync::watch;
 
 use super::certified_key;
-use crate::harden::ConfigError;
+use crate::error::ConfigError;
 
 /// Serves the current certificate to every handshake and replaces it when
 /// the PEM files change. A new pair that fails to load (unreadable, or a key
@@ -28,7 +28,7 @@ impl CertReloader {
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Arc<Self>, ConfigError> {
         let read = |p: &Path| {
             std::fs::read(p)
-                .map_err(|e| ConfigError::Tls(format!("cannot read {}: {e}", p.display())))
+                .map_err(|e| ConfigError::tls(format!("cannot read {}: {e}", p.display())))
         };
         let (cert, key) = (read(cert_path)?, read(key_path)?);
         let pair = certified_key(&cert, &key)?;
@@ -46,7 +46,7 @@ impl CertReloader {
         let read = |p: PathBuf| async move {
             tokio::fs::read(&p)
                 .await
-                .map_err(|e| ConfigError::Tls(format!("cannot read {}: {e}", p.display())))
+                .map_err(|e| ConfigError::tls(format!("cannot read {}: {e}", p.display())))
         };
         let cert = read(self.cert_path.clone()).await?;
         let key = read(self.key_path.clone()).await?;

@@ -9,6 +9,8 @@
 //! Shutdown is graceful: stop accepting, let open connections finish (up to
 //! `drain_timeout`), then close them.
 
+pub mod tls;
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -304,7 +306,7 @@ fn redirect(https_port: u16, method: &Method, uri: &Uri, headers: &HeaderMap) ->
         .authority()
         .map(|a| a.as_str())
         .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
-    let Some(host) = host.and_then(host_of) else {
+    let Some(host) = host.and_then(crate::net::host_of) else {
         return Problem::bad_request("a valid Host header is required").into_response();
     };
     let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -323,43 +325,9 @@ fn redirect(https_port: u16, method: &Method, uri: &Uri, headers: &HeaderMap) ->
     }
 }
 
-/// The host part of an authority (`name[:port]`, `[v6][:port]`: a `Host`
-/// header, an origin without its scheme) if the host is a DNS name, an IPv4
-/// address or a bracketed IPv6 address and the port, if any, is a port.
-pub(crate) fn host_of(authority: &str) -> Option<&str> {
-    if let Some(v6) = authority.strip_prefix('[') {
-        let (addr, after) = v6.split_once(']')?;
-        addr.parse::<std::net::Ipv6Addr>().ok()?;
-        valid_port(after)?;
-        return Some(&authority[..addr.len() + 2]);
-    }
-    let (host, after) = authority
-        .find(':')
-        .map_or((authority, ""), |i| authority.split_at(i));
-    valid_port(after)?;
-    let labels_ok = host.len() <= 253
-        && host.split('.').all(|label| {
-            (1..=63).contains(&label.len())
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
-    labels_ok.then_some(host)
-}
-
-fn valid_port(after: &str) -> Option<()> {
-    match after.strip_prefix(':') {
-        None if after.is_empty() => Some(()),
-        Some(port) if !port.is_empty() && port.parse::<u16>().is_ok() => Some(()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::host_of;
+    use crate::net::host_of;
 
     #[test]
     fn hosts() {
