@@ -49,6 +49,7 @@ pub mod secured;
 pub mod security;
 pub mod server;
 pub mod settings;
+#[cfg(feature = "tls")]
 pub use server::tls;
 pub mod validate;
 pub mod version;

@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+#[cfg(feature = "jwks")]
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
@@ -16,8 +17,10 @@ use crate::auth::clock::SharedClock;
 use crate::auth::keys::{KeySet, jwk_key};
 
 /// Largest JWKS document accepted.
+#[cfg(feature = "jwks")]
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
 /// Time allowed for one JWKS fetch.
+#[cfg(feature = "jwks")]
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where a JWKS document lives.
@@ -78,7 +81,27 @@ pub(crate) fn parse_jwks(bytes: &[u8], allow: Option<&[Algorithm]>) -> Result<Ke
     Ok(KeySet { keys })
 }
 
-async fn fetch_url(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+/// The HTTP client JWKS URLs are fetched with.
+#[cfg(feature = "jwks")]
+type HttpClient = reqwest::Client;
+
+/// Without the `jwks` feature there is no HTTP client: URLs are refused.
+#[cfg(not(feature = "jwks"))]
+#[derive(Debug, Clone, Default)]
+struct HttpClient;
+
+#[cfg(not(feature = "jwks"))]
+async fn fetch_url(_client: &HttpClient, _url: &str) -> Result<Vec<u8>, String> {
+    Err("rampart was built without its `jwks` feature, which fetches JWKS URLs; enable it or use a JWKS file".to_owned())
+}
+
+#[cfg(not(feature = "jwks"))]
+fn http_client() -> HttpClient {
+    HttpClient
+}
+
+#[cfg(feature = "jwks")]
+async fn fetch_url(client: &HttpClient, url: &str) -> Result<Vec<u8>, String> {
     let mut response = client
         .get(url)
         .header(http::header::ACCEPT, "application/json")
@@ -102,7 +125,8 @@ async fn fetch_url(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, Strin
     Ok(body)
 }
 
-fn http_client() -> reqwest::Client {
+#[cfg(feature = "jwks")]
+fn http_client() -> HttpClient {
     reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -111,7 +135,7 @@ fn http_client() -> reqwest::Client {
 }
 
 async fn load(
-    client: &reqwest::Client,
+    client: &HttpClient,
     location: &JwksLocation,
     allow: Option<&[Algorithm]>,
 ) -> Result<KeySet, String> {
@@ -161,7 +185,7 @@ pub(crate) struct JwksTiming {
 pub(crate) struct JwksSource {
     location: JwksLocation,
     allow: Option<Vec<Algorithm>>,
-    client: reqwest::Client,
+    client: HttpClient,
     timing: JwksTiming,
     clock: SharedClock,
     keys: RwLock<Arc<KeySet>>,

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod jwks;
 pub mod jwt;
 pub mod key_file;
+#[cfg(feature = "redis")]
 pub mod key_redis;
 pub mod keys;
 pub mod lockout;
@@ -28,6 +29,7 @@ pub use api_key::{KeyRecord, KeyStore, KeyStoreError, NewKey, StoredKey};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use jwt::JwtRules;
 pub use key_file::{FileKeyStore, KeyFile};
+#[cfg(feature = "redis")]
 pub use key_redis::RedisKeyStore;
 pub use lockout::{LockTarget, LockoutPolicy, LockoutStore, MemoryLockout};
 

@@ -15,6 +15,7 @@ use crate::auth::jwt::{
     DEFAULT_CACHE_SIZE, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, JwtRules, JwtVerifier,
 };
 use crate::auth::key_file::{DEFAULT_KEY_FILE, DEFAULT_RELOAD_SECS, FileKeyStore};
+#[cfg(feature = "redis")]
 use crate::auth::key_redis::RedisKeyStore;
 use crate::auth::keys::{KeySet, hmac_key, parse_algorithm, pem_key};
 use crate::auth::lockout::{DEFAULT_CAPACITY, Lockout, LockoutPolicy, LockoutStore, MemoryLockout};
@@ -167,6 +168,14 @@ pub(crate) fn key_store(
                 })?;
             Ok(Arc::new(store))
         }
+        #[cfg(not(feature = "redis"))]
+        KeyStoreKind::Redis => Err(ConfigError::new(
+            format!(
+                "API keys for scheme `{scheme}` are stored in Redis, but rampart was built without its `redis` feature"
+            ),
+            "enable rampart's `redis` feature, or use the key file store",
+        )),
+        #[cfg(feature = "redis")]
         KeyStoreKind::Redis => {
             let url = config.redis_url.as_deref().ok_or_else(|| {
                 ConfigError::new(

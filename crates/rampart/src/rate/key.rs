@@ -92,6 +92,7 @@ impl<'a> RateKeyValue<'a> {
     /// whole bucket name the Redis Cluster hash tag. Parts that are long or
     /// hold characters other than printable ASCII (or braces) are replaced by
     /// a SHA-256 prefix, so keys stay short and the tag stays intact.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn redis_key(&self, prefix: &str, scope: &str) -> String {
         let mut out = String::with_capacity(prefix.len() + scope.len() + 48);
         out.push_str(prefix);
@@ -113,8 +114,10 @@ impl<'a> RateKeyValue<'a> {
     }
 }
 
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 const MAX_PLAIN_PART: usize = 128;
 
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn push_safe(out: &mut String, part: &str) {
     let plain = part.len() <= MAX_PLAIN_PART
         && part

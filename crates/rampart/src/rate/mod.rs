@@ -24,6 +24,7 @@ mod headers;
 mod key;
 mod layer;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 
 use std::collections::HashMap;
@@ -48,6 +49,7 @@ pub use rampart_spec::grammar::Rate;
 
 use crate::rate::gcra::Gcra;
 use crate::rate::memory::{MemoryPolicy, MemoryStore};
+#[cfg(feature = "redis")]
 use crate::rate::redis::RedisStore;
 
 /// Why a limiter could not be built.
@@ -61,6 +63,12 @@ pub enum RateError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A Redis URL was configured, but this build of rampart has no Redis
+    /// support.
+    #[error(
+        "REDIS_URL is set, but rampart was built without its `redis` feature; enable it (rampart = {{ features = [\"redis\"] }}) or unset REDIS_URL"
+    )]
+    RedisNotBuilt,
     /// An entry of the trusted proxy list is not an IP address or CIDR.
     #[error(
         "invalid trusted proxy `{entry}` in RAMPART_TRUSTED_PROXIES: {reason}; write addresses or CIDRs separated by commas, e.g. `10.0.0.0/8,192.168.1.1,fd00::/8`"
@@ -126,6 +134,7 @@ impl Decision {
     }
 
     /// A decision made without the store, by the failure policy.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn by_policy(policy: FailurePolicy, limit: u32) -> Self {
         Decision {
             outcome: match policy {
@@ -171,6 +180,7 @@ struct Inner {
 
 enum Store {
     Memory(MemoryStore),
+    #[cfg(feature = "redis")]
     Redis(RedisStore),
 }
 
@@ -178,6 +188,7 @@ impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.inner.store {
             Store::Memory(_) => "memory",
+            #[cfg(feature = "redis")]
             Store::Redis(_) => "redis",
         };
         f.debug_struct("RateLimiter").field("store", &kind).finish()
@@ -210,6 +221,7 @@ impl RateLimiter {
                 loop {
                     tick.tick().await;
                     let Some(inner) = weak.upgrade() else { break };
+                    #[cfg_attr(not(feature = "redis"), allow(irrefutable_let_patterns))]
                     if let Store::Memory(store) = &inner.store {
                         store.sweep();
                     }
@@ -225,6 +237,7 @@ impl RateLimiter {
     /// Fails only on a malformed URL: when Redis is unreachable at start the
     /// limiter is still returned, applies [`RedisConfig::failure`] and
     /// connects as soon as Redis answers.
+    #[cfg(feature = "redis")]
     pub async fn redis(config: RedisConfig) -> Result<Self, RateError> {
         Ok(Self::from_store(Store::Redis(
             RedisStore::connect(config).await?,
@@ -235,6 +248,7 @@ impl RateLimiter {
     /// Redis (so every instance sees the same failure counts); `None` in memory.
     pub fn lockout_store(&self) -> Option<std::sync::Arc<dyn crate::auth::LockoutStore>> {
         match &self.inner.store {
+            #[cfg(feature = "redis")]
             Store::Redis(store) => {
                 Some(std::sync::Arc::new(redis::RedisLockout::new(store.clone())))
             }
@@ -245,7 +259,10 @@ impl RateLimiter {
     /// The limiter [`RateConfig`] describes: Redis when it names a URL, else in memory.
     pub async fn from_config(config: &RateConfig) -> Result<Self, RateError> {
         match config.redis() {
+            #[cfg(feature = "redis")]
             Some(redis) => Self::redis(redis).await,
+            #[cfg(not(feature = "redis"))]
+            Some(_) => Err(RateError::RedisNotBuilt),
             None => Ok(Self::memory(config.memory())),
         }
     }
@@ -315,6 +332,7 @@ impl RateLimiter {
     fn backend(&self, gcra: Gcra, scope: &str) -> Backend {
         match &self.inner.store {
             Store::Memory(store) => Backend::Memory(store.policy(gcra, scope)),
+            #[cfg(feature = "redis")]
             Store::Redis(store) => Backend::Redis(store.clone()),
         }
     }
@@ -323,6 +341,7 @@ impl RateLimiter {
     pub fn len(&self) -> Option<usize> {
         match &self.inner.store {
             Store::Memory(store) => Some(store.len()),
+            #[cfg(feature = "redis")]
             Store::Redis(_) => None,
         }
     }
@@ -336,6 +355,7 @@ impl RateLimiter {
     pub fn max_keys(&self) -> Option<usize> {
         match &self.inner.store {
             Store::Memory(store) => Some(store.max_keys()),
+            #[cfg(feature = "redis")]
             Store::Redis(_) => None,
         }
     }
@@ -343,6 +363,7 @@ impl RateLimiter {
     /// Drop idle buckets now (buckets that are full again, which is lossless).
     /// A no-op for Redis, whose keys expire by TTL.
     pub fn sweep(&self) {
+        #[cfg_attr(not(feature = "redis"), allow(irrefutable_let_patterns))]
         if let Store::Memory(store) = &self.inner.store {
             store.sweep();
         }
@@ -353,6 +374,7 @@ impl RateLimiter {
     pub fn store_failures(&self) -> u64 {
         match &self.inner.store {
             Store::Memory(_) => 0,
+            #[cfg(feature = "redis")]
             Store::Redis(store) => store.failures(),
         }
     }
@@ -376,6 +398,7 @@ struct PolicyShared {
 
 enum Backend {
     Memory(MemoryPolicy),
+    #[cfg(feature = "redis")]
     Redis(RedisStore),
 }
 
@@ -442,7 +465,11 @@ impl RatePolicy {
 
     /// Whether decisions need no I/O (the in-memory store).
     pub fn is_local(&self) -> bool {
-        matches!(self.shared.backend, Backend::Memory(_))
+        match self.shared.backend {
+            Backend::Memory(_) => true,
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => false,
+        }
     }
 
     /// [`check`](Self::check) without waiting, for the in-memory store;
@@ -450,6 +477,7 @@ impl RatePolicy {
     pub fn check_now<'k>(&self, key: impl Into<RateKeyValue<'k>>) -> Option<Decision> {
         match &self.shared.backend {
             Backend::Memory(policy) => Some(policy.decide(key.into(), true)),
+            #[cfg(feature = "redis")]
             Backend::Redis(_) => None,
         }
     }
@@ -458,6 +486,7 @@ impl RatePolicy {
         let s = &self.shared;
         match &s.backend {
             Backend::Memory(policy) => policy.decide(key, spend),
+            #[cfg(feature = "redis")]
             Backend::Redis(store) => store.decide(&s.scope, key, &s.gcra, spend).await,
         }
     }

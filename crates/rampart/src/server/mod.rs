@@ -9,6 +9,7 @@
 //! Shutdown is graceful: stop accepting, let open connections finish (up to
 //! `drain_timeout`), then close them.
 
+#[cfg(feature = "tls")]
 pub mod tls;
 
 use std::future::Future;
@@ -30,6 +31,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
+#[cfg(feature = "tls")]
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
@@ -37,7 +39,13 @@ use crate::harden::{HardenConfig, HardenLayer};
 use crate::headers::Tls;
 use crate::limits::LimitsConfig;
 use crate::problem::Problem;
+#[cfg(feature = "tls")]
 use crate::tls::{CertReloader, TlsConfig, server_config};
+
+/// Without the `tls` feature no TLS acceptor exists.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+enum TlsAcceptor {}
 
 type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -133,6 +141,7 @@ pub struct Serving {
     local_addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    #[cfg(feature = "tls")]
     reloader: Option<Arc<CertReloader>>,
 }
 
@@ -143,6 +152,7 @@ impl Serving {
     }
 
     /// The certificate reloader of a TLS server.
+    #[cfg(feature = "tls")]
     pub fn cert_reloader(&self) -> Option<&Arc<CertReloader>> {
         self.reloader.as_ref()
     }
@@ -169,10 +179,12 @@ pub async fn serve(router: Router, cfg: ServeConfig) -> io::Result<Serving> {
         local_addr,
         stop,
         task,
+        #[cfg(feature = "tls")]
         reloader: None,
     })
 }
 
+#[cfg(feature = "tls")]
 /// Serve `router` over TLS 1.2/1.3 with ALPN (`h2`, `http/1.1`), reloading
 /// the certificate on SIGHUP and when its files change. Bad certificate
 /// files are an `InvalidData` error naming the problem.
@@ -216,6 +228,9 @@ async fn accept_loop(
                     let (builder, router, draining) = (builder.clone(), router.clone(), draining.clone());
                     match tls.clone() {
                         None => connections.spawn(connection(stream, peer, false, router, builder, draining)),
+                        #[cfg(not(feature = "tls"))]
+                        Some((acceptor, _)) => match acceptor {},
+                        #[cfg(feature = "tls")]
                         Some((acceptor, handshake_timeout)) => connections.spawn(async move {
                             if let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                                 connection(stream, peer, true, router, builder, draining).await;
