@@ -66,7 +66,7 @@ pub(crate) struct Args {
     /// Concurrent HTTP/1.1 keep-alive connections of the load generator.
     #[arg(long, default_value_t = 32, value_name = "N")]
     connections: usize,
-    /// Run only this scenario (repeatable); `bare` and `bare+headers` always run, they are the baselines.
+    /// Run only this scenario (repeatable); the `bare*` baselines always run.
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
     /// Print one JSON object per line (each scenario, then the generation time).
@@ -105,6 +105,7 @@ pub(crate) struct Args {
 enum Kind {
     Bare,
     BareHeaders,
+    BareStaticHeaders,
     Public,
     Jwt,
     ApiKey,
@@ -131,6 +132,11 @@ const SCENARIOS: &[Scenario] = &[
         name: "bare+headers",
         what: "bare axum + the same response headers set by tower-http layers (second baseline)",
         kind: Kind::BareHeaders,
+    },
+    Scenario {
+        name: "bare+static-headers",
+        what: "bare axum whose handler returns those same headers itself (no layer): what the bytes alone cost",
+        kind: Kind::BareStaticHeaders,
     },
     Scenario {
         name: "public",
@@ -345,6 +351,9 @@ impl Fixture {
         let limiter = match kind {
             Kind::Bare => return Ok(Some(Router::new().route("/hello", get(hello)))),
             Kind::BareHeaders => return Ok(Some(bare_with_headers())),
+            Kind::BareStaticHeaders => {
+                return Ok(Some(Router::new().route("/hello", get(hello_with_headers))));
+            }
             Kind::JwtRateRedis => match self.redis_limiter().await {
                 Some(limiter) => limiter,
                 None => return Ok(None),
@@ -360,7 +369,7 @@ impl Fixture {
         let mut headers = vec![(header::HOST, HeaderValue::try_from(addr.to_string())?)];
         let (method, path, body) = match kind {
             Kind::Bare => (Method::GET, "/hello", ""),
-            Kind::BareHeaders => {
+            Kind::BareHeaders | Kind::BareStaticHeaders => {
                 headers.push((header::ORIGIN, HeaderValue::from_static(ORIGIN)));
                 (Method::GET, "/hello", "")
             }
@@ -399,6 +408,38 @@ impl Fixture {
             body: Bytes::from_static(body.as_bytes()),
         })
     }
+}
+
+/// The response headers a rampart public route adds, as fixed values.
+const STATIC_HEADERS: [(&str, &str); 10] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("x-api-version", "1.0.0"),
+    ("x-request-id", "0b0e4a4e-7c3c-4f7e-9d0c-6a2d35b2b0e1"),
+    ("vary", "origin"),
+    ("access-control-allow-origin", ORIGIN),
+    (
+        "access-control-expose-headers",
+        "x-request-id, x-api-version, deprecation, sunset, link, retry-after, ratelimit, ratelimit-policy",
+    ),
+];
+
+/// The `bare+static-headers` handler: [`hello`] plus [`STATIC_HEADERS`],
+/// set by the handler itself.
+async fn hello_with_headers() -> ([(HeaderName, HeaderValue); 10], Json<Hello>) {
+    let headers = STATIC_HEADERS.map(|(name, value)| {
+        (
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    });
+    (headers, hello().await)
 }
 
 /// The `bare+headers` baseline: bare axum with the response headers a
@@ -1116,8 +1157,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let client = builder.build().context("building the client runtime")?;
     let mut rows = Vec::new();
     for scenario in SCENARIOS {
-        if !matches!(scenario.kind, Kind::Bare | Kind::BareHeaders)
-            && !args.only.is_empty()
+        if !matches!(
+            scenario.kind,
+            Kind::Bare | Kind::BareHeaders | Kind::BareStaticHeaders
+        ) && !args.only.is_empty()
             && !args.only.iter().any(|n| n == scenario.name)
         {
             continue;

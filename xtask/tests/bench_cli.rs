@@ -10,6 +10,7 @@ use serde_json::Value;
 const SCENARIOS: &[&str] = &[
     "bare",
     "bare+headers",
+    "bare+static-headers",
     "public",
     "jwt",
     "api-key",
@@ -162,7 +163,11 @@ fn bench_external_pinned_reports_wrk_figures() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     let names: Vec<&str> = rows.iter().filter_map(|r| r["scenario"].as_str()).collect();
-    assert_eq!(names, ["bare", "bare+headers", "public"], "{stdout}");
+    assert_eq!(
+        names,
+        ["bare", "bare+headers", "bare+static-headers", "public"],
+        "{stdout}"
+    );
     for row in &rows {
         let external = &row["external"];
         assert_eq!(external["tool"], "wrk", "{row}");
@@ -182,6 +187,11 @@ fn bench_external_pinned_reports_wrk_figures() {
     };
     assert!(headers("bare+headers") >= headers("bare") + 8, "{stdout}");
     assert_eq!(headers("public"), headers("bare+headers"), "{stdout}");
+    assert_eq!(
+        headers("public"),
+        headers("bare+static-headers"),
+        "{stdout}"
+    );
 }
 
 #[test]
