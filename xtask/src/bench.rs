@@ -962,7 +962,7 @@ fn fmt_ratio(r: Option<f64>) -> String {
 fn print_header(external: bool) {
     println!();
     print!(
-        "{:<16} {:>10} {:>6} {:>7} {:>7} {:>7} {:>10} {:>9} {:>9} {:>10} {:>7} {:>7}",
+        "{:<20} {:>10} {:>6} {:>7} {:>7} {:>7} {:>10} {:>9} {:>9} {:>10} {:>7} {:>7}",
         "scenario",
         "requests/s",
         "ratio",
@@ -987,7 +987,7 @@ fn print_header(external: bool) {
 
 fn print_row(row: &Row, stats: &LoadStats, r: &Ratios) {
     print!(
-        "{:<16} {:>10.0} {:>6} {:>7} {:>7} {:>7} {:>10} {:>9} {:>9} {:>10} {:>7} {:>7}",
+        "{:<20} {:>10.0} {:>6} {:>7} {:>7} {:>7} {:>10} {:>9} {:>9} {:>10} {:>7} {:>7}",
         row.name,
         row.requests_per_sec,
         fmt_ratio(r.bare),
