@@ -725,7 +725,9 @@ fn run_scenario(
         .enable_all();
     if args.pin {
         builder.on_thread_start(|| {
-            wrk::pin_current_thread(wrk::SERVER_CPU);
+            if let Some((server, _)) = wrk::pinned_cpus() {
+                wrk::pin_current_thread(server);
+            }
         });
     }
     let server = builder.build().context("building the server runtime")?;
@@ -1124,11 +1126,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     };
     if !args.json {
         let placement = if args.pin {
-            format!(
-                "server pinned to CPU {}, load generators to CPU {}",
-                wrk::SERVER_CPU,
-                wrk::LOAD_CPU
-            )
+            let (server, load) = wrk::pinned_cpus().unwrap_or((0, 1));
+            format!("server pinned to CPU {server}, load generators to CPU {load}")
         } else {
             format!("{cpus} CPU(s) shared by the load generator and the server")
         };
@@ -1151,7 +1150,9 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         .enable_all();
     if args.pin {
         builder.on_thread_start(|| {
-            wrk::pin_current_thread(wrk::LOAD_CPU);
+            if let Some((_, load)) = wrk::pinned_cpus() {
+                wrk::pin_current_thread(load);
+            }
         });
     }
     let client = builder.build().context("building the client runtime")?;

@@ -9,10 +9,33 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use http::{HeaderName, HeaderValue, Method};
 
-/// The CPU the server runtime runs on with `--pin`.
-pub(crate) const SERVER_CPU: usize = 0;
-/// The CPU the load generators run on with `--pin`.
-pub(crate) const LOAD_CPU: usize = 1;
+/// The CPUs this process may run on (`Cpus_allowed_list` of
+/// `/proc/self/status`, e.g. `0-1` or `2,5-7`), in order.
+fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let Some(list) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+    else {
+        return Vec::new();
+    };
+    let mut cpus = Vec::new();
+    for part in list.trim().split(',').filter(|p| !p.is_empty()) {
+        let (from, to) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(from), Ok(to)) = (from.parse::<usize>(), to.parse::<usize>()) {
+            cpus.extend(from..=to);
+        }
+    }
+    cpus
+}
+
+/// The CPUs `--pin` uses: the server's, then the load generators'.
+pub(crate) fn pinned_cpus() -> Option<(usize, usize)> {
+    match allowed_cpus()[..] {
+        [server, load, ..] => Some((server, load)),
+        _ => None,
+    }
+}
 
 /// Whether `program` runs (`program --version` or `-v` exits at all).
 fn available(program: &str, arg: &str) -> bool {
@@ -25,8 +48,8 @@ pub(crate) fn preflight(external: bool, pin: bool, cpus: usize) -> Result<()> {
         bail!("--external needs `wrk` on PATH; install it with `bash scripts/ensure-wrk.sh`");
     }
     if pin {
-        if cpus < 2 {
-            bail!("--pin needs two CPUs (this machine has {cpus})");
+        if cpus < 2 || pinned_cpus().is_none() {
+            bail!("--pin needs two CPUs this process may run on (it has {cpus})");
         }
         if !available("taskset", "--version") {
             bail!("--pin needs `taskset` (util-linux)");
@@ -112,7 +135,7 @@ fn script(request: &WrkRequest<'_>) -> String {
 }
 
 /// Run `wrk` once: one thread, `connections` connections, for `duration`,
-/// pinned to [`LOAD_CPU`] when `pin`.
+/// pinned to the load generators' CPU when `pin`.
 pub(crate) fn run(
     request: &WrkRequest<'_>,
     connections: usize,
@@ -126,7 +149,8 @@ pub(crate) fn run(
     let secs = duration.as_secs_f64().ceil().max(1.0) as u64;
     let mut command = if pin {
         let mut c = Command::new("taskset");
-        c.args(["-c", &LOAD_CPU.to_string(), "wrk"]);
+        let load = pinned_cpus().map_or(1, |(_, load)| load);
+        c.args(["-c", &load.to_string(), "wrk"]);
         c
     } else {
         Command::new("wrk")

@@ -361,6 +361,26 @@ impl fmt::Display for ClientIp {
     }
 }
 
+/// A logged value with its control characters escaped (`\n` → `\\n`), so a
+/// value that comes from a request or a token (a JWT `sub`, a scheme name
+/// from config) can never start a new log line or send terminal escapes.
+#[derive(Debug, Clone, Copy)]
+pub struct Clean<'a>(pub &'a str);
+
+impl fmt::Display for Clean<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use std::fmt::Write as _;
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Who and what an audit event is about.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AuditContext<'a> {
@@ -385,10 +405,10 @@ pub(crate) fn success(ctx: &AuditContext<'_>, principal: &Principal) {
         request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
-        scheme = %principal.scheme,
+        scheme = %Clean(&principal.scheme),
         method = method_name(principal.method),
-        subject = %principal.subject,
-        key_id = principal.key_id.as_deref().unwrap_or("-"),
+        subject = %Clean(&principal.subject),
+        key_id = %Clean(principal.key_id.as_deref().unwrap_or("-")),
         "authenticated"
     );
 }
@@ -408,9 +428,9 @@ pub(crate) fn failure(
         request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
-        scheme,
+        scheme = %Clean(scheme),
         reason,
-        key_id = key_id.unwrap_or("-"),
+        key_id = %Clean(key_id.unwrap_or("-")),
         "authentication failed"
     );
 }
@@ -424,9 +444,9 @@ pub(crate) fn forbidden(ctx: &AuditContext<'_>, principal: &Principal, reason: &
         request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
-        scheme = %principal.scheme,
-        subject = %principal.subject,
-        key_id = principal.key_id.as_deref().unwrap_or("-"),
+        scheme = %Clean(&principal.scheme),
+        subject = %Clean(&principal.subject),
+        key_id = %Clean(principal.key_id.as_deref().unwrap_or("-")),
         reason,
         "access denied"
     );
@@ -484,7 +504,7 @@ pub(crate) fn unavailable(ctx: &AuditContext<'_>, scheme: &str) {
         request_id = ctx.request_id.as_str(),
         client_ip = %ctx.client_ip,
         operation = ctx.operation,
-        scheme,
+        scheme = %Clean(scheme),
         "credential store unavailable"
     );
 }

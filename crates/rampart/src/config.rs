@@ -187,6 +187,11 @@ pub struct SecurityConfig {
     /// Proxies whose `X-Forwarded-For` is believed, as CIDRs (`RAMPART_TRUSTED_PROXIES`).
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// The header trusted proxies forward the client in: `x-forwarded-for`
+    /// (default) or `forwarded` (RFC 7239) (`RAMPART_FORWARDED_HEADER`). One
+    /// setting for the whole pipeline: request context, lockout, IP quotas.
+    #[serde(default)]
+    pub forwarded_header: Option<String>,
     /// Redis URL (`REDIS_URL` only: it may hold a password).
     #[serde(skip)]
     pub redis_url: Option<String>,
@@ -381,6 +386,10 @@ impl SecurityConfig {
         }
         if let Some(v) = get("RAMPART_TRUSTED_PROXIES") {
             self.trusted_proxies = list(&v);
+        }
+        if let Some(v) = get("RAMPART_FORWARDED_HEADER") {
+            let v = v.trim();
+            self.forwarded_header = (!v.is_empty()).then(|| v.to_owned());
         }
         if let Some(v) = get("RAMPART_LOCKOUT") {
             if matches!(

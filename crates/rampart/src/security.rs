@@ -23,7 +23,7 @@ use crate::config::{ConfigError, JwtConfig, Secret, SecurityConfig};
 use crate::harden::{ApiInfo, HardenConfig};
 use crate::pipeline::GuardLayer;
 use crate::plan::{SchemeAuth, SchemeEntry, State};
-use crate::rate::{MemoryConfig, RateConfig, RateLimiter, TrustedProxies};
+use crate::rate::{ForwardedHeader, MemoryConfig, RateConfig, RateLimiter, TrustedProxies};
 use crate::version::DeprecationTracker;
 
 /// Default `realm` of `WWW-Authenticate` challenges.
@@ -532,6 +532,15 @@ impl SecurityBuilder {
             .or_else(|| self.limiter.as_ref().and_then(RateLimiter::lockout_store));
         let lockout = lockout(&self.config, store)?;
         let trusted_proxies = self.config.trusted_proxy_nets()?;
+        let forwarded: ForwardedHeader = match self.config.forwarded_header.as_deref() {
+            None => ForwardedHeader::default(),
+            Some(name) => name.parse().map_err(|e| {
+                ConfigError::new(
+                    format!("{e}"),
+                    "set RAMPART_FORWARDED_HEADER to `x-forwarded-for` or `forwarded`",
+                )
+            })?,
+        };
         let api = match self.api {
             Some(Ok(api)) => Some(api),
             Some(Err(e)) => {
@@ -555,7 +564,7 @@ impl SecurityBuilder {
                 clock,
                 redactor,
                 url_params,
-                trusted: TrustedProxies::from_nets(trusted_proxies.clone()),
+                trusted: TrustedProxies::from_nets(trusted_proxies.clone()).header(forwarded),
                 trusted_proxies,
                 limiter: self
                     .limiter

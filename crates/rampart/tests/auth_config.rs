@@ -105,6 +105,26 @@ fn a_used_scheme_without_a_key_is_refused() {
 }
 
 #[test]
+fn jwks_urls_with_userinfo_are_refused() {
+    for url in [
+        "http://localhost:80@evil.example/jwks",
+        "http://localhost@evil.example/jwks",
+        "https://user:secret@idp.example/jwks",
+    ] {
+        let err = build(BEARER_ONLY, None, &env_with(&[("RAMPART_JWKS", url)])).unwrap_err();
+        assert!(err.message.contains("userinfo"), "{url}: {err}");
+    }
+    // A loopback JWKS over plain http stays allowed (a local IdP in tests).
+    let err = build(
+        BEARER_ONLY,
+        None,
+        &env_with(&[("RAMPART_JWKS", "http://127.0.0.1:9/jwks.json")]),
+    )
+    .unwrap_err();
+    assert!(!err.message.contains("plain http"), "{err}");
+}
+
+#[test]
 fn unreadable_jwks_and_keys_are_refused() {
     let err = build(
         BEARER_ONLY,

@@ -81,11 +81,16 @@ async fn five_failures_lock_the_ip_out_until_the_window_passes() {
         a.assert_invalid_token();
     }
     assert!(log_text().contains("auth.lockout"), "{}", log_text());
-    // Locked: even a valid token is refused, with Retry-After.
-    let a = send(c.get(s.url("/any")).header("authorization", bearer(&good))).await;
+    // Locked: a failing attempt is refused with Retry-After...
+    let a = send(c.get(s.url("/any")).header("authorization", bearer("bad5"))).await;
     a.assert_problem(429, "auth-lockout");
     assert_eq!(a.retry_after.as_deref(), Some("900"));
     assert!(a.challenges.is_empty());
+    // ...but a valid token from the same address (another user behind the
+    // same NAT) is never refused.
+    send(c.get(s.url("/any")).header("authorization", bearer(&good)))
+        .await
+        .assert_ok_as("alice");
     s.clock.advance(Duration::from_secs(600));
     let a = send(c.get(s.url("/any")).header("authorization", bearer("bad"))).await;
     a.assert_problem(429, "auth-lockout");
@@ -130,24 +135,64 @@ async fn failures_against_one_key_id_lock_that_key_from_everywhere() {
         text.contains(&format!("key:{}", editor.record.id)),
         "{text}"
     );
-    // From another address, the locked key id is refused even with its real secret...
+    // The key id is public (it is the principal's subject): guesses against
+    // it lock the guesser, never the key. Its owner, elsewhere, is served...
     let other = client_from("127.0.0.3");
     let a = send(other.get(s.url("/keys")).header("x-api-key", &editor.key)).await;
-    a.assert_problem(429, "auth-lockout");
-    assert_eq!(a.retry_after.as_deref(), Some("900"));
-    // ...while other keys from that address work.
+    a.assert_ok_as(&editor.record.id);
+    // ...and so is anyone presenting a key that verifies, even from the
+    // guesser's address.
     let viewer = &s.keys["viewer"];
-    let a = send(other.get(s.url("/either")).header("x-api-key", &viewer.key)).await;
-    a.assert_ok_as(&viewer.record.id);
-    // The attacker's address is locked too.
     let a = send(
         attacker
             .get(s.url("/either"))
             .header("x-api-key", &viewer.key),
     )
     .await;
+    a.assert_ok_as(&viewer.record.id);
+    // The guesser's further failures are refused with Retry-After.
+    let guess = format!("rk_{}_{}", editor.record.id, "B".repeat(43));
+    let a = send(attacker.get(s.url("/keys")).header("x-api-key", &guess)).await;
     a.assert_problem(429, "auth-lockout");
+    assert_eq!(a.retry_after.as_deref(), Some("900"));
+    // A wrong secret from the owner's address is an ordinary 401.
+    let a = send(other.get(s.url("/keys")).header("x-api-key", &guess)).await;
+    a.assert_problem(401, "unauthorized");
     s.clock.advance(Duration::from_secs(900));
-    let a = send(other.get(s.url("/keys")).header("x-api-key", &editor.key)).await;
-    a.assert_ok_as(&editor.record.id);
+    let a = send(attacker.get(s.url("/keys")).header("x-api-key", &guess)).await;
+    a.assert_problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn expired_tokens_are_not_brute_force_attempts() {
+    logs();
+    let s = start(lockout_config()).await;
+    let c = client_from("127.0.0.4");
+    let mut old = claims("alice", &[]);
+    old["exp"] = serde_json::json!(NOW - 60);
+    let expired = hs256(&old);
+    // A client whose token expired retries a few times: 401, never a lock.
+    for _ in 0..8 {
+        let a = send(
+            c.get(s.url("/any"))
+                .header("authorization", bearer(&expired)),
+        )
+        .await;
+        a.assert_problem(401, "unauthorized");
+    }
+    // Real failures still count from zero.
+    for i in 0..4 {
+        send(
+            c.get(s.url("/any"))
+                .header("authorization", bearer(&format!("bad{i}"))),
+        )
+        .await
+        .assert_invalid_token();
+    }
+    send(
+        c.get(s.url("/any"))
+            .header("authorization", bearer(&hs256(&claims("alice", &[])))),
+    )
+    .await
+    .assert_ok_as("alice");
 }

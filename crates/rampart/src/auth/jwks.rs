@@ -31,28 +31,43 @@ pub(crate) enum JwksLocation {
 }
 
 impl JwksLocation {
-    /// A URL (`https://...`, or `http://` to a loopback host) or a file path.
+    /// A URL (`https://...`, or `http://` to a loopback host) or a file
+    /// path. URLs are parsed with the `url` crate (WHATWG rules, as clients
+    /// resolve them), and userinfo is refused: `http://localhost:80@evil.example/`
+    /// names `evil.example`, not a loopback host.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
-        if let Some(rest) = t.strip_prefix("http://") {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-            if matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
-                return Ok(JwksLocation::Url(t.to_owned()));
+        if !t.contains("://") {
+            return Ok(JwksLocation::File(t.into()));
+        }
+        let url =
+            url::Url::parse(t).map_err(|e| format!("the JWKS URL `{t}` does not parse ({e})"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "the JWKS URL `{t}` carries userinfo (`user@` before the host); remove it: `localhost@evil.example` names evil.example, and credentials do not belong in URLs"
+            ));
+        }
+        match url.scheme() {
+            "https" => Ok(JwksLocation::Url(t.to_owned())),
+            "http" => {
+                let loopback = match url.host() {
+                    Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    None => false,
+                };
+                if loopback {
+                    Ok(JwksLocation::Url(t.to_owned()))
+                } else {
+                    Err(format!(
+                        "the JWKS URL `{t}` is plain http; use https (http is allowed only for localhost)"
+                    ))
+                }
             }
-            return Err(format!(
-                "the JWKS URL `{t}` is plain http; use https (http is allowed only for localhost)"
-            ));
-        }
-        if t.starts_with("https://") {
-            return Ok(JwksLocation::Url(t.to_owned()));
-        }
-        if t.contains("://") {
-            return Err(format!(
+            _ => Err(format!(
                 "the JWKS location `{t}` is neither an https URL nor a file path"
-            ));
+            )),
         }
-        Ok(JwksLocation::File(t.into()))
     }
 }
 

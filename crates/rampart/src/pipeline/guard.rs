@@ -3,7 +3,9 @@
 //!
 //! 1. credentials in the URL (`?access_token=`, `?api_key=`, `?apikey=`,
 //!    `?token=`, or an apiKey scheme's name) → 400, before anything reads them;
-//! 2. brute-force lockout of the client IP → 429 with `Retry-After`;
+//! 2. brute-force lockout, consulted only for attempts that fail: a locked
+//!    client IP (or client + key id) gets 429 with `Retry-After` instead of
+//!    401; valid credentials are never refused; expired ones are not counted;
 //! 3. authentication: OpenAPI `security` is an OR of ANDs; JWT bearer for
 //!    http bearer / oauth2 / openIdConnect schemes, the named header for apiKey
 //!    schemes → 401 with `WWW-Authenticate` (RFC 6750);
@@ -31,7 +33,7 @@ use tower::{Layer, Service};
 
 use crate::access::missing_scope;
 use crate::audit::{self, AuditContext, ClientIp};
-use crate::auth::api_key::{KeyOutcome, StoredKey, key_id};
+use crate::auth::api_key::{KeyOutcome, StoredKey};
 use crate::auth::bearer_token;
 use crate::auth::jwt::Identity;
 use crate::auth::lockout::LockTarget;
@@ -358,10 +360,6 @@ enum Outcome {
         reason: &'static str,
         key_id: Option<String>,
     },
-    Locked {
-        retry_after: u64,
-        key_id: String,
-    },
     Unavailable,
     Jwt(Arc<Identity>),
     Key(Arc<StoredKey>),
@@ -383,7 +381,6 @@ async fn evaluate(
     plan: &RoutePlan,
     slot: usize,
     headers: &HeaderMap,
-    now: u64,
     local: bool,
 ) -> Result<Outcome, WouldBlock> {
     let inner = &*plan.state;
@@ -414,20 +411,6 @@ async fn evaluate(
             let Some(value) = value else {
                 return Ok(Outcome::Missing);
             };
-            if let Some(id) = value.to_str().ok().and_then(key_id) {
-                let target = LockTarget::KeyId(id);
-                let locked = store!(
-                    local,
-                    inner.lockout.locked_local(target, now),
-                    inner.lockout.locked(target, now)
-                );
-                if let Some(retry_after) = locked {
-                    return Ok(Outcome::Locked {
-                        retry_after,
-                        key_id: id.to_owned(),
-                    });
-                }
-            }
             match store!(
                 local,
                 verifier.verify_now(value.as_bytes()),
@@ -540,20 +523,11 @@ async fn decide(
         return admission(plan, None, ip, local).await;
     }
 
-    // 4. Brute-force lockout of the client IP. The clock is read once.
+    // The clock is read once. The brute-force lockout (4) is consulted only
+    // for attempts that fail: valid credentials are never refused, so a
+    // client that shares an address with an attacker (NAT, a proxy) keeps
+    // working.
     let now = security.clock.now();
-    if let Some(ip) = ip {
-        let target = LockTarget::Ip(ip);
-        let locked = store!(
-            local,
-            security.lockout.locked_local(target, now),
-            security.lockout.locked(target, now)
-        );
-        if let Some(retry_after) = locked {
-            audit::locked(&ctx, target, retry_after);
-            return Ok(Verdict::Refuse(too_many(retry_after)));
-        }
-    }
 
     // 5. Authentication: OR of ANDs, each scheme's credential checked at most once.
     let mut memo: [Option<Outcome>; MAX_SCHEMES_PER_ROUTE] = Default::default();
@@ -568,7 +542,7 @@ async fn decide(
         for req_scheme in alternative.iter() {
             if memo[req_scheme.slot].is_none() {
                 memo[req_scheme.slot] =
-                    Some(evaluate(plan, req_scheme.slot, &req.headers, now, local).await?);
+                    Some(evaluate(plan, req_scheme.slot, &req.headers, local).await?);
             }
             let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
             let granted: &[String] = match outcome {
@@ -616,43 +590,45 @@ async fn decide(
                 .map(|o| (&security.schemes[plan.schemes[slot]], o))
         })
     };
-    if let Some((retry_after, key)) = evaluated().find_map(|(_, o)| match o {
-        Outcome::Locked {
-            retry_after,
-            key_id,
-        } => Some((*retry_after, key_id)),
-        _ => None,
-    }) {
-        audit::locked(&ctx, LockTarget::KeyId(key), retry_after);
-        return Ok(Verdict::Refuse(too_many(retry_after)));
-    }
     if let Some((entry, reason, key)) = evaluated().find_map(|(e, o)| match o {
         Outcome::Invalid { reason, key_id } => Some((e, *reason, key_id.as_deref())),
         _ => None,
     }) {
-        audit::failure(&ctx, &entry.name, reason, key, 401);
+        // Failures of one key id count per client, so nobody can lock a real
+        // key out by sending its (public) id with a wrong secret.
+        let client_key = key.map(|id| match ip {
+            Some(ip) => format!("{id}@{ip}"),
+            None => id.to_owned(),
+        });
+        let targets = [
+            ip.map(LockTarget::Ip),
+            client_key.as_deref().map(LockTarget::KeyId),
+        ];
         // `local` routes have a local lockout (checked when the plan was
-        // built), so these never give up after the failure was logged.
-        if let Some(ip) = ip {
-            let target = LockTarget::Ip(ip);
+        // built), so these never give up after an event was logged.
+        for target in targets.into_iter().flatten() {
             let locked = store!(
                 local,
-                security.lockout.fail_local(target, now),
-                security.lockout.fail(target, now)
+                security.lockout.locked_local(target, now),
+                security.lockout.locked(target, now)
             );
-            if let Some(secs) = locked {
-                audit::lockout(&ctx, target, secs);
+            if let Some(retry_after) = locked {
+                audit::locked(&ctx, target, retry_after);
+                return Ok(Verdict::Refuse(too_many(retry_after)));
             }
         }
-        if let Some(key) = key {
-            let target = LockTarget::KeyId(key);
-            let locked = store!(
-                local,
-                security.lockout.fail_local(target, now),
-                security.lockout.fail(target, now)
-            );
-            if let Some(secs) = locked {
-                audit::lockout(&ctx, target, secs);
+        audit::failure(&ctx, &entry.name, reason, key, 401);
+        // An expired credential was valid once: not a guess, not counted.
+        if reason != "expired" {
+            for target in targets.into_iter().flatten() {
+                let locked = store!(
+                    local,
+                    security.lockout.fail_local(target, now),
+                    security.lockout.fail(target, now)
+                );
+                if let Some(secs) = locked {
+                    audit::lockout(&ctx, target, secs);
+                }
             }
         }
         let challenges = match entry.auth {

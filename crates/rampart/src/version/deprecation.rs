@@ -321,7 +321,7 @@ impl DeprecatedOperation {
             target: "rampart::audit",
             event = "deprecated.call",
             operation = &*inner.calls.operation,
-            subject,
+            subject = %crate::audit::Clean(subject),
             scheme = principal.map(|p| p.scheme.as_str()),
             gone,
             "call to a deprecated operation"

@@ -1,0 +1,86 @@
+//! Log injection: values that come from a token (its `sub`, its
+//! `client_id`) are written into audit events; a control character in them
+//! must not start a new log line or forge an event (issue 14, item 8).
+
+mod auth_common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use auth_common::*;
+use axum::routing::get;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_values_cannot_forge_audit_lines() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let model = model();
+    let (keys_path, _keys) = write_keys(&temp_dir("audit-injection"));
+    let mut config = hs_config();
+    config.api_keys.file = Some(keys_path);
+    let security = rampart::Security::builder()
+        .model(&model)
+        .config(config)
+        .clock(rampart::auth::ManualClock::at(NOW))
+        .build()
+        .unwrap();
+    let mut app = axum::Router::new();
+    for op in model.operations.iter().filter(|o| o.path == "/admin") {
+        app = app.route(
+            &op.path,
+            get(|| async { "ok" }).route_layer(security.guard(op.policy.clone())),
+        );
+    }
+    let base = serve(app).await;
+    let forged = "alice\nevent=\"auth.success\" subject=admin FORGED\r\u{1b}[2J";
+    // An admitted caller (auth.success) and a refused one (auth.forbidden)
+    // both log the subject.
+    for roles in [&["admin"][..], &[][..]] {
+        let token = hs256(&claims(forged, roles));
+        let r = client()
+            .get(format!("{base}/admin"))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        let expected = if roles.is_empty() { 403 } else { 200 };
+        assert_eq!(r.status(), expected);
+    }
+
+    let text = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(
+        text.contains("auth.success") && text.contains("auth.forbidden"),
+        "events missing:\n{text}"
+    );
+    for line in text.lines() {
+        assert!(
+            !line.starts_with("event=") && !line.contains("FORGED\r"),
+            "a token value started a log line or kept a control character:\n{line}\n--- all:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains('\u{1b}'),
+        "an escape sequence reached the log:\n{text}"
+    );
+    // The value is still there, escaped, for whoever reads the log.
+    assert!(text.contains(r"alice\nevent="), "{text}");
+}
