@@ -163,17 +163,135 @@ async fn stale_jwks_is_refreshed_after_max_age() {
         .assert_ok_as("alice");
     assert_eq!(idp.fetches(), 1);
     s.clock.advance(Duration::from_secs(3600));
+    // Stale: served from the current keys while a refresh runs in the background.
     send(c.get(s.url("/any")).header("authorization", bearer(&token)))
         .await
         .assert_ok_as("alice");
+    eventually(|| idp.fetches() == 2).await;
     assert_eq!(idp.fetches(), 2);
-    // Once the key is gone from the IdP, tokens it signed stop working after the refresh.
+    // Once the key is gone from the IdP, tokens it signed stop working after
+    // the (background) refresh has replaced the keys.
     idp.keys.lock().unwrap().clear();
     let _ = idp.publish("test-only-rsa2-private.pem", "k2");
     s.clock.advance(Duration::from_secs(3600));
+    let mut refused = false;
+    for _ in 0..200 {
+        let a = send(c.get(s.url("/any")).header("authorization", bearer(&token))).await;
+        if a.status == 401 {
+            a.assert_invalid_token();
+            refused = true;
+            break;
+        }
+        a.assert_ok_as("alice");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the refreshed JWKS was never used");
+    assert_eq!(idp.fetches(), 3);
+}
+
+/// Wait (bounded: 200 × 10 ms) until `done` holds.
+async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A JWKS endpoint that answers its first request (the startup fetch) and
+/// then hangs every later one until `release`; it records whether a hanging
+/// fetch was abandoned by the client (its timeout) before the release.
+struct HangingIdp {
+    url: String,
+    abandoned: Arc<std::sync::atomic::AtomicBool>,
+    release: tokio::sync::watch::Sender<bool>,
+}
+
+async fn hanging_idp(document: Value) -> HangingIdp {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let flag = abandoned.clone();
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = vec![0u8; 4096];
+            if first {
+                first = false;
+                let _ = stream.read(&mut buf).await;
+                let body = document.to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(body.as_bytes()).await;
+                continue;
+            }
+            let flag = flag.clone();
+            let mut released = released.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        read = stream.read(&mut buf) => {
+                            if matches!(read, Ok(0) | Err(_)) {
+                                if !*released.borrow() {
+                                    flag.store(true, Ordering::SeqCst);
+                                }
+                                return;
+                            }
+                        }
+                        _ = released.changed() => return,
+                    }
+                }
+            });
+        }
+    });
+    HangingIdp {
+        url,
+        abandoned,
+        release,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_jwks_endpoint_never_holds_up_bearer_requests() {
+    let idp = Idp::default();
+    let k1 = idp.publish("test-only-rsa-private.pem", "k1");
+    let document = json!({ "keys": *idp.keys.lock().unwrap() });
+    let hanging = hanging_idp(document).await;
+    let mut config = jwks_config(hanging.url.clone());
+    config.jwt.jwks_max_age = Some(3600);
+    let s = start(config).await;
+    let mut long_lived = claims("alice", &[]);
+    long_lived["exp"] = json!(NOW + 86_400);
+    let token = sign(&long_lived, Algorithm::RS256, &k1, Some("k1"));
+    let c = client();
     send(c.get(s.url("/any")).header("authorization", bearer(&token)))
         .await
-        .assert_invalid_token();
+        .assert_ok_as("alice");
+    // The copy goes stale; the identity provider now hangs every fetch.
+    s.clock.advance(Duration::from_secs(3600));
+    for _ in 0..3 {
+        send(c.get(s.url("/any")).header("authorization", bearer(&token)))
+            .await
+            .assert_ok_as("alice");
+    }
+    // Answered while the refresh was still hanging: nobody waited for the
+    // fetch to time out.
+    assert!(
+        !hanging.abandoned.load(Ordering::SeqCst),
+        "a bearer request waited for the hanging JWKS fetch"
+    );
+    eventually(|| s.security.jwks_fetch_count("bearerAuth") == Some(2)).await;
+    assert_eq!(s.security.jwks_fetch_count("bearerAuth"), Some(2));
+    let _ = hanging.release.send(true);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 //! Only the configured location is ever fetched: `kid`, `jku`, `x5u` and `jwk`
 //! token headers are never followed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 #[cfg(feature = "jwks")]
 use std::time::Duration;
@@ -210,6 +210,8 @@ pub(crate) struct JwksSource {
     last_attempt: AtomicU64,
     fetches: AtomicU64,
     refresh: tokio::sync::Mutex<()>,
+    /// A background refresh is running.
+    refreshing: AtomicBool,
 }
 
 impl std::fmt::Debug for JwksSource {
@@ -246,6 +248,7 @@ impl JwksSource {
             last_attempt: AtomicU64::new(0),
             fetches: AtomicU64::new(1),
             refresh: tokio::sync::Mutex::new(()),
+            refreshing: AtomicBool::new(false),
         })
     }
 
@@ -272,6 +275,34 @@ impl JwksSource {
             .now()
             .saturating_sub(self.fetched_at.load(Ordering::Relaxed))
             >= self.timing.max_age
+    }
+
+    /// Start a refresh in the background (at most one at a time, and not
+    /// within the refresh interval of the last attempt) and return at once:
+    /// a stale copy keeps serving while the identity provider is slow or
+    /// down. Without a Tokio runtime nothing happens.
+    pub(crate) fn refresh_in_background(self: &Arc<Self>) {
+        let now = self.clock.now();
+        if now.saturating_sub(self.last_attempt.load(Ordering::Relaxed)) < self.timing.min_interval
+        {
+            return;
+        }
+        if self
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.refreshing.store(false, Ordering::Release);
+            return;
+        };
+        let source = Arc::clone(self);
+        runtime.spawn(async move {
+            source.refresh().await;
+            source.refreshing.store(false, Ordering::Release);
+        });
     }
 
     /// Refetch unless a fetch happened within the refresh interval. Returns

@@ -109,7 +109,7 @@ pub(crate) struct Identity {
 pub(crate) struct JwtVerifier {
     rules: JwtRules,
     static_keys: KeySet,
-    jwks: Option<JwksSource>,
+    jwks: Option<Arc<JwksSource>>,
     cache: TokenCache<Identity>,
     clock: SharedClock,
 }
@@ -192,7 +192,7 @@ impl JwtVerifier {
     pub(crate) fn new(
         rules: JwtRules,
         static_keys: KeySet,
-        jwks: Option<JwksSource>,
+        jwks: Option<Arc<JwksSource>>,
         cache_size: usize,
         clock: SharedClock,
     ) -> Self {
@@ -207,11 +207,11 @@ impl JwtVerifier {
 
     /// The JWKS source, if the scheme has one.
     pub(crate) fn jwks(&self) -> Option<&JwksSource> {
-        self.jwks.as_ref()
+        self.jwks.as_deref()
     }
 
     fn generation(&self) -> u64 {
-        self.jwks.as_ref().map_or(0, JwksSource::generation)
+        self.jwks.as_deref().map_or(0, JwksSource::generation)
     }
 
     fn check_times(&self, id: &Identity, now: u64) -> Result<(), JwtFailure> {
@@ -228,15 +228,11 @@ impl JwtVerifier {
     }
 
     /// Verify a bearer token: cached if seen before, else signature and
-    /// claims. Waits only for the JWKS: refreshed first when stale, and
-    /// refetched (throttled) once for an unknown `kid`.
+    /// claims. Waits only for a JWKS refetch (throttled) for an unknown
+    /// `kid`; a stale JWKS is refreshed in the background.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<Identity>, JwtFailure> {
         let now = self.clock.now();
-        if let Some(jwks) = &self.jwks {
-            if jwks.is_stale() {
-                jwks.refresh().await;
-            }
-        }
+        self.refresh_if_stale();
         match self.attempt(token, now, true) {
             Attempt::Done(result) => result,
             Attempt::Refetch => {
@@ -256,16 +252,25 @@ impl JwtVerifier {
         }
     }
 
-    /// [`verify`](Self::verify) without waiting: `None` when the JWKS is
-    /// stale or the token names a `kid` it does not hold (then `verify`
-    /// fetches it). Static keys and the token cache always answer here.
+    /// [`verify`](Self::verify) without waiting: `None` when the token names
+    /// a `kid` the JWKS does not hold (then `verify` refetches it). Static
+    /// keys, the token cache and a current or stale JWKS answer here.
     pub(crate) fn verify_now(&self, token: &str) -> Option<Result<Arc<Identity>, JwtFailure>> {
-        if self.jwks.as_ref().is_some_and(JwksSource::is_stale) {
-            return None;
-        }
+        self.refresh_if_stale();
         match self.attempt(token, self.clock.now(), true) {
             Attempt::Done(result) => Some(result),
             Attempt::Refetch => None,
+        }
+    }
+
+    /// A stale JWKS is refreshed in the background; the current keys keep
+    /// serving meanwhile (an identity provider that is down or slow never
+    /// holds up bearer requests).
+    fn refresh_if_stale(&self) {
+        if let Some(jwks) = &self.jwks {
+            if jwks.is_stale() {
+                jwks.refresh_in_background();
+            }
         }
     }
 

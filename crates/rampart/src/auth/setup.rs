@@ -101,7 +101,7 @@ pub(crate) fn jwt_verifier(
                 min_interval: c.jwks_refresh_interval.unwrap_or(60),
                 max_age: c.jwks_max_age.unwrap_or(3600).max(1),
             };
-            Some(JwksSource::open(location.clone(), algorithms.clone(), timing, clock.clone()).map_err(|m| {
+            Some(JwksSource::open(location.clone(), algorithms.clone(), timing, clock.clone()).map(Arc::new).map_err(|m| {
                 fail(
                     format!("the JWKS {location} (scheme `{name}`) is unusable: {m}"),
                     "check RAMPART_JWKS: the file must exist and be readable, or the URL must answer 200 with a JWKS document",
