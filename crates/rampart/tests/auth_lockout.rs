@@ -120,7 +120,7 @@ async fn five_failures_lock_the_ip_out_until_the_window_passes() {
 }
 
 #[tokio::test]
-async fn failures_against_one_key_id_lock_that_key_from_everywhere() {
+async fn guesses_at_a_key_id_lock_the_guesser_not_the_key() {
     logs();
     let s = start(lockout_config()).await;
     let attacker = client_from("127.0.0.2");
@@ -195,4 +195,44 @@ async fn expired_tokens_are_not_brute_force_attempts() {
     )
     .await
     .assert_ok_as("alice");
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_per_64_like_the_rate_limiter() {
+    logs();
+    let mut config = lockout_config();
+    // The test talks through a "proxy" on 127.0.0.5 that names the client.
+    config.trusted_proxies = vec!["127.0.0.5".into()];
+    let s = start(config).await;
+    let proxy = client_from("127.0.0.5");
+    // Five failures from five addresses of one /64 (one subscriber rotating
+    // its interface identifier)...
+    for i in 1..=5 {
+        send(
+            proxy
+                .get(s.url("/any"))
+                .header("x-forwarded-for", format!("2001:db8:7:9::{i:x}"))
+                .header("authorization", bearer(&format!("bad{i}"))),
+        )
+        .await
+        .assert_invalid_token();
+    }
+    // ...lock the whole /64 for failing attempts.
+    let a = send(
+        proxy
+            .get(s.url("/any"))
+            .header("x-forwarded-for", "2001:db8:7:9:dead:beef:0:1")
+            .header("authorization", bearer("bad6")),
+    )
+    .await;
+    a.assert_problem(429, "auth-lockout");
+    // Another /64 is not affected.
+    send(
+        proxy
+            .get(s.url("/any"))
+            .header("x-forwarded-for", "2001:db8:7:a::1")
+            .header("authorization", bearer("bad7")),
+    )
+    .await
+    .assert_invalid_token();
 }

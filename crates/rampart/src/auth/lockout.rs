@@ -195,7 +195,17 @@ impl MemoryLockout {
             self.entries
                 .fetch_sub(before.saturating_sub(map.len()), Ordering::Relaxed);
             if map.len() >= self.per_shard {
-                return None; // every tracked client is locked: count nothing new
+                // Every tracked client is locked: evict the lock that ends
+                // first rather than stop counting (an attacker filling the
+                // table must not switch the defence off for everyone else).
+                let victim = map
+                    .iter()
+                    .min_by_key(|(_, e)| e.locked_until)
+                    .map(|(k, _)| k.clone());
+                if let Some(victim) = victim {
+                    map.remove(&victim);
+                    self.entries.fetch_sub(1, Ordering::Relaxed);
+                }
             }
         }
         let entry = map.entry(key).or_insert_with(|| {
@@ -302,6 +312,24 @@ impl Lockout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_table_of_locks_still_counts_new_clients() {
+        let policy = LockoutPolicy {
+            threshold: 1,
+            window: 60,
+            lock_for: 60,
+        };
+        let store = MemoryLockout::new(SHARDS, policy);
+        // Fill every shard with locked clients (threshold 1: one failure locks).
+        for i in 0..(SHARDS as u32 * 8) {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            store.fail_now(LockTarget::Ip(ip), i as u64 / 100, policy);
+        }
+        let newcomer = LockTarget::Ip("192.0.2.77".parse().unwrap());
+        assert_eq!(store.fail_now(newcomer, 5, policy), Some(60));
+        assert_eq!(store.locked_now(newcomer, 5), Some(60));
+    }
 
     #[test]
     fn locks_after_threshold_and_recovers() {

@@ -596,12 +596,16 @@ async fn decide(
     }) {
         // Failures of one key id count per client, so nobody can lock a real
         // key out by sending its (public) id with a wrong secret.
-        let client_key = key.map(|id| match ip {
-            Some(ip) => format!("{id}@{ip}"),
+        // Clients are grouped as the rate limiter groups them: IPv6 by /64
+        // (one subscriber's prefix), so rotating addresses inside it does
+        // not reset the count.
+        let client = ip.map(crate::rate::ip_bucket);
+        let client_key = key.map(|id| match client {
+            Some(client) => format!("{id}@{client}"),
             None => id.to_owned(),
         });
         let targets = [
-            ip.map(LockTarget::Ip),
+            client.map(LockTarget::Ip),
             client_key.as_deref().map(LockTarget::KeyId),
         ];
         // `local` routes have a local lockout (checked when the plan was
