@@ -198,7 +198,7 @@ impl Cors {
             HeaderValue::from_static("access-control-request-headers"),
         ];
         let denied = |detail: String, vary: &mut Vec<HeaderValue>| {
-            let mut response = Problem::new(StatusCode::FORBIDDEN, "cors-denied", "Forbidden")
+            let mut response = Problem::of(crate::problem::kinds::CORS_DENIED)
                 .detail(detail)
                 .into_response();
             for v in vary.drain(..) {

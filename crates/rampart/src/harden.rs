@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue};
 use tower::Layer;
 
 pub use crate::error::ConfigError;
@@ -143,11 +143,7 @@ async fn not_found() -> Problem {
 
 async fn method_not_allowed() -> Problem {
     // Axum's method router adds `Allow` to whatever this returns.
-    Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        "Method Not Allowed",
-    )
+    Problem::of(crate::problem::kinds::METHOD_NOT_ALLOWED)
 }
 
 /// The front's global steps as a layer, usable alone on any router: request

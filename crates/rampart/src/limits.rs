@@ -150,12 +150,7 @@ impl HeaderLimits {
 }
 
 fn headers_too_large(detail: String) -> Problem {
-    Problem::new(
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        "headers-too-large",
-        "Request Header Fields Too Large",
-    )
-    .detail(detail)
+    Problem::of(crate::problem::kinds::HEADERS_TOO_LARGE).detail(detail)
 }
 
 /// A per-route body limit: `413` problem+json when the body is larger.
@@ -364,12 +359,7 @@ pub(crate) fn timeout_response(duration: Duration, status: StatusCode) -> Respon
     let problem = if status == StatusCode::SERVICE_UNAVAILABLE {
         Problem::unavailable(detail)
     } else {
-        Problem::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request-timeout",
-            "Request Timeout",
-        )
-        .detail(detail)
+        Problem::of(crate::problem::kinds::REQUEST_TIMEOUT).detail(detail)
     };
     problem.into_response()
 }

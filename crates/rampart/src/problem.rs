@@ -35,6 +35,72 @@ impl FieldError {
     }
 }
 
+/// One kind of problem: its status, `type` slug and title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemKind {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The last segment of the `type` URI (`TYPE_BASE` + slug).
+    pub slug: &'static str,
+    /// The `title`.
+    pub title: &'static str,
+}
+
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $name:ident = $status:ident, $slug:literal, $title:literal;)*) => {
+        /// Every problem rampart answers, in one table (as axum lists its
+        /// rejections): status, slug and title are written nowhere else.
+        pub mod kinds {
+            use super::ProblemKind;
+            use http::StatusCode;
+            $($(#[$doc])* pub const $name: ProblemKind = ProblemKind {
+                status: StatusCode::$status,
+                slug: $slug,
+                title: $title,
+            };)*
+            /// All of them.
+            pub const ALL: &[ProblemKind] = &[$($name),*];
+        }
+    };
+}
+
+kinds! {
+    /// 400: malformed request.
+    BAD_REQUEST = BAD_REQUEST, "bad-request", "Bad Request";
+    /// 400 listing each failing parameter or JSON field.
+    INVALID_REQUEST = BAD_REQUEST, "invalid-request", "Invalid request";
+    /// 400: credentials sent in the URL.
+    CREDENTIALS_IN_URL = BAD_REQUEST, "credentials-in-url", "Bad Request";
+    /// 401 with `WWW-Authenticate`.
+    UNAUTHORIZED = UNAUTHORIZED, "unauthorized", "Unauthorized";
+    /// 403: authenticated but not allowed (role).
+    FORBIDDEN = FORBIDDEN, "forbidden", "Forbidden";
+    /// 403: the token lacks a required scope.
+    INSUFFICIENT_SCOPE = FORBIDDEN, "insufficient-scope", "Forbidden";
+    /// 403: a CORS preflight from a foreign origin (or for a method/header not allowed).
+    CORS_DENIED = FORBIDDEN, "cors-denied", "Forbidden";
+    /// 404.
+    NOT_FOUND = NOT_FOUND, "not-found", "Not Found";
+    /// 405 (with `Allow`).
+    METHOD_NOT_ALLOWED = METHOD_NOT_ALLOWED, "method-not-allowed", "Method Not Allowed";
+    /// 408: not answered within the request timeout.
+    REQUEST_TIMEOUT = REQUEST_TIMEOUT, "request-timeout", "Request Timeout";
+    /// 410: past the operation's sunset.
+    GONE = GONE, "sunset", "Gone";
+    /// 413: body over the limit.
+    PAYLOAD_TOO_LARGE = PAYLOAD_TOO_LARGE, "payload-too-large", "Payload Too Large";
+    /// 415: wrong `Content-Type`.
+    UNSUPPORTED_MEDIA_TYPE = UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported Media Type";
+    /// 422 listing each body field that breaks a constraint.
+    VALIDATION_FAILED = UNPROCESSABLE_ENTITY, "validation-failed", "Validation failed";
+    /// 431: request headers too many or too large.
+    HEADERS_TOO_LARGE = REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", "Request Header Fields Too Large";
+    /// 500 with no internals.
+    INTERNAL = INTERNAL_SERVER_ERROR, "internal", "Internal Server Error";
+    /// 503.
+    UNAVAILABLE = SERVICE_UNAVAILABLE, "unavailable", "Service Unavailable";
+}
+
 /// An RFC 9457 problem details response.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -87,82 +153,62 @@ impl Problem {
         }
     }
 
+    /// A problem of this kind.
+    pub fn of(kind: ProblemKind) -> Self {
+        Problem::new(kind.status, kind.slug, kind.title)
+    }
+
     /// 400: the request is malformed.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Bad Request").detail(detail)
+        Problem::of(kinds::BAD_REQUEST).detail(detail)
     }
 
     /// 400 listing each failing field (bad path/query/header parameters, bad JSON).
     pub fn invalid_request(errors: Vec<FieldError>) -> Self {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "Invalid request",
-        )
-        .errors(errors)
+        Problem::of(kinds::INVALID_REQUEST).errors(errors)
     }
 
     /// 422 listing each body field that breaks a constraint.
     pub fn validation_failed(errors: Vec<FieldError>) -> Self {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation-failed",
-            "Validation failed",
-        )
-        .errors(errors)
+        Problem::of(kinds::VALIDATION_FAILED).errors(errors)
     }
 
     /// 401 with a `WWW-Authenticate` challenge.
     pub fn unauthorized(challenge: HeaderValue) -> Self {
-        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
-            .header(header::WWW_AUTHENTICATE, challenge)
+        Problem::of(kinds::UNAUTHORIZED).header(header::WWW_AUTHENTICATE, challenge)
     }
 
     /// 403: authenticated but not allowed.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden").detail(detail)
+        Problem::of(kinds::FORBIDDEN).detail(detail)
     }
 
     /// 404.
     pub fn not_found() -> Self {
-        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found")
+        Problem::of(kinds::NOT_FOUND)
     }
 
     /// 405 with `Allow`.
     pub fn method_not_allowed(allow: HeaderValue) -> Self {
-        Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "Method Not Allowed",
-        )
-        .header(header::ALLOW, allow)
+        Problem::of(kinds::METHOD_NOT_ALLOWED).header(header::ALLOW, allow)
     }
 
     /// 410: the operation is past its sunset.
     pub fn gone(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::GONE, "sunset", "Gone").detail(detail)
+        Problem::of(kinds::GONE).detail(detail)
     }
 
     /// 413: the body is larger than the operation accepts.
     pub fn payload_too_large(limit: u64) -> Self {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Payload Too Large",
-        )
-        .detail(format!(
+        Problem::of(kinds::PAYLOAD_TOO_LARGE).detail(format!(
             "the request body exceeds the limit of {limit} bytes"
         ))
     }
 
     /// 415: wrong `Content-Type`.
     pub fn unsupported_media_type(expected: &str) -> Self {
-        Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported Media Type",
-        )
-        .detail(format!("expected a body of type {expected}"))
+        Problem::of(kinds::UNSUPPORTED_MEDIA_TYPE)
+            .detail(format!("expected a body of type {expected}"))
     }
 
     /// 429 with `Retry-After` (seconds).
@@ -171,6 +217,7 @@ impl Problem {
         retry_after_secs: u64,
         detail: impl Into<String>,
     ) -> Self {
+        // The slug names the quota or the lockout; status and title are fixed.
         Problem::new(StatusCode::TOO_MANY_REQUESTS, slug, "Too Many Requests")
             .detail(detail)
             .header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs))
@@ -178,21 +225,12 @@ impl Problem {
 
     /// 500 with no internals.
     pub fn internal() -> Self {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal Server Error",
-        )
+        Problem::of(kinds::INTERNAL)
     }
 
     /// 503.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service Unavailable",
-        )
-        .detail(detail)
+        Problem::of(kinds::UNAVAILABLE).detail(detail)
     }
 
     /// Add a human-readable detail.
@@ -274,6 +312,19 @@ impl std::fmt::Display for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_slug() {
+        let mut slugs: Vec<&str> = kinds::ALL.iter().map(|k| k.slug).collect();
+        slugs.sort_unstable();
+        let before = slugs.len();
+        slugs.dedup();
+        assert_eq!(slugs.len(), before, "two kinds share a slug");
+        for kind in kinds::ALL {
+            let p = Problem::of(*kind);
+            assert_eq!((p.status(), p.slug()), (kind.status, kind.slug));
+        }
+    }
     use http_body_util::BodyExt;
 
     #[tokio::test]

@@ -44,11 +44,7 @@ where
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(
-                    http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload-too-large",
-                    "Payload Too Large",
-                )
+                Problem::of(crate::problem::kinds::PAYLOAD_TOO_LARGE)
             } else {
                 Problem::bad_request("the request body could not be read")
             }
@@ -284,11 +280,7 @@ where
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload Too Large",
-            )
+            Problem::of(crate::problem::kinds::PAYLOAD_TOO_LARGE)
         } else {
             Problem::bad_request("the request body could not be read")
         }

@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Request, header};
 use rampart_spec::policy::OperationPolicy;
 use tower::{Layer, Service};
 
@@ -42,7 +42,7 @@ use crate::config::ConfigError;
 use crate::context::RequestContext;
 use crate::plan::{MAX_SCHEMES_PER_ROUTE, RoutePlan, SchemeAuth, State};
 use crate::principal::{AuthMethod, Principal};
-use crate::problem::Problem;
+use crate::problem::{Problem, kinds};
 use crate::rate::{Outcome as RateOutcome, RateKeyValue, quota_exceeded, store_unavailable};
 use crate::request_id::RequestId;
 use http::HeaderName;
@@ -465,8 +465,7 @@ fn too_many(retry_after: u64) -> Response {
 }
 
 fn unauthorized(challenges: &[HeaderValue], detail: &'static str) -> Response {
-    let mut problem =
-        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized").detail(detail);
+    let mut problem = Problem::of(kinds::UNAUTHORIZED).detail(detail);
     for c in challenges {
         problem = problem.header(header::WWW_AUTHENTICATE, c.clone());
     }
@@ -514,7 +513,7 @@ async fn decide(
     {
         audit::url_credentials(&ctx, &param);
         return Ok(Verdict::Refuse(
-            Problem::new(StatusCode::BAD_REQUEST, "credentials-in-url", "Bad Request")
+            Problem::of(kinds::CREDENTIALS_IN_URL)
                 .detail("credentials must not be sent in the URL; send them in a request header")
                 .into_response(),
         ));
@@ -653,7 +652,7 @@ async fn decide(
     if let (Some(challenge), Some(principal)) = (scope_denied, scope_principal) {
         audit::forbidden(&ctx, &principal, "insufficient_scope");
         return Ok(Verdict::Refuse(
-            Problem::new(StatusCode::FORBIDDEN, "insufficient-scope", "Forbidden")
+            Problem::of(kinds::INSUFFICIENT_SCOPE)
                 .detail("the token lacks a scope this operation requires")
                 .header(header::WWW_AUTHENTICATE, challenge.clone())
                 .into_response(),
