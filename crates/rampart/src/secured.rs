@@ -67,19 +67,29 @@ impl GuardCache {
         security: &Security,
         policy: fn() -> OperationPolicy,
     ) -> Result<GuardLayer, crate::ConfigError> {
+        let mut built = None;
         if let Some(guard) = self.first.get() {
             if guard.serves(&security.inner) {
                 return Ok(guard.clone());
             }
         } else {
             let guard = security.try_guard(policy())?;
-            return Ok(self.first.get_or_init(|| guard).clone());
+            let first = self.first.get_or_init(|| guard.clone());
+            if first.serves(&security.inner) {
+                return Ok(first.clone());
+            }
+            // Another `Security` won the race for the first slot (two servers
+            // starting at once): ours goes with the others, never theirs.
+            built = Some(guard);
         }
         let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(guard) = others.iter().find(|g| g.serves(&security.inner)) {
             return Ok(guard.clone());
         }
-        let guard = security.try_guard(policy())?;
+        let guard = match built {
+            Some(guard) => guard,
+            None => security.try_guard(policy())?,
+        };
         if others.len() >= MAX_EXTRA_GUARDS {
             others.remove(0);
         }
