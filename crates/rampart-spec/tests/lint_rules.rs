@@ -117,7 +117,14 @@ fn registry_ids_are_unique_and_lowerings_lower() {
 fn owasp_api1_no_numeric_ids() {
     check(
         "owasp-api1-no-numeric-ids",
-        &[(Error, 8, 11, "`userId`"), (Error, 12, 11, "`id`")],
+        &[
+            (Error, 9, 9, "`userId` of path `/users/{userId}`"),
+            (Error, 17, 11, "`id` of `getUser` is a guessable number id"),
+            (Error, 21, 11, "`account_id` of `getUser`"),
+            (Error, 26, 15, "`team-id`"),
+            (Error, 34, 19, "`eventId` of POST {$request.query.hook}"),
+            (Error, 42, 7, "`orderID` (components.parameters.OrderId)"),
+        ],
     );
 }
 
@@ -203,7 +210,11 @@ fn owasp_api2_read_restricted() {
 fn owasp_api3_no_additional_properties() {
     check(
         "owasp-api3-no-additional-properties",
-        &[(Warning, 8, 7, "`Open`"), (Warning, 13, 7, "`AlsoOpen`")],
+        &[
+            (Warning, 8, 7, "`Open`"),
+            (Warning, 13, 7, "`AlsoOpen`"),
+            (Info, 17, 7, "`Map` accepts additional properties"),
+        ],
     );
 }
 

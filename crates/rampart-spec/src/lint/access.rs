@@ -154,9 +154,14 @@ fn canonical(req: &SecurityRequirement) -> Canonical {
     schemes
 }
 
+/// A path segment starting with `admin` (`/admin`, `/admins`,
+/// `/admin-notifications`): Spectral's `path.includes("/admin")`, ignoring case.
 fn is_admin(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| segment.eq_ignore_ascii_case("admin"))
+    path.split('/').any(|segment| {
+        segment
+            .get(..5)
+            .is_some_and(|head| head.eq_ignore_ascii_case("admin"))
+    })
 }
 
 /// API5:2023: admin operations must not accept a requirement a non-admin one accepts.

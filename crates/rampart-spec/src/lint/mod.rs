@@ -153,7 +153,8 @@ pub static RULES: &[Rule] = &[
         category: "API1:2023",
         origin: Origin::Owasp("owasp:api1:2023-no-numeric-ids"),
         severity: Error,
-        summary: "an id-like parameter (`id`, `*_id`, `*Id`, `*-id`) is an integer or number",
+        summary: "an id-like parameter (`id`, `*_id`, `*Id`, `*ID`, `*-id`) of any location, written anywhere \
+                  (operation, path item, `components/parameters`, callback), has an integer or number schema",
         rationale: "sequential numeric ids can be guessed and enumerated by anyone who has seen one",
         fix: "make the id a random, unguessable string: `type: string, format: uuid`",
         lowering: None,
@@ -254,11 +255,16 @@ pub static RULES: &[Rule] = &[
         category: "API3:2023",
         origin: Origin::Owasp("owasp:api3:2023-no-additionalProperties"),
         severity: Warning,
-        summary: "an object schema allows any additional property (`additionalProperties: true` or `{}`)",
+        summary: "an object schema allows additional properties (`additionalProperties` is `true`, `{}` or a value schema)",
         rationale: "unknown properties open the door to mass assignment; rampart's generated models reject unknown \
                     properties when `additionalProperties` is absent, but `true` turns that off",
         fix: "remove `additionalProperties` or set it to `false`; for a map, give it a value schema and `maxProperties`",
-        lowering: None,
+        lowering: Some(Lowering {
+            severity: Info,
+            when: "`additionalProperties` is a non-empty value schema: the object is a typed map, and rampart \
+                   validates every entry against that schema (`constrained-additional-properties` checks the count)",
+            note: "a typed map: rampart validates each entry against the value schema",
+        }),
     },
     Rule {
         id: CONSTRAINED_ADDITIONAL_PROPERTIES,

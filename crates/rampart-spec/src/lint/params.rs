@@ -2,7 +2,8 @@
 //! (API2:2023) and URL-like parameters that need an SSRF review (API7:2023).
 //!
 //! Each parameter is checked once, where it is defined: under
-//! `components/parameters`, a path item, or an operation.
+//! `components/parameters`, a path item, an operation, or a path item or
+//! operation of a callback (as Spectral's `$.paths..parameters` finds them).
 
 use std::collections::HashMap;
 
@@ -23,15 +24,20 @@ const CREDENTIAL_WORDS: &[&str] = &[
 
 pub(crate) fn check(ctx: &mut Ctx<'_>) {
     let root = ctx.root;
-    if let Some(params) = root
-        .pointer("/components/parameters")
-        .and_then(Node::entries)
-    {
-        for (key, param) in params {
-            if Ctx::ref_of(param).is_none() {
-                let owner = format!("(components.parameters.{})", key.text);
-                check_parameter(ctx, param, key.span, &owner);
-            }
+    let components = |section: &str| {
+        root.pointer(&format!("/components/{section}"))
+            .and_then(Node::entries)
+            .unwrap_or_default()
+    };
+    for (key, param) in components("parameters") {
+        if Ctx::ref_of(param).is_none() {
+            let owner = format!("(components.parameters.{})", key.text);
+            check_parameter(ctx, param, key.span, &owner);
+        }
+    }
+    for (key, callback) in components("callbacks") {
+        if Ctx::ref_of(callback).is_none() {
+            check_callback(ctx, callback, &format!("callback `{}`", key.text), 0);
         }
     }
     let ids: HashMap<&str, &str> = ctx
@@ -44,18 +50,79 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         return;
     };
     for (path_key, item) in paths {
-        let owner = format!("of path `{}`", path_key.text);
-        check_list(ctx, item.get("parameters"), &owner);
+        // A path item written as a local `$ref` is checked through it too;
+        // findings at one place are merged, so a target under `paths` is
+        // reported once.
+        let Some(item) = ctx.deref(item) else {
+            continue;
+        };
         let item_pointer = format!("/paths/{}", escape_pointer_token(&path_key.text));
-        for &method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let pointer = format!("{item_pointer}/{method}");
-            let owner = match ids.get(pointer.as_str()) {
-                Some(id) => format!("of `{id}`"),
-                None => format!("of {} {}", method.to_ascii_uppercase(), path_key.text),
-            };
-            check_list(ctx, op.get("parameters"), &owner);
+        check_path_item(
+            ctx,
+            item,
+            &path_key.text,
+            Some((&ids, &item_pointer)),
+            "",
+            0,
+        );
+    }
+}
+
+/// Longest chain of callbacks inside callbacks followed.
+const MAX_CALLBACK_DEPTH: usize = 8;
+
+/// A path item's own parameters, its operations' parameters and their callbacks.
+/// `ids` names operations by pointer (for path items under `paths`); `context`
+/// prefixes owners inside callbacks.
+fn check_path_item(
+    ctx: &mut Ctx<'_>,
+    item: &Node,
+    path: &str,
+    ids: Option<(&HashMap<&str, &str>, &str)>,
+    context: &str,
+    depth: usize,
+) {
+    check_list(
+        ctx,
+        item.get("parameters"),
+        &format!("of path `{path}`{context}"),
+    );
+    for &method in METHODS {
+        let Some(op) = item.get(method) else { continue };
+        let known = ids.and_then(|(ids, item_pointer)| {
+            ids.get(format!("{item_pointer}/{method}").as_str())
+                .copied()
+        });
+        let owner = match known.or_else(|| str_field(op, "operationId")) {
+            Some(id) => format!("of `{id}`{context}"),
+            None => format!("of {} {path}{context}", method.to_ascii_uppercase()),
+        };
+        check_list(ctx, op.get("parameters"), &owner);
+        if depth >= MAX_CALLBACK_DEPTH {
+            continue;
         }
+        for (name, callback) in op
+            .get("callbacks")
+            .and_then(Node::entries)
+            .unwrap_or_default()
+        {
+            // A referenced callback is checked where it is written (`components/callbacks`).
+            if Ctx::ref_of(callback).is_none() {
+                let who = format!("callback `{}` {owner}", name.text);
+                check_callback(ctx, callback, &who, depth + 1);
+            }
+        }
+    }
+}
+
+/// A callback's path items (expressions such as `{$request.body#/url}`).
+fn check_callback(ctx: &mut Ctx<'_>, callback: &Node, who: &str, depth: usize) {
+    for (expression, item) in callback.entries().unwrap_or_default() {
+        let Some(item) = ctx.deref(item) else {
+            continue;
+        };
+        let context = format!(" in {who}");
+        check_path_item(ctx, item, &expression.text, None, &context, depth);
     }
 }
 
@@ -75,15 +142,7 @@ fn check_parameter(ctx: &mut Ctx<'_>, param: &Node, fallback: Span, owner: &str)
     let span = field_span(param, "name").unwrap_or(fallback);
 
     if is_id_name(name) {
-        let schema = param.get("schema").and_then(|s| ctx.deref(s));
-        if let Some(ty @ ("integer" | "number")) = schema.and_then(|s| str_field(s, "type")) {
-            ctx.report(
-                NO_NUMERIC_IDS,
-                span,
-                format!("{location} parameter `{name}` {owner} is a guessable {ty} id"),
-                "use a random, unguessable id: `type: string, format: uuid`",
-            );
-        }
+        numeric_id(ctx, param, name, location, owner);
     }
     if matches!(location, "query" | "path") && is_credential_name(name) {
         ctx.report(
@@ -102,6 +161,39 @@ fn check_parameter(ctx: &mut Ctx<'_>, param: &Node, fallback: Span, owner: &str)
             span,
             format!("{location} parameter `{name}` {owner} looks like a URL; review it for server-side request forgery"),
             "never fetch or redirect to a client-supplied URL without an allow-list of schemes and hosts",
+        );
+    }
+}
+
+/// API1:2023: an id-like parameter whose schema (inline, through a `$ref`, or
+/// under `content`) is an integer or number. Reported at the parameter's
+/// `schema:` key (where Spectral points too), the line to change.
+fn numeric_id(ctx: &mut Ctx<'_>, param: &Node, name: &str, location: &str, owner: &str) {
+    let media = param
+        .get("content")
+        .and_then(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(_, media)| media.get_entry("schema"));
+    for (key, schema) in param.get_entry("schema").into_iter().chain(media) {
+        let Some(target) = ctx.deref(schema) else {
+            continue;
+        };
+        let Some(ty @ ("integer" | "number")) = str_field(target, "type") else {
+            continue;
+        };
+        let via = match Ctx::ref_of(schema) {
+            Some(reference) => format!(
+                " (schema `{}`)",
+                reference.rsplit('/').next().unwrap_or(reference)
+            ),
+            None => String::new(),
+        };
+        ctx.report(
+            NO_NUMERIC_IDS,
+            key.span,
+            format!("{location} parameter `{name}` {owner} is a guessable {ty} id{via}"),
+            "use a random, unguessable id: `type: string, format: uuid` (any random string will do)",
         );
     }
 }

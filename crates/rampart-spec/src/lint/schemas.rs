@@ -255,9 +255,25 @@ impl<'a> Sites<'a> {
             .and_then(Node::entries)
             .unwrap_or_default()
         {
+            let label = format!("{label} ({})", media.text);
             if let Some(schema) = value.get("schema") {
-                let label = format!("{label} ({})", media.text);
-                self.walk(schema, None, Seg::Inline(label), sides, 0);
+                self.walk(schema, None, Seg::Inline(label.clone()), sides, 0);
+            }
+            // Multipart parts' headers (`encoding.<part>.headers`).
+            for (part, encoding) in value
+                .get("encoding")
+                .and_then(Node::entries)
+                .unwrap_or_default()
+            {
+                for (name, header) in encoding
+                    .get("headers")
+                    .and_then(Node::entries)
+                    .unwrap_or_default()
+                {
+                    let label =
+                        format!("header `{}` of part `{}` of {label}", name.text, part.text);
+                    self.holder(header, &label, sides);
+                }
             }
         }
     }
@@ -321,7 +337,12 @@ impl<'a> Sites<'a> {
     /// A callback's operations: their request bodies are sent by the server
     /// (like responses); what the subscriber answers belongs to neither side.
     fn callback(&mut self, ctx: &Ctx<'a>, callback: &'a Node, who: &str) {
-        for (_, item) in callback.entries().unwrap_or_default() {
+        for (expression, item) in callback.entries().unwrap_or_default() {
+            if Ctx::ref_of(item).is_some() {
+                continue; // checked where its target is written
+            }
+            let owner = format!("of `{}` in {who}", expression.text);
+            self.parameters(item.get("parameters"), &owner, RESPONSE);
             for &method in METHODS {
                 if let Some(op) = item.get(method) {
                     self.operation(ctx, op, who, RESPONSE, 0);
@@ -513,7 +534,22 @@ fn rules(ctx: &mut Ctx<'_>, sites: &Sites<'_>, index: usize) {
                     "remove `additionalProperties` (rampart then rejects unknown properties) or set it to \
                      `false`; for a map, give it a value schema and `maxProperties`",
                 );
-            } else if value.entries().is_some() && !has("maxProperties") {
+            } else if value.entries().is_some() {
+                // Spectral flags every truthy `additionalProperties`; a value
+                // schema makes the object a typed map whose entries rampart
+                // validates, so the finding is informational.
+                ctx.report_lowered(
+                    NO_ADDITIONAL_PROPERTIES,
+                    span,
+                    format!(
+                        "object {} accepts additional properties through a value schema",
+                        label(sites, index)
+                    ),
+                    "if the object is not meant to be a map, remove `additionalProperties` or set it to `false`",
+                );
+            }
+            // Any schema-valued `additionalProperties`, `{}` included, needs a bound.
+            if value.entries().is_some() && !has("maxProperties") {
                 ctx.report(
                     CONSTRAINED_ADDITIONAL_PROPERTIES,
                     span,

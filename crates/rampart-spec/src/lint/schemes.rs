@@ -25,7 +25,19 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         };
         let name = key.text.as_str();
         let at = |field: &str| field_span(scheme, field).unwrap_or(key.span);
-        match str_field(scheme, "type") {
+        let ty = str_field(scheme, "type");
+        let http = str_field(scheme, "scheme").map(str::to_ascii_lowercase);
+        // Spectral's jwt-best-practices also matches any scheme declaring
+        // `bearerFormat: JWT`, whatever its type; the arms below cover
+        // bearer, oauth2 and openIdConnect schemes.
+        let covered = matches!(ty, Some("oauth2" | "openIdConnect"))
+            || (ty == Some("http") && http.as_deref() == Some("bearer"));
+        let jwt_format =
+            str_field(scheme, "bearerFormat").is_some_and(|f| f.eq_ignore_ascii_case("jwt"));
+        if jwt_format && !covered {
+            check_rfc8725(ctx, name, scheme, key.span, "JWT");
+        }
+        match ty {
             Some("http") => {
                 let http = str_field(scheme, "scheme")
                     .unwrap_or("")
