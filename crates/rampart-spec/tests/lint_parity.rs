@@ -377,3 +377,27 @@ components:
         &[(Error, 14, 11, "`setAdminNotifications`")],
     );
 }
+
+#[test]
+fn schema_rules_reach_path_items_written_as_refs() {
+    let spec = r##"openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /orders:
+    $ref: "#/x-path-items/orders"
+x-path-items:
+  orders:
+    get:
+      operationId: listOrders
+      parameters:
+        - name: q
+          in: query
+          schema: { type: string, format: uuid }
+      responses: { "200": { description: ok } }
+"##;
+    expect(
+        "owasp-api4-string-limit",
+        spec,
+        &[(Error, 13, 21, "parameter `q` of `listOrders`")],
+    );
+}

@@ -397,6 +397,11 @@ fn collect<'a>(ctx: &Ctx<'a>, sides: &HashMap<String, u8>, sites: &mut Sites<'a>
         .and_then(Node::entries)
         .unwrap_or_default()
     {
+        // A path item written as a local `$ref` is walked through it too
+        // (a target under `paths` gives the same findings, merged).
+        let Some(item) = ctx.deref(item) else {
+            continue;
+        };
         sites.parameters(
             item.get("parameters"),
             &format!("of path `{}`", path.text),
@@ -406,7 +411,11 @@ fn collect<'a>(ctx: &Ctx<'a>, sides: &HashMap<String, u8>, sites: &mut Sites<'a>
         for &method in METHODS {
             let Some(op) = item.get(method) else { continue };
             let pointer = format!("{item_pointer}/{method}");
-            let who = match ids.get(pointer.as_str()) {
+            let id = ids
+                .get(pointer.as_str())
+                .copied()
+                .or_else(|| str_field(op, "operationId"));
+            let who = match id {
                 Some(id) => format!("`{id}`"),
                 None => format!("{} {}", method.to_ascii_uppercase(), path.text),
             };
