@@ -401,3 +401,32 @@ x-path-items:
         &[(Error, 13, 21, "parameter `q` of `listOrders`")],
     );
 }
+
+#[test]
+fn schema_rules_reach_schemas_referenced_from_anywhere() {
+    let spec = r##"openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /things:
+    get:
+      operationId: listThings
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: { $ref: "#/x-defs/Things" }
+x-defs:
+  Things:
+    type: array
+    items: { $ref: "#/components/schemas/Thing" }
+components:
+  schemas:
+    Thing: { type: string, maxLength: 10, format: uuid }
+"##;
+    expect(
+        "owasp-api4-array-limit",
+        spec,
+        &[(Error, 15, 5, "schema of `#/x-defs/Things`")],
+    );
+}

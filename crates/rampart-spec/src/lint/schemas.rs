@@ -8,7 +8,7 @@
 //! schema is reachable from requests, from responses, or both, following
 //! `$ref`s from the operations.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::ctx::{Ctx, METHODS, field_span, is_true, str_field};
 use super::{
@@ -33,6 +33,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
     let sides = component_sides(ctx);
     let mut sites = Sites::default();
     collect(ctx, &sides, &mut sites);
+    sites.elsewhere(ctx);
     for i in 0..sites.list.len() {
         rules(ctx, &sites, i);
     }
@@ -212,6 +213,11 @@ struct Site<'a> {
 #[derive(Default)]
 struct Sites<'a> {
     list: Vec<Site<'a>>,
+    /// Every schema node walked (by address).
+    seen: HashSet<*const Node>,
+    /// References met on the way that point outside `components/schemas`,
+    /// with the sides they were reached from.
+    refs: Vec<(&'a str, u8)>,
 }
 
 impl<'a> Sites<'a> {
@@ -223,8 +229,16 @@ impl<'a> Sites<'a> {
         sides: u8,
         depth: usize,
     ) {
-        if depth > MAX_DEPTH || Ctx::ref_of(node).is_some() || node.entries().is_none() {
-            return; // references are checked where their target is written
+        if let Some(reference) = Ctx::ref_of(node) {
+            // Checked where the target is written; a target outside the
+            // places walked (e.g. under an `x-` extension) is walked later.
+            if !reference.starts_with("#/components/schemas/") {
+                self.refs.push((reference, sides));
+            }
+            return;
+        }
+        if depth > MAX_DEPTH || node.entries().is_none() || !self.seen.insert(node) {
+            return;
         }
         let index = self.list.len();
         self.list.push(Site {
@@ -236,6 +250,25 @@ impl<'a> Sites<'a> {
         for_each_subschema(node, |seg, child| {
             self.walk(child, Some(index), seg, sides, depth + 1);
         });
+    }
+
+    /// Schemas that references lead to but that are written nowhere the walk
+    /// goes (Spectral's `$..` finds them wherever they are).
+    fn elsewhere(&mut self, ctx: &Ctx<'a>) {
+        let mut followed: HashSet<&str> = HashSet::new();
+        while let Some((reference, sides)) = self.refs.pop() {
+            if !followed.insert(reference) {
+                continue;
+            }
+            let Some(target) = reference
+                .strip_prefix('#')
+                .and_then(|pointer| ctx.root.pointer(pointer))
+            else {
+                continue;
+            };
+            let label = format!("`{reference}`");
+            self.walk(target, None, Seg::Inline(label), sides, 0);
+        }
     }
 
     /// The schemas under a parameter or header (`schema`, `content.*.schema`).
