@@ -430,3 +430,32 @@ components:
         &[(Error, 15, 5, "schema of `#/x-defs/Things`")],
     );
 }
+
+#[test]
+fn parameter_rules_reach_parameters_referenced_from_anywhere() {
+    let spec = r##"openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /things:
+    get:
+      operationId: listThings
+      parameters:
+        - $ref: "#/x-params/ThingId"
+      responses: { "200": { description: ok } }
+x-params:
+  ThingId:
+    name: thing_id
+    in: query
+    schema: { type: integer, format: int64 }
+"##;
+    expect(
+        "owasp-api1-no-numeric-ids",
+        spec,
+        &[(
+            Error,
+            14,
+            5,
+            "`thing_id` (`#/x-params/ThingId`, used by `listThings`)",
+        )],
+    );
+}

@@ -128,8 +128,21 @@ fn check_callback(ctx: &mut Ctx<'_>, callback: &Node, who: &str, depth: usize) {
 
 fn check_list(ctx: &mut Ctx<'_>, list: Option<&Node>, owner: &str) {
     for param in list.and_then(Node::items).unwrap_or_default() {
-        if Ctx::ref_of(param).is_none() {
-            check_parameter(ctx, param, param.span, owner);
+        match Ctx::ref_of(param) {
+            None => check_parameter(ctx, param, param.span, owner),
+            // Checked where it is written: under `components/parameters` or
+            // `paths`, or, anywhere else (e.g. an `x-` extension), here.
+            Some(reference)
+                if !reference.starts_with("#/components/parameters/")
+                    && !reference.starts_with("#/paths/") =>
+            {
+                if let Some(target) = ctx.deref(param) {
+                    let user = owner.strip_prefix("of ").unwrap_or(owner);
+                    let owner = format!("(`{reference}`, used by {user})");
+                    check_parameter(ctx, target, target.span, &owner);
+                }
+            }
+            Some(_) => {}
         }
     }
 }
