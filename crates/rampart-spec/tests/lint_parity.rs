@@ -459,3 +459,87 @@ x-params:
         )],
     );
 }
+
+/// Every rule of `@stoplight/spectral-owasp-ruleset` 2.0.1 (`src/ruleset.ts`).
+const SPECTRAL_RULES: &[&str] = &[
+    "owasp:api1:2023-no-numeric-ids",
+    "owasp:api2:2023-no-http-basic",
+    "owasp:api2:2023-no-api-keys-in-url",
+    "owasp:api2:2023-no-credentials-in-url",
+    "owasp:api2:2023-auth-insecure-schemes",
+    "owasp:api2:2023-jwt-best-practices",
+    "owasp:api2:2023-short-lived-access-tokens",
+    "owasp:api2:2023-write-restricted",
+    "owasp:api2:2023-read-restricted",
+    "owasp:api3:2023-no-additionalProperties",
+    "owasp:api3:2023-constrained-additionalProperties",
+    "owasp:api3:2023-no-unevaluatedProperties",
+    "owasp:api3:2023-constrained-unevaluatedProperties",
+    "owasp:api4:2023-rate-limit",
+    "owasp:api4:2023-rate-limit-retry-after",
+    "owasp:api4:2023-rate-limit-responses-429",
+    "owasp:api4:2023-array-limit",
+    "owasp:api4:2023-string-limit",
+    "owasp:api4:2023-string-restricted",
+    "owasp:api4:2023-integer-limit",
+    "owasp:api4:2023-integer-limit-legacy",
+    "owasp:api4:2023-integer-format",
+    "owasp:api5:2023-admin-security-unique",
+    "owasp:api7:2023-concerning-url-parameter",
+    "owasp:api8:2023-define-cors-origin",
+    "owasp:api8:2023-no-scheme-http",
+    "owasp:api8:2023-no-server-http",
+    "owasp:api8:2023-define-error-validation",
+    "owasp:api8:2023-define-error-responses-401",
+    "owasp:api8:2023-define-error-responses-500",
+    "owasp:api9:2023-inventory-access",
+    "owasp:api9:2023-inventory-environment",
+];
+
+/// Spectral rules that cannot apply to a spec rampart loads (OpenAPI 3.1 or Swagger 2 only).
+const NOT_APPLICABLE: &[&str] = &[
+    "owasp:api3:2023-no-unevaluatedProperties",
+    "owasp:api3:2023-constrained-unevaluatedProperties",
+    "owasp:api4:2023-integer-limit",
+    "owasp:api8:2023-no-scheme-http",
+];
+
+#[test]
+fn every_spectral_rule_has_a_counterpart_and_a_row_in_the_mapping_table() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/lint.md"))
+        .expect("docs/lint.md");
+    let table = docs
+        .split("## Spectral's OWASP ruleset, rule by rule")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/lint.md has the mapping table");
+    for name in SPECTRAL_RULES {
+        assert!(
+            table.contains(&format!("`{name}`")),
+            "the mapping table has no row for `{name}`"
+        );
+        let ported = lint::RULES
+            .iter()
+            .find(|r| r.origin == lint::Origin::Owasp(name));
+        match ported {
+            Some(rule) => assert!(
+                table.contains(&format!("`{}`", rule.id)),
+                "the row of `{name}` does not name `{}`",
+                rule.id
+            ),
+            None => assert!(
+                NOT_APPLICABLE.contains(name),
+                "`{name}` has no rampart counterpart"
+            ),
+        }
+    }
+    for rule in lint::RULES {
+        if let lint::Origin::Owasp(name) = rule.origin {
+            assert!(
+                SPECTRAL_RULES.contains(&name),
+                "`{}` claims the unknown Spectral rule `{name}`",
+                rule.id
+            );
+        }
+    }
+}
