@@ -543,3 +543,35 @@ fn every_spectral_rule_has_a_counterpart_and_a_row_in_the_mapping_table() {
         }
     }
 }
+
+#[test]
+fn admin_security_unique_compares_anonymous_alternatives_too() {
+    // Spectral hashes `{}` like any entry: an admin operation admitting
+    // anonymous callers shares that "requirement" with an anonymous ordinary one.
+    let spec = r##"openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /health:
+    get:
+      operationId: health
+      security: [{}]
+      x-rampart: { public: true }
+      responses: { "200": { description: ok } }
+  /admin/stats:
+    get:
+      operationId: adminStats
+      security:
+        - {}
+      responses: { "200": { description: ok } }
+"##;
+    expect(
+        "owasp-api5-admin-security-unique",
+        spec,
+        &[(
+            Error,
+            14,
+            11,
+            "`adminStats` (GET /admin/stats) admits anonymous callers",
+        )],
+    );
+}

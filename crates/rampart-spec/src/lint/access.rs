@@ -208,5 +208,33 @@ fn admin_unique(ctx: &mut Ctx<'_>) {
                  `x-rampart: { roles: [admin] }`",
             );
         }
+        // Spectral compares `{}` alternatives too: an anonymous admin
+        // operation shares "no requirement" with an anonymous ordinary one.
+        if op.policy.requires_auth() {
+            continue;
+        }
+        let anonymous = model
+            .operations
+            .iter()
+            .find(|o| !is_admin(&o.path) && !o.policy.requires_auth());
+        if let Some(other) = anonymous {
+            let empty = own.and_then(Node::items).and_then(|items| {
+                items
+                    .iter()
+                    .find(|i| i.entries().is_some_and(<[_]>::is_empty))
+            });
+            let span = empty.map_or_else(|| ctx.op_field_span(op, "security"), |n| n.span);
+            ctx.report(
+                ADMIN_SECURITY_UNIQUE,
+                span,
+                format!(
+                    "admin operation {} admits anonymous callers, as non-admin operation {} does",
+                    describe(op),
+                    describe(other)
+                ),
+                "require authentication on admin operations (a `security` requirement of their own) and an \
+                 admin role with `x-rampart: { roles: [admin] }`",
+            );
+        }
     }
 }
