@@ -41,6 +41,8 @@ pub const OPERATION_KEYS: &[&str] = &[
     "sunset",
     "successor",
 ];
+/// Keys allowed in a security scheme's `x-rampart` (JWT schemes only).
+pub const SCHEME_KEYS: &[&str] = &["audience", "issuer", "typ"];
 /// Keys allowed in `x-rampart.cors`.
 pub const CORS_KEYS: &[&str] = &[
     "origins",
@@ -101,6 +103,88 @@ pub struct OperationAnnotations {
     pub common: CommonAnnotations,
     /// Explicit opt-out of authentication.
     pub public: Option<Spanned<bool>>,
+}
+
+/// A JWT security scheme's `x-rampart`: the non-secret verifier settings
+/// that set it apart from the other JWT schemes (defaults for its
+/// `[schemes.NAME]` configuration, which overrides them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemeAnnotations {
+    /// Accepted `aud` values.
+    pub audience: Vec<Spanned<String>>,
+    /// Accepted `iss` values.
+    pub issuer: Vec<Spanned<String>>,
+    /// Required `typ` header.
+    pub typ: Option<Spanned<String>>,
+}
+
+impl SchemeAnnotations {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.audience.is_empty() && self.issuer.is_empty() && self.typ.is_none()
+    }
+}
+
+/// Read a security scheme's `x-rampart` from the scheme node; `jwt` says
+/// whether rampart verifies the scheme's credentials as JWTs (the keys
+/// mean nothing for API keys).
+pub fn read_scheme(scheme: &Node, jwt: bool, diags: &mut Diagnostics) -> SchemeAnnotations {
+    let Some(node) = scheme.get(EXTENSION) else {
+        return SchemeAnnotations::default();
+    };
+    let mut out = SchemeAnnotations::default();
+    if !expect_map(node, EXTENSION, diags) {
+        return out;
+    }
+    if !jwt {
+        diags.push(
+            Diagnostic::error(
+                "malformed-annotation",
+                "`x-rampart` on a security scheme sets JWT verifier settings, but this scheme is not verified as a JWT",
+            )
+            .at(node.span)
+            .help("remove it, or use it on an http bearer (JWT), oauth2 or openIdConnect scheme"),
+        );
+        return out;
+    }
+    check_keys(node, SCHEME_KEYS, "a security scheme's x-rampart", diags);
+    out.audience = node
+        .get("audience")
+        .map(|n| read_string_list(n, "audience", diags))
+        .unwrap_or_default();
+    out.issuer = node
+        .get("issuer")
+        .map(|n| read_string_list(n, "issuer", diags))
+        .unwrap_or_default();
+    out.typ = node.get("typ").and_then(|n| match n.as_str() {
+        Some(t) if !t.trim().is_empty() => Some(Spanned {
+            value: t.to_owned(),
+            span: n.span,
+        }),
+        _ => {
+            diags.push(
+                Diagnostic::error(
+                    "malformed-annotation",
+                    format!("`typ` must be a non-empty string, found {}", n.describe()),
+                )
+                .at(n.span)
+                .help("e.g. `typ: at+jwt`"),
+            );
+            None
+        }
+    });
+    for (key, values) in [("audience", &out.audience), ("issuer", &out.issuer)] {
+        if let Some(empty) = values.iter().find(|v| v.value.trim().is_empty()) {
+            diags.push(
+                Diagnostic::error(
+                    "malformed-annotation",
+                    format!("`{key}` entries must not be empty"),
+                )
+                .at(empty.span),
+            );
+        }
+    }
+    out
 }
 
 /// Read the top-level `x-rampart` from the document root.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema};
 
-use crate::annotations::{self, ApiAnnotations, OperationAnnotations};
+use crate::annotations::{self, ApiAnnotations, OperationAnnotations, SchemeAnnotations};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::grammar::RoleHierarchy;
 use crate::node::{Node, escape_pointer_token};
@@ -34,6 +34,8 @@ pub struct ApiModel {
     pub roles: RoleHierarchy,
     /// Security schemes by name, typed.
     pub schemes: Vec<(String, SecuritySchemeKind)>,
+    /// The `x-rampart` of JWT security schemes that have one, by scheme name.
+    pub scheme_annotations: Vec<(String, SchemeAnnotations)>,
     /// Every operation, in document order.
     pub operations: Vec<Operation>,
 }
@@ -70,6 +72,21 @@ pub enum SecuritySchemeKind {
         /// The discovery URL.
         url: String,
     },
+}
+
+impl SecuritySchemeKind {
+    /// Whether rampart verifies this scheme's credentials as JWTs: an http
+    /// bearer scheme (unless `bearerFormat` names another format), oauth2
+    /// and openIdConnect.
+    pub fn is_jwt(&self) -> bool {
+        match self {
+            SecuritySchemeKind::Bearer { format } => format
+                .as_deref()
+                .is_none_or(|f| f.eq_ignore_ascii_case("jwt")),
+            SecuritySchemeKind::OAuth2 { .. } | SecuritySchemeKind::OpenIdConnect { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// Where an API key travels.
@@ -134,6 +151,14 @@ impl ApiModel {
         self.schemes.iter().find(|(n, _)| n == name).map(|(_, s)| s)
     }
 
+    /// A JWT scheme's `x-rampart` (audience, issuer, typ), if it has one.
+    pub fn scheme_annotations(&self, name: &str) -> Option<&SchemeAnnotations> {
+        self.scheme_annotations
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a)
+    }
+
     /// An operation by id.
     pub fn operation(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.id == id)
@@ -169,6 +194,7 @@ impl ApiModel {
 /// Build the model from the deserialized spec and its tree, collecting diagnostics.
 pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> ApiModel {
     let api = annotations::read_api(&root, diags);
+    crate::schemas::check(&root, diags);
     let roles = RoleHierarchy::new(api.common.roles.iter().map(|r| r.value.clone()));
     check_duplicate_roles(&api, diags);
     if let Some(sunset) = &api.common.sunset {
@@ -184,12 +210,14 @@ pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> Ap
         }
     }
     let schemes = read_schemes(&openapi, &root, diags);
+    let scheme_annotations = read_scheme_annotations(&schemes, &root, diags);
     let mut model = ApiModel {
         openapi,
         root,
         annotations: api,
         roles,
         schemes,
+        scheme_annotations,
         operations: Vec::new(),
     };
     model.operations = read_operations(&model, diags);
@@ -272,6 +300,30 @@ fn read_schemes(
         out.push((name.clone(), kind));
     }
     let _ = (root, diags);
+    out
+}
+
+fn read_scheme_annotations(
+    schemes: &[(String, SecuritySchemeKind)],
+    root: &Node,
+    diags: &mut Diagnostics,
+) -> Vec<(String, SchemeAnnotations)> {
+    let Some(nodes) = root
+        .get("components")
+        .and_then(|c| c.get("securitySchemes"))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, kind) in schemes {
+        let Some(node) = nodes.get(name) else {
+            continue;
+        };
+        let read = annotations::read_scheme(node, kind.is_jwt(), diags);
+        if !read.is_empty() {
+            out.push((name.clone(), read));
+        }
+    }
     out
 }
 

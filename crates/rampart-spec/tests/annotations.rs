@@ -636,3 +636,56 @@ fn quoted_values_are_covered_quotes_and_escapes_included() {
         assert_eq!(spanned_text(&loaded, d), written);
     }
 }
+
+/// `spec()` with `annotation` (whole lines, 6 spaces deep) under the
+/// oauth2 scheme, starting on line 10.
+fn scheme(annotation: &str) -> String {
+    spec("", "", "").replace(
+        "      type: oauth2\n",
+        &format!("      type: oauth2\n      x-rampart:\n{annotation}"),
+    )
+}
+
+#[test]
+fn a_jwt_scheme_declares_its_own_audience_issuer_and_typ() {
+    let loaded = load(&scheme(
+        "        audience: [pets-oauth, pets-admin]\n        issuer: https://idp.example\n        typ: at+jwt\n",
+    ));
+    let model = assert_clean(&loaded);
+    let a = model
+        .scheme_annotations("oauth2")
+        .expect("oauth2's x-rampart");
+    let values = |v: &[rampart_spec::annotations::Spanned<String>]| {
+        v.iter().map(|s| s.value.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(values(&a.audience), ["pets-oauth", "pets-admin"]);
+    assert_eq!(values(&a.issuer), ["https://idp.example"]);
+    assert_eq!(a.typ.as_ref().unwrap().value, "at+jwt");
+    assert!(model.scheme_annotations("bearerAuth").is_none());
+}
+
+#[test]
+fn unknown_scheme_key_suggests_the_nearest() {
+    let loaded = load(&scheme("        audiance: pets-oauth\n"));
+    let d = assert_error(
+        &loaded,
+        "unknown-key",
+        &["unknown key `audiance` in a security scheme's x-rampart; did you mean `audience`?"],
+        (11, 9),
+    );
+    assert_eq!(spanned_text(&loaded, d), "audiance");
+}
+
+#[test]
+fn scheme_settings_on_an_api_key_scheme_are_an_error() {
+    let loaded = load(&spec("", "", "").replace(
+        "    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }\n",
+        "    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }\n    apiKey: { type: apiKey, in: header, name: X-API-Key, x-rampart: { audience: a } }\n",
+    ));
+    assert_error(
+        &loaded,
+        "malformed-annotation",
+        &["not verified as a JWT"],
+        (8, 69),
+    );
+}

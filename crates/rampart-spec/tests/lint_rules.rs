@@ -94,7 +94,7 @@ fn registry_ids_are_unique_and_lowerings_lower() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), count, "duplicate rule ids");
-    assert_eq!(count, 39);
+    assert_eq!(count, 40);
     for rule in lint::RULES {
         assert!(
             rule.id.starts_with("owasp-api") || rule.id.starts_with("rampart-"),
@@ -544,4 +544,17 @@ fn docs_list_every_rule_with_its_default_severity() {
             );
         }
     }
+}
+
+#[test]
+fn shared_verifier_scopes() {
+    check(
+        "rampart-shared-verifier-scopes",
+        &[(
+            Warning,
+            7,
+            7,
+            "accepts `bearerAuth` without the scopes [pets:write]",
+        )],
+    );
 }

@@ -14,13 +14,13 @@
 //! `components.schemas` and inline schemas), plus fixed defaults.
 
 use std::fmt;
-use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderName};
 use openapiv3::{ReferenceOr, Schema, SchemaKind, StringFormat, Type, VariantOrUnknownOrEmpty};
 use rampart_spec::model::{ApiModel, SecuritySchemeKind};
 
 use crate::auth::lockout::LockTarget;
+use crate::net::ClientIp;
 use crate::principal::{AuthMethod, Principal};
 
 /// The `tracing` target of audit events.
@@ -348,19 +348,6 @@ impl fmt::Display for RedactedQuery<'_> {
     }
 }
 
-/// A client IP for a log field, `-` when unknown.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientIp(pub(crate) Option<IpAddr>);
-
-impl fmt::Display for ClientIp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(ip) => ip.fmt(f),
-            None => f.write_str("-"),
-        }
-    }
-}
-
 /// A logged value with its control characters escaped (`\n` → `\\n`), so a
 /// value that comes from a request or a token (a JWT `sub`, a scheme name
 /// from config) can never start a new log line or send terminal escapes.
@@ -386,7 +373,7 @@ impl fmt::Display for Clean<'_> {
 pub(crate) struct AuditContext<'a> {
     /// The request's id, from its [`RequestContext`](crate::context::RequestContext).
     pub(crate) request_id: &'a crate::request_id::RequestId,
-    pub(crate) client_ip: ClientIp,
+    pub(crate) client_ip: Option<ClientIp>,
     pub(crate) operation: &'a str,
 }
 
@@ -403,7 +390,7 @@ pub(crate) fn success(ctx: &AuditContext<'_>, principal: &Principal) {
         event = "auth.success",
         outcome = "success",
         request_id = ctx.request_id.as_str(),
-        client_ip = %ctx.client_ip,
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
         operation = ctx.operation,
         scheme = %Clean(&principal.scheme),
         method = method_name(principal.method),
@@ -426,7 +413,7 @@ pub(crate) fn failure(
         outcome = "failure",
         status,
         request_id = ctx.request_id.as_str(),
-        client_ip = %ctx.client_ip,
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
         operation = ctx.operation,
         scheme = %Clean(scheme),
         reason,
@@ -442,7 +429,7 @@ pub(crate) fn forbidden(ctx: &AuditContext<'_>, principal: &Principal, reason: &
         outcome = "denied",
         status = 403u16,
         request_id = ctx.request_id.as_str(),
-        client_ip = %ctx.client_ip,
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
         operation = ctx.operation,
         scheme = %Clean(&principal.scheme),
         subject = %Clean(&principal.subject),
@@ -458,7 +445,7 @@ pub(crate) fn lockout(ctx: &AuditContext<'_>, target: LockTarget<'_>, lock_secs:
         event = "auth.lockout",
         outcome = "locked",
         request_id = ctx.request_id.as_str(),
-        client_ip = %ctx.client_ip,
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
         operation = ctx.operation,
         locked = %target,
         lock_secs,
@@ -473,7 +460,7 @@ pub(crate) fn locked(ctx: &AuditContext<'_>, target: LockTarget<'_>, retry_after
         outcome = "refused",
         status = 429u16,
         request_id = ctx.request_id.as_str(),
-        client_ip = %ctx.client_ip,
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
         operation = ctx.operation,
         locked = %target,
         retry_after,
@@ -488,7 +475,7 @@ pub(crate) fn url_credentials(ctx: &AuditContext<'_>, parameter: &str) {
         outcome = "refused",
         status = 400u16,
         request_id = ctx.request_id.as_str(),
-        client_ip = %ctx.client_ip,
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
         operation = ctx.operation,
         parameter,
         "credentials in the URL refused"
@@ -502,7 +489,7 @@ pub(crate) fn unavailable(ctx: &AuditContext<'_>, scheme: &str) {
         outcome = "error",
         status = 503u16,
         request_id = ctx.request_id.as_str(),
-        client_ip = %ctx.client_ip,
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
         operation = ctx.operation,
         scheme = %Clean(scheme),
         "credential store unavailable"

@@ -1,5 +1,41 @@
-//! Host names and authorities, shared by CORS (exact origins) and the
-//! HTTPS redirect (the `Host` header).
+//! Network facts shared by every step: the client address type, and host
+//! names and authorities (CORS exact origins, the HTTPS redirect's `Host`).
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// The client's address as the pipeline established it (the socket peer, or
+/// the forwarded client when the peer is a trusted proxy): the ONE client-IP
+/// type. The front computes it once per request into the
+/// [`RequestContext`](crate::context::RequestContext); audit events, the
+/// lockout and IP quotas read it from there. As a request extension set
+/// upstream, [`RateLimitLayer`](crate::rate::RateLimitLayer) uses it
+/// instead of computing it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientIp(pub IpAddr);
+
+impl fmt::Display for ClientIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ClientIp {
+    /// A log field for a client IP that may be unknown: the address, or `-`.
+    pub(crate) fn or_dash(ip: Option<ClientIp>) -> impl fmt::Display + Copy {
+        #[derive(Clone, Copy)]
+        struct OrDash(Option<ClientIp>);
+        impl fmt::Display for OrDash {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0 {
+                    Some(ip) => ip.fmt(f),
+                    None => f.write_str("-"),
+                }
+            }
+        }
+        OrDash(ip)
+    }
+}
 
 /// The host part of an authority (`name[:port]`, `[v6][:port]`: a `Host`
 /// header, an origin without its scheme) if the host is a DNS name, an IPv4

@@ -43,3 +43,37 @@ pub(crate) fn answered(
         .take()
         .unwrap_or_else(|| crate::problem::Problem::internal().into_response())))
 }
+
+/// Whether the "client IP unknown" error was logged already (once per
+/// process: every later refusal is logged at debug).
+static CLIENT_IP_UNKNOWN_LOGGED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The answer when a step needs the client's address (the brute-force
+/// lockout, a quota keyed by IP) and the server was run without the peer
+/// address (`ConnectInfo<SocketAddr>`): fail closed with `500` and say
+/// loudly why, rather than silently turning the lockout off or sharing one
+/// bucket between every anonymous client.
+pub(crate) fn client_ip_unknown(operation: &str, needed_for: &'static str) -> Response {
+    const FIX: &str = "the client IP is unknown: serve with rampart::server::serve or \
+                       `into_make_service_with_connect_info::<SocketAddr>()`; refusing \
+                       requests that need it";
+    if !CLIENT_IP_UNKNOWN_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!(
+            target: "rampart::audit",
+            event = "misconfigured",
+            operation,
+            needed_for,
+            "{FIX}"
+        );
+    } else {
+        tracing::debug!(
+            target: "rampart::audit",
+            event = "misconfigured",
+            operation,
+            needed_for,
+            "{FIX}"
+        );
+    }
+    Problem::internal().into_response()
+}

@@ -14,11 +14,11 @@ use rampart_spec::policy::OperationPolicy;
 
 use crate::audit::Redactor;
 use crate::auth::api_key::{ApiKeyVerifier, KeyStore};
-use crate::auth::clock::{Clock, SharedClock, SystemClock};
 use crate::auth::jwks::JwksSource;
 use crate::auth::jwt::JwtVerifier;
 use crate::auth::lockout::LockoutStore;
 use crate::auth::setup::{has_key, jwt_verifier, key_store, lockout};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::{ConfigError, JwtConfig, Secret, SecurityConfig};
 use crate::harden::{ApiInfo, HardenConfig};
 use crate::pipeline::GuardLayer;
@@ -228,6 +228,9 @@ pub struct SecurityBuilder {
     config: SecurityConfig,
     roles: Option<RoleHierarchy>,
     schemes: Vec<(String, SecuritySchemeKind)>,
+    /// Per-scheme JWT settings the spec declares (a scheme's `x-rampart`):
+    /// over `[jwt]`, under `[schemes.NAME]`.
+    spec_schemes: Vec<(String, JwtConfig)>,
     used: Vec<String>,
     clock: Option<SharedClock>,
     redactor: Option<Redactor>,
@@ -265,6 +268,21 @@ impl SecurityBuilder {
         self.roles = Some(model.roles.clone());
         for (name, kind) in &model.schemes {
             add_scheme(&mut self.schemes, name, kind.clone());
+        }
+        for (name, annotations) in &model.scheme_annotations {
+            let list = |v: &[rampart_spec::annotations::Spanned<String>]| {
+                (!v.is_empty()).then(|| {
+                    crate::config::OneOrMany::Many(v.iter().map(|s| s.value.clone()).collect())
+                })
+            };
+            let settings = JwtConfig {
+                audience: list(&annotations.audience),
+                issuer: list(&annotations.issuer),
+                typ: annotations.typ.as_ref().map(|t| t.value.clone()),
+                ..JwtConfig::default()
+            };
+            self.spec_schemes.retain(|(n, _)| n != name);
+            self.spec_schemes.push((name.clone(), settings));
         }
         for op in &model.operations {
             for name in op.policy.schemes() {
@@ -449,7 +467,16 @@ impl SecurityBuilder {
                 SecuritySchemeKind::Bearer { .. }
                 | SecuritySchemeKind::OAuth2 { .. }
                 | SecuritySchemeKind::OpenIdConnect { .. } => {
-                    let config = self.config.jwt_for(name);
+                    let config = match self.spec_schemes.iter().find(|(n, _)| n == name) {
+                        Some((_, spec)) => self
+                            .config
+                            .schemes
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_default()
+                            .over(&spec.over(&self.config.jwt)),
+                        None => self.config.jwt_for(name),
+                    };
                     if !used && !has_key(&config) {
                         continue;
                     }
@@ -552,9 +579,15 @@ impl SecurityBuilder {
             None => None,
         };
         let harden = self.harden.unwrap_or_default();
-        let deprecations = self
-            .deprecations
-            .unwrap_or_else(|| DeprecationTracker::new(&harden.deprecation));
+        // One clock: an injected one also decides sunsets (unless a tracker
+        // with its own clock was injected).
+        let deprecations = self.deprecations.unwrap_or_else(|| {
+            let tracker = DeprecationTracker::new(&harden.deprecation);
+            match &self.clock {
+                Some(clock) => tracker.with_clock(clock.clone()),
+                None => tracker,
+            }
+        });
         Ok(Security {
             inner: Arc::new(State {
                 realm,

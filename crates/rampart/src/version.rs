@@ -12,7 +12,6 @@
 //!   problem+json once the sunset has passed (by a [`Clock`], injectable),
 //!   and a per-operation, per-caller count of calls ([`DeprecatedCalls`]).
 
-mod clock;
 mod deprecation;
 
 use std::convert::Infallible;
@@ -26,7 +25,7 @@ use http::{HeaderName, HeaderValue};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use deprecation::{
     ANONYMOUS, DEPRECATION, DeprecatedCallCount, DeprecatedCalls, DeprecatedOperation,
     DeprecationConfig, DeprecationFuture, DeprecationHeaders, DeprecationLayer, DeprecationService,

@@ -5,7 +5,7 @@
 use super::ctx::Ctx;
 use super::{
     ADMIN_SECURITY_UNIQUE, ANONYMOUS_WITHOUT_PUBLIC, READ_RESTRICTED, ROLES_WITHOUT_SECURITY,
-    UNDECLARED_ROLE, WRITE_RESTRICTED,
+    SHARED_VERIFIER_SCOPES, UNDECLARED_ROLE, WRITE_RESTRICTED,
 };
 use crate::model::Operation;
 use crate::node::Node;
@@ -18,6 +18,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         restricted(ctx, op);
         roles(ctx, op);
         anonymous(ctx, op);
+        shared_verifier(ctx, op);
     }
     admin_unique(ctx);
 }
@@ -135,6 +136,80 @@ fn anonymous(ctx: &mut Ctx<'_>, op: &Operation) {
         ),
         "add `x-rampart: { public: true }` if the operation is meant to be public, or list a security requirement",
     );
+}
+
+/// OR-alternatives whose JWT schemes differ in scopes: `{ bearerAuth: [] }`
+/// or `{ oauth2: [pets:write] }` lets a token without `pets:write` in
+/// through `bearerAuth` whenever both schemes accept the same tokens.
+fn shared_verifier(ctx: &mut Ctx<'_>, op: &Operation) {
+    let model = ctx.model;
+    let jwt = |name: &str| model.scheme(name).is_some_and(|k| k.is_jwt());
+    // Schemes that declare their own audience, issuer or `typ` in their
+    // `x-rampart` get verifiers of their own: the same settings, or none on
+    // either side, mean one verifier.
+    let settings = |name: &str| {
+        model.scheme_annotations(name).map(|a| {
+            fn values(v: &[crate::annotations::Spanned<String>]) -> Vec<&str> {
+                let mut v: Vec<&str> = v.iter().map(|s| s.value.as_str()).collect();
+                v.sort_unstable();
+                v
+            }
+            (
+                values(&a.audience),
+                values(&a.issuer),
+                a.typ.as_ref().map(|t| t.value.to_ascii_lowercase()),
+            )
+        })
+    };
+    let alternatives = &op.policy.security;
+    let mut reported: Vec<(&str, &str)> = Vec::new();
+    for (i, weak) in alternatives.iter().enumerate() {
+        for (j, strong) in alternatives.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            for w in weak.schemes.iter().filter(|w| jwt(&w.scheme)) {
+                for s in strong.schemes.iter().filter(|s| jwt(&s.scheme)) {
+                    if w.scheme == s.scheme
+                        || reported.contains(&(&w.scheme, &s.scheme))
+                        || settings(&w.scheme) != settings(&s.scheme)
+                    {
+                        continue;
+                    }
+                    let missing: Vec<&str> = s
+                        .scopes
+                        .iter()
+                        .filter(|scope| !w.scopes.contains(scope))
+                        .map(String::as_str)
+                        .collect();
+                    if missing.is_empty() {
+                        continue;
+                    }
+                    reported.push((&w.scheme, &s.scheme));
+                    let span = ctx.op_field_span(op, "security");
+                    ctx.report(
+                        SHARED_VERIFIER_SCOPES,
+                        span,
+                        format!(
+                            "operation {} accepts `{}` without the scopes [{}] its `{}` alternative requires; \
+                             unless the two schemes are configured with distinct audiences, issuers or `typ`, \
+                             they accept the same tokens and a token lacking those scopes passes through `{}`",
+                            describe(op),
+                            w.scheme,
+                            missing.join(", "),
+                            s.scheme,
+                            w.scheme
+                        ),
+                        format!(
+                            "give `{}` its own audience: `x-rampart: {{ audience: ... }}` on the scheme \
+                             (or `[schemes.{}]` in rampart.toml), or require the same scopes in every alternative",
+                            s.scheme, s.scheme
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// A requirement in a canonical form (schemes and scopes sorted) for comparison.

@@ -143,6 +143,7 @@ ids! {
     READ_ONLY_REQUIRED_IN_REQUEST = "rampart-read-only-required-in-request";
     SENSITIVE_NOT_REDACTED = "rampart-sensitive-not-redacted";
     BODY_LIMIT_TOO_LARGE = "rampart-body-limit-too-large";
+    SHARED_VERIFIER_SCOPES = "rampart-shared-verifier-scopes";
 }
 
 /// Every rule, in documentation order.
@@ -602,6 +603,16 @@ pub static RULES: &[Rule] = &[
         summary: "a `body-limit` is above 16 MiB",
         rationale: "large bodies are buffered and parsed in memory; a few concurrent ones can exhaust it",
         fix: "lower `body-limit`, or stream large uploads through a dedicated endpoint",
+        lowering: None,
+    },
+    Rule {
+        id: SHARED_VERIFIER_SCOPES,
+        category: "API5:2023",
+        origin: Origin::Rampart,
+        severity: Warning,
+        summary: "OR-alternatives of one operation use two JWT schemes that require different scopes",
+        rationale: "JWT schemes configured alike (same keys, issuer, audience and `typ`) share one verifier and accept the same tokens, so a token lacking the scopes one alternative requires passes through the other",
+        fix: "give the schemes distinct audiences, issuers or `typ` (`[schemes.NAME]` in rampart.toml), or require the same scopes in every alternative",
         lowering: None,
     },
 ];

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::clock::SharedClock;
+use crate::clock::SharedClock;
 
 /// Every rampart API key starts with this.
 pub const KEY_PREFIX: &str = "rk_";
@@ -309,7 +309,7 @@ impl ApiKeyVerifier {
         if !stored.active {
             return invalid(KeyFailure::Inactive, Some(id));
         }
-        let now = i64::try_from(self.clock.now()).unwrap_or(i64::MAX);
+        let now = i64::try_from(self.clock.unix_secs()).unwrap_or(i64::MAX);
         if stored.expires_at.is_some_and(|at| at <= now) {
             return invalid(KeyFailure::Expired, Some(id));
         }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
 
-use crate::auth::clock::SharedClock;
 use crate::auth::keys::{KeySet, jwk_key};
+use crate::clock::SharedClock;
 
 /// Largest JWKS document accepted.
 #[cfg(feature = "jwks")]
@@ -234,7 +234,7 @@ impl JwksSource {
         if keys.keys.is_empty() {
             return Err("it holds no signing key rampart can use (RSA, EC P-256/P-384 or Ed25519, allowed algorithm, `use: sig`)".into());
         }
-        let now = clock.now();
+        let now = clock.unix_secs();
         Ok(JwksSource {
             location,
             allow,
@@ -272,7 +272,7 @@ impl JwksSource {
     /// Whether the cached copy is older than the maximum age.
     pub(crate) fn is_stale(&self) -> bool {
         self.clock
-            .now()
+            .unix_secs()
             .saturating_sub(self.fetched_at.load(Ordering::Relaxed))
             >= self.timing.max_age
     }
@@ -282,7 +282,7 @@ impl JwksSource {
     /// a stale copy keeps serving while the identity provider is slow or
     /// down. Without a Tokio runtime nothing happens.
     pub(crate) fn refresh_in_background(self: &Arc<Self>) {
-        let now = self.clock.now();
+        let now = self.clock.unix_secs();
         if now.saturating_sub(self.last_attempt.load(Ordering::Relaxed)) < self.timing.min_interval
         {
             return;
@@ -313,7 +313,7 @@ impl JwksSource {
         if self.generation() != seen {
             return true; // another caller refreshed while we waited
         }
-        let now = self.clock.now();
+        let now = self.clock.unix_secs();
         if now.saturating_sub(self.last_attempt.load(Ordering::Relaxed)) < self.timing.min_interval
         {
             return false;

@@ -12,14 +12,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::auth::cache::TokenCache;
-use crate::auth::clock::SharedClock;
 use crate::auth::jwks::JwksSource;
 use crate::auth::keys::{KeySet, parse_algorithm};
+use crate::clock::SharedClock;
 
 /// Default largest token accepted, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Default clock-skew leeway for `exp`, `nbf` and `iat`, in seconds.
 pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// `typ` values accepted when no `typ` is configured (a token without `typ`
+/// is accepted too): a plain JWT and an OAuth 2.0 access token (RFC 9068).
+pub const DEFAULT_TYPES: &[&str] = &["JWT", "at+jwt"];
 /// Default number of verified tokens cached per scheme.
 pub const DEFAULT_CACHE_SIZE: usize = 10_000;
 
@@ -32,7 +35,9 @@ pub struct JwtRules {
     pub audiences: Vec<String>,
     /// Clock-skew leeway in seconds.
     pub leeway: u64,
-    /// Required `typ` header (compared case-insensitively, `application/` prefix optional).
+    /// Required `typ` header (compared case-insensitively, `application/`
+    /// prefix optional); when unset, a token's `typ` must be absent or one of
+    /// [`DEFAULT_TYPES`].
     pub typ: Option<String>,
     /// Claim holding roles (dotted path allowed, e.g. `realm_access.roles`); default `roles`, then `role`.
     pub roles_claim: Option<String>,
@@ -179,13 +184,14 @@ fn path<'a>(claims: &'a Map<String, Value>, dotted: &str) -> Option<&'a Value> {
 }
 
 fn typ_matches(actual: &str, expected: &str) -> bool {
-    let strip = |t: &str| {
-        let lower = t.to_ascii_lowercase();
-        lower
-            .strip_prefix("application/")
-            .map_or(lower.clone(), str::to_owned)
-    };
-    strip(actual) == strip(expected)
+    fn strip(t: &str) -> &str {
+        const PREFIX: &str = "application/";
+        match t.get(..PREFIX.len()) {
+            Some(head) if head.eq_ignore_ascii_case(PREFIX) => &t[PREFIX.len()..],
+            _ => t,
+        }
+    }
+    strip(actual).eq_ignore_ascii_case(strip(expected))
 }
 
 impl JwtVerifier {
@@ -231,7 +237,7 @@ impl JwtVerifier {
     /// claims. Waits only for a JWKS refetch (throttled) for an unknown
     /// `kid`; a stale JWKS is refreshed in the background.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<Identity>, JwtFailure> {
-        let now = self.clock.now();
+        let now = self.clock.unix_secs();
         self.refresh_if_stale();
         match self.attempt(token, now, true) {
             Attempt::Done(result) => result,
@@ -257,7 +263,7 @@ impl JwtVerifier {
     /// keys, the token cache and a current or stale JWKS answer here.
     pub(crate) fn verify_now(&self, token: &str) -> Option<Result<Arc<Identity>, JwtFailure>> {
         self.refresh_if_stale();
-        match self.attempt(token, self.clock.now(), true) {
+        match self.attempt(token, self.clock.unix_secs(), true) {
             Attempt::Done(result) => Some(result),
             Attempt::Refetch => None,
         }
@@ -299,14 +305,18 @@ impl JwtVerifier {
                 return Err(JwtFailure::Critical);
             }
             let alg = parse_algorithm(&header.alg).ok_or(JwtFailure::Algorithm)?;
-            if let Some(expected) = &self.rules.typ {
-                if !header
-                    .typ
-                    .as_deref()
-                    .is_some_and(|t| typ_matches(t, expected))
-                {
-                    return Err(JwtFailure::Type);
-                }
+            let typ_ok = match (&self.rules.typ, header.typ.as_deref()) {
+                (Some(expected), typ) => typ.is_some_and(|t| typ_matches(t, expected)),
+                // By default a token may say it is a JWT or an access token
+                // (RFC 9068), or say nothing; any other declared type (an ID
+                // token's `id+jwt`, a DPoP proof, a logout token, a security
+                // event) is a different kind of token signed with the same
+                // key and is never accepted as an access credential.
+                (None, None) => true,
+                (None, Some(t)) => DEFAULT_TYPES.iter().any(|d| typ_matches(t, d)),
+            };
+            if !typ_ok {
+                return Err(JwtFailure::Type);
             }
             let message = &token[..header_b64.len() + 1 + payload_b64.len()];
             Ok((header, alg, message, payload_b64, signature))

@@ -21,7 +21,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::api_key::{BoxFuture, KeyRecord, KeyStore, KeyStoreError, StoredKey};
-use crate::auth::clock::{SharedClock, SystemClock};
+use crate::clock::{SharedClock, SystemClock};
 
 /// Default file name of the key file.
 pub const DEFAULT_KEY_FILE: &str = "rampart-keys.toml";
@@ -154,7 +154,7 @@ impl FileKeyStore {
         })?;
         let file = KeyFile::parse(&text)
             .map_err(|e| format!("the API key file {} is invalid: {e}", path.display()))?;
-        let now = clock.now();
+        let now = clock.unix_secs();
         Ok(FileKeyStore {
             stamp: Mutex::new(stamp(&path)),
             keys: RwLock::new(Arc::new(file.index())),
@@ -196,7 +196,7 @@ impl FileKeyStore {
     }
 
     fn maybe_reload(&self) {
-        let now = self.clock.now();
+        let now = self.clock.unix_secs();
         let last = self.last_check.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= self.reload_secs
             && self

@@ -274,6 +274,11 @@ impl Lockout {
         !matches!(self, Lockout::Store(..))
     }
 
+    /// Whether failures are counted at all.
+    pub(crate) fn is_on(&self) -> bool {
+        !matches!(self, Lockout::Off)
+    }
+
     /// [`locked`](Self::locked) for a local lockout; `None` for a store.
     pub(crate) fn locked_local(&self, target: LockTarget<'_>, now: u64) -> Option<Option<u64>> {
         match self {

@@ -6,7 +6,7 @@
 //! - [`api_key`]: `rk_<id>_<secret>` keys stored as SHA-256 hashes in a file
 //!   ([`FileKeyStore`]) or Redis ([`RedisKeyStore`]).
 //! - [`lockout`]: failed attempts counted per client IP and key id.
-//! - [`clock`]: the injectable time source all of them use.
+//! - [`Clock`] (from [`crate::clock`]): the injectable time source all of them use.
 //! - [`url`]: credentials in the URL, refused before anything reads them.
 //!
 //! The [`Security`](crate::Security) handle wires these together from the spec
@@ -14,7 +14,6 @@
 
 pub mod api_key;
 mod cache;
-pub mod clock;
 pub mod jwks;
 pub mod jwt;
 pub mod key_file;
@@ -25,8 +24,8 @@ pub mod lockout;
 pub(crate) mod setup;
 pub mod url;
 
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use api_key::{KeyRecord, KeyStore, KeyStoreError, NewKey, StoredKey};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use jwt::JwtRules;
 pub use key_file::{FileKeyStore, KeyFile};
 #[cfg(feature = "redis")]

@@ -9,7 +9,6 @@ use jsonwebtoken::Algorithm;
 use rampart_spec::model::SecuritySchemeKind;
 
 use crate::auth::api_key::KeyStore;
-use crate::auth::clock::SharedClock;
 use crate::auth::jwks::{JwksLocation, JwksSource, JwksTiming};
 use crate::auth::jwt::{
     DEFAULT_CACHE_SIZE, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, JwtRules, JwtVerifier,
@@ -19,6 +18,7 @@ use crate::auth::key_file::{DEFAULT_KEY_FILE, DEFAULT_RELOAD_SECS, FileKeyStore}
 use crate::auth::key_redis::RedisKeyStore;
 use crate::auth::keys::{KeySet, hmac_key, parse_algorithm, pem_key};
 use crate::auth::lockout::{DEFAULT_CAPACITY, Lockout, LockoutPolicy, LockoutStore, MemoryLockout};
+use crate::clock::SharedClock;
 use crate::config::{ConfigError, JwtConfig, KeyStoreKind, SecurityConfig, read_secret_file};
 
 pub(crate) fn has_key(c: &JwtConfig) -> bool {

@@ -32,7 +32,7 @@ use rampart_spec::policy::OperationPolicy;
 use tower::{Layer, Service};
 
 use crate::access::missing_scope;
-use crate::audit::{self, AuditContext, ClientIp};
+use crate::audit::{self, AuditContext};
 use crate::auth::api_key::{KeyOutcome, StoredKey};
 use crate::auth::bearer_token;
 use crate::auth::jwt::Identity;
@@ -40,6 +40,7 @@ use crate::auth::lockout::LockTarget;
 use crate::auth::url::find_url_credential;
 use crate::config::ConfigError;
 use crate::context::RequestContext;
+use crate::net::ClientIp;
 use crate::plan::{MAX_SCHEMES_PER_ROUTE, RoutePlan, SchemeAuth, State};
 use crate::principal::{AuthMethod, Principal};
 use crate::problem::{Problem, kinds};
@@ -491,7 +492,7 @@ async fn decide(
             target: "rampart::audit",
             event = "request",
             operation = %plan.operation,
-            client_ip = %ClientIp(ip),
+            client_ip = %ClientIp::or_dash(ip.map(ClientIp)),
             method = %req.method,
             path = req.uri.path(),
             query = %security.redactor.query(req.uri.query().unwrap_or("")),
@@ -501,7 +502,7 @@ async fn decide(
     }
     let ctx = AuditContext {
         request_id: facts.request_id(req),
-        client_ip: ClientIp(ip),
+        client_ip: ip.map(ClientIp),
         operation: &plan.operation,
     };
 
@@ -526,7 +527,7 @@ async fn decide(
     // for attempts that fail: valid credentials are never refused, so a
     // client that shares an address with an attacker (NAT, a proxy) keeps
     // working.
-    let now = security.clock.now();
+    let now = security.clock.unix_secs();
 
     // 5. Authentication: OR of ANDs, each scheme's credential checked at most once.
     let mut memo: [Option<Outcome>; MAX_SCHEMES_PER_ROUTE] = Default::default();
@@ -589,7 +590,12 @@ async fn decide(
                 .map(|o| (&security.schemes[plan.schemes[slot]], o))
         })
     };
+    // Every JWT scheme reads the one bearer token: when one of them verified
+    // it, another scheme's refusal (another audience, issuer or `typ`) does
+    // not make it a bad credential, let alone a brute-force attempt.
+    let token_verified = memo.iter().any(|o| matches!(o, Some(Outcome::Jwt(_))));
     if let Some((entry, reason, key)) = evaluated().find_map(|(e, o)| match o {
+        Outcome::Invalid { .. } if token_verified && matches!(e.auth, SchemeAuth::Jwt(_)) => None,
         Outcome::Invalid { reason, key_id } => Some((e, *reason, key_id.as_deref())),
         _ => None,
     }) {
@@ -599,6 +605,14 @@ async fn decide(
         // (one subscriber's prefix), so rotating addresses inside it does
         // not reset the count.
         let client = ip.map(crate::rate::ip_bucket);
+        if client.is_none() && security.lockout.is_on() {
+            // Without the client's address failures cannot be counted per
+            // client: fail closed rather than switch the lockout off.
+            return Ok(Verdict::Refuse(crate::respond::client_ip_unknown(
+                &plan.operation,
+                "lockout",
+            )));
+        }
         let client_key = key.map(|id| match client {
             Some(client) => format!("{id}@{client}"),
             None => id.to_owned(),
@@ -688,7 +702,19 @@ async fn admission(
     }
     let mut rate_headers = None;
     if let Some(rate) = &plan.rate {
-        let ip = ip.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+        let needs_ip = plan.rate_key == rampart_spec::policy::RateKey::Ip || principal.is_none();
+        let ip = match ip {
+            Some(ip) => ip,
+            // One bucket for every client would be no quota at all.
+            None if needs_ip => {
+                return Ok(Verdict::Refuse(crate::respond::client_ip_unknown(
+                    &plan.operation,
+                    "rate limit by client IP",
+                )));
+            }
+            // Unused: the key is the principal.
+            None => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
         let key = RateKeyValue::for_policy(plan.rate_key, principal.as_ref(), ip);
         let decision = store!(local, rate.check_now(key), rate.check(key));
         match decision.outcome {

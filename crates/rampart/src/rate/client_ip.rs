@@ -19,11 +19,7 @@ use crate::rate::RateError;
 /// Most forwarding hops examined before giving up (and keeping the last trusted one).
 const MAX_HOPS: usize = 32;
 
-/// The client address as the pipeline established it, a request extension.
-/// [`RateLimitLayer`](crate::rate::RateLimitLayer) uses it when present
-/// instead of computing it again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientIp(pub IpAddr);
+pub use crate::net::ClientIp;
 
 /// The forwarding header trusted proxies maintain. Only that one is read: a
 /// client could write the other one freely.

@@ -21,7 +21,6 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use axum::extract::ConnectInfo;
@@ -159,25 +158,24 @@ impl<S> std::fmt::Debug for RateLimitService<S> {
     }
 }
 
-static WARNED_NO_PEER: AtomicBool = AtomicBool::new(false);
-
-fn request_ip<B>(req: &Request<B>, trusted: &TrustedProxies) -> IpAddr {
+/// The client address: the request context's, a [`ClientIp`] set upstream, else the peer through
+/// the trusted proxies; `None` when the server was run without
+/// `ConnectInfo<SocketAddr>`.
+fn request_ip<B>(req: &Request<B>, trusted: &TrustedProxies) -> Option<IpAddr> {
+    // The front's context is the source of truth behind a hardened router.
+    if let Some(ip) = req
+        .extensions()
+        .get::<crate::context::RequestContext>()
+        .and_then(crate::context::RequestContext::client_ip)
+    {
+        return Some(ip);
+    }
     if let Some(ClientIp(ip)) = req.extensions().get::<ClientIp>() {
-        return *ip;
+        return Some(*ip);
     }
-    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(peer)) => client_ip(*peer, req.headers(), trusted),
-        None => {
-            if !WARNED_NO_PEER.swap(true, Ordering::Relaxed) {
-                tracing::error!(
-                    "rate limiting by client address without the peer address: serve with \
-                     `into_make_service_with_connect_info::<SocketAddr>()`; all anonymous \
-                     clients share one bucket until then"
-                );
-            }
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-        }
-    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| client_ip(*peer, req.headers(), trusted))
 }
 
 impl<S, B> Service<Request<B>> for RateLimitService<S>
@@ -199,7 +197,20 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let ip = request_ip(&req, &layer.trusted);
+            let principal = req.extensions().get::<Principal>();
+            let by_principal = matches!(layer.mode, KeyMode::Principal) && principal.is_some();
+            let ip = match request_ip(&req, &layer.trusted) {
+                Some(ip) => ip,
+                // Unused: the key is the principal.
+                None if by_principal => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                // One bucket for every client would be no quota at all.
+                None => {
+                    return Ok(crate::respond::client_ip_unknown(
+                        layer.policy.name(),
+                        "rate limit by client IP",
+                    ));
+                }
+            };
             let custom = match &layer.mode {
                 KeyMode::Custom(key_fn) => key_fn(&KeyContext {
                     method: req.method(),

@@ -17,10 +17,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash, Hasher, RandomState};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::Quota;
-use governor::clock::{Clock, FakeRelativeClock};
+use governor::clock::Clock;
+
+use crate::clock::{ManualClock, SharedClock, SystemClock};
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::StateStore;
@@ -33,48 +35,53 @@ use crate::rate::key::RateKeyValue;
 /// Shards of the bucket map (fewer when `max_keys` is smaller).
 const SHARDS: usize = 64;
 
-/// The clock of the in-memory store: monotonic, or fake for tests.
+/// The clock of the in-memory store: the monotonic time of a
+/// [`crate::clock::Clock`] (the system's, or a manual one in tests).
 #[derive(Debug, Clone)]
 pub struct RateClock {
-    kind: ClockKind,
-}
-
-#[derive(Debug, Clone)]
-enum ClockKind {
-    Monotonic(Instant),
-    Fake(FakeRelativeClock),
+    clock: SharedClock,
+    /// Set for [`fake`](Self::fake) clocks, which [`advance`](Self::advance) moves.
+    manual: Option<ManualClock>,
 }
 
 impl RateClock {
     /// The process's monotonic clock.
     pub fn monotonic() -> Self {
         RateClock {
-            kind: ClockKind::Monotonic(Instant::now()),
+            clock: Arc::new(SystemClock),
+            manual: None,
         }
     }
 
     /// A clock that stands still until [`advance`](Self::advance)d; clones share it.
     pub fn fake() -> Self {
+        let manual = ManualClock::at(0);
         RateClock {
-            kind: ClockKind::Fake(FakeRelativeClock::default()),
+            clock: Arc::new(manual.clone()),
+            manual: Some(manual),
         }
     }
 
-    /// Move a fake clock forward (ignored by the monotonic clock).
+    /// The monotonic time of `clock` (e.g. the [`ManualClock`] a test also
+    /// gives its `Security`, so one `advance` moves every deadline).
+    pub fn of(clock: SharedClock) -> Self {
+        RateClock {
+            clock,
+            manual: None,
+        }
+    }
+
+    /// Move a fake clock forward (ignored by other clocks: advance the
+    /// [`ManualClock`] given to [`of`](Self::of) instead).
     pub fn advance(&self, by: Duration) {
-        if let ClockKind::Fake(clock) = &self.kind {
-            clock.advance(by);
+        if let Some(manual) = &self.manual {
+            manual.advance(by);
         }
     }
 
     /// Nanoseconds since this clock's origin.
     fn nanos(&self) -> u64 {
-        match &self.kind {
-            ClockKind::Monotonic(origin) => {
-                u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
-            }
-            ClockKind::Fake(clock) => Duration::from(clock.now()).as_nanos() as u64,
-        }
+        u64::try_from(self.clock.monotonic().as_nanos()).unwrap_or(u64::MAX)
     }
 }
 

@@ -17,7 +17,7 @@ use pin_project_lite::pin_project;
 use serde::Deserialize;
 use tower::{Layer, Service};
 
-use super::clock::{Clock, SystemClock, unix_time};
+use crate::clock::{Clock, SystemClock, unix_time};
 use crate::principal::Principal;
 use crate::problem::Problem;
 use rampart_spec::policy::{Deprecation, OperationPolicy};

@@ -2,8 +2,10 @@
 //! server on 127.0.0.1:0, token minting, and problem+json assertions.
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Json;
 use axum::Router;
@@ -399,4 +401,38 @@ pub async fn start_with(
         keys_path,
         keys,
     }
+}
+
+/// What the process logs through `tracing` (INFO and up, no colour).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Install the capturing subscriber (once per test binary) and return it.
+pub fn capture_logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        captured
+    })
+}
+
+/// Everything logged since [`capture_logs`] was first called.
+pub fn captured_text() -> String {
+    String::from_utf8_lossy(&capture_logs().0.lock().unwrap()).into_owned()
 }
