@@ -4,34 +4,12 @@
 
 mod auth_common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use auth_common::*;
 use axum::routing::get;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_values_cannot_forge_audit_lines() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = capture_logs_at(tracing::Level::INFO);
 
     let model = model();
     let (keys_path, _keys) = write_keys(&temp_dir("audit-injection"));

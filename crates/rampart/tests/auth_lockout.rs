@@ -4,43 +4,10 @@
 
 mod auth_common;
 
-use std::io::Write;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use auth_common::*;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 fn lockout_config() -> rampart::SecurityConfig {
     let mut config = hs_config();
@@ -62,7 +29,7 @@ fn bearer(token: &str) -> String {
 
 #[tokio::test]
 async fn five_failures_lock_the_ip_out_until_the_window_passes() {
-    logs();
+    capture_logs();
     let s = start(lockout_config()).await;
     let c = client_from("127.0.0.1");
     let good = hs256(&claims("alice", &[]));
@@ -80,7 +47,11 @@ async fn five_failures_lock_the_ip_out_until_the_window_passes() {
         .await;
         a.assert_invalid_token();
     }
-    assert!(log_text().contains("auth.lockout"), "{}", log_text());
+    assert!(
+        captured_text().contains("auth.lockout"),
+        "{}",
+        captured_text()
+    );
     // Locked: a failing attempt is refused with Retry-After...
     let a = send(c.get(s.url("/any")).header("authorization", bearer("bad5"))).await;
     a.assert_problem(429, "auth-lockout");
@@ -121,7 +92,7 @@ async fn five_failures_lock_the_ip_out_until_the_window_passes() {
 
 #[tokio::test]
 async fn guesses_at_a_key_id_lock_the_guesser_not_the_key() {
-    logs();
+    capture_logs();
     let s = start(lockout_config()).await;
     let attacker = client_from("127.0.0.2");
     let editor = &s.keys["editor"];
@@ -130,7 +101,7 @@ async fn guesses_at_a_key_id_lock_the_guesser_not_the_key() {
         let a = send(attacker.get(s.url("/keys")).header("x-api-key", guess)).await;
         a.assert_problem(401, "unauthorized");
     }
-    let text = log_text();
+    let text = captured_text();
     assert!(
         text.contains(&format!("key:{}", editor.record.id)),
         "{text}"
@@ -165,7 +136,7 @@ async fn guesses_at_a_key_id_lock_the_guesser_not_the_key() {
 
 #[tokio::test]
 async fn expired_tokens_are_not_brute_force_attempts() {
-    logs();
+    capture_logs();
     let s = start(lockout_config()).await;
     let c = client_from("127.0.0.4");
     let mut old = claims("alice", &[]);
@@ -199,7 +170,7 @@ async fn expired_tokens_are_not_brute_force_attempts() {
 
 #[tokio::test]
 async fn ipv6_clients_are_counted_per_64_like_the_rate_limiter() {
-    logs();
+    capture_logs();
     let mut config = lockout_config();
     // The test talks through a "proxy" on 127.0.0.5 that names the client.
     config.trusted_proxies = vec!["127.0.0.5".into()];

@@ -405,7 +405,7 @@ pub async fn start_with(
 
 /// What the process logs through `tracing` (INFO and up, no colour).
 #[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -417,14 +417,20 @@ impl Write for Captured {
     }
 }
 
-/// Install the capturing subscriber (once per test binary) and return it.
+/// Install the capturing subscriber at INFO (once per test binary) and return it.
 pub fn capture_logs() -> &'static Captured {
+    capture_logs_at(tracing::Level::INFO)
+}
+
+/// Install the capturing subscriber at `level` (the first call of the test
+/// binary decides the level) and return it.
+pub fn capture_logs_at(level: tracing::Level) -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let captured = Captured::default();
         let writer = captured.clone();
         tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
+            .with_max_level(level)
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .init();
