@@ -45,6 +45,8 @@ pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// security for the operation. With `#[secured]`, the handler is enforced
 /// with the spec's own policy for the operation. The spec path is relative to
 /// the crate's `CARGO_MANIFEST_DIR`; a spec edit triggers recompilation.
+/// A spec with errors fails the build with each of them (`file:line:col`),
+/// and the handler is still checked against it when it loaded.
 #[proc_macro_attribute]
 pub fn operation(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemFn);
@@ -60,8 +62,10 @@ pub fn operation(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Spec errors and deny-level lint findings are compile errors quoting the
-/// spec's `file:line:col`. The crate needs `validator` (with `derive`) as a
+/// Spec errors and deny-level lint findings are compile errors, one per
+/// finding, each naming the spec's `file:line:col`; a spec with only lint
+/// findings is still generated, so code using the items shows no follow-on
+/// errors. The crate needs `validator` (with `derive`) as a
 /// dependency, as a generated crate does.
 #[proc_macro]
 pub fn api(input: TokenStream) -> TokenStream {

@@ -23,6 +23,12 @@ pub(crate) struct Checked {
 }
 
 /// Check `item` (with its `#[secured]` arguments, if any) against the spec.
+///
+/// `Err` when the spec did not load (its load errors only), or when the
+/// handler or its attributes do not match the spec: then the spec's own
+/// errors, if any, come first, and each mistake is reported at the argument
+/// at fault. A spec that has errors but matches the handler is `Ok`; the
+/// caller reports [`Spec::errors`].
 pub(crate) fn check(
     args: &OperationArgs,
     secured: Option<&SecuredArgs>,
@@ -31,14 +37,14 @@ pub(crate) fn check(
     let spec = spec::load(&args.spec)?;
     let id = args.id.value();
     let Some(op) = spec.model.operation(&id) else {
-        return Err(syn::Error::new(
+        return Err(spec.errors_then(syn::Error::new(
             args.id.span(),
             format!(
                 "the spec `{}` has no operation `{id}`{}\nhelp: operation ids are the spec's `operationId`s",
                 spec.display,
                 did_you_mean(&id, spec.model.operations.iter().map(|o| o.id.as_str()))
             ),
-        ));
+        )));
     };
     let mut errors = Errors::default();
     check_path_params(&spec.model, op, item, &mut errors);
@@ -47,7 +53,9 @@ pub(crate) fn check(
         Some(secured) => check_security(&spec.model, op, secured, &mut errors),
         None => check_unsecured(op, item, &mut errors),
     }
-    errors.finish()?;
+    errors
+        .finish()
+        .map_err(|mistakes| spec.errors_then(mistakes))?;
     let policy = op.policy.clone();
     Ok(Checked { spec, policy })
 }

@@ -94,8 +94,15 @@ fn expand(
         Some(op) => Some(spec_check::check(op, secured.as_ref(), item)?),
         None => None,
     };
+    // The handler matches the spec; a spec with errors still fails the build,
+    // with its findings, but the handler expands as it would on a clean spec
+    // (no follow-on errors where it is routed or its `policy()` is called).
     let (policy, tracking) = match (checked, &secured) {
-        (Some(checked), _) => (checked.policy, checked.spec.tracking()),
+        (Some(checked), _) => {
+            let findings = checked.spec.errors().map(|e| e.to_compile_error());
+            let tracking = checked.spec.tracking();
+            (checked.policy, quote!(#findings #tracking))
+        }
         (None, Some(secured)) => (policy_of(&item.sig.ident.to_string(), secured), quote!()),
         (None, None) => unreachable!("expand is called with at least one attribute"),
     };

@@ -1,18 +1,26 @@
 //! Reading a spec at compile time: the path is relative to the crate's
 //! `CARGO_MANIFEST_DIR`; load errors and deny-level lint findings become
-//! compile errors quoting the spec's `file:line:col` and the offending line;
+//! compile errors, one per finding, each naming the spec's `file:line:col`;
 //! every file read is tracked with `include_bytes!` so an edit rebuilds.
+//!
+//! A spec with errors that still loaded into a model is returned with its
+//! findings, so the macro checks its own arguments too: a misspelt operation
+//! id is reported next to the spec's findings, not hidden behind them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use rampart_spec::suggest::did_you_mean;
-use rampart_spec::{ApiModel, Severity, SourceFiles};
+use rampart_spec::{ApiModel, Diagnostic, Severity, SourceFiles};
 use syn::LitStr;
+
+/// At most this many of a spec's errors are reported per macro use; the rest
+/// are counted (`cargo xtask lint` lists them all).
+const MAX_REPORTED: usize = 10;
 
 /// A spec loaded for a macro.
 pub(crate) struct Spec {
@@ -21,6 +29,20 @@ pub(crate) struct Spec {
     pub(crate) display: String,
     /// Every file read, absolute, for `include_bytes!`.
     pub(crate) files: Vec<PathBuf>,
+    /// The spec's errors (loader errors and deny-level lint findings), one
+    /// line each; empty for a spec that passes.
+    findings: Arc<Findings>,
+    /// Where to report the findings: the spec literal.
+    span: Span,
+}
+
+/// A spec's errors, rendered once per spec (and cached with the model).
+#[derive(Default)]
+struct Findings {
+    /// `file:line:col: error[code]: message` and the help, one per error.
+    errors: Vec<String>,
+    /// Whether the loader itself reported an error (the model may be partial).
+    loader: bool,
 }
 
 impl Spec {
@@ -31,6 +53,30 @@ impl Spec {
             #(const _: &[u8] = ::core::include_bytes!(#files);)*
         }
     }
+
+    /// The spec's errors as compile errors at the spec literal, or `None`
+    /// when the spec passes.
+    pub(crate) fn errors(&self) -> Option<syn::Error> {
+        report(&self.display, &self.findings.errors, self.span)
+    }
+
+    /// The spec's errors, if any, followed by `mistakes` (the macro's own).
+    pub(crate) fn errors_then(&self, mistakes: syn::Error) -> syn::Error {
+        match self.errors() {
+            Some(mut all) => {
+                all.combine(mistakes);
+                all
+            }
+            None => mistakes,
+        }
+    }
+
+    /// Whether the loader built the model without errors (only lint findings,
+    /// if any): the generator can then expand it as `cargo xtask generate`
+    /// would.
+    pub(crate) fn loaded_cleanly(&self) -> bool {
+        !self.findings.loader
+    }
 }
 
 fn manifest_dir() -> PathBuf {
@@ -39,7 +85,9 @@ fn manifest_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Load and lint the spec `lit` names; errors point at `lit`.
+/// Load and lint the spec `lit` names. `Err` (at `lit`) only when there is no
+/// model: the file is missing or the spec did not load. A spec that loaded
+/// but has errors is `Ok`, with [`Spec::errors`].
 pub(crate) fn load(lit: &LitStr) -> syn::Result<Spec> {
     let written = lit.value();
     let root = manifest_dir();
@@ -47,51 +95,103 @@ pub(crate) fn load(lit: &LitStr) -> syn::Result<Spec> {
     if !path.is_file() {
         return Err(syn::Error::new(lit.span(), missing_file(&written, &path)));
     }
-    if let Some((model, files)) = cached(&path) {
-        return Ok(Spec {
-            model,
-            display: written,
-            files,
-        });
+    let spec = |(model, files, findings)| Spec {
+        model,
+        display: written.clone(),
+        files,
+        findings,
+        span: lit.span(),
+    };
+    if let Some(cached) = cached(&path) {
+        return Ok(spec(cached));
     }
     let loaded = rampart_spec::load_file(&path);
     let diagnostics = rampart_spec::lint::lint_loaded(&loaded);
     let errors: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
-        .map(|d| relative(&d.render(&loaded.files), &root))
+        .map(|d| one_line(d, &loaded.files, &root, &written))
         .collect();
+    let findings = Arc::new(Findings {
+        errors,
+        loader: loaded.has_errors(),
+    });
     let files = file_paths(&loaded.files);
     match loaded.model {
-        Some(model) if errors.is_empty() => {
+        Some(model) => {
             let model = Arc::new(model);
-            remember(path, model.clone(), files.clone());
-            Ok(Spec {
-                model,
-                display: written,
-                files,
-            })
+            remember(path, model.clone(), files.clone(), findings.clone());
+            Ok(spec((model, files, findings)))
         }
-        _ => {
-            let count = errors.len().max(1);
-            let plural = if count == 1 { "" } else { "s" };
-            Err(syn::Error::new(
-                lit.span(),
-                format!(
-                    "the spec `{written}` has {count} error{plural}; fix the spec (see `cargo xtask check` and `cargo xtask lint`):\n\n{}",
-                    errors.join("\n").trim_end()
-                ),
-            ))
+        None => {
+            let errors = if findings.errors.is_empty() {
+                vec![format!("{written}: error: the spec did not load")]
+            } else {
+                findings.errors.clone()
+            };
+            Err(report(&written, &errors, lit.span()).expect("at least one error"))
         }
     }
+}
+
+/// One error per finding at `span`, the first [`MAX_REPORTED`] of them, then
+/// how many more there are.
+fn report(written: &str, errors: &[String], span: Span) -> Option<syn::Error> {
+    let mut all: Option<syn::Error> = None;
+    let mut add = |message: &str| {
+        let error = syn::Error::new(span, message);
+        match &mut all {
+            Some(all) => all.combine(error),
+            None => all = Some(error),
+        }
+    };
+    for error in errors.iter().take(MAX_REPORTED) {
+        add(error);
+    }
+    if errors.len() > MAX_REPORTED {
+        let more = errors.len() - MAX_REPORTED;
+        add(&format!(
+            "the spec `{written}` has {more} more error{} ({} in all; the first {MAX_REPORTED} are above)\nhelp: `cargo xtask lint {written}` lists them all",
+            if more == 1 { "" } else { "s" },
+            errors.len()
+        ));
+    }
+    all
+}
+
+/// `file:line:col: error[code]: message`, then the help: a finding as one
+/// compile error. A proc macro can only point at Rust code, so the spec's
+/// position is written out; the file is named as the crate sees it.
+fn one_line(d: &Diagnostic, files: &SourceFiles, root: &Path, written: &str) -> String {
+    let place = match d.span {
+        Some(span) => {
+            let at = files.location(span);
+            format!("{}:{}:{}", relative(&at.file, root), at.line, at.column)
+        }
+        None => written.to_owned(),
+    };
+    let mut line = format!(
+        "{place}: {}[{}]: {}",
+        d.severity,
+        d.code,
+        relative(&d.message, root)
+    );
+    if let Some(help) = &d.help {
+        line.push_str("\nhelp: ");
+        line.push_str(&relative(help, root));
+    }
+    line
 }
 
 /// When and how big the spec file was: a cached model is reused only while
 /// these are unchanged.
 type Stamp = Option<(SystemTime, u64)>;
 
-/// Per root spec: the stamps of every file it read, the model, the files.
-type Cache = HashMap<PathBuf, (Vec<Stamp>, Arc<ApiModel>, Vec<PathBuf>)>;
+/// What a spec loaded to: its model, the files it read, its errors.
+type Entry = (Arc<ApiModel>, Vec<PathBuf>, Arc<Findings>);
+
+/// Per root spec: the stamps of every file it read, and what it loaded to.
+type Cache = HashMap<PathBuf, (Vec<Stamp>, Entry)>;
 
 /// Specs already loaded and linted by this compiler process: a crate with
 /// many `#[operation]` handlers reads a large spec once, not once per handler.
@@ -105,19 +205,19 @@ fn stamp(path: &Path) -> Stamp {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-/// The cached model of `path`, if no file it read has changed since (a
+/// The cached load of `path`, if no file it read has changed since (a
 /// long-lived proc-macro server, as in an IDE, sees spec edits too).
-fn cached(path: &Path) -> Option<(Arc<ApiModel>, Vec<PathBuf>)> {
+fn cached(path: &Path) -> Option<Entry> {
     let cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
-    let (seen, model, files) = cache.get(path)?;
-    let current: Vec<Stamp> = files.iter().map(|f| stamp(f)).collect();
-    (current == *seen && seen.iter().all(Option::is_some)).then(|| (model.clone(), files.clone()))
+    let (seen, entry) = cache.get(path)?;
+    let current: Vec<Stamp> = entry.1.iter().map(|f| stamp(f)).collect();
+    (current == *seen && seen.iter().all(Option::is_some)).then(|| entry.clone())
 }
 
-fn remember(path: PathBuf, model: Arc<ApiModel>, files: Vec<PathBuf>) {
+fn remember(path: PathBuf, model: Arc<ApiModel>, files: Vec<PathBuf>, findings: Arc<Findings>) {
     let stamps = files.iter().map(|f| stamp(f)).collect();
     let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
-    cache.insert(path, (stamps, model, files));
+    cache.insert(path, (stamps, (model, files, findings)));
 }
 
 fn missing_file(written: &str, path: &Path) -> String {
