@@ -95,6 +95,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         standalone: true,
         mock: true,
         manifest_extra,
+        allow_unenforced: false,
     };
     match rampart_codegen::generate_crate_with(&spec, &out, &options) {
         Ok(warnings) => {

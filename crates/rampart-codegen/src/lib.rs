@@ -16,6 +16,8 @@
 //! `cargo xtask serve` uses both.
 
 mod builder;
+mod ecma;
+pub mod enforce;
 pub mod mock;
 mod names;
 mod operations;
@@ -48,6 +50,12 @@ pub struct Generated {
     pub tokens: TokenStream,
     /// Constructs that could not be mapped exactly (each names the schema and why).
     pub warnings: Vec<String>,
+    /// Constraints the generated validators cannot enforce and that no
+    /// `x-rampart: { unenforced: [...] }` opts out of ([`enforce::CODE`]).
+    /// The file-writing front ends refuse to generate while there are any
+    /// (unless told [`Builder::allow_unenforced`]); `api!` turns them into
+    /// compile errors.
+    pub errors: Vec<rampart_spec::Diagnostic>,
 }
 
 impl Generated {
@@ -124,7 +132,12 @@ impl<'a> Generator<'a> {
             #operations
         };
         let _ = &self.source;
-        Generated { tokens, warnings }
+        let errors = enforce::unenforceable(&model.root);
+        Generated {
+            tokens,
+            warnings,
+            errors,
+        }
     }
 }
 
@@ -154,15 +167,30 @@ pub fn field_name(name: &str) -> String {
 /// What `rampart::api!` expands to: the generator's items, exactly as
 /// [`format_file`] writes them for `cargo xtask generate`, each carrying the
 /// lint allowances the file-level attribute gives a generated file.
+///
+/// A constraint the generator cannot enforce (see [`Generated::errors`])
+/// becomes a `compile_error!` naming the schema by its JSON pointer.
 pub fn macro_items(model: &ApiModel, source: &str) -> TokenStream {
     let generated = Generator::new(model, source).generate();
+    let refusals = generated.errors.iter().map(|e| {
+        let message = format!(
+            "rampart: {source}: {}; {}",
+            e.message,
+            e.help.as_deref().unwrap_or_default()
+        );
+        quote!(::core::compile_error!(#message);)
+    });
+    let refusals: TokenStream = refusals.collect();
     let allow = allowed_lints();
     match syn::parse2::<syn::File>(generated.tokens.clone()) {
         Ok(file) => {
             let items = file.items.iter();
-            quote!(#(#[#allow] #items)*)
+            quote!(#refusals #(#[#allow] #items)*)
         }
-        Err(_) => generated.tokens,
+        Err(_) => {
+            let tokens = &generated.tokens;
+            quote!(#refusals #tokens)
+        }
     }
 }
 
@@ -185,7 +213,9 @@ pub fn format_file(tokens: &TokenStream, source: &str) -> String {
     }
 }
 
-/// Load, check and generate in one step, for front ends.
+/// Load, check and generate in one step, for front ends. A constraint the
+/// generator cannot enforce is an error ([`GenerateError::Spec`], rendered
+/// with `file:line:col`).
 pub fn generate_from_path(spec: &Path) -> Result<(String, Vec<String>), GenerateError> {
     generate_from_path_with(spec, false)
 }
@@ -195,11 +225,35 @@ pub fn generate_from_path_with(
     spec: &Path,
     mock: bool,
 ) -> Result<(String, Vec<String>), GenerateError> {
+    generate_checked(spec, mock, false)
+}
+
+/// Load and generate; with `allow_unenforced`, constraints the generator
+/// cannot enforce become warnings instead of errors.
+pub(crate) fn generate_checked(
+    spec: &Path,
+    mock: bool,
+    allow_unenforced: bool,
+) -> Result<(String, Vec<String>), GenerateError> {
     let loaded = rampart_spec::load_file(spec);
-    let (model, _files, _diags) = loaded.into_result().map_err(GenerateError::Spec)?;
+    let (model, files, _diags) = loaded.into_result().map_err(GenerateError::Spec)?;
     let generated = Generator::new(&model, spec.display().to_string())
         .mock(mock)
         .generate();
+    let mut warnings = generated.warnings.clone();
+    if allow_unenforced {
+        warnings.extend(generated.errors.iter().map(|e| match e.span {
+            Some(span) => format!(
+                "{}: {} (allowed: not enforced)",
+                files.location(span),
+                e.message
+            ),
+            None => format!("{} (allowed: not enforced)", e.message),
+        }));
+    } else if !generated.errors.is_empty() {
+        let rendered: String = generated.errors.iter().map(|e| e.render(&files)).collect();
+        return Err(GenerateError::Spec(rendered));
+    }
     let text = generated.to_formatted_string(&spec.display().to_string());
-    Ok((text, generated.warnings))
+    Ok((text, warnings))
 }

@@ -428,8 +428,9 @@ fn string(rules: &StrRules) -> String {
     };
     let min = rules.min_length.unwrap_or(0);
     let max = rules.max_length.unwrap_or(usize::MAX);
-    let pattern = rules
-        .pattern
+    // The pattern as the generated validator reads it (ECMA-262 translated).
+    let translated = rules.pattern.as_deref().map(crate::ecma::translate);
+    let pattern = translated
         .as_deref()
         .and_then(|p| regex::Regex::new(p).ok().map(|re| (p, re)));
     let fits = |s: &str| {

@@ -8,6 +8,7 @@ use openapiv3::{OpenAPI, ReferenceOr, Schema};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::ecma;
 use crate::names::{Namer, camel, doc, ident, snake};
 use crate::shape::{Extra, NumRules, Shape, StrRules, shape};
 
@@ -94,6 +95,8 @@ pub(crate) struct TypeSpace<'a> {
     inline_cache: HashMap<*const Schema, RustType>,
     /// Regex statics by pattern text.
     pattern_cache: HashMap<String, proc_macro2::Ident>,
+    /// Array item newtypes by item schema.
+    item_cache: HashMap<*const Schema, RustType>,
 }
 
 impl<'a> TypeSpace<'a> {
@@ -133,6 +136,7 @@ impl<'a> TypeSpace<'a> {
             defined: HashSet::new(),
             inline_cache: HashMap::new(),
             pattern_cache: HashMap::new(),
+            item_cache: HashMap::new(),
         }
     }
 
@@ -270,7 +274,7 @@ impl<'a> TypeSpace<'a> {
             Shape::Bool => RustType::plain(quote!(bool), Scalar::Other),
             Shape::Array { items, .. } => {
                 let item = match items {
-                    Some(items) => self.type_of(items.into(), &format!("{hint}Item")),
+                    Some(items) => self.item_type(items.into(), hint),
                     None => RustType::value(),
                 };
                 let t = item.tokens;
@@ -304,6 +308,105 @@ impl<'a> TypeSpace<'a> {
         }
     }
 
+    /// The type of the items of the array `hint`. Items whose schema has
+    /// constraints (pattern, length, format, bounds, nested array limits)
+    /// become a transparent newtype implementing `Validate`, so the array's
+    /// `#[validate(nested)]` checks each item and names it (`body.tags[1]`).
+    fn item_type(&mut self, r: SRef<'a>, hint: &str) -> RustType {
+        let what = format!("An item of `{hint}`");
+        self.checked_type(r, &format!("{hint}Item"), hint, "item", &what)
+    }
+
+    /// The type of a value that must carry its own schema's constraints (an
+    /// array item, a oneOf alternative): `type_of`, or, when the schema has
+    /// constraints a field attribute would carry, a transparent newtype
+    /// `name` implementing `Validate` that reports errors against the value
+    /// itself. `parent`/`wire` name its pattern statics; `what` starts its doc.
+    fn checked_type(
+        &mut self,
+        r: SRef<'a>,
+        name: &str,
+        parent: &str,
+        wire: &str,
+        what: &str,
+    ) -> RustType {
+        let item = self.type_of(r, name);
+        let Some(schema) = self.resolve(r) else {
+            return item;
+        };
+        if item.is_enum {
+            return item;
+        }
+        let key = schema as *const Schema;
+        if let Some(known) = self.item_cache.get(&key) {
+            return known.clone();
+        }
+        let mut rules = self.rules(schema, &item, parent, wire);
+        if rules.is_empty() {
+            return item;
+        }
+        if item.nested {
+            rules.push(quote!(nested));
+        }
+        let name = self.fresh_name(name);
+        let ident = format_ident!("{}", name);
+        let inner = &item.tokens;
+        let text = format!("{what}, checked against its schema's constraints.");
+        let docs = doc(Some(text.as_str()));
+        // `validator` names a failing field after the Rust field; `__all__` is
+        // the item itself, so errors read `body.tags[1]`.
+        let check = if item.scalar == Scalar::Other {
+            quote! {
+                #[derive(::validator::Validate)]
+                struct Item<'a> {
+                    #[validate(#(#rules),*)]
+                    __all__: &'a #inner,
+                }
+                ::validator::Validate::validate(&Item { __all__: &self.0 })
+            }
+        } else {
+            quote! {
+                #[derive(::validator::Validate)]
+                struct Item {
+                    #[validate(#(#rules),*)]
+                    __all__: #inner,
+                }
+                ::validator::Validate::validate(&Item { __all__: self.0 })
+            }
+        };
+        self.items.push(quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize, ::rampart::__private::serde::Deserialize)]
+            #[serde(crate = "::rampart::__private::serde", transparent)]
+            pub struct #ident(pub #inner);
+
+            impl ::std::ops::Deref for #ident {
+                type Target = #inner;
+                fn deref(&self) -> &#inner {
+                    &self.0
+                }
+            }
+
+            impl ::std::convert::From<#inner> for #ident {
+                fn from(value: #inner) -> Self {
+                    #ident(value)
+                }
+            }
+
+            impl ::validator::Validate for #ident {
+                fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+                    #check
+                }
+            }
+        });
+        let ty = RustType {
+            nested: true,
+            ..RustType::plain(quote!(#ident), Scalar::Other)
+        };
+        self.item_cache.insert(key, ty.clone());
+        ty
+    }
+
     /// Define a named type for `schema`; returns whether it implements `Validate`.
     fn define(&mut self, name: &str, schema: &'a Schema) -> bool {
         if !self.defined.insert(name.to_owned()) {
@@ -330,8 +433,12 @@ impl<'a> TypeSpace<'a> {
                 true
             }
             Shape::AllOf(parts) => self.define_all_of(name, docs, parts),
-            Shape::OneOf(variants) | Shape::AnyOf(variants) => {
-                self.define_one_of(name, docs, variants, schema);
+            Shape::OneOf(variants) => {
+                self.define_one_of(name, docs, variants, schema, true);
+                true
+            }
+            Shape::AnyOf(variants) => {
+                self.define_one_of(name, docs, variants, schema, false);
                 true
             }
             Shape::Str(rules) if !rules.enumeration.is_empty() => {
@@ -410,17 +517,29 @@ impl<'a> TypeSpace<'a> {
         true
     }
 
+    /// A oneOf / anyOf: an enum with one variant per alternative. It
+    /// serializes untagged; it deserializes by trying every alternative
+    /// (deserialized and validated), keeping the one that is valid (oneOf:
+    /// exactly one may be; anyOf: the first), or, with a `discriminator`,
+    /// the alternative its property names. When no alternative is valid the
+    /// first one that deserialized is kept, so validation names its failing
+    /// fields.
     fn define_one_of(
         &mut self,
         name: &str,
         docs: TokenStream,
         variants: &'a [ReferenceOr<Schema>],
         schema: &'a Schema,
+        exactly_one: bool,
     ) {
         let mut namer = Namer::default();
         let mut arms = Vec::new();
         let mut validate_arms = Vec::new();
+        let mut tries = Vec::new();
+        // (variant ident, inner type, boxed, component name) per alternative.
+        let mut alternatives = Vec::new();
         let ident = format_ident!("{}", name);
+        let keyword = if exactly_one { "oneOf" } else { "anyOf" };
         for variant in variants {
             let r = SRef::from(variant);
             let base = match (r, self.resolve(r).map(shape)) {
@@ -436,7 +555,14 @@ impl<'a> TypeSpace<'a> {
                 _ => "Object".to_owned(),
             };
             let variant_name = namer.unique(&base);
-            let ty = self.type_of(r, &format!("{name}{variant_name}"));
+            let what = format!("The `{variant_name}` alternative of `{name}`");
+            let ty = self.checked_type(
+                r,
+                &format!("{name}{variant_name}"),
+                name,
+                &variant_name,
+                &what,
+            );
             let boxed = self.needs_box(&ty);
             let t = &ty.tokens;
             let v = format_ident!("{}", variant_name);
@@ -445,19 +571,105 @@ impl<'a> TypeSpace<'a> {
             } else {
                 quote!(#v(#t),)
             });
-            if ty.nested && !boxed {
-                validate_arms
-                    .push(quote!(#ident::#v(value) => ::validator::Validate::validate(value),));
-            }
+            let wrap = if boxed {
+                quote!(#ident::#v(Box::new(value)))
+            } else {
+                quote!(#ident::#v(value))
+            };
+            let valid = if ty.nested {
+                validate_arms.push(if boxed {
+                    quote!(#ident::#v(value) => ::validator::Validate::validate(&**value),)
+                } else {
+                    quote!(#ident::#v(value) => ::validator::Validate::validate(value),)
+                });
+                quote!(::validator::Validate::validate(&value).is_ok())
+            } else {
+                quote!(true)
+            };
+            tries.push(quote! {
+                (#variant_name, <#t as ::rampart::__private::serde::Deserialize>::deserialize(&value)
+                    .map(|value| (#valid, #wrap))
+                    .map_err(|e| e.to_string())),
+            });
+            let component = match r {
+                SRef::Ref(reference) => self.component_of(reference).map(|(n, _)| n),
+                SRef::Item(_) => None,
+            };
+            alternatives.push((v, t.clone(), boxed, component));
         }
-        let _ = schema;
+        let body = match &schema.schema_data.discriminator {
+            Some(discriminator) => {
+                let property = &discriminator.property_name;
+                let mut tags = Vec::new();
+                let mut match_arms = Vec::new();
+                for (v, t, boxed, component) in &alternatives {
+                    let Some(component) = component else {
+                        continue;
+                    };
+                    // Mapping keys naming this alternative; else its component name.
+                    let mut names: Vec<String> = discriminator
+                        .mapping
+                        .iter()
+                        .filter(|(_, target)| {
+                            rampart_spec::resolve::component_name::<Schema>(target)
+                                .unwrap_or_else(|| (*target).clone())
+                                == *component
+                        })
+                        .map(|(tag, _)| tag.clone())
+                        .collect();
+                    if names.is_empty() {
+                        names.push(component.clone());
+                    }
+                    names.retain(|n| !tags.contains(n));
+                    if names.is_empty() {
+                        continue;
+                    }
+                    tags.extend(names.iter().cloned());
+                    let wrap = if *boxed {
+                        quote!(|value| #ident::#v(Box::new(value)))
+                    } else {
+                        quote!(#ident::#v)
+                    };
+                    match_arms.push(quote! {
+                        #(#names)|* => <#t as ::rampart::__private::serde::Deserialize>::deserialize(&value)
+                            .map(#wrap)
+                            .map_err(D::Error::custom),
+                    });
+                }
+                quote! {
+                    let tag = value.get(#property).and_then(|tag| tag.as_str()).ok_or_else(|| {
+                        D::Error::custom(::std::format!("missing field `{}`", #property))
+                    })?;
+                    match tag {
+                        #(#match_arms)*
+                        other => Err(D::Error::unknown_variant(other, &[#(#tags),*])),
+                    }
+                }
+            }
+            None => quote! {
+                ::rampart::validate::one_of::choose(#name, #keyword, ::std::vec![#(#tries)*])
+                    .map_err(D::Error::custom)
+            },
+        };
         let fallback = (validate_arms.len() < arms.len()).then(|| quote!(_ => Ok(()),));
         self.items.push(quote! {
             #docs
-            #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize, ::rampart::__private::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
             #[serde(crate = "::rampart::__private::serde", untagged)]
             pub enum #ident {
                 #(#arms)*
+            }
+
+            impl<'de> ::rampart::__private::serde::Deserialize<'de> for #ident {
+                fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+                where
+                    D: ::rampart::__private::serde::Deserializer<'de>,
+                {
+                    use ::rampart::__private::serde::de::Error as _;
+                    let value: ::rampart::__private::serde_json::Value =
+                        ::rampart::__private::serde::Deserialize::deserialize(deserializer)?;
+                    #body
+                }
             }
 
             impl ::validator::Validate for #ident {
@@ -640,16 +852,23 @@ impl<'a> TypeSpace<'a> {
                     _ => {}
                 }
                 if let Some(pattern) = pattern {
-                    match regex_syntax_ok(&pattern) {
-                        true => {
+                    // JSON Schema patterns are ECMA-262: translate to Rust's dialect first.
+                    let rust = ecma::translate(&pattern);
+                    match ecma::check(&rust) {
+                        Ok(()) => {
                             let static_ident = match self.pattern_cache.get(&pattern) {
                                 Some(existing) => existing.clone(),
                                 None => {
                                     let name = self.pattern_namer.unique(&format!("{}_{}", snake(parent), snake(wire)).to_ascii_uppercase());
                                     let static_ident = format_ident!("{}_PATTERN", name);
+                                    let docs = (rust != pattern).then(|| {
+                                        let text = format!(" `{pattern}` (ECMA-262), in Rust's regex syntax.");
+                                        quote!(#[doc = #text])
+                                    });
                                     self.patterns.push(quote! {
+                                        #docs
                                         static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
-                                            ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#pattern).expect("pattern checked when generated"));
+                                            ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#rust).expect("pattern checked when generated"));
                                     });
                                     self.pattern_cache.insert(pattern.clone(), static_ident.clone());
                                     static_ident
@@ -657,8 +876,8 @@ impl<'a> TypeSpace<'a> {
                             };
                             rules.push(quote!(regex(path = *#static_ident)));
                         }
-                        false => self.warnings.push(format!(
-                            "pattern `{pattern}` of `{parent}.{wire}` is not a valid Rust regex; it is not enforced"
+                        Err(why) => self.warnings.push(format!(
+                            "pattern `{pattern}` of `{parent}.{wire}` cannot be compiled by Rust's regex ({why}); it is not enforced"
                         )),
                     }
                 }
@@ -747,10 +966,6 @@ fn range(rules: &NumRules, scalar: Scalar, ty: &str) -> Option<TokenStream> {
         });
     }
     (!parts.is_empty()).then(|| quote!(range(#(#parts),*)))
-}
-
-fn regex_syntax_ok(pattern: &str) -> bool {
-    regex::Regex::new(pattern).is_ok()
 }
 
 /// Components directly contained (not through arrays or maps) by a schema.

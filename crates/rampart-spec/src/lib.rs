@@ -38,6 +38,7 @@ pub mod node;
 pub mod policy;
 mod refs;
 pub mod resolve;
+pub mod schemas;
 pub mod source;
 pub mod suggest;
 pub mod yaml;

@@ -667,3 +667,80 @@ pub mod formats {
         }
     }
 }
+
+/// Deserialization support for generated `oneOf` / `anyOf` enums.
+pub mod one_of {
+    /// Pick the alternative a value is: `tried` holds, per alternative in
+    /// spec order, its name and either the value deserialized as it (with
+    /// whether it also validated) or why it did not deserialize.
+    ///
+    /// `oneOf` (`keyword == "oneOf"`): exactly one alternative may be valid;
+    /// two or more is an error naming them. `anyOf`: the first valid one.
+    /// When none is valid, the first alternative that deserialized is kept,
+    /// so validation then names its failing fields; when none deserialized,
+    /// the error says why each did not.
+    pub fn choose<T>(
+        type_name: &str,
+        keyword: &str,
+        tried: Vec<(&'static str, Result<(bool, T), String>)>,
+    ) -> Result<T, String> {
+        let valid: Vec<&str> = tried
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok((true, _))))
+            .map(|(name, _)| *name)
+            .collect();
+        if keyword == "oneOf" && valid.len() > 1 {
+            return Err(format!(
+                "matches {} of the oneOf alternatives of `{type_name}` ({}); exactly one may match",
+                valid.len(),
+                valid.join(", ")
+            ));
+        }
+        let mut parsed = None;
+        let mut why = Vec::new();
+        for (name, outcome) in tried {
+            match outcome {
+                Ok((true, value)) => return Ok(value),
+                Ok((false, value)) => {
+                    parsed.get_or_insert(value);
+                }
+                Err(e) => why.push(format!("{name}: {e}")),
+            }
+        }
+        parsed.ok_or_else(|| {
+            format!(
+                "matches none of the {keyword} alternatives of `{type_name}` ({})",
+                why.join("; ")
+            )
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn one_of_wants_exactly_one_any_of_the_first() {
+            let both = || vec![("A", Ok((true, 1))), ("B", Ok((true, 2)))];
+            assert!(
+                choose("T", "oneOf", both())
+                    .unwrap_err()
+                    .contains("matches 2")
+            );
+            assert_eq!(choose("T", "anyOf", both()), Ok(1));
+            let second = vec![
+                ("A", Err("missing field `a`".to_owned())),
+                ("B", Ok((true, 2))),
+            ];
+            assert_eq!(choose("T", "oneOf", second), Ok(2));
+            let invalid = vec![("A", Ok((false, 1))), ("B", Err("no".to_owned()))];
+            assert_eq!(choose("T", "oneOf", invalid), Ok(1));
+            let none: Vec<(&str, Result<(bool, i32), String>)> =
+                vec![("A", Err("x".to_owned())), ("B", Err("y".to_owned()))];
+            assert_eq!(
+                choose("T", "anyOf", none).unwrap_err(),
+                "matches none of the anyOf alternatives of `T` (A: x; B: y)"
+            );
+        }
+    }
+}

@@ -86,7 +86,10 @@ impl RampartPetstoreApi for InMemoryPetstore {
         let listed = pets
             .values()
             .filter(|p| match &query.tag {
-                Some(tag) => p.tags.as_ref().is_some_and(|tags| tags.contains(tag)),
+                Some(tag) => p
+                    .tags
+                    .as_ref()
+                    .is_some_and(|tags| tags.iter().any(|t| **t == *tag)),
                 None => true,
             })
             .take(limit)

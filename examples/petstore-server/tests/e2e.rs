@@ -168,6 +168,17 @@ async fn every_body_constraint_kind_is_answered_422_naming_the_field() {
             "body.tags",
             "unique_items",
         ),
+        // Each item is checked against the item schema (issue 14 item 10).
+        (
+            r#"{"name":"Rex","species":"dog","tags":["good-boy","Bad Tag"]}"#,
+            "body.tags[1]",
+            "regex",
+        ),
+        (
+            r#"{"name":"Rex","species":"dog","tags":[""]}"#,
+            "body.tags[0]",
+            "length",
+        ),
         (r#"{"species":"dog"}"#, "body.name", "required"),
         (
             r#"{"name":"Rex","species":"dog","age":"five"}"#,

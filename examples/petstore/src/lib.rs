@@ -14,7 +14,7 @@ pub const TITLE: &str = "Rampart Petstore";
 pub const VERSION: &str = "1.4.0";
 static PET_NAME_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
 ::rampart::__private::Regex::new("^[^<>]+$").expect("pattern checked when generated"));
-static LIST_PETS_QUERY_TAG_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
+static PET_TAGS_ITEM_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
 {
     ::rampart::__private::Regex::new("^[a-z0-9-]+$")
         .expect("pattern checked when generated")
@@ -70,6 +70,37 @@ pub enum PetSpecies {
     #[serde(rename = "fish")]
     Fish,
 }
+/// An item of `PetTags`, checked against its schema's constraints.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::rampart::__private::serde::Serialize,
+    ::rampart::__private::serde::Deserialize
+)]
+#[serde(crate = "::rampart::__private::serde", transparent)]
+pub struct PetTagsItem(pub String);
+impl ::std::ops::Deref for PetTagsItem {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+impl ::std::convert::From<String> for PetTagsItem {
+    fn from(value: String) -> Self {
+        PetTagsItem(value)
+    }
+}
+impl ::validator::Validate for PetTagsItem {
+    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+        #[derive(::validator::Validate)]
+        struct Item<'a> {
+            #[validate(length(min = 1, max = 32), regex(path = *PET_TAGS_ITEM_PATTERN))]
+            __all__: &'a String,
+        }
+        ::validator::Validate::validate(&Item { __all__: &self.0 })
+    }
+}
 /// A pet in the store.
 #[derive(
     Debug,
@@ -102,9 +133,10 @@ pub struct Pet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(
         length(max = 10),
-        custom(function = "::rampart::validate::formats::unique_items")
+        custom(function = "::rampart::validate::formats::unique_items"),
+        nested
     )]
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<PetTagsItem>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
 }
@@ -140,9 +172,10 @@ pub struct NewPet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(
         length(max = 10),
-        custom(function = "::rampart::validate::formats::unique_items")
+        custom(function = "::rampart::validate::formats::unique_items"),
+        nested
     )]
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<PetTagsItem>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
 }
@@ -413,7 +446,7 @@ pub struct ListPetsQuery {
     pub limit: Option<i32>,
     /// Only pets with this tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[validate(length(min = 1, max = 32), regex(path = *LIST_PETS_QUERY_TAG_PATTERN))]
+    #[validate(length(min = 1, max = 32), regex(path = *PET_TAGS_ITEM_PATTERN))]
     pub tag: Option<String>,
 }
 /// The header parameters of `listPets`.

@@ -1,0 +1,248 @@
+//! Schema-level `x-rampart`, and a walk over every schema of a document.
+//!
+//! A schema may carry `x-rampart: { unenforced: [pattern] }`: the explicit,
+//! visible opt-out for a constraint the generator cannot enforce (a pattern
+//! Rust's regex cannot compile, a keyword it has no check for). Without it,
+//! such a constraint is a generation error naming `file:line:col`.
+
+use crate::annotations::{EXTENSION, Spanned};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::node::{Node, NodeKind, escape_pointer_token};
+use crate::suggest::did_you_mean;
+
+/// Keys allowed in a schema's `x-rampart`.
+pub const SCHEMA_KEYS: &[&str] = &["unenforced"];
+
+/// Keywords `unenforced` may name: the constraints the generator may be
+/// unable to enforce.
+pub const UNENFORCEABLE: &[&str] = &[
+    "pattern",
+    "multipleOf",
+    "not",
+    "minProperties",
+    "maxProperties",
+    "enum",
+    "allOf",
+];
+
+/// A schema's `x-rampart`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SchemaAnnotations {
+    /// Keywords whose constraint is knowingly left unenforced.
+    pub unenforced: Vec<Spanned<String>>,
+}
+
+impl SchemaAnnotations {
+    /// Whether `keyword` is opted out of enforcement.
+    pub fn unenforced(&self, keyword: &str) -> bool {
+        self.unenforced.iter().any(|k| k.value == keyword)
+    }
+}
+
+/// Read a schema's `x-rampart` (from the schema's node), reporting unknown
+/// keys and keywords with the nearest valid word.
+pub fn read_schema(schema: &Node, diags: &mut Diagnostics) -> SchemaAnnotations {
+    let mut out = SchemaAnnotations::default();
+    let Some(node) = schema.get(EXTENSION) else {
+        return out;
+    };
+    let Some(entries) = node.entries() else {
+        diags.push(
+            Diagnostic::error(
+                "malformed-annotation",
+                format!(
+                    "a schema's `{EXTENSION}` must be a mapping, found {}",
+                    node.describe()
+                ),
+            )
+            .at(node.span),
+        );
+        return out;
+    };
+    for (key, value) in entries {
+        if key.text != "unenforced" {
+            diags.push(
+                Diagnostic::error(
+                    "unknown-key",
+                    format!(
+                        "unknown key `{}` in a schema's x-rampart{}",
+                        key.text,
+                        did_you_mean(&key.text, SCHEMA_KEYS.iter().copied())
+                    ),
+                )
+                .at(key.span)
+                .label("unknown key")
+                .help(format!("valid keys: {}", SCHEMA_KEYS.join(", "))),
+            );
+            continue;
+        }
+        let items: Vec<&Node> = match &value.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            NodeKind::Str(_) => vec![value],
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        "malformed-annotation",
+                        format!(
+                            "`unenforced` must be a list of keywords, found {}",
+                            value.describe()
+                        ),
+                    )
+                    .at(value.span),
+                );
+                continue;
+            }
+        };
+        for item in items {
+            match item.as_str() {
+                Some(word) if UNENFORCEABLE.contains(&word) => out.unenforced.push(Spanned {
+                    value: word.to_owned(),
+                    span: item.span,
+                }),
+                _ => {
+                    let text = item
+                        .scalar_text()
+                        .unwrap_or_else(|| item.describe().to_owned());
+                    diags.push(
+                        Diagnostic::error(
+                            "unknown-key",
+                            format!(
+                                "`{text}` is not a keyword `unenforced` can name{}",
+                                did_you_mean(&text, UNENFORCEABLE.iter().copied())
+                            ),
+                        )
+                        .at(item.span)
+                        .label("unknown keyword")
+                        .help(format!("keywords: {}", UNENFORCEABLE.join(", "))),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Check every schema's `x-rampart` in the document.
+pub fn check(root: &Node, diags: &mut Diagnostics) {
+    walk(root, &mut |_, schema| {
+        read_schema(schema, diags);
+    });
+}
+
+/// Call `f` with the JSON pointer and node of every schema in the document:
+/// component schemas, the `schema` of parameters, headers and media types
+/// (wherever they are, callbacks included), and recursively the schemas
+/// inside them (`properties`, `items`, `additionalProperties`, `allOf`,
+/// `oneOf`, `anyOf`, `not`). Literal data (`example`, `examples`, `default`,
+/// `enum`, extensions) is never entered.
+pub fn walk(root: &Node, f: &mut dyn FnMut(&str, &Node)) {
+    document(root, "", f);
+}
+
+fn document(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            for (key, value) in entries {
+                let here = format!("{pointer}/{}", escape_pointer_token(&key.text));
+                match key.text.as_str() {
+                    "example" | "examples" | "default" | "enum" => {}
+                    k if k.starts_with("x-") => {}
+                    "schema" if value.entries().is_some() => schema(value, &here, f),
+                    "schemas" if pointer == "/components" => {
+                        for (name, s) in value.entries().unwrap_or_default() {
+                            let p = format!("{here}/{}", escape_pointer_token(&name.text));
+                            schema(s, &p, f);
+                        }
+                    }
+                    _ => document(value, &here, f),
+                }
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                document(item, &format!("{pointer}/{i}"), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn schema(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
+    if node.entries().is_none() || node.get("$ref").is_some() {
+        return;
+    }
+    f(pointer, node);
+    if let Some(properties) = node.get("properties").and_then(Node::entries) {
+        for (name, s) in properties {
+            let p = format!("{pointer}/properties/{}", escape_pointer_token(&name.text));
+            schema(s, &p, f);
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(s) = node.get(key) {
+            schema(s, &format!("{pointer}/{key}"), f);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for (i, s) in node
+            .get(key)
+            .and_then(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            schema(s, &format!("{pointer}/{key}/{i}"), f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> crate::Loaded {
+        crate::load_str("api.yaml", text.to_owned())
+    }
+
+    const HEAD: &str = "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths: {}\n";
+
+    #[test]
+    fn schema_opt_outs_are_read_and_unknown_words_named() {
+        let loaded = load(&format!(
+            "{HEAD}components:\n  schemas:\n    A:\n      type: string\n      pattern: '(a)\\1'\n      x-rampart: {{ unenforced: [pattern] }}\n    B:\n      type: object\n      properties:\n        c:\n          type: integer\n          multipleOf: 2\n          x-rampart: {{ unenforcd: [multipleOf] }}\n        d:\n          type: integer\n          x-rampart: {{ unenforced: [multipleof] }}\n"
+        ));
+        let rendered = loaded.render();
+        assert!(
+            rendered.contains(
+                "unknown key `unenforcd` in a schema's x-rampart; did you mean `unenforced`?"
+            ),
+            "{rendered}"
+        );
+        assert!(rendered.contains("api.yaml:16:24"), "{rendered}");
+        assert!(
+            rendered.contains(
+                "`multipleof` is not a keyword `unenforced` can name; did you mean `multipleOf`?"
+            ),
+            "{rendered}"
+        );
+        assert!(rendered.contains("api.yaml:19:37"), "{rendered}");
+        let model = loaded.model.unwrap();
+        let mut seen = Vec::new();
+        walk(&model.root, &mut |pointer, node| {
+            let mut diags = Diagnostics::default();
+            seen.push((
+                pointer.to_owned(),
+                read_schema(node, &mut diags).unenforced("pattern"),
+            ));
+        });
+        assert_eq!(
+            seen,
+            [
+                ("/components/schemas/A".to_owned(), true),
+                ("/components/schemas/B".to_owned(), false),
+                ("/components/schemas/B/properties/c".to_owned(), false),
+                ("/components/schemas/B/properties/d".to_owned(), false),
+            ]
+        );
+    }
+}
