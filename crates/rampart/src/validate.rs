@@ -670,6 +670,10 @@ pub mod formats {
 
 /// Deserialization support for generated `oneOf` / `anyOf` enums.
 pub mod one_of {
+    /// One alternative tried: its name, and either the value deserialized as
+    /// it (with whether it also validated) or why it did not deserialize.
+    pub type Tried<T> = (&'static str, Result<(bool, T), String>);
+
     /// Pick the alternative a value is: `tried` holds, per alternative in
     /// spec order, its name and either the value deserialized as it (with
     /// whether it also validated) or why it did not deserialize.
@@ -679,11 +683,7 @@ pub mod one_of {
     /// When none is valid, the first alternative that deserialized is kept,
     /// so validation then names its failing fields; when none deserialized,
     /// the error says why each did not.
-    pub fn choose<T>(
-        type_name: &str,
-        keyword: &str,
-        tried: Vec<(&'static str, Result<(bool, T), String>)>,
-    ) -> Result<T, String> {
+    pub fn choose<T>(type_name: &str, keyword: &str, tried: Vec<Tried<T>>) -> Result<T, String> {
         let valid: Vec<&str> = tried
             .iter()
             .filter(|(_, r)| matches!(r, Ok((true, _))))
@@ -735,7 +735,7 @@ pub mod one_of {
             assert_eq!(choose("T", "oneOf", second), Ok(2));
             let invalid = vec![("A", Ok((false, 1))), ("B", Err("no".to_owned()))];
             assert_eq!(choose("T", "oneOf", invalid), Ok(1));
-            let none: Vec<(&str, Result<(bool, i32), String>)> =
+            let none: Vec<Tried<i32>> =
                 vec![("A", Err("x".to_owned())), ("B", Err("y".to_owned()))];
             assert_eq!(
                 choose("T", "anyOf", none).unwrap_err(),
