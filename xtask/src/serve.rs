@@ -86,7 +86,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let manifest_extra = format!(
         "rampart-spec = {{ path = \"{}\" }}\ntokio = {{ version = \"1\", features = [\"full\"] }}\n\n\
          # The workspace's dev profile, so the shared target directory's dependencies are reused.\n\
-         [profile.dev.package.\"*\"]\nopt-level = 1\n",
+         [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\nopt-level = 1\ndebug = false\n",
         toml_path(&root.join("crates/rampart-spec")),
     );
     let options = CrateOptions {

@@ -109,7 +109,60 @@ pub struct OperationPolicy {
     pub deprecation: Option<Deprecation>,
 }
 
+/// Two schemes named in different OR-alternatives of one operation, where
+/// the `strong` one requires scopes the `weak` one does not: a token both
+/// schemes accept passes through `weak` without them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeGap<'a> {
+    /// The scheme of the alternative that asks for fewer scopes.
+    pub weak: &'a str,
+    /// The scheme of the alternative that asks for more.
+    pub strong: &'a str,
+    /// The scopes `strong` requires and `weak` does not.
+    pub missing: Vec<&'a str>,
+}
+
 impl OperationPolicy {
+    /// Every [`ScopeGap`] between two different schemes of two different
+    /// alternatives, once per (weak, strong) pair, in document order. The
+    /// lint (from the spec) and the runtime (from the configured verifiers)
+    /// each decide which pairs accept the same tokens.
+    pub fn scope_gaps(&self) -> Vec<ScopeGap<'_>> {
+        let mut gaps: Vec<ScopeGap<'_>> = Vec::new();
+        for (i, weak) in self.security.iter().enumerate() {
+            for (j, strong) in self.security.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                for w in &weak.schemes {
+                    for s in &strong.schemes {
+                        if w.scheme == s.scheme
+                            || gaps
+                                .iter()
+                                .any(|g| g.weak == w.scheme && g.strong == s.scheme)
+                        {
+                            continue;
+                        }
+                        let missing: Vec<&str> = s
+                            .scopes
+                            .iter()
+                            .filter(|scope| !w.scopes.contains(scope))
+                            .map(String::as_str)
+                            .collect();
+                        if !missing.is_empty() {
+                            gaps.push(ScopeGap {
+                                weak: &w.scheme,
+                                strong: &s.scheme,
+                                missing,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        gaps
+    }
+
     /// A policy for `method path` with nothing required yet.
     pub fn new(
         operation_id: impl Into<String>,

@@ -108,53 +108,38 @@ fn challenge(text: String) -> Result<HeaderValue, ConfigError> {
 
 /// Logs a `config_warning` when two OR-alternatives name different JWT
 /// schemes that share one verifier (identical effective settings) while
-/// requiring different scopes: a token lacking the stronger alternative's
-/// scopes passes through the weaker one. The lint rule
-/// `rampart-shared-verifier-scopes` says the same from the spec alone.
-fn warn_shared_verifiers(
-    operation: &str,
-    requirements: &[SecurityRequirement],
-    entries: &[SchemeEntry],
-) {
+/// requiring different scopes ([`OperationPolicy::scope_gaps`]): a token
+/// lacking the stronger alternative's scopes passes through the weaker one.
+/// The lint rule `rampart-shared-verifier-scopes` says the same from the
+/// spec alone.
+fn warn_shared_verifiers(policy: &OperationPolicy, entries: &[SchemeEntry]) {
     let verifier = |name: &str| {
         entries.iter().find_map(|e| match &e.auth {
             SchemeAuth::Jwt(v) if e.name == name => Some(v),
             _ => None,
         })
     };
-    for (i, weak) in requirements.iter().enumerate() {
-        for (j, strong) in requirements.iter().enumerate() {
-            if i == j {
-                continue;
-            }
-            for w in &weak.schemes {
-                for s in &strong.schemes {
-                    let (Some(vw), Some(vs)) = (verifier(&w.scheme), verifier(&s.scheme)) else {
-                        continue;
-                    };
-                    if w.scheme == s.scheme
-                        || !Arc::ptr_eq(vw, vs)
-                        || s.scopes.iter().all(|scope| w.scopes.contains(scope))
-                    {
-                        continue;
-                    }
-                    tracing::warn!(
-                        target: "rampart::audit",
-                        event = "config_warning",
-                        operation,
-                        scheme = %w.scheme,
-                        stronger = %s.scheme,
-                        "schemes `{}` and `{}` share one JWT verifier, so a token without the scopes [{}] that `{}` requires is accepted through `{}`; configure [schemes.{}] with its own audience, issuer or typ",
-                        w.scheme,
-                        s.scheme,
-                        s.scopes.join(", "),
-                        s.scheme,
-                        w.scheme,
-                        s.scheme
-                    );
-                }
-            }
+    for gap in policy.scope_gaps() {
+        let (Some(weak), Some(strong)) = (verifier(gap.weak), verifier(gap.strong)) else {
+            continue;
+        };
+        if !Arc::ptr_eq(weak, strong) {
+            continue;
         }
+        tracing::warn!(
+            target: "rampart::audit",
+            event = "config_warning",
+            operation = %policy.operation_id,
+            scheme = %gap.weak,
+            stronger = %gap.strong,
+            "schemes `{}` and `{}` share one JWT verifier, so a token without the scopes [{}] that `{}` requires is accepted through `{}`; configure [schemes.{}] with its own audience, issuer or typ",
+            gap.weak,
+            gap.strong,
+            gap.missing.join(", "),
+            gap.strong,
+            gap.weak,
+            gap.strong
+        );
     }
 }
 
@@ -206,7 +191,7 @@ impl RoutePlan {
             }
             alternatives.push(alt.into_boxed_slice());
         }
-        warn_shared_verifiers(&policy.operation_id, &requirements, &inner.schemes);
+        warn_shared_verifiers(policy, &inner.schemes);
         if schemes.len() > MAX_SCHEMES_PER_ROUTE {
             return Err(ConfigError::new(
                 format!(

@@ -161,54 +161,30 @@ fn shared_verifier(ctx: &mut Ctx<'_>, op: &Operation) {
             )
         })
     };
-    let alternatives = &op.policy.security;
-    let mut reported: Vec<(&str, &str)> = Vec::new();
-    for (i, weak) in alternatives.iter().enumerate() {
-        for (j, strong) in alternatives.iter().enumerate() {
-            if i == j {
-                continue;
-            }
-            for w in weak.schemes.iter().filter(|w| jwt(&w.scheme)) {
-                for s in strong.schemes.iter().filter(|s| jwt(&s.scheme)) {
-                    if w.scheme == s.scheme
-                        || reported.contains(&(&w.scheme, &s.scheme))
-                        || settings(&w.scheme) != settings(&s.scheme)
-                    {
-                        continue;
-                    }
-                    let missing: Vec<&str> = s
-                        .scopes
-                        .iter()
-                        .filter(|scope| !w.scopes.contains(scope))
-                        .map(String::as_str)
-                        .collect();
-                    if missing.is_empty() {
-                        continue;
-                    }
-                    reported.push((&w.scheme, &s.scheme));
-                    let span = ctx.op_field_span(op, "security");
-                    ctx.report(
-                        SHARED_VERIFIER_SCOPES,
-                        span,
-                        format!(
-                            "operation {} accepts `{}` without the scopes [{}] its `{}` alternative requires; \
-                             unless the two schemes are configured with distinct audiences, issuers or `typ`, \
-                             they accept the same tokens and a token lacking those scopes passes through `{}`",
-                            describe(op),
-                            w.scheme,
-                            missing.join(", "),
-                            s.scheme,
-                            w.scheme
-                        ),
-                        format!(
-                            "give `{}` its own audience: `x-rampart: {{ audience: ... }}` on the scheme \
-                             (or `[schemes.{}]` in rampart.toml), or require the same scopes in every alternative",
-                            s.scheme, s.scheme
-                        ),
-                    );
-                }
-            }
+    for gap in op.policy.scope_gaps() {
+        if !jwt(gap.weak) || !jwt(gap.strong) || settings(gap.weak) != settings(gap.strong) {
+            continue;
         }
+        let span = ctx.op_field_span(op, "security");
+        ctx.report(
+            SHARED_VERIFIER_SCOPES,
+            span,
+            format!(
+                "operation {} accepts `{}` without the scopes [{}] its `{}` alternative requires; \
+                 unless the two schemes are configured with distinct audiences, issuers or `typ`, \
+                 they accept the same tokens and a token lacking those scopes passes through `{}`",
+                describe(op),
+                gap.weak,
+                gap.missing.join(", "),
+                gap.strong,
+                gap.weak
+            ),
+            format!(
+                "give `{}` its own audience: `x-rampart: {{ audience: ... }}` on the scheme \
+                 (or `[schemes.{}]` in rampart.toml), or require the same scopes in every alternative",
+                gap.strong, gap.strong
+            ),
+        );
     }
 }
 

@@ -702,20 +702,14 @@ async fn admission(
     }
     let mut rate_headers = None;
     if let Some(rate) = &plan.rate {
-        let needs_ip = plan.rate_key == rampart_spec::policy::RateKey::Ip || principal.is_none();
-        let ip = match ip {
-            Some(ip) => ip,
+        let Some(key) = RateKeyValue::for_policy_if_known(plan.rate_key, principal.as_ref(), ip)
+        else {
             // One bucket for every client would be no quota at all.
-            None if needs_ip => {
-                return Ok(Verdict::Refuse(crate::respond::client_ip_unknown(
-                    &plan.operation,
-                    "rate limit by client IP",
-                )));
-            }
-            // Unused: the key is the principal.
-            None => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            return Ok(Verdict::Refuse(crate::respond::client_ip_unknown(
+                &plan.operation,
+                "rate limit by client IP",
+            )));
         };
-        let key = RateKeyValue::for_policy(plan.rate_key, principal.as_ref(), ip);
         let decision = store!(local, rate.check_now(key), rate.check(key));
         match decision.outcome {
             RateOutcome::Limited => {

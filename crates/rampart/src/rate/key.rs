@@ -68,6 +68,28 @@ impl<'a> RateKeyValue<'a> {
         }
     }
 
+    /// [`for_policy`](Self::for_policy) when the client address may be
+    /// unknown (a server run without the peer address): `None` when the key
+    /// would be that address, so the caller can fail closed instead of
+    /// putting every client in one bucket.
+    pub fn for_policy_if_known(
+        rate_key: RateKey,
+        principal: Option<&'a Principal>,
+        client_ip: Option<IpAddr>,
+    ) -> Option<Self> {
+        match (client_ip, rate_key, principal) {
+            (Some(ip), ..) => Some(Self::for_policy(rate_key, principal, ip)),
+            (None, RateKey::Principal, Some(principal)) => {
+                // The address is not part of an authenticated caller's key.
+                Some(Self::for_caller(
+                    Some(principal),
+                    IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+                ))
+            }
+            (None, ..) => None,
+        }
+    }
+
     fn tag(&self) -> &'static str {
         match self {
             RateKeyValue::Subject(_) => "sub",
