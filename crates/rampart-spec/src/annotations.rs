@@ -2,7 +2,7 @@
 //!
 //! Top level (defaults for every operation):
 //! `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `cors`, `deprecated`,
-//! `deprecation`, `sunset`, `successor`.
+//! `deprecation`, `sunset`, `successor`, `endpoints` ([`crate::endpoints`]).
 //! Per operation: `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `public`,
 //! `deprecation`, `sunset`, `successor`.
 
@@ -28,6 +28,7 @@ pub const API_KEYS: &[&str] = &[
     "deprecation",
     "sunset",
     "successor",
+    "endpoints",
 ];
 /// Keys allowed in an operation's `x-rampart`.
 pub const OPERATION_KEYS: &[&str] = &[
@@ -94,6 +95,8 @@ pub struct ApiAnnotations {
     pub cors: Option<Spanned<CorsPolicy>>,
     /// The whole API version is deprecated.
     pub deprecated: Option<Spanned<bool>>,
+    /// Where the built-in endpoints are served (`None`: the defaults).
+    pub endpoints: Option<Spanned<crate::endpoints::Endpoints>>,
 }
 
 /// An operation's `x-rampart`.
@@ -202,6 +205,9 @@ pub fn read_api(root: &Node, diags: &mut Diagnostics) -> ApiAnnotations {
         .get("deprecated")
         .and_then(|n| read_bool(n, "deprecated", diags));
     out.cors = node.get("cors").and_then(|n| read_cors(n, diags));
+    out.endpoints = node
+        .get("endpoints")
+        .map(|n| crate::endpoints::read_endpoints(n, diags));
     out
 }
 
@@ -444,7 +450,7 @@ fn valid_origin(origin: &str) -> bool {
         && !rest.contains('*')
 }
 
-fn expect_map(node: &Node, what: &str, diags: &mut Diagnostics) -> bool {
+pub(crate) fn expect_map(node: &Node, what: &str, diags: &mut Diagnostics) -> bool {
     if node.entries().is_some() {
         return true;
     }
@@ -458,7 +464,7 @@ fn expect_map(node: &Node, what: &str, diags: &mut Diagnostics) -> bool {
     false
 }
 
-fn check_keys(node: &Node, allowed: &[&str], context: &str, diags: &mut Diagnostics) {
+pub(crate) fn check_keys(node: &Node, allowed: &[&str], context: &str, diags: &mut Diagnostics) {
     for (key, _) in node.entries().unwrap_or_default() {
         if !allowed.contains(&key.text.as_str()) {
             let suggestion = did_you_mean(&key.text, allowed.iter().copied());

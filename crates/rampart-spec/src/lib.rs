@@ -30,6 +30,7 @@
 
 pub mod annotations;
 pub mod diagnostic;
+pub mod endpoints;
 pub mod grammar;
 pub mod lint;
 mod load;

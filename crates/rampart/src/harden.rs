@@ -34,7 +34,7 @@ pub use crate::settings::{ApiInfo, HardenConfig};
 /// after every route is added: the `405` fallback is set on the routes that
 /// exist, and the `404` fallback replaces any other.
 pub fn harden(router: Router, cfg: &HardenConfig, api: &ApiInfo) -> Router {
-    harden_one(router, cfg, api, TrustedProxies::none(), None)
+    harden_one(router, cfg, api, TrustedProxies::none(), None, None)
 }
 
 /// [`harden`] with the client-IP resolution and owner of a `Security`.
@@ -44,6 +44,7 @@ pub(crate) fn harden_one(
     api: &ApiInfo,
     trusted: TrustedProxies,
     owner: Option<Arc<dyn Any + Send + Sync>>,
+    ops: Option<Arc<crate::ops::Ops>>,
 ) -> Router {
     let router = with_fallbacks(router);
     // One API: every response carries X-API-Version, refusals (431) included.
@@ -52,7 +53,7 @@ pub(crate) fn harden_one(
         version: None,
         cors: api.cors.as_ref().map(|c| c.shared().clone()),
     };
-    let config = front_config(
+    let mut config = front_config(
         cfg,
         api.credential_headers.clone(),
         vec![front],
@@ -60,6 +61,7 @@ pub(crate) fn harden_one(
         owner,
     )
     .with_version(api.version_layer.value().clone());
+    config.ops = ops;
     serve_behind_front(router, cfg, config)
 }
 
@@ -125,6 +127,7 @@ fn front_config(
         apis,
         trusted,
         owner,
+        ops: None,
     }
 }
 
@@ -194,6 +197,7 @@ impl<S> Layer<S> for HardenLayer {
             apis: Vec::new(),
             trusted: TrustedProxies::none(),
             owner: None,
+            ops: None,
         };
         Front::new(inner, config)
     }

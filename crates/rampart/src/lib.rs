@@ -23,6 +23,7 @@
 //! - [`request_id`]: request ids, echoed and logged
 //! - [`mod@panic`]: panics answered 500 problem+json
 //! - [`version`]: `X-API-Version`, deprecation, sunset, 410 Gone
+//! - [`ops`]: the built-in `/healthz`, `/readyz`, `/openapi.json` and `/docs`
 //! - [`tls`]: rustls configuration, certificate reload, self-signed certificates
 //! - [`server`]: serving over HTTP, HTTPS (HTTP/2 by ALPN) and the HTTPS redirect
 
@@ -38,6 +39,7 @@ pub mod harden;
 pub mod headers;
 pub mod limits;
 pub(crate) mod net;
+pub mod ops;
 pub mod panic;
 pub mod pipeline;
 pub mod plan;

@@ -21,10 +21,14 @@ use crate::auth::setup::{has_key, jwt_verifier, key_store, lockout};
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::{ConfigError, JwtConfig, Secret, SecurityConfig};
 use crate::harden::{ApiInfo, HardenConfig};
+use crate::ops::Ops;
+use crate::ops::openapi::{RuntimeFacts, ServedOperation, served_document};
+use crate::ops::ready::Readiness;
 use crate::pipeline::GuardLayer;
 use crate::plan::{SchemeAuth, SchemeEntry, State};
 use crate::rate::{ForwardedHeader, MemoryConfig, RateConfig, RateLimiter, TrustedProxies};
 use crate::version::DeprecationTracker;
+use rampart_spec::endpoints::Endpoints;
 
 /// Default `realm` of `WWW-Authenticate` challenges.
 pub const DEFAULT_REALM: &str = "api";
@@ -134,6 +138,7 @@ impl Security {
             api,
             self.inner.trusted.clone(),
             Some(owner),
+            self.inner.ops.clone(),
         )
     }
 
@@ -240,6 +245,19 @@ pub struct SecurityBuilder {
     deprecations: Option<DeprecationTracker>,
     harden: Option<HardenConfig>,
     api: Option<Result<ApiInfo, String>>,
+    /// Where the built-in endpoints are served (from the spec; none without one).
+    endpoints: Option<Endpoints>,
+    /// The document `/openapi.json` serves, before completion.
+    served: Option<ServedSpec>,
+}
+
+/// The spec as `/openapi.json` will serve it, before the runtime's facts
+/// complete its responses.
+struct ServedSpec {
+    document: serde_json::Value,
+    operations: Vec<ServedOperation>,
+    title: String,
+    version: String,
 }
 
 impl std::fmt::Debug for SecurityBuilder {
@@ -293,6 +311,40 @@ impl SecurityBuilder {
         }
         self.redactor = Some(Redactor::from_model(model));
         self.api = Some(ApiInfo::from_model(model).map_err(|e| e.to_string()));
+        if self.endpoints.is_none() {
+            self.endpoints = Some(
+                model
+                    .annotations
+                    .endpoints
+                    .as_ref()
+                    .map(|e| e.value.clone())
+                    .unwrap_or_default(),
+            );
+        }
+        self.served = Some(ServedSpec {
+            document: serde_json::to_value(&model.openapi).unwrap_or_default(),
+            operations: model
+                .operations
+                .iter()
+                .map(|op| ServedOperation {
+                    path: op.path.clone(),
+                    method: op.method.clone(),
+                    policy: op.policy.clone(),
+                    has_parameters: !op.parameters.is_empty(),
+                    has_body: op.operation.request_body.is_some(),
+                })
+                .collect(),
+            title: model.title().to_owned(),
+            version: model.version().to_owned(),
+        });
+        self
+    }
+
+    /// Serve the built-in endpoints ([`crate::ops`]) at these paths
+    /// (default: the spec's `x-rampart.endpoints`, or the defaults; none
+    /// without a spec). [`Endpoints::none`] turns them all off.
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = Some(endpoints);
         self
     }
 
@@ -579,6 +631,20 @@ impl SecurityBuilder {
             None => None,
         };
         let harden = self.harden.unwrap_or_default();
+        let limiter = self
+            .limiter
+            .unwrap_or_else(|| RateLimiter::memory(MemoryConfig::default()));
+        let ops = ops(
+            self.endpoints,
+            self.served,
+            OpsInputs {
+                schemes: &schemes,
+                limiter: &limiter,
+                lockout: lockout.is_on(),
+                harden: &harden,
+                base_path: api.as_ref().map_or("", |a| a.base_path()),
+            },
+        )?;
         // One clock: an injected one also decides sunsets (unless a tracker
         // with its own clock was injected).
         let deprecations = self.deprecations.unwrap_or_else(|| {
@@ -599,13 +665,91 @@ impl SecurityBuilder {
                 url_params,
                 trusted: TrustedProxies::from_nets(trusted_proxies.clone()).header(forwarded),
                 trusted_proxies,
-                limiter: self
-                    .limiter
-                    .unwrap_or_else(|| RateLimiter::memory(MemoryConfig::default())),
+                limiter,
                 deprecations,
                 harden,
                 api,
+                ops,
             }),
         })
     }
+}
+
+/// What the built-in endpoints need from the rest of the configuration.
+struct OpsInputs<'a> {
+    schemes: &'a [SchemeEntry],
+    limiter: &'a RateLimiter,
+    lockout: bool,
+    harden: &'a HardenConfig,
+    base_path: &'a str,
+}
+
+/// The built-in endpoints, or `None` when none is on; an endpoint at a path
+/// the spec uses is a configuration error.
+fn ops(
+    endpoints: Option<Endpoints>,
+    served: Option<ServedSpec>,
+    inputs: OpsInputs<'_>,
+) -> Result<Option<Arc<Ops>>, ConfigError> {
+    let (Some(endpoints), Some(served)) = (endpoints, served) else {
+        return Ok(None);
+    };
+    if endpoints.paths().next().is_none() {
+        return Ok(None);
+    }
+    let base = inputs.base_path.trim_end_matches('/');
+    for (key, path) in endpoints.paths() {
+        if let Some(error) = rampart_spec::endpoints::path_error(path) {
+            return Err(ConfigError::new(
+                format!("the `{key}` endpoint's path `{path}` {error}"),
+                format!("set x-rampart.endpoints.{key} to a path such as /{key}"),
+            ));
+        }
+        if let Some(op) = served
+            .operations
+            .iter()
+            .find(|op| format!("{base}{}", op.path) == path)
+        {
+            return Err(ConfigError::new(
+                format!(
+                    "the built-in `{key}` endpoint is served at {path}, where the spec has operation `{}`",
+                    op.policy.operation_id
+                ),
+                format!(
+                    "move it (`x-rampart: {{ endpoints: {{ {key}: /ops{path} }} }}`) or turn it off (`{key}: false`)"
+                ),
+            ));
+        }
+    }
+    let mut readiness = Readiness::new();
+    readiness.limiter(inputs.limiter);
+    for entry in inputs.schemes {
+        match &entry.auth {
+            SchemeAuth::Jwt(verifier) => readiness.jwt(&entry.name, verifier),
+            SchemeAuth::ApiKey(verifier) => readiness.key_store(&entry.name, &verifier.store),
+        }
+    }
+    let facts = RuntimeFacts {
+        lockout: inputs.lockout,
+        shared_store: inputs.limiter.is_shared(),
+        timeout_status: inputs
+            .harden
+            .limits
+            .request_timeout()
+            .map(|_| inputs.harden.limits.timeout_status),
+    };
+    let document = served_document(served.document, &served.operations, facts);
+    let spec = serde_json::to_vec(&document).map_err(|e| {
+        ConfigError::new(
+            format!("the spec cannot be served as JSON: {e}"),
+            "turn /openapi.json off with x-rampart: { endpoints: { openapi: false, docs: false } }",
+        )
+    })?;
+    Ok(Some(Arc::new(Ops::new(
+        endpoints,
+        readiness,
+        spec.into(),
+        served.title,
+        served.version,
+    ))))
 }

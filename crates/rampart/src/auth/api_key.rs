@@ -200,6 +200,12 @@ pub trait KeyStore: Send + Sync + 'static {
         let _ = id;
         None
     }
+
+    /// Whether the store answers, for readiness (`/readyz`); `None` (the
+    /// default) for stores that cannot be unreachable (a file in memory).
+    fn probe(&self) -> Option<BoxFuture<'_, Result<(), String>>> {
+        None
+    }
 }
 
 /// Why a presented key was refused (audit only).
@@ -239,7 +245,7 @@ pub(crate) enum KeyOutcome {
 /// Checks keys presented in one header against a store.
 pub(crate) struct ApiKeyVerifier {
     pub(crate) header: http::HeaderName,
-    store: Arc<dyn KeyStore>,
+    pub(crate) store: Arc<dyn KeyStore>,
     clock: SharedClock,
 }
 

@@ -212,6 +212,8 @@ pub(crate) struct JwksSource {
     refresh: tokio::sync::Mutex<()>,
     /// A background refresh is running.
     refreshing: AtomicBool,
+    /// Why the last refresh failed; `None` once one succeeds.
+    last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for JwksSource {
@@ -249,6 +251,7 @@ impl JwksSource {
             fetches: AtomicU64::new(1),
             refresh: tokio::sync::Mutex::new(()),
             refreshing: AtomicBool::new(false),
+            last_error: std::sync::Mutex::new(None),
         })
     }
 
@@ -267,6 +270,26 @@ impl JwksSource {
     /// How many times the document has been loaded (startup included).
     pub(crate) fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Readiness: `Err` with the reason while the last refresh failed (the
+    /// cached keys keep serving meanwhile).
+    pub(crate) fn health(&self) -> Result<(), String> {
+        let last = self
+            .last_error
+            .lock()
+            .map_or_else(|p| p.into_inner().clone(), |e| e.clone());
+        match last {
+            None => Ok(()),
+            Some(reason) => Err(format!("{}: {reason}", self.location)),
+        }
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        match self.last_error.lock() {
+            Ok(mut slot) => *slot = error,
+            Err(poisoned) => *poisoned.into_inner() = error,
+        }
     }
 
     /// Whether the cached copy is older than the maximum age.
@@ -327,13 +350,16 @@ impl JwksSource {
                 }
                 self.fetched_at.store(now, Ordering::Relaxed);
                 self.generation.fetch_add(1, Ordering::AcqRel);
+                self.set_error(None);
                 true
             }
             Ok(_) => {
+                self.set_error(Some("no usable key".to_owned()));
                 tracing::warn!(target: "rampart::audit", event = "jwks.refresh_failed", jwks = %self.location, reason = "no usable key", "JWKS refresh kept the previous keys");
                 false
             }
             Err(reason) => {
+                self.set_error(Some(reason.clone()));
                 tracing::warn!(target: "rampart::audit", event = "jwks.refresh_failed", jwks = %self.location, %reason, "JWKS refresh kept the previous keys");
                 false
             }

@@ -146,4 +146,16 @@ impl KeyStore for RedisKeyStore {
     ) -> BoxFuture<'a, Result<Option<Arc<StoredKey>>, KeyStoreError>> {
         Box::pin(self.fetch(id))
     }
+
+    fn probe(&self) -> Option<BoxFuture<'_, Result<(), String>>> {
+        Some(Box::pin(async {
+            let mut conn = self.conn().await.map_err(|e| e.0)?;
+            let command = redis::cmd("PING");
+            command
+                .query_async::<String>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(|e| format!("{:?}", e.kind()))
+        }))
+    }
 }

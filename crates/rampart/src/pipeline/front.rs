@@ -10,6 +10,8 @@
 //! - one future that catches panics (`500` problem+json with the request id)
 //!   and times the request out (`408`/`503`); the timer is armed only when
 //!   the router does not answer on the first poll;
+//! - the built-in endpoints ([`crate::ops`]: `/healthz`, `/readyz`,
+//!   `/openapi.json`, `/docs`) are answered here, before any route;
 //! - on the way out the security headers (prebuilt [`HeaderValue`]s),
 //!   `X-API-Version`, the request id and the CORS headers.
 //!
@@ -38,6 +40,7 @@ use crate::context::{RequestContext, peer};
 use crate::cors::{self, Allowed, Cors};
 use crate::headers::{RequestFacts, SecurityHeaders, Tls};
 use crate::limits::{HeaderLimits, timeout_response};
+use crate::ops::Ops;
 use crate::panic::panic_response;
 use crate::rate::{TrustedProxies, client_ip};
 use crate::request_id::{RequestId, RequestIds};
@@ -80,6 +83,8 @@ pub(crate) struct FrontConfig {
     pub(crate) apis: Vec<FrontApi>,
     pub(crate) trusted: TrustedProxies,
     pub(crate) owner: Option<Arc<dyn Any + Send + Sync>>,
+    /// Built-in endpoints answered before the router ([`crate::ops`]).
+    pub(crate) ops: Option<Arc<Ops>>,
 }
 
 /// The front service; see the [module docs](self).
@@ -162,6 +167,8 @@ pin_project! {
     enum State<F> {
         /// Answered by the front itself (431, preflight).
         Answered { response: Option<Response>, finish: Option<Finish> },
+        /// A built-in endpoint (`/readyz` waits for its probes).
+        Endpoint { future: crate::auth::api_key::BoxFuture<'static, Response>, finish: Option<Finish> },
         /// Passed to the router.
         Running {
             #[pin]
@@ -188,6 +195,15 @@ where
                 let mut response = response
                     .take()
                     .unwrap_or_else(|| crate::problem::Problem::internal().into_response());
+                if let Some(finish) = finish.take() {
+                    finish.apply(None, &mut response);
+                }
+                Poll::Ready(Ok(response))
+            }
+            StateProj::Endpoint { future, finish } => {
+                let Poll::Ready(mut response) = future.as_mut().poll(cx) else {
+                    return Poll::Pending;
+                };
                 if let Some(finish) = finish.take() {
                     finish.apply(None, &mut response);
                 }
@@ -295,6 +311,17 @@ where
                 ..finish
             };
             return FrontFuture::answered(problem.into_response(), finish);
+        }
+        if let Some(ops) = &config.ops {
+            if let Some(endpoint) = ops.route(parts.uri.path()) {
+                let future = ops.answer(endpoint, &parts.method);
+                return FrontFuture {
+                    state: State::Endpoint {
+                        future,
+                        finish: Some(finish),
+                    },
+                };
+            }
         }
         let cors = api.and_then(|i| config.apis[i].cors.as_ref());
         let mut allowed = None;

@@ -369,6 +369,25 @@ impl RateLimiter {
         }
     }
 
+    /// Whether the store answers (readiness): always for memory, a bounded
+    /// `PING` for Redis.
+    pub async fn probe(&self) -> Result<(), String> {
+        match &self.inner.store {
+            Store::Memory(_) => Ok(()),
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => store.ping().await,
+        }
+    }
+
+    /// Whether decisions are made by a shared store that can be unreachable.
+    pub fn is_shared(&self) -> bool {
+        match &self.inner.store {
+            Store::Memory(_) => false,
+            #[cfg(feature = "redis")]
+            Store::Redis(_) => true,
+        }
+    }
+
     /// How many decisions were made by the failure policy because the shared
     /// store did not answer in time (always 0 in memory).
     pub fn store_failures(&self) -> u64 {

@@ -100,6 +100,18 @@ impl RedisStore {
         self.inner.failures.load(Ordering::Relaxed)
     }
 
+    /// `PING`, bounded by the store's timeout (readiness).
+    pub(crate) async fn ping(&self) -> Result<(), String> {
+        let mut conn = self.inner.manager.clone();
+        let command = redis::cmd("PING");
+        let ping = command.query_async::<String>(&mut conn);
+        match tokio::time::timeout(self.inner.timeout.max(Duration::from_millis(250)), ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("{:?}", e.kind())),
+            Err(_) => Err("no answer within the timeout".to_owned()),
+        }
+    }
+
     pub(crate) async fn decide(
         &self,
         scope: &str,
