@@ -407,6 +407,7 @@ pub(crate) fn failure(
     key_id: Option<&str>,
     status: u16,
 ) {
+    crate::telemetry::auth_failure(scheme, reason);
     tracing::warn!(
         target: "rampart::audit",
         event = "auth.failure",
@@ -440,6 +441,7 @@ pub(crate) fn forbidden(ctx: &AuditContext<'_>, principal: &Principal, reason: &
 }
 
 pub(crate) fn lockout(ctx: &AuditContext<'_>, target: LockTarget<'_>, lock_secs: u64) {
+    crate::telemetry::lockout();
     tracing::warn!(
         target: "rampart::audit",
         event = "auth.lockout",

@@ -195,6 +195,10 @@ pub struct SecurityConfig {
     /// Redis URL (`REDIS_URL` only: it may hold a password).
     #[serde(skip)]
     pub redis_url: Option<String>,
+    /// Serve Prometheus metrics on a listener of their own at this address
+    /// (`RAMPART_METRICS_ADDR`, e.g. `127.0.0.1:9464`).
+    #[serde(default)]
+    pub metrics_addr: Option<String>,
 }
 
 fn secret_inline_error(origin: &str, table: &str) -> ConfigError {
@@ -386,6 +390,10 @@ impl SecurityConfig {
         }
         if let Some(v) = get("RAMPART_TRUSTED_PROXIES") {
             self.trusted_proxies = list(&v);
+        }
+        if let Some(v) = get("RAMPART_METRICS_ADDR") {
+            let v = v.trim();
+            self.metrics_addr = (!v.is_empty()).then(|| v.to_owned());
         }
         if let Some(v) = get("RAMPART_FORWARDED_HEADER") {
             let v = v.trim();

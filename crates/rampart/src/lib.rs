@@ -23,6 +23,7 @@
 //! - [`request_id`]: request ids, echoed and logged
 //! - [`mod@panic`]: panics answered 500 problem+json
 //! - [`version`]: `X-API-Version`, deprecation, sunset, 410 Gone
+//! - [`telemetry`]: Prometheus metrics (`metrics` facade), off until served
 //! - [`ops`]: the built-in `/healthz`, `/readyz`, `/openapi.json` and `/docs`
 //! - [`tls`]: rustls configuration, certificate reload, self-signed certificates
 //! - [`server`]: serving over HTTP, HTTPS (HTTP/2 by ALPN) and the HTTPS redirect
@@ -52,6 +53,7 @@ pub mod secured;
 pub mod security;
 pub mod server;
 pub mod settings;
+pub mod telemetry;
 #[cfg(feature = "tls")]
 pub use server::tls;
 pub mod validate;

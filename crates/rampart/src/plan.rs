@@ -97,6 +97,8 @@ pub(crate) struct RoutePlan {
     /// Deprecation headers, prebuilt, and the sunset check.
     pub(crate) deprecated: Option<DeprecatedOperation>,
     pub(crate) body_limit: Option<u64>,
+    /// The route's metric series, while metrics are recorded.
+    pub(crate) metrics: Option<crate::telemetry::RouteMetrics>,
 }
 
 fn challenge(text: String) -> Result<HeaderValue, ConfigError> {
@@ -233,6 +235,7 @@ impl RoutePlan {
             rate_key: policy.rate_key,
             deprecated,
             body_limit: policy.body_limit,
+            metrics: crate::telemetry::RouteMetrics::new(&policy.operation_id),
             operation: policy.operation_id.clone(),
             public,
             roles: RoleRequirement::new(&inner.roles, &policy.roles),

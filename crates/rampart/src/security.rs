@@ -634,6 +634,23 @@ impl SecurityBuilder {
         let limiter = self
             .limiter
             .unwrap_or_else(|| RateLimiter::memory(MemoryConfig::default()));
+        let metrics_path = self.endpoints.as_ref().and_then(|e| e.metrics.clone());
+        if let Some(path) = &metrics_path {
+            crate::telemetry::install().map_err(|e| {
+                ConfigError::new(
+                    format!("metrics at {path}: {e}"),
+                    "remove the other metrics recorder, or turn x-rampart.endpoints.metrics off",
+                )
+            })?;
+        }
+        if let Some(addr) = &self.config.metrics_addr {
+            crate::telemetry::serve_on(addr).map_err(|e| {
+                ConfigError::new(
+                    format!("RAMPART_METRICS_ADDR: {e}"),
+                    "set RAMPART_METRICS_ADDR to a free address such as 127.0.0.1:9464, or unset it",
+                )
+            })?;
+        }
         let ops = ops(
             self.endpoints,
             self.served,

@@ -354,11 +354,13 @@ impl JwksSource {
                 true
             }
             Ok(_) => {
+                crate::telemetry::store_error("jwks");
                 self.set_error(Some("no usable key".to_owned()));
                 tracing::warn!(target: "rampart::audit", event = "jwks.refresh_failed", jwks = %self.location, reason = "no usable key", "JWKS refresh kept the previous keys");
                 false
             }
             Err(reason) => {
+                crate::telemetry::store_error("jwks");
                 self.set_error(Some(reason.clone()));
                 tracing::warn!(target: "rampart::audit", event = "jwks.refresh_failed", jwks = %self.location, %reason, "JWKS refresh kept the previous keys");
                 false

@@ -9,6 +9,8 @@
 //!   ([`ready`]), else `503` problem+json naming what is down.
 //! - `GET /openapi.json`: the spec as served ([`openapi`]).
 //! - `GET /docs`: the interactive API page ([`docs`]).
+//! - `GET /metrics` (only when `x-rampart.endpoints.metrics` names a path):
+//!   Prometheus text ([`crate::telemetry`]).
 //!
 //! Other methods get `405` with `Allow: GET, HEAD`.
 
@@ -38,6 +40,7 @@ pub(crate) enum Endpoint {
     Ready,
     OpenApi,
     Docs(Asset),
+    Metrics,
 }
 
 /// The endpoints of one server, built once.
@@ -87,6 +90,9 @@ impl Ops {
         if e.openapi.as_deref() == Some(path) {
             return Some(Endpoint::OpenApi);
         }
+        if e.metrics.as_deref() == Some(path) {
+            return Some(Endpoint::Metrics);
+        }
         let docs = e.docs.as_deref()?;
         path.strip_prefix(docs)
             .and_then(Asset::at)
@@ -107,6 +113,7 @@ impl Ops {
         let ops = self.clone();
         match endpoint {
             Endpoint::Ready => Box::pin(async move { ops.ready().await }),
+            Endpoint::Metrics => Box::pin(crate::telemetry::exposition()),
             other => Box::pin(std::future::ready(ops.immediate(other))),
         }
     }
@@ -135,7 +142,7 @@ impl Ops {
                 docs::page_headers(response.headers_mut());
                 response
             }
-            Endpoint::Ready => Problem::internal().into_response(),
+            Endpoint::Ready | Endpoint::Metrics => Problem::internal().into_response(),
         }
     }
 

@@ -137,7 +137,7 @@ where
             };
             match verdict {
                 Poll::Ready(Ok(Verdict::Refuse(response))) => {
-                    return GuardFuture::refused(response);
+                    return GuardFuture::refused(response).metered(plan);
                 }
                 Poll::Ready(Ok(Verdict::Admit {
                     principal,
@@ -153,8 +153,10 @@ where
                                     authenticated,
                                 }),
                             },
-                        },
-                        Err(problem) => GuardFuture::refused(problem.into_response()),
+                            metered: None,
+                        }
+                        .metered(plan),
+                        Err(problem) => GuardFuture::refused(problem.into_response()).metered(plan),
                     };
                 }
                 Poll::Ready(Err(WouldBlock)) | Poll::Pending => {
@@ -166,7 +168,12 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let plan = self.plan.clone();
+        let metered = plan
+            .metrics
+            .is_some()
+            .then(|| (plan.clone(), std::time::Instant::now()));
         GuardFuture {
+            metered,
             state: GuardState::Waiting {
                 future: Box::pin(async move {
                     let (parts, body) = req.into_parts();
@@ -210,6 +217,8 @@ pin_project! {
     pub struct GuardFuture<F> {
         #[pin]
         state: GuardState<F>,
+        // The route's series and when the guard started, while metrics are on.
+        metered: Option<(Arc<RoutePlan>, std::time::Instant)>,
     }
 }
 
@@ -228,7 +237,16 @@ impl<F> GuardFuture<F> {
             state: GuardState::Refused {
                 response: Some(response),
             },
+            metered: None,
         }
+    }
+
+    /// Count the answer in the route's metrics (when they are on).
+    fn metered(mut self, plan: &Arc<RoutePlan>) -> Self {
+        if plan.metrics.is_some() {
+            self.metered = Some((plan.clone(), std::time::Instant::now()));
+        }
+        self
     }
 }
 
@@ -240,7 +258,8 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        let answer = match this.state.project() {
             GuardProj::Refused { response } => crate::respond::answered(response),
             GuardProj::Inner { future, post } => {
                 let response = match std::task::ready!(future.poll(cx)) {
@@ -254,7 +273,13 @@ where
                 Poll::Ready(Ok(response))
             }
             GuardProj::Waiting { future } => future.as_mut().poll(cx).map(Ok),
+        };
+        if let (Poll::Ready(Ok(response)), Some((plan, started))) = (&answer, this.metered.take()) {
+            if let Some(metrics) = &plan.metrics {
+                metrics.record(response.status().as_u16(), started.elapsed());
+            }
         }
+        answer
     }
 }
 

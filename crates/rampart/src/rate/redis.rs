@@ -122,6 +122,7 @@ impl RedisStore {
         let inner = &*self.inner;
         if inner.quiet() {
             inner.failures.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::store_error("redis");
             return Decision::by_policy(inner.failure, gcra.limit);
         }
         let bucket = key.redis_key(&inner.prefix, scope);
@@ -272,6 +273,7 @@ impl Inner {
     /// log the start of the outage (once).
     fn mark_down(&self, why: &dyn std::fmt::Display) {
         self.failures.fetch_add(1, Ordering::Relaxed);
+        crate::telemetry::store_error("redis");
         let quiet = u64::try_from(self.retry_interval.as_millis()).unwrap_or(u64::MAX);
         self.quiet_until_ms
             .store(self.elapsed_ms().saturating_add(quiet), Ordering::Relaxed);
