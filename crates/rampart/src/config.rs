@@ -199,6 +199,14 @@ pub struct SecurityConfig {
     /// (`RAMPART_METRICS_ADDR`, e.g. `127.0.0.1:9464`).
     #[serde(default)]
     pub metrics_addr: Option<String>,
+    /// POST brute-force alerts as JSON to this URL (`RAMPART_ALERT_WEBHOOK`;
+    /// `https://`, or `http://` to a loopback address).
+    #[serde(default)]
+    pub alert_webhook: Option<String>,
+    /// Failed authentications on one operation, from any clients, that raise
+    /// a `brute_force_detected` alert (`RAMPART_ALERT_BURST`, default `50/min`).
+    #[serde(default)]
+    pub alert_burst: Option<String>,
 }
 
 fn secret_inline_error(origin: &str, table: &str) -> ConfigError {
@@ -394,6 +402,14 @@ impl SecurityConfig {
         if let Some(v) = get("RAMPART_METRICS_ADDR") {
             let v = v.trim();
             self.metrics_addr = (!v.is_empty()).then(|| v.to_owned());
+        }
+        if let Some(v) = get("RAMPART_ALERT_WEBHOOK") {
+            let v = v.trim();
+            self.alert_webhook = (!v.is_empty()).then(|| v.to_owned());
+        }
+        if let Some(v) = get("RAMPART_ALERT_BURST") {
+            let v = v.trim();
+            self.alert_burst = (!v.is_empty()).then(|| v.to_owned());
         }
         if let Some(v) = get("RAMPART_FORWARDED_HEADER") {
             let v = v.trim();

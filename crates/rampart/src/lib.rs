@@ -9,6 +9,7 @@
 //! - [`principal`]: the authenticated caller, an extractor
 //! - [`auth`]: JWT bearer (RFC 8725), JWKS, API keys, brute-force lockout, clock
 //! - [`access`]: roles with a hierarchy, scopes
+//! - [`alert`]: brute-force alerts (audit line, metric, webhook)
 //! - [`audit`]: the `rampart::audit` event log and the spec-derived [`Redactor`]
 //! - [`config`]: [`SecurityConfig`] from `rampart.toml` and `RAMPART_*` variables
 //! - [`security`]: [`Security`], built from the spec and config; `guard(policy)`, `harden(router)`
@@ -29,6 +30,7 @@
 //! - [`server`]: serving over HTTP, HTTPS (HTTP/2 by ALPN) and the HTTPS redirect
 
 pub mod access;
+pub mod alert;
 pub mod audit;
 pub mod auth;
 pub mod clock;

@@ -63,6 +63,8 @@ pub(crate) struct State {
     pub(crate) harden: HardenConfig,
     /// The API's version, base path and CORS, for `harden`.
     pub(crate) api: Option<ApiInfo>,
+    /// Brute-force alerts (lockouts, bursts of failures).
+    pub(crate) alerts: crate::alert::Alerts,
     /// The built-in endpoints the front answers (`None` when all are off).
     pub(crate) ops: Option<Arc<crate::ops::Ops>>,
 }

@@ -651,6 +651,17 @@ impl SecurityBuilder {
                 )
             })?;
         }
+        let alerts = crate::alert::Alerts::new(
+            clock.clone(),
+            self.config.alert_burst.as_deref(),
+            self.config.alert_webhook.as_deref(),
+        )
+        .map_err(|e| {
+            ConfigError::new(
+                e,
+                "fix RAMPART_ALERT_WEBHOOK (an https:// URL) or RAMPART_ALERT_BURST (a rate like 50/min)",
+            )
+        })?;
         let ops = ops(
             self.endpoints,
             self.served,
@@ -686,6 +697,7 @@ impl SecurityBuilder {
                 deprecations,
                 harden,
                 api,
+                alerts,
                 ops,
             }),
         })

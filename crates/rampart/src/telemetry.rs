@@ -13,6 +13,8 @@
 //! | `rampart_rate_limited_total` | counter | `operation` |
 //! | `rampart_lockouts_total` | counter | |
 //! | `rampart_store_errors_total` | counter | `store` (`redis`, `jwks`) |
+//! | `rampart_alerts_total` | counter | `trigger` (`lockout`, `burst`) |
+//! | `rampart_alerts_dropped_total` | counter | |
 //!
 //! Routes register their series once, when the router is built, so a
 //! request costs a clock read and a few atomic adds.
@@ -37,6 +39,10 @@ pub const RATE_LIMITED_TOTAL: &str = "rampart_rate_limited_total";
 pub const LOCKOUTS_TOTAL: &str = "rampart_lockouts_total";
 /// Failed calls to a store (`redis`, `jwks`).
 pub const STORE_ERRORS_TOTAL: &str = "rampart_store_errors_total";
+/// Alerts raised, by trigger (`lockout`, `burst`).
+pub const ALERTS_TOTAL: &str = "rampart_alerts_total";
+/// Alerts not delivered to the webhook because its queue was full.
+pub const ALERTS_DROPPED_TOTAL: &str = "rampart_alerts_dropped_total";
 
 /// Latency buckets, seconds: 100 µs to 10 s.
 const BUCKETS: &[f64] = &[
@@ -248,5 +254,19 @@ pub(crate) fn lockout() {
 pub(crate) fn store_error(store: &'static str) {
     if enabled() {
         counter!(STORE_ERRORS_TOTAL, "store" => store).increment(1);
+    }
+}
+
+/// An alert raised.
+pub(crate) fn alert(trigger: &'static str) {
+    if enabled() {
+        counter!(ALERTS_TOTAL, "trigger" => trigger).increment(1);
+    }
+}
+
+/// An alert dropped (webhook queue full).
+pub(crate) fn alert_dropped() {
+    if enabled() {
+        counter!(ALERTS_DROPPED_TOTAL).increment(1);
     }
 }

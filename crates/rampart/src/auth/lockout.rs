@@ -274,6 +274,15 @@ impl Lockout {
         !matches!(self, Lockout::Store(..))
     }
 
+    /// The policy, when on.
+    pub(crate) fn policy(&self) -> Option<LockoutPolicy> {
+        match self {
+            Lockout::Off => None,
+            Lockout::Memory(m) => Some(m.policy),
+            Lockout::Store(_, p) => Some(*p),
+        }
+    }
+
     /// Whether failures are counted at all.
     pub(crate) fn is_on(&self) -> bool {
         !matches!(self, Lockout::Off)

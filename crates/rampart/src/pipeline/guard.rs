@@ -660,6 +660,7 @@ async fn decide(
             }
         }
         audit::failure(&ctx, &entry.name, reason, key, 401);
+        security.alerts.failure(&plan.operation);
         // An expired credential was valid once: not a guess, not counted.
         if reason != "expired" {
             for target in targets.into_iter().flatten() {
@@ -670,6 +671,14 @@ async fn decide(
                 );
                 if let Some(secs) = locked {
                     audit::lockout(&ctx, target, secs);
+                    if let Some(policy) = security.lockout.policy() {
+                        security.alerts.lockout(
+                            ip.map(crate::net::ClientIp),
+                            &plan.operation,
+                            u64::from(policy.threshold),
+                            policy.window,
+                        );
+                    }
                 }
             }
         }
