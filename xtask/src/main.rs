@@ -1,6 +1,7 @@
 //! `cargo xtask`: rampart's developer and user commands.
 
 mod apikey;
+mod audit;
 mod bench;
 mod check;
 mod demo;
@@ -42,6 +43,8 @@ enum Command {
     Serve(serve::Args),
     /// Manage API keys: new, revoke, list (only hashes are stored).
     Apikey(apikey::Args),
+    /// Probe a running server for the security its spec promises (401/403/429, headers, CORS, deprecation); exit 1 on any failure.
+    Audit(audit::Args),
     /// Measure requests/s of rampart routes against bare axum over real sockets, and generation time.
     Bench(bench::Args),
 }
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Apikey(args) => apikey::run(args),
         Command::Bench(args) => bench::run(&args),
+        Command::Audit(args) => audit::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,489 @@
+//! `cargo xtask audit` end to end: it passes against `cargo xtask serve
+//! --mock` (with the printed dev tokens, and with a configured secret and API
+//! keys), fails with findings against a server without security, and exits 2
+//! on usage errors and unreachable servers.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const KEY_VARIABLES: [&str; 6] = [
+    "RAMPART_JWT_SECRET",
+    "RAMPART_JWT_SECRET_FILE",
+    "RAMPART_JWT_PUBLIC_KEY",
+    "RAMPART_JWKS",
+    "RAMPART_API_KEYS",
+    "RAMPART_CONFIG",
+];
+
+/// The running `cargo xtask serve --mock` (the xtask process becomes the server); killed on drop.
+struct Served {
+    child: Child,
+    port: u16,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Serve `specs/petstore.yaml` with `env` (none: dev mode).
+    async fn start(env: &[(&str, String)]) -> Served {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(["serve", "--mock", "--port", &port.to_string()])
+            .arg("specs/petstore.yaml")
+            .current_dir(root())
+            .stdout(Stdio::piped());
+        for v in KEY_VARIABLES {
+            command.env_remove(v);
+        }
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("xtask runs");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let lines = output.clone();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut served = Served {
+            child,
+            port,
+            output,
+        };
+        // The first run builds the generated crate: allow for a cold build.
+        let deadline = Instant::now() + Duration::from_secs(1200);
+        let client = reqwest::Client::new();
+        loop {
+            if let Some(status) = served.child.try_wait().unwrap() {
+                panic!("xtask serve exited ({status}) before answering");
+            }
+            let listening = served
+                .output
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("listening on"));
+            if listening
+                && client
+                    .get(format!("http://127.0.0.1:{port}/"))
+                    .send()
+                    .await
+                    .is_ok()
+            {
+                return served;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer in time"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The line after the one ending with `label` (tokens are printed so).
+    fn printed_after(&self, label: &str) -> String {
+        let lines = self.output.lock().unwrap();
+        let i = lines
+            .iter()
+            .position(|l| l.ends_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` in the output:\n{}", lines.join("\n")));
+        lines[i + 1].trim().to_owned()
+    }
+}
+
+/// Run the audit (blocking, off the runtime's workers).
+async fn audit(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("audit")
+            .args(&args)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// JSON lines → (check → (passed, failed, skipped)), and the failures as `operation check`.
+fn tally(stdout: &str) -> (BTreeMap<String, [usize; 3]>, Vec<String>) {
+    let mut counts: BTreeMap<String, [usize; 3]> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for line in stdout.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let check = v["check"].as_str().unwrap().to_owned();
+        let slot = match v["result"].as_str().unwrap() {
+            "pass" => 0,
+            "fail" => {
+                failures.push(format!(
+                    "{} {}",
+                    v["operation"].as_str().unwrap_or("*"),
+                    check
+                ));
+                1
+            }
+            "skip" => 2,
+            other => panic!("result {other}"),
+        };
+        counts.entry(check).or_default()[slot] += 1;
+    }
+    (counts, failures)
+}
+
+fn passed(counts: &BTreeMap<String, [usize; 3]>, check: &str) -> usize {
+    counts.get(check).map_or(0, |c| c[0])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passes_against_serve_mock_with_the_printed_dev_tokens() {
+    let served = Served::start(&[]).await;
+    let tokens: Vec<(&str, String)> = ["admin", "editor", "viewer"]
+        .into_iter()
+        .map(|role| (role, served.printed_after(&format!("{role} token (8 h):"))))
+        .collect();
+    let mut args = vec![
+        "specs/petstore.yaml".to_owned(),
+        "--base".into(),
+        format!("http://127.0.0.1:{}", served.port),
+        "--format".into(),
+        "json".into(),
+    ];
+    for (role, token) in &tokens {
+        args.push("--token-for".into());
+        args.push(format!("{role}={token}"));
+    }
+    let output = audit(args).await;
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    let (counts, failures) = tally(&stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}, failures {failures:?}\n{stdout}\n{stderr}",
+        output.status.code()
+    );
+    assert!(failures.is_empty());
+    // Every secured operation refuses anonymous callers; the role, quota,
+    // token and header checks ran and passed.
+    assert_eq!(passed(&counts, "no-credentials"), 5, "{counts:?}");
+    assert!(passed(&counts, "weaker-role") >= 2, "{counts:?}");
+    assert!(passed(&counts, "rate-limit") >= 3, "{counts:?}");
+    assert_eq!(passed(&counts, "bad-signature"), 4, "{counts:?}");
+    assert_eq!(passed(&counts, "alg-none"), 4, "{counts:?}");
+    assert_eq!(passed(&counts, "query-credentials"), 4, "{counts:?}");
+    assert_eq!(passed(&counts, "security-headers"), 6, "{counts:?}");
+    assert_eq!(passed(&counts, "deprecation"), 1, "{counts:?}");
+    assert_eq!(passed(&counts, "cors-foreign-origin"), 1, "{counts:?}");
+    let total: usize = counts.values().map(|c| c[0]).sum();
+    assert!(total >= 40, "{total} passed: {counts:?}");
+    // Without the secret the expired token cannot be signed: skipped, not passed.
+    assert_eq!(counts["expired-token"], [0, 0, 4], "{counts:?}");
+    // Never a credential in the report.
+    for (_, token) in &tokens {
+        assert!(!stdout.contains(token.as_str()) && !stderr.contains(token.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passes_against_serve_mock_with_a_secret_and_api_keys() {
+    let dir = std::env::temp_dir().join(format!("rampart-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_path = dir.join("keys.toml");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut file = rampart::auth::KeyFile::default();
+    let mut keys = Vec::new();
+    for role in ["admin", "viewer"] {
+        let new = rampart::auth::NewKey::generate(vec![role.to_owned()], None, now);
+        file.add(new.record);
+        keys.push((role, new.key));
+    }
+    file.save(&key_path).unwrap();
+    let secret = hex(&rand_bytes());
+    let served = Served::start(&[
+        ("RAMPART_JWT_SECRET", secret.clone()),
+        ("RAMPART_JWT_ISSUER", "https://issuer.audit.test/".into()),
+        ("RAMPART_JWT_AUDIENCE", "audit-test".into()),
+        ("RAMPART_API_KEYS", key_path.display().to_string()),
+    ])
+    .await;
+
+    let mut args = vec![
+        "specs/petstore.yaml".to_owned(),
+        "--base".into(),
+        format!("http://127.0.0.1:{}/v1", served.port),
+        "--jwt-secret".into(),
+        secret.clone(),
+        "--issuer".into(),
+        "https://issuer.audit.test/".into(),
+        "--audience".into(),
+        "audit-test".into(),
+    ];
+    for (role, key) in &keys {
+        args.push("--api-key-for".into());
+        args.push(format!("{role}={key}"));
+    }
+    let output = audit(args.clone()).await;
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{stdout}\n{stderr}",
+        output.status.code()
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    // Only the two quotas too large to trip are skipped.
+    let skips: Vec<&str> = stdout.lines().filter(|l| l.starts_with("SKIP")).collect();
+    assert_eq!(skips.len(), 2, "{stdout}");
+    assert!(
+        skips.iter().all(|l| l.contains(" rate-limit: ")),
+        "{stdout}"
+    );
+    for line in [
+        "expired-token        4 passed, 0 failed, 0 skipped",
+        "weaker-role          3 passed, 0 failed, 0 skipped",
+        "accepted             6 passed, 0 failed, 0 skipped",
+        "bad-api-key          3 passed, 0 failed, 0 skipped",
+    ] {
+        assert!(stdout.contains(line), "no `{line}` in\n{stdout}");
+    }
+    assert!(stdout.contains("audit: "), "{stdout}");
+    assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+    for (_, key) in &keys {
+        assert!(!stdout.contains(key.as_str()) && !stderr.contains(key.as_str()));
+    }
+
+    // A wrong secret: the minted credentials are refused, which the audit reports.
+    let mut wrong = args.clone();
+    let at = wrong.iter().position(|a| a == "--jwt-secret").unwrap();
+    wrong[at + 1] = hex(&rand_bytes());
+    let output = audit(wrong).await;
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    // 401, or 429 once the failed attempts have locked this client out.
+    assert!(
+        stdout.contains("FAIL listPets accepted: expected 2xx (or 501 from a server without handlers), got 401 (the credential was refused)")
+            || stdout.contains("FAIL listPets accepted: expected 2xx (or 501 from a server without handlers), got 429"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn rand_bytes() -> [u8; 32] {
+    rand::random()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The petstore's paths answering 200 to anything, with no security at all,
+/// and a CORS header open to every origin.
+async fn insecure_server() -> (u16, tokio::task::JoinHandle<()>) {
+    use axum::routing::any;
+    let ok = || async {
+        (
+            [("access-control-allow-origin", "*")],
+            axum::Json(serde_json::json!({})),
+        )
+    };
+    let app = axum::Router::new()
+        .route("/v1/health", any(ok))
+        .route("/v1/pets", any(ok))
+        .route("/v1/pets/{petId}", any(ok))
+        .route("/v1/owners", any(ok));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (port, handle)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fails_with_findings_against_a_server_without_security() {
+    let (port, server) = insecure_server().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let args = |format: &str| {
+        vec![
+            "specs/petstore.yaml".to_owned(),
+            "--base".into(),
+            base.clone(),
+            "--jwt-secret".into(),
+            "an-audit-secret-of-32-bytes-or-more!".into(),
+            "--format".into(),
+            format.into(),
+        ]
+    };
+
+    let output = audit(args("human")).await;
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    for line in [
+        "FAIL listPets no-credentials: expected 401 with WWW-Authenticate, got 200",
+        "FAIL createPet weaker-role: expected 403, got 200",
+        "FAIL listPets bad-signature: expected 401 (or 429 once the client is locked out), got 200",
+        "FAIL deletePet expired-token: expected 401",
+        "FAIL getPet alg-none: expected 401",
+        "FAIL registerOwner bad-api-key: expected 401",
+        "FAIL createPet query-credentials: expected 400 or 401, got 200",
+        "FAIL getHealth security-headers: expected X-Content-Type-Options: nosniff",
+        "FAIL listPets no-store: expected Cache-Control: no-store, got no Cache-Control",
+        "FAIL deletePet deprecation: ",
+        "FAIL deletePet rate-limit: expected 429 with Retry-After within 11 requests, got no 429 (statuses 200×11)",
+        "FAIL * cors-foreign-origin: ",
+    ] {
+        assert!(stdout.contains(line), "no `{line}` in\n{stdout}");
+    }
+    assert!(stdout.contains(" failed, "), "{stdout}");
+
+    let output = audit(args("json")).await;
+    assert_eq!(output.status.code(), Some(1));
+    let (counts, failures) = tally(&text(&output.stdout));
+    assert_eq!(counts["no-credentials"], [0, 5, 0], "{counts:?}");
+    assert!(
+        failures.contains(&"getPet security-headers".to_owned()),
+        "{failures:?}"
+    );
+    // The requests were well formed: the server accepted them all (but
+    // registerOwner's, which takes API keys only and got none).
+    assert_eq!(counts["accepted"], [5, 0, 1], "{counts:?}");
+
+    let output = audit(args("sarif")).await;
+    assert_eq!(output.status.code(), Some(1));
+    let log: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "rampart-audit");
+    let results = run["results"].as_array().unwrap();
+    let failed: Vec<&Value> = results.iter().filter(|r| r["kind"] == "fail").collect();
+    assert!(failed.len() >= 20, "{}", failed.len());
+    let no_creds = failed
+        .iter()
+        .find(|r| r["ruleId"] == "no-credentials")
+        .unwrap();
+    assert_eq!(no_creds["level"], "error");
+    let location = &no_creds["locations"][0];
+    assert!(
+        location["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("petstore.yaml")
+    );
+    assert!(
+        location["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+            > 1
+    );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_and_unreachable_servers_exit_2() {
+    let run = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        audit(args)
+    };
+    // No --base: clap's usage error.
+    let output = run(&["specs/petstore.yaml"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("--base"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // Nobody listening.
+    let port = free_port();
+    let output = run(&[
+        "specs/petstore.yaml",
+        "--base",
+        &format!("http://127.0.0.1:{port}"),
+    ])
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach http://127.0.0.1:{port}/v1")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // A credential without a role is refused without being echoed.
+    let output = run(&[
+        "specs/petstore.yaml",
+        "--base",
+        "http://127.0.0.1:9",
+        "--token-for",
+        "eyJSECRET.x.y",
+    ])
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ROLE="), "{stderr}");
+    assert!(!stderr.contains("eyJSECRET"), "{stderr}");
+
+    // A role the spec does not declare.
+    let output = run(&[
+        "specs/petstore.yaml",
+        "--base",
+        "http://127.0.0.1:9",
+        "--token-for",
+        "superuser=abc",
+    ])
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no role `superuser`"), "{stderr}");
+    assert!(stderr.contains("admin, editor, viewer"), "{stderr}");
+
+    // Not a URL; an unknown format; a missing spec.
+    let output = run(&["specs/petstore.yaml", "--base", "127.0.0.1:8000"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let output = run(&[
+        "specs/petstore.yaml",
+        "--base",
+        "http://127.0.0.1:9",
+        "--format",
+        "xml",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(&["specs/no-such.yaml", "--base", "http://127.0.0.1:9"]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("specs/no-such.yaml"), "{stderr}");
+}
