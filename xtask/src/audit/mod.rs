@@ -419,9 +419,9 @@ impl Auditor<'_> {
     /// Checks judged on answers already received.
     fn inspect(&self, target: &Target<'_>, check: Check, now: i64) -> Finding {
         let labelled: Vec<(&str, &Observed)> = [
-            (Check::Accepted, "answer to an admitted request"),
-            (Check::NoCredentials, "refusal without credentials"),
-            (Check::WeakerRole, "refusal of a weaker role"),
+            (Check::Accepted, "the admitted request"),
+            (Check::NoCredentials, "the request without credentials"),
+            (Check::WeakerRole, "the weaker role's request"),
         ]
         .into_iter()
         .filter_map(|(c, label)| match target.answers.get(&c) {

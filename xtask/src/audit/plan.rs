@@ -492,16 +492,32 @@ pub(crate) struct Planned {
 }
 
 /// Where to look for credentials, said in a skip reason.
-fn hint(roles: &[Option<String>]) -> String {
+fn hint(model: &ApiModel, op: &Operation, roles: &[Option<String>]) -> String {
+    let schemes = op.policy.schemes();
+    let jwt = schemes
+        .iter()
+        .any(|s| model.scheme(s).is_some_and(SecuritySchemeKind::is_jwt));
+    let key = api_key_header(model, &schemes).is_some();
     let names: Vec<&str> = roles.iter().filter_map(|r| r.as_deref()).collect();
-    if names.is_empty() {
-        "pass --token-for ROLE=TOKEN, --api-key-for ROLE=KEY or --jwt-secret".into()
+    let role = if names.is_empty() {
+        "ROLE".to_owned()
     } else {
-        format!(
-            "pass --token-for or --api-key-for {} (ROLE=CREDENTIAL), or --jwt-secret",
-            names.join(" or ")
-        )
+        names.join("|")
+    };
+    let mut ways = Vec::new();
+    if jwt {
+        ways.push(format!("--token-for {role}=TOKEN"));
     }
+    if key {
+        ways.push(format!("--api-key-for {role}=KEY"));
+    }
+    if jwt {
+        ways.push("--jwt-secret".to_owned());
+    }
+    if ways.is_empty() {
+        return "the operation's security schemes are not ones the audit can present (JWT bearer, apiKey header)".into();
+    }
+    format!("pass {}", ways.join(" or "))
 }
 
 /// The checks that apply to `op`, in the order they are reported.
@@ -526,7 +542,7 @@ pub(crate) fn plan_operation(
     let no_sufficient = || {
         Action::Skip(format!(
             "no credential of a role the operation admits: {}",
-            hint(&sufficient_roles(model, op))
+            hint(model, op, &sufficient_roles(model, op))
         ))
     };
 
@@ -560,7 +576,11 @@ pub(crate) fn plan_operation(
                 },
                 None => Action::Skip(format!(
                     "no credential of a weaker role: {}",
-                    hint(&weaker.iter().cloned().map(Some).collect::<Vec<_>>())
+                    hint(
+                        model,
+                        op,
+                        &weaker.iter().cloned().map(Some).collect::<Vec<_>>()
+                    )
                 )),
             },
         );
@@ -783,7 +803,8 @@ fn csp_frames(o: &Observed) -> bool {
 /// Security headers on every answer given: `(label, answer)`.
 pub(crate) fn judge_security_headers(answers: &[(&str, &Observed)]) -> Judged {
     let expected = "X-Content-Type-Options: nosniff, Content-Security-Policy, X-Frame-Options or CSP frame-ancestors, Referrer-Policy";
-    let mut problems = Vec::new();
+    // Answers lacking the same headers are reported together.
+    let mut problems: Vec<(Vec<&str>, Vec<String>)> = Vec::new();
     for (label, o) in answers {
         let mut missing = Vec::new();
         if !header(o, "x-content-type-options").is_some_and(|v| v.eq_ignore_ascii_case("nosniff")) {
@@ -798,12 +819,13 @@ pub(crate) fn judge_security_headers(answers: &[(&str, &Observed)]) -> Judged {
         if !o.headers.contains_key("referrer-policy") {
             missing.push("Referrer-Policy");
         }
-        if !missing.is_empty() {
-            problems.push(format!(
-                "{label} ({}) without {}",
-                o.status,
-                missing.join(", ")
-            ));
+        if missing.is_empty() {
+            continue;
+        }
+        let answer = format!("{label} ({})", o.status);
+        match problems.iter_mut().find(|(m, _)| *m == missing) {
+            Some((_, labels)) => labels.push(answer),
+            None => problems.push((missing, vec![answer])),
         }
     }
     if problems.is_empty() {
@@ -813,7 +835,12 @@ pub(crate) fn judge_security_headers(answers: &[(&str, &Observed)]) -> Judged {
             format!("all on {} answer(s)", answers.len()),
         )
     } else {
-        judged(false, expected, problems.join("; "))
+        let got = problems
+            .iter()
+            .map(|(missing, labels)| format!("no {} on {}", missing.join(", "), labels.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        judged(false, expected, got)
     }
 }
 
@@ -1183,7 +1210,11 @@ mod tests {
         assert!(
             matches!(action(&owners, Check::WeakerRole), Action::Send { headers, .. } if headers == &[("x-api-key".to_owned(), "rk_viewer".to_owned())])
         );
-        assert!(matches!(action(&owners, Check::Accepted), Action::Skip(r) if r.contains("admin")));
+        assert!(
+            matches!(action(&owners, Check::Accepted), Action::Skip(r) if r.ends_with("pass --api-key-for admin=KEY")),
+            "{:?}",
+            action(&owners, Check::Accepted)
+        );
     }
 
     #[test]
@@ -1297,12 +1328,12 @@ mod tests {
         let bare = observed(200, &[("cache-control", "no-cache")]);
         let j = judge_security_headers(&[("answer", &full), ("refusal", &bare)]);
         assert!(!j.pass);
-        assert!(
-            j.got
-                .contains("refusal (200) without X-Content-Type-Options"),
-            "{}",
-            j.got
+        assert_eq!(
+            j.got,
+            "no X-Content-Type-Options: nosniff, Content-Security-Policy, X-Frame-Options, Referrer-Policy on refusal (200)"
         );
+        let j = judge_security_headers(&[("a", &bare), ("b", &bare)]);
+        assert!(j.got.ends_with(" on a (200), b (200)"), "{}", j.got);
         assert!(!judge_no_store(&bare).pass);
         assert!(!judge_hsts(&[("answer", &bare)]).pass);
         let short = observed(200, &[("strict-transport-security", "max-age=600")]);
