@@ -776,6 +776,11 @@ impl<'a> TypeSpace<'a> {
         }
         if optional {
             serde_attrs.push(quote!(default));
+            if !nullable {
+                // Absent is `None`; an explicit `null` is refused (the schema
+                // is not `nullable`), as a validator of the spec would.
+                serde_attrs.push(quote!(deserialize_with = "::rampart::__private::non_null"));
+            }
             if write_only {
                 serde_attrs.push(quote!(skip_serializing));
             } else {
@@ -928,7 +933,10 @@ fn range(rules: &NumRules, scalar: Scalar, ty: &str) -> Option<TokenStream> {
         "f32" => (f64::from(f32::MIN), f64::from(f32::MAX)),
         _ => (f64::MIN, f64::MAX),
     };
+    // validator's range check infers the literal's type from its own generic
+    // impls: an unsuffixed literal beyond i32 would not compile for an i64.
     let lit = |v: f64| match scalar {
+        Scalar::Int if ty == "i64" => Literal::i64_suffixed(v as i64),
         Scalar::Int => Literal::i64_unsuffixed(v as i64),
         _ => Literal::f64_unsuffixed(v),
     };

@@ -26,6 +26,8 @@ pub struct RequestContext {
     /// its own, and the guard know the client IP was resolved with its own
     /// trusted proxies.
     owner: Option<Arc<dyn Any + Send + Sync>>,
+    /// The malformed request id the front replaced, with its header name.
+    replaced_id: Option<Box<(http::HeaderName, http::HeaderValue)>>,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -46,7 +48,23 @@ impl RequestContext {
             client_ip,
             tls,
             owner: None,
+            replaced_id: None,
         }
+    }
+
+    /// The same, noting the malformed request id the front replaced.
+    pub(crate) fn with_replaced_id(
+        mut self,
+        replaced: Option<(http::HeaderName, http::HeaderValue)>,
+    ) -> Self {
+        self.replaced_id = replaced.map(Box::new);
+        self
+    }
+
+    /// The malformed incoming request id the front replaced (header name and
+    /// value), so header validation judges what the client sent.
+    pub(crate) fn replaced_request_id(&self) -> Option<(&http::HeaderName, &http::HeaderValue)> {
+        self.replaced_id.as_deref().map(|(n, v)| (n, v))
     }
 
     /// The same, owned by `owner` (see [`owner`](Self::owner)).

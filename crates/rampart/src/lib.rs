@@ -70,6 +70,16 @@ pub mod __private {
     pub use regex::Regex;
     pub use serde;
     pub use serde_json;
+
+    /// An optional field that is not `nullable`: absent is `None` (with
+    /// `#[serde(default)]`), an explicit `null` is an error.
+    pub fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: serde::Deserialize<'de>,
+    {
+        T::deserialize(deserializer).map(Some)
+    }
 }
 
 pub use audit::Redactor;

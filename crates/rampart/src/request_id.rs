@@ -109,6 +109,19 @@ impl RequestIds {
         &self.header
     }
 
+    /// [`assign`](Self::assign), also returning the incoming value it
+    /// replaced because it was malformed (so an operation that declares the
+    /// header as a parameter can still refuse it).
+    pub fn assign_noting(&self, headers: &mut HeaderMap) -> (RequestId, Option<HeaderValue>) {
+        let malformed = self
+            .trust_incoming
+            .then(|| headers.get(&self.header))
+            .flatten()
+            .filter(|value| RequestId::parse(value).is_none())
+            .cloned();
+        (self.assign(headers), malformed)
+    }
+
     /// Choose the request's id, write it into the request headers (replacing a
     /// malformed one), and return it (the front puts it in the
     /// [`RequestContext`](crate::context::RequestContext)).

@@ -127,9 +127,21 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let mut form = form_urlencoded::Serializer::new(String::new());
+        // The front replaced a malformed request id: judge what the client sent.
+        let replaced = parts
+            .extensions
+            .get::<crate::context::RequestContext>()
+            .and_then(|ctx| ctx.replaced_request_id());
         for (name, value) in &parts.headers {
-            if let Ok(value) = value.to_str() {
-                form.append_pair(name.as_str(), value);
+            match replaced {
+                Some((replaced_name, original)) if replaced_name == name => {
+                    form.append_pair(name.as_str(), &String::from_utf8_lossy(original.as_bytes()));
+                }
+                _ => {
+                    if let Ok(value) = value.to_str() {
+                        form.append_pair(name.as_str(), value);
+                    }
+                }
             }
         }
         parse_form("header", &form.finish()).map(ValidHeaders)

@@ -46,6 +46,9 @@ fn not_found() -> Problem {
         status: 404,
         detail: Some("no pet with that id".into()),
         instance: None,
+        policy: None,
+        limit: None,
+        window: None,
         errors_: None,
     }
 }

@@ -114,7 +114,11 @@ impl ::validator::Validate for PetTagsItem {
 #[serde(deny_unknown_fields)]
 pub struct Pet {
     /// Assigned by the server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(
         length(max = 36),
         custom(function = "::rampart::validate::formats::uuid"),
@@ -124,20 +128,37 @@ pub struct Pet {
     #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
     pub name: String,
     pub species: PetSpecies,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(range(min = 0, max = 100))]
     pub age: Option<i32>,
-    #[serde(rename = "weightKg", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "weightKg",
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(range(exclusive_min = 0.0, max = 500.0))]
     pub weight_kg: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(
         length(max = 10),
         custom(function = "::rampart::validate::formats::unique_items"),
         nested
     )]
     pub tags: Option<Vec<PetTagsItem>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub adopted: Option<bool>,
 }
 /// A pet as submitted by a client.
@@ -153,7 +174,11 @@ pub struct Pet {
 #[serde(deny_unknown_fields)]
 pub struct NewPet {
     /// Assigned by the server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(
         length(max = 36),
         custom(function = "::rampart::validate::formats::uuid"),
@@ -163,20 +188,37 @@ pub struct NewPet {
     #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
     pub name: String,
     pub species: PetSpecies,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(range(min = 0, max = 100))]
     pub age: Option<i32>,
-    #[serde(rename = "weightKg", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "weightKg",
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(range(exclusive_min = 0.0, max = 500.0))]
     pub weight_kg: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(
         length(max = 10),
         custom(function = "::rampart::validate::formats::unique_items"),
         nested
     )]
     pub tags: Option<Vec<PetTagsItem>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub adopted: Option<bool>,
 }
 /// A pet owner account.
@@ -191,7 +233,11 @@ pub struct NewPet {
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
 pub struct Owner {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(
         length(max = 36),
         custom(function = "::rampart::validate::formats::uuid"),
@@ -200,13 +246,21 @@ pub struct Owner {
     pub id: Option<String>,
     #[validate(length(max = 254), email)]
     pub email: String,
-    #[serde(default, skip_serializing)]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing
+    )]
     #[validate(length(min = 12, max = 128), required)]
     pub password: Option<String>,
     #[serde(rename = "displayName")]
     #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
     pub display_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(length(max = 2048), url)]
     pub website: Option<String>,
 }
@@ -225,7 +279,11 @@ pub struct ProblemErrorsItem {
     pub field: String,
     #[validate(length(max = 64))]
     pub rule: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(length(max = 1024))]
     pub message: Option<String>,
 }
@@ -247,13 +305,50 @@ pub struct Problem {
     pub title: String,
     #[validate(range(min = 100, max = 599))]
     pub status: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(length(max = 4096))]
     pub detail: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(length(max = 2048))]
     pub instance: Option<String>,
-    #[serde(rename = "errors", default, skip_serializing_if = "Option::is_none")]
+    /// The exceeded quota's name (429).
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(length(max = 256))]
+    pub policy: Option<String>,
+    /// The quota's request count (429).
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(range(min = 0i64, max = 4294967295i64))]
+    pub limit: Option<i64>,
+    /// The quota's window in seconds (429).
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(range(min = 0i64, max = 4294967295i64))]
+    pub window: Option<i64>,
+    #[serde(
+        rename = "errors",
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(length(max = 100), nested)]
     pub errors_: Option<Vec<ProblemErrorsItem>>,
 }
@@ -441,11 +536,19 @@ impl ::rampart::__private::axum::response::IntoResponse for ListPetsResponse {
 #[serde(crate = "::rampart::__private::serde")]
 pub struct ListPetsQuery {
     /// How many pets to return at most.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(range(min = 1, max = 100))]
     pub limit: Option<i32>,
     /// Only pets with this tag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(length(min = 1, max = 32), regex(path = *PET_TAGS_ITEM_PATTERN))]
     pub tag: Option<String>,
 }
@@ -461,7 +564,12 @@ pub struct ListPetsQuery {
 #[serde(crate = "::rampart::__private::serde")]
 pub struct ListPetsHeaders {
     /// Caller-chosen id echoed in logs.
-    #[serde(rename = "x-request-id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "x-request-id",
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(
         length(max = 36),
         custom(function = "::rampart::validate::formats::uuid")

@@ -22,9 +22,17 @@ pub const VERSION: &str = "1.0.0";
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct User {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub uuid: Option<String>,
 }
 #[derive(
@@ -37,9 +45,17 @@ pub struct User {
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct Repository {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub slug: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(nested)]
     pub owner: Option<User>,
 }
@@ -53,14 +69,30 @@ pub struct Repository {
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct Pullrequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(nested)]
     pub repository: Option<Repository>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[validate(nested)]
     pub author: Option<User>,
 }
@@ -266,7 +298,11 @@ impl ::rampart::validate::PathTemplate for GetPullRequestsByRepositoryPath {
 )]
 #[serde(crate = "::rampart::__private::serde")]
 pub struct GetPullRequestsByRepositoryQuery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<GetPullRequestsByRepositoryQueryState>,
 }
 /// Every response `getPullRequestsById` documents; a handler cannot send anything else.

@@ -23,7 +23,11 @@ pub const VERSION: &str = "1.0.0";
 #[serde(crate = "::rampart::__private::serde")]
 pub struct Pet {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tag: Option<String>,
     pub id: i64,
 }
@@ -38,7 +42,11 @@ pub struct Pet {
 #[serde(crate = "::rampart::__private::serde")]
 pub struct NewPet {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tag: Option<String>,
 }
 #[derive(
@@ -101,10 +109,18 @@ impl ::rampart::__private::axum::response::IntoResponse for FindPetsResponse {
 #[serde(crate = "::rampart::__private::serde")]
 pub struct FindPetsQuery {
     /// tags to filter by
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tags: Option<Vec<String>>,
     /// maximum number of results to return
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub limit: Option<i32>,
 }
 /// Every response `addPet` documents; a handler cannot send anything else.

@@ -270,7 +270,7 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let config = &self.config;
         let (mut parts, body) = req.into_parts();
-        let id = config.ids.assign(&mut parts.headers);
+        let (id, replaced) = config.ids.assign_noting(&mut parts.headers);
         // One pass over the headers: size, credentials, Origin.
         let mut bytes = 0usize;
         let mut credentials = false;
@@ -337,7 +337,9 @@ where
         }
         let client = peer(&parts.extensions).map(|p| client_ip(p, &parts.headers, &config.trusted));
         parts.extensions.insert(
-            RequestContext::new(finish.id.clone(), client, tls).with_owner(config.owner.clone()),
+            RequestContext::new(finish.id.clone(), client, tls)
+                .with_owner(config.owner.clone())
+                .with_replaced_id(replaced.map(|value| (config.ids.header().clone(), value))),
         );
         let future = self.inner.call(Request::from_parts(parts, body));
         FrontFuture {
