@@ -1,0 +1,202 @@
+//! Fault injection (issue 15 item 5): a real `redis-server` of the test's
+//! own is killed and restarted while clients keep calling a rate-limited
+//! operation through the whole pipeline. During the outage every answer is
+//! the fail-closed 503 problem+json with `Retry-After` (never a 200 without
+//! a quota, never a 500), `/readyz` says Redis is down while `/healthz` stays
+//! 200; once Redis is back, requests are admitted again and `/readyz` is 200.
+
+mod auth_common;
+mod rate_support;
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_common::{claims, client, hs_config, hs256, model_of, router, serve};
+use rampart::Security;
+use rampart::rate::{FailurePolicy, RateLimiter, RedisConfig};
+
+const SPEC: &str = r#"
+openapi: 3.0.3
+info: { title: Fault test, version: "1" }
+x-rampart:
+  roles: [admin]
+security:
+  - bearerAuth: []
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }
+paths:
+  /pets:
+    get:
+      operationId: listPetsUnderFault
+      x-rampart: { roles: [admin], rate: 1000000/hour }
+      responses: { "200": { description: ok } }
+"#;
+
+async fn start_redis(port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server must be installed (scripts/ensure-redis.sh)");
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if rate_support::redis_answers(&url).await {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server on port {port} did not start");
+}
+
+/// Phases of the run, as the load tasks see them.
+const BEFORE: u8 = 0;
+const OUTAGE: u8 = 1;
+const RESTARTED: u8 = 2;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
+    if rate_support::redis_url("redis_killed_and_restarted_under_load")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let port = rate_support::free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    let mut config = RedisConfig::new(&url);
+    config.key_prefix = rate_support::unique_prefix("fault");
+    config.timeout = Duration::from_millis(200);
+    config.retry_interval = Duration::from_millis(100);
+    config.failure = FailurePolicy::FailClosed;
+    let limiter = RateLimiter::redis(config).await.unwrap();
+    let model = model_of(SPEC);
+    let security = Security::builder()
+        .model(&model)
+        .config(hs_config())
+        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .rate_limiter(limiter)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let token = hs256(&claims("loader", &["admin"]));
+
+    let phase = Arc::new(AtomicU8::new(BEFORE));
+    let stop = Arc::new(AtomicBool::new(false));
+    // (phase when sent, phase when answered, status, has Retry-After)
+    let answers: Arc<Mutex<Vec<(u8, u8, u16, bool)>>> = Arc::default();
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (phase, stop, answers) = (phase.clone(), stop.clone(), answers.clone());
+        let (url, token) = (format!("{base}/pets"), token.clone());
+        load.push(tokio::spawn(async move {
+            let http = client();
+            while !stop.load(Ordering::Relaxed) {
+                let sent = phase.load(Ordering::SeqCst);
+                let response = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                let got = phase.load(Ordering::SeqCst);
+                let retry = response.headers().contains_key("retry-after");
+                answers
+                    .lock()
+                    .unwrap()
+                    .push((sent, got, response.status().as_u16(), retry));
+            }
+        }));
+    }
+    let count = |status: u16, in_phase: u8| {
+        answers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(s, g, st, _)| *s == in_phase && *g == in_phase && *st == status)
+            .count()
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        count(200, BEFORE) > 0,
+        "no request was served before the outage"
+    );
+
+    redis.kill().await.unwrap();
+    redis.wait().await.unwrap();
+    phase.store(OUTAGE, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let ready = client().get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["redis"], "down", "{ready}");
+    let health = client()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.status().as_u16(),
+        200,
+        "liveness never depends on Redis"
+    );
+
+    let _redis = start_redis(port).await;
+    phase.store(RESTARTED, Ordering::SeqCst);
+    let mut recovered = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if count(200, RESTARTED) >= 20 {
+            recovered = true;
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    assert!(
+        recovered,
+        "requests were never admitted again after Redis came back"
+    );
+    // Readiness follows (its last round of probes is at most 1 s old).
+    let mut ready_again = false;
+    for _ in 0..30 {
+        let r = client().get(format!("{base}/readyz")).send().await.unwrap();
+        if r.status().as_u16() == 200 {
+            ready_again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready_again, "/readyz never reported Redis up again");
+
+    let answers = answers.lock().unwrap();
+    let outage: Vec<_> = answers
+        .iter()
+        .filter(|(s, g, _, _)| *s == OUTAGE && *g == OUTAGE)
+        .collect();
+    assert!(
+        outage.len() >= 10,
+        "too little load during the outage: {}",
+        outage.len()
+    );
+    for (_, _, status, retry) in &outage {
+        assert_eq!(
+            *status, 503,
+            "fail-closed: nothing is admitted without the shared quota"
+        );
+        assert!(*retry, "a 503 without Retry-After");
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|(_, _, status, _)| matches!(status, 200 | 503)),
+        "only 200 or 503: {:?}",
+        answers
+            .iter()
+            .filter(|a| !matches!(a.2, 200 | 503))
+            .collect::<Vec<_>>()
+    );
+}
