@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): makes sure the services the tests need
 # are up, then runs every test in the workspace, including the slow check that
-# every corpus spec generates a crate that compiles without warnings.
+# every corpus spec generates a crate that compiles without warnings, and
+# schemathesis' property-based checks against the petstore mock's /openapi.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-redis.sh
@@ -9,4 +10,6 @@ bash scripts/ensure-wrk.sh
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+# schemathesis (all checks, bounded) against the served spec of the petstore mock.
+bash scripts/schemathesis.sh
 cargo test -p rampart-codegen --test corpus_compile -- --ignored
