@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-redis.sh
 bash scripts/ensure-wrk.sh
+bash scripts/ensure-chromium.sh
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
