@@ -54,6 +54,9 @@ async fn start_redis(port: u16) -> tokio::process::Child {
     panic!("redis-server on port {port} did not start");
 }
 
+/// (phase when sent, phase when answered, status, has Retry-After) of each answer.
+type Answers = Arc<Mutex<Vec<(u8, u8, u16, bool)>>>;
+
 /// Phases of the run, as the load tasks see them.
 const BEFORE: u8 = 0;
 const OUTAGE: u8 = 1;
@@ -89,8 +92,7 @@ async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
 
     let phase = Arc::new(AtomicU8::new(BEFORE));
     let stop = Arc::new(AtomicBool::new(false));
-    // (phase when sent, phase when answered, status, has Retry-After)
-    let answers: Arc<Mutex<Vec<(u8, u8, u16, bool)>>> = Arc::default();
+    let answers: Answers = Arc::default();
     let mut load = Vec::new();
     for _ in 0..4 {
         let (phase, stop, answers) = (phase.clone(), stop.clone(), answers.clone());
