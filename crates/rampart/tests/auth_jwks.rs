@@ -1,6 +1,7 @@
 //! JWKS over a URL served by a second local server: keys are fetched at
 //! startup, an unknown `kid` triggers exactly one refetch per refresh interval
-//! (then 401), rotated keys are picked up, and symmetric JWKS keys are ignored.
+//! (then 401), rotated keys are picked up, symmetric JWKS keys are ignored, and
+//! a failing refresh makes `/readyz` 503 while the current keys keep serving.
 
 mod auth_common;
 
@@ -328,4 +329,79 @@ async fn jwks_from_a_file_and_symmetric_keys_ignored() {
     })
     .unwrap_err();
     assert!(err.message.contains("no signing key"), "{err}");
+}
+
+/// A JWKS endpoint that answers its first request and fails every later one.
+async fn failing_idp(document: Value) -> String {
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = Router::new().route(
+        "/jwks.json",
+        get(move || {
+            let (served, document) = (served.clone(), document.clone());
+            async move {
+                if served.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Ok(Json(document))
+                } else {
+                    Err(axum::http::StatusCode::BAD_GATEWAY)
+                }
+            }
+        }),
+    );
+    format!("{}/jwks.json", serve(app).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_jwks_refresh_makes_ready_503_while_bearer_requests_keep_being_served() {
+    let idp = Idp::default();
+    let k1 = idp.publish("test-only-rsa-private.pem", "k1");
+    let url = failing_idp(json!({ "keys": *idp.keys.lock().unwrap() })).await;
+    let mut config = jwks_config(url);
+    config.jwt.jwks_max_age = Some(3600);
+    let (keys, _) = write_keys(&temp_dir("jwks-ready"));
+    config.api_keys.file = Some(keys);
+    let model = model();
+    let clock = rampart::auth::ManualClock::at(NOW);
+    let security = rampart::Security::builder()
+        .model(&model)
+        .config(config)
+        .clock(clock.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let c = client();
+    let ready = c.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let mut long_lived = claims("alice", &[]);
+    long_lived["exp"] = json!(NOW + 86_400);
+    let token = sign(&long_lived, Algorithm::RS256, &k1, Some("k1"));
+    // The copy goes stale; its background refresh fails.
+    clock.advance(Duration::from_secs(3600));
+    send(
+        c.get(format!("{base}/any"))
+            .header("authorization", bearer(&token)),
+    )
+    .await
+    .assert_ok_as("alice");
+    eventually(|| security.jwks_fetch_count("bearerAuth") == Some(2)).await;
+    let mut report = Value::Null;
+    for _ in 0..40 {
+        let r = c.get(format!("{base}/readyz")).send().await.unwrap();
+        if r.status().as_u16() == 503 {
+            report = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(report["checks"]["jwks:bearerAuth"], "down", "{report}");
+    assert!(
+        !report.to_string().contains("jwks.json"),
+        "no internals: {report}"
+    );
+    // Bearer requests keep being served from the current keys.
+    send(
+        c.get(format!("{base}/any"))
+            .header("authorization", bearer(&token)),
+    )
+    .await
+    .assert_ok_as("alice");
 }
