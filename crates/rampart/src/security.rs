@@ -760,7 +760,8 @@ fn ops(
     }
     let facts = RuntimeFacts {
         lockout: inputs.lockout,
-        shared_store: inputs.limiter.is_shared(),
+        shared_store: inputs.limiter.fails_closed(),
+        remote_credentials: readiness.has_credential_stores(),
         timeout_status: inputs
             .harden
             .limits

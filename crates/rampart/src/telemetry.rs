@@ -13,6 +13,7 @@
 //! | `rampart_rate_limited_total` | counter | `operation` |
 //! | `rampart_lockouts_total` | counter | |
 //! | `rampart_store_errors_total` | counter | `store` (`redis`, `jwks`) |
+//! | `rampart_rate_limit_degraded_total` | counter | |
 //! | `rampart_alerts_total` | counter | `trigger` (`lockout`, `burst`) |
 //! | `rampart_alerts_dropped_total` | counter | |
 //!
@@ -37,6 +38,9 @@ pub const FORBIDDEN_TOTAL: &str = "rampart_forbidden_total";
 pub const RATE_LIMITED_TOTAL: &str = "rampart_rate_limited_total";
 /// Clients locked out after repeated failures.
 pub const LOCKOUTS_TOTAL: &str = "rampart_lockouts_total";
+/// Rate decisions made by an instance's own buckets while Redis is away
+/// (`fail-local`).
+pub const RATE_DEGRADED_TOTAL: &str = "rampart_rate_limit_degraded_total";
 /// Failed calls to a store (`redis`, `jwks`).
 pub const STORE_ERRORS_TOTAL: &str = "rampart_store_errors_total";
 /// Alerts raised, by trigger (`lockout`, `burst`).
@@ -182,6 +186,11 @@ fn describe() {
         "Clients locked out after repeated authentication failures."
     );
     describe_counter!(
+        RATE_DEGRADED_TOTAL,
+        Unit::Count,
+        "Rate decisions made by this instance's own buckets while Redis is away (fail-local)."
+    );
+    describe_counter!(
         STORE_ERRORS_TOTAL,
         Unit::Count,
         "Failed calls to a store (redis, jwks)."
@@ -247,6 +256,14 @@ pub(crate) fn auth_failure(scheme: &str, reason: &str) {
 pub(crate) fn lockout() {
     if enabled() {
         counter!(LOCKOUTS_TOTAL).increment(1);
+    }
+}
+
+/// A rate decision made by the local buckets while Redis is away.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn rate_degraded() {
+    if enabled() {
+        counter!(RATE_DEGRADED_TOTAL).increment(1);
     }
 }
 

@@ -4,6 +4,8 @@
 //! the fail-closed 503 problem+json with `Retry-After` (never a 200 without
 //! a quota, never a 500), `/readyz` says Redis is down while `/healthz` stays
 //! 200; once Redis is back, requests are admitted again and `/readyz` is 200.
+//! With the default `fail-local` policy the same outage is not an outage of
+//! the service: a public route inheriting the default rate keeps answering.
 
 mod auth_common;
 mod rate_support;
@@ -201,4 +203,82 @@ async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
             .filter(|a| !matches!(a.2, 200 | 503))
             .collect::<Vec<_>>()
     );
+}
+
+const PUBLIC_SPEC: &str = r#"
+openapi: 3.0.3
+info: { title: Fault test, version: "1" }
+x-rampart:
+  rate: 1000000/hour
+paths:
+  /status:
+    get:
+      operationId: publicStatusUnderFault
+      security: []
+      x-rampart: { public: true }
+      responses: { "200": { description: ok } }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_service() {
+    if rate_support::redis_url("with_the_default_fail_local")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let port = rate_support::free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    let mut config = RedisConfig::new(&url);
+    config.key_prefix = rate_support::unique_prefix("fault-local");
+    config.timeout = Duration::from_millis(200);
+    config.retry_interval = Duration::from_millis(100);
+    assert_eq!(config.failure, FailurePolicy::FailLocal, "the default");
+    let limiter = RateLimiter::redis(config).await.unwrap();
+    let model = model_of(PUBLIC_SPEC);
+    let security = Security::builder()
+        .model(&model)
+        .config(hs_config())
+        .rate_limiter(limiter)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let status =
+        |url: String| async move { client().get(url).send().await.unwrap().status().as_u16() };
+
+    assert_eq!(status(format!("{base}/status")).await, 200);
+    redis.kill().await.unwrap();
+    redis.wait().await.unwrap();
+    // The public route inheriting the default rate keeps answering, under
+    // load, from this instance's own buckets; liveness too; readiness tells.
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let url = format!("{base}/status");
+        load.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for _ in 0..25 {
+                statuses.push(client().get(&url).send().await.unwrap().status().as_u16());
+            }
+            statuses
+        }));
+    }
+    for task in load {
+        let statuses = task.await.unwrap();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+    assert_eq!(status(format!("{base}/healthz")).await, 200);
+    assert_eq!(status(format!("{base}/readyz")).await, 503);
+
+    let _redis = start_redis(port).await;
+    let mut ready = false;
+    for _ in 0..30 {
+        if status(format!("{base}/readyz")).await == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "/readyz never reported Redis up again");
+    assert_eq!(status(format!("{base}/status")).await, 200);
 }

@@ -359,3 +359,57 @@ async fn lockout_counts_are_shared_through_redis() {
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_local_is_the_default_and_two_instances_keep_the_quota_during_an_outage() {
+    if redis_url("fail_local_is_the_default").await.is_none() {
+        return;
+    }
+    assert_eq!(FailurePolicy::default(), FailurePolicy::FailLocal);
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    // Two instances share a quota of 4 per hour: 2 each while Redis is away.
+    let prefix = unique_prefix("local");
+    let instance = || async {
+        let limiter = RateLimiter::redis(
+            RedisConfig::new(&url)
+                .key_prefix(prefix.clone())
+                .timeout(Duration::from_millis(200))
+                .retry_interval(Duration::from_millis(100))
+                .instances(2),
+        )
+        .await
+        .unwrap();
+        let base = format!("http://{}/pets", serve(app(&limiter, per_hour(4))).await);
+        (limiter, base)
+    };
+    let (a_limiter, a) = instance().await;
+    let (_, b) = instance().await;
+    let r = eventually(&a, 200, 1).await;
+    assert_eq!(header(&r, "ratelimit"), "\"listPets\";r=3;t=900");
+
+    redis.kill().await.unwrap();
+    redis.wait().await.unwrap();
+    // Each instance decides from its own buckets: its share, then 429 (never
+    // 503): together exactly the quota.
+    for base in [&a, &b] {
+        for remaining in [1, 0] {
+            let r = eventually(base, 200, 1).await;
+            assert_eq!(
+                header(&r, "ratelimit"),
+                format!("\"listPets\";r={remaining};t={}", (2 - remaining) * 1800)
+            );
+        }
+        let r = eventually(base, 429, 1).await;
+        assert!(header(&r, "retry-after").parse::<u64>().unwrap() > 0);
+    }
+    assert!(a_limiter.store_failures() > 0);
+
+    // Redis is back (empty): decisions are shared again.
+    let _redis = start_redis(port).await;
+    let r = eventually(&a, 200, 200).await;
+    assert_eq!(header(&r, "ratelimit"), "\"listPets\";r=3;t=900");
+    let r = eventually(&b, 200, 200).await;
+    assert_eq!(header(&r, "ratelimit"), "\"listPets\";r=2;t=1800");
+}

@@ -11,7 +11,7 @@
 //! | roles or scopes are required | 403 | |
 //! | a request body | 413, 415, 422 | |
 //! | a rate, or a secured operation with brute-force lockout on | 429 | `Retry-After` (and the `RateLimit` fields for a rate) |
-//! | a shared store (Redis) decides | 503 | `Retry-After` |
+//! | a rate decided by Redis under `fail-closed`, or credentials checked against a JWKS URL or Redis keys | 503 | `Retry-After` |
 //! | a request timeout is set | 408 (or its configured status) | |
 //! | a sunset | 410 | |
 //!
@@ -42,8 +42,12 @@ pub(crate) struct ServedOperation {
 pub(crate) struct RuntimeFacts {
     /// Brute-force lockout is on (a failing credential may get 429).
     pub(crate) lockout: bool,
-    /// Rates or lockout are decided by a shared store that can be down (503).
+    /// Rates are decided by a shared store that answers 503 while it is
+    /// down (`fail-closed`).
     pub(crate) shared_store: bool,
+    /// Credentials are checked against a store that can be down (a JWKS
+    /// URL, API keys in Redis): secured operations may answer 503.
+    pub(crate) remote_credentials: bool,
     /// The status of a request that times out, if a timeout is set.
     pub(crate) timeout_status: Option<u16>,
 }
@@ -195,11 +199,11 @@ fn pipeline_responses(
             ),
         ));
     }
-    if facts.shared_store && (rate || (secured && facts.lockout)) {
+    if (facts.shared_store && rate) || (facts.remote_credentials && secured) {
         out.push((
             "503",
             problem(
-                "The shared rate-limit store is unavailable.",
+                "A store the pipeline depends on (rate limits, credentials) is unavailable.",
                 json!({ "Retry-After": retry_after() }),
             ),
         ));
@@ -355,6 +359,7 @@ mod tests {
         let facts = RuntimeFacts {
             lockout: true,
             shared_store: true,
+            remote_credentials: false,
             timeout_status: Some(408),
         };
         let served = served_document(document(), &[op(policy, true)], facts);

@@ -99,6 +99,13 @@ impl Readiness {
         }
     }
 
+    /// Whether credentials are checked against a store that can be down.
+    pub(crate) fn has_credential_stores(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(c.dependency, Dependency::KeyStore(_) | Dependency::Jwks(_)))
+    }
+
     /// Probe every dependency (concurrently, each bounded), or answer
     /// from the last round if it is recent.
     pub(crate) async fn report(&self) -> Report {

@@ -15,9 +15,13 @@ use crate::rate::memory::RateClock;
 pub enum FailurePolicy {
     /// Serve the request and log a warning audit event (`rampart::audit`).
     FailOpen,
-    /// Answer 503 problem+json. The default: secure unless opened explicitly.
-    #[default]
+    /// Answer 503 problem+json.
     FailClosed,
+    /// The default: each instance enforces the quota in memory (divided by
+    /// [`RedisConfig::instances`]) until Redis answers again, so an outage
+    /// neither lifts the quotas nor turns every limited route into a 503.
+    #[default]
+    FailLocal,
 }
 
 impl std::str::FromStr for FailurePolicy {
@@ -27,10 +31,11 @@ impl std::str::FromStr for FailurePolicy {
         match s.trim().to_ascii_lowercase().as_str() {
             "fail-open" | "open" => Ok(FailurePolicy::FailOpen),
             "fail-closed" | "closed" => Ok(FailurePolicy::FailClosed),
+            "fail-local" | "local" => Ok(FailurePolicy::FailLocal),
             _ => Err(RateError::InvalidSetting {
                 setting: "RAMPART_RATE_FAILURE",
                 value: s.to_owned(),
-                reason: "expected `fail-open` or `fail-closed`".into(),
+                reason: "expected `fail-local` (the default), `fail-closed` or `fail-open`".into(),
             }),
         }
     }
@@ -103,6 +108,10 @@ pub struct RedisConfig {
     /// After a failure, decide by `failure` without asking Redis for this
     /// long (default 500 ms), so an outage costs no request its full timeout.
     pub retry_interval: Duration,
+    /// How many instances share the quota: under [`FailurePolicy::FailLocal`]
+    /// each enforces `quota / instances` (rounded up, at least 1) while Redis
+    /// is away (default 1: each instance enforces the whole quota).
+    pub instances: u32,
 }
 
 impl RedisConfig {
@@ -114,7 +123,14 @@ impl RedisConfig {
             timeout: DEFAULT_TIMEOUT,
             failure: FailurePolicy::default(),
             retry_interval: DEFAULT_RETRY_INTERVAL,
+            instances: 1,
         }
+    }
+
+    /// Under `fail-local`, divide each quota by this many instances.
+    pub fn instances(mut self, instances: u32) -> Self {
+        self.instances = instances.max(1);
+        self
     }
 
     /// Use this key prefix.
@@ -153,8 +169,11 @@ pub struct RateConfig {
     pub key_prefix: String,
     /// Milliseconds allowed per Redis decision (`RAMPART_RATE_TIMEOUT_MS`).
     pub timeout_ms: u64,
-    /// `fail-open` or `fail-closed` (`RAMPART_RATE_FAILURE`).
+    /// `fail-local` (default), `fail-closed` or `fail-open` (`RAMPART_RATE_FAILURE`).
     pub failure: FailurePolicy,
+    /// Instances sharing the quotas, dividing them under `fail-local`
+    /// (`RAMPART_RATE_INSTANCES`, default 1).
+    pub instances: u32,
     /// Most in-memory buckets (`RAMPART_RATE_MAX_KEYS`).
     pub max_keys: usize,
     /// Proxies whose forwarding headers are believed, comma-separated
@@ -172,6 +191,7 @@ impl Default for RateConfig {
             key_prefix: DEFAULT_KEY_PREFIX.into(),
             timeout_ms: DEFAULT_TIMEOUT.as_millis() as u64,
             failure: FailurePolicy::default(),
+            instances: 1,
             max_keys: DEFAULT_MAX_KEYS,
             trusted_proxies: String::new(),
             forwarded_header: ForwardedHeader::default(),
@@ -209,6 +229,9 @@ impl RateConfig {
         if let Some(failure) = get("RAMPART_RATE_FAILURE") {
             self.failure = failure.parse()?;
         }
+        if let Some(n) = get("RAMPART_RATE_INSTANCES") {
+            self.instances = parse_number("RAMPART_RATE_INSTANCES", &n)?;
+        }
         if let Some(n) = get("RAMPART_RATE_MAX_KEYS") {
             self.max_keys = parse_number("RAMPART_RATE_MAX_KEYS", &n)?;
         }
@@ -228,6 +251,13 @@ impl RateConfig {
                 setting: "RAMPART_RATE_TIMEOUT_MS",
                 value: "0".into(),
                 reason: "the timeout must be at least 1 ms".into(),
+            });
+        }
+        if self.instances == 0 {
+            return Err(RateError::InvalidSetting {
+                setting: "RAMPART_RATE_INSTANCES",
+                value: "0".into(),
+                reason: "at least one instance serves the quota".into(),
             });
         }
         if self.max_keys == 0 {
@@ -252,6 +282,7 @@ impl RateConfig {
                 .key_prefix(self.key_prefix.clone())
                 .timeout(Duration::from_millis(self.timeout_ms.max(1)))
                 .failure(self.failure)
+                .instances(self.instances)
         })
     }
 
@@ -313,5 +344,32 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("10.0.0.0/33"), "{err}");
         assert!(RateConfig::from_toml("max-kees = 1").is_err());
+        let err = RateConfig::default()
+            .with_env(env(&[("RAMPART_RATE_INSTANCES", "0")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAMPART_RATE_INSTANCES"), "{err}");
+    }
+
+    #[test]
+    fn fail_local_is_the_default_and_divides_by_instances() {
+        let cfg = RateConfig::default()
+            .with_env(env(&[
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+                ("RAMPART_RATE_INSTANCES", "3"),
+            ]))
+            .unwrap();
+        let redis = cfg.redis().unwrap();
+        assert_eq!(redis.failure, FailurePolicy::FailLocal);
+        assert_eq!(redis.instances, 3);
+        assert_eq!(
+            "local".parse::<FailurePolicy>().unwrap(),
+            FailurePolicy::FailLocal
+        );
+        assert_eq!(
+            RateConfig::from_toml("failure = \"fail-local\"")
+                .unwrap()
+                .failure,
+            FailurePolicy::FailLocal
+        );
     }
 }

@@ -35,6 +35,27 @@ impl Gcra {
         }
     }
 
+    /// This quota shared by `instances` equal instances: each allows its
+    /// share of the count and of the burst (rounded up, at least 1) over the
+    /// same period. The quota shown to clients (`limit`) stays the whole.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn shared_by(self, instances: u32) -> Gcra {
+        if instances <= 1 {
+            return self;
+        }
+        let count = u64::from(self.limit.max(1));
+        let capacity = self.tau_us / self.t_us + 1;
+        let period_us = self.t_us.saturating_mul(count);
+        let share = count.div_ceil(u64::from(instances)).max(1);
+        let capacity_share = capacity.div_ceil(u64::from(instances)).max(1);
+        let t_us = (period_us / share).max(1);
+        Gcra {
+            t_us,
+            tau_us: t_us.saturating_mul(capacity_share - 1),
+            limit: self.limit,
+        }
+    }
+
     /// The emission interval as a `Duration`.
     pub(crate) fn t(&self) -> Duration {
         Duration::from_micros(self.t_us)

@@ -139,7 +139,8 @@ impl Decision {
         Decision {
             outcome: match policy {
                 FailurePolicy::FailOpen => Outcome::FailedOpen,
-                FailurePolicy::FailClosed => Outcome::Unavailable,
+                // Without local buckets (none prepared) fail-local fails closed.
+                FailurePolicy::FailClosed | FailurePolicy::FailLocal => Outcome::Unavailable,
             },
             limit,
             remaining: limit,
@@ -333,7 +334,7 @@ impl RateLimiter {
         match &self.inner.store {
             Store::Memory(store) => Backend::Memory(store.policy(gcra, scope)),
             #[cfg(feature = "redis")]
-            Store::Redis(store) => Backend::Redis(store.clone()),
+            Store::Redis(store) => Backend::Redis(store.clone(), store.local_policy(gcra, scope)),
         }
     }
 
@@ -379,6 +380,16 @@ impl RateLimiter {
         }
     }
 
+    /// Whether an outage of the shared store makes rate-limited requests
+    /// answer 503 (`fail-closed`); never for the in-memory store.
+    pub fn fails_closed(&self) -> bool {
+        match &self.inner.store {
+            Store::Memory(_) => false,
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => store.failure() == FailurePolicy::FailClosed,
+        }
+    }
+
     /// Whether decisions are made by a shared store that can be unreachable.
     pub fn is_shared(&self) -> bool {
         match &self.inner.store {
@@ -417,8 +428,9 @@ struct PolicyShared {
 
 enum Backend {
     Memory(MemoryPolicy),
+    /// The shared store, and the local buckets of `fail-local`.
     #[cfg(feature = "redis")]
-    Redis(RedisStore),
+    Redis(RedisStore, Option<MemoryPolicy>),
 }
 
 impl std::fmt::Debug for RatePolicy {
@@ -487,7 +499,7 @@ impl RatePolicy {
         match self.shared.backend {
             Backend::Memory(_) => true,
             #[cfg(feature = "redis")]
-            Backend::Redis(_) => false,
+            Backend::Redis(..) => false,
         }
     }
 
@@ -497,7 +509,7 @@ impl RatePolicy {
         match &self.shared.backend {
             Backend::Memory(policy) => Some(policy.decide(key.into(), true)),
             #[cfg(feature = "redis")]
-            Backend::Redis(_) => None,
+            Backend::Redis(..) => None,
         }
     }
 
@@ -506,7 +518,11 @@ impl RatePolicy {
         match &s.backend {
             Backend::Memory(policy) => policy.decide(key, spend),
             #[cfg(feature = "redis")]
-            Backend::Redis(store) => store.decide(&s.scope, key, &s.gcra, spend).await,
+            Backend::Redis(store, local) => {
+                store
+                    .decide(&s.scope, key, &s.gcra, spend, local.as_ref())
+                    .await
+            }
         }
     }
 

@@ -16,9 +16,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::auth::api_key::BoxFuture;
 use crate::auth::lockout::{LockTarget, LockoutPolicy, LockoutStore};
+use crate::rate::config::MemoryConfig;
 use crate::rate::config::{FailurePolicy, RedisConfig};
 use crate::rate::gcra::Gcra;
 use crate::rate::key::RateKeyValue;
+use crate::rate::memory::{MemoryPolicy, MemoryStore};
 use crate::rate::{Decision, RateError};
 
 /// The GCRA script, run atomically by Redis.
@@ -50,6 +52,10 @@ struct Inner {
     /// Whether the last attempt failed (to log transitions only).
     down: AtomicBool,
     failures: AtomicU64,
+    /// `fail-local`: the buckets each instance keeps while Redis is away.
+    local: Option<MemoryStore>,
+    /// Instances sharing the quota (each enforces its share when local).
+    instances: u32,
 }
 
 impl RedisStore {
@@ -81,6 +87,9 @@ impl RedisStore {
                 quiet_until_ms: AtomicU64::new(0),
                 down: AtomicBool::new(false),
                 failures: AtomicU64::new(0),
+                local: (config.failure == FailurePolicy::FailLocal)
+                    .then(|| MemoryStore::new(&MemoryConfig::default())),
+                instances: config.instances.max(1),
             }),
         };
         // Connect and load the script now, so the first request pays nothing;
@@ -100,6 +109,11 @@ impl RedisStore {
         self.inner.failures.load(Ordering::Relaxed)
     }
 
+    /// What the store answers while Redis is away.
+    pub(crate) fn failure(&self) -> FailurePolicy {
+        self.inner.failure
+    }
+
     /// `PING`, bounded by the store's timeout (readiness).
     pub(crate) async fn ping(&self) -> Result<(), String> {
         let mut conn = self.inner.manager.clone();
@@ -112,18 +126,26 @@ impl RedisStore {
         }
     }
 
+    /// Under `fail-local`, the in-memory policy that decides for `scope`
+    /// while Redis is away: the quota divided by the instances sharing it.
+    pub(crate) fn local_policy(&self, gcra: Gcra, scope: &str) -> Option<MemoryPolicy> {
+        let local = self.inner.local.as_ref()?;
+        Some(local.policy(gcra.shared_by(self.inner.instances), scope))
+    }
+
     pub(crate) async fn decide(
         &self,
         scope: &str,
         key: RateKeyValue<'_>,
         gcra: &Gcra,
         spend: bool,
+        local: Option<&MemoryPolicy>,
     ) -> Decision {
         let inner = &*self.inner;
         if inner.quiet() {
             inner.failures.fetch_add(1, Ordering::Relaxed);
             crate::telemetry::store_error("redis");
-            return Decision::by_policy(inner.failure, gcra.limit);
+            return inner.fallback(gcra, local, key, spend);
         }
         let bucket = key.redis_key(&inner.prefix, scope);
         let mut conn = inner.manager.clone();
@@ -147,8 +169,14 @@ impl RedisStore {
                     (_, false) => gcra.peeked(ahead),
                 }
             }
-            Ok(Err(e)) => inner.fail(gcra, &e),
-            Err(_) => inner.fail(gcra, &"no answer within the timeout"),
+            Ok(Err(e)) => {
+                inner.mark_down(&e);
+                inner.fallback(gcra, local, key, spend)
+            }
+            Err(_) => {
+                inner.mark_down(&"no answer within the timeout");
+                inner.fallback(gcra, local, key, spend)
+            }
         }
     }
 }
@@ -259,9 +287,22 @@ impl Inner {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn fail(&self, gcra: &Gcra, why: &dyn std::fmt::Display) -> Decision {
-        self.mark_down(why);
-        Decision::by_policy(self.failure, gcra.limit)
+    /// The decision while Redis is away: the local buckets under
+    /// `fail-local`, else the failure policy's fixed answer.
+    fn fallback(
+        &self,
+        gcra: &Gcra,
+        local: Option<&MemoryPolicy>,
+        key: RateKeyValue<'_>,
+        spend: bool,
+    ) -> Decision {
+        match (self.failure, local) {
+            (FailurePolicy::FailLocal, Some(policy)) => {
+                crate::telemetry::rate_degraded();
+                policy.decide(key, spend)
+            }
+            _ => Decision::by_policy(self.failure, gcra.limit),
+        }
     }
 
     /// Whether Redis is being left alone after a failure.
@@ -300,6 +341,14 @@ impl Inner {
                 failure_policy = "fail-closed",
                 error = %why,
                 "rate limit store (Redis) unavailable: rate-limited operations answer 503 until it answers"
+            ),
+            FailurePolicy::FailLocal => tracing::warn!(
+                target: "rampart::audit",
+                event = "rate_limit_store_unavailable",
+                failure_policy = "fail-local",
+                instances = self.instances,
+                error = %why,
+                "rate limit store (Redis) unavailable: each instance enforces its share of every quota in memory until it answers"
             ),
         }
     }
