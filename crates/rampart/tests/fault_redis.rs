@@ -10,7 +10,6 @@
 mod auth_common;
 mod rate_support;
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,25 +36,6 @@ paths:
       responses: { "200": { description: ok } }
 "#;
 
-async fn start_redis(port: u16) -> tokio::process::Child {
-    let child = tokio::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("redis-server must be installed (scripts/ensure-redis.sh)");
-    let url = format!("redis://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if rate_support::redis_answers(&url).await {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("redis-server on port {port} did not start");
-}
-
 /// (phase when sent, phase when answered, status, has Retry-After) of each answer.
 type Answers = Arc<Mutex<Vec<(u8, u8, u16, bool)>>>;
 
@@ -74,7 +54,7 @@ async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
     }
     let port = rate_support::free_port();
     let url = format!("redis://127.0.0.1:{port}");
-    let mut redis = start_redis(port).await;
+    let mut redis = rate_support::start_redis(port).await;
     let mut config = RedisConfig::new(&url);
     config.key_prefix = rate_support::unique_prefix("fault");
     config.timeout = Duration::from_millis(200);
@@ -146,7 +126,7 @@ async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
         "liveness never depends on Redis"
     );
 
-    let _redis = start_redis(port).await;
+    let _redis = rate_support::start_redis(port).await;
     phase.store(RESTARTED, Ordering::SeqCst);
     let mut recovered = false;
     for _ in 0..100 {
@@ -229,7 +209,7 @@ async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_serv
     }
     let port = rate_support::free_port();
     let url = format!("redis://127.0.0.1:{port}");
-    let mut redis = start_redis(port).await;
+    let mut redis = rate_support::start_redis(port).await;
     let mut config = RedisConfig::new(&url);
     config.key_prefix = rate_support::unique_prefix("fault-local");
     config.timeout = Duration::from_millis(200);
@@ -270,7 +250,7 @@ async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_serv
     assert_eq!(status(format!("{base}/healthz")).await, 200);
     assert_eq!(status(format!("{base}/readyz")).await, 503);
 
-    let _redis = start_redis(port).await;
+    let _redis = rate_support::start_redis(port).await;
     let mut ready = false;
     for _ in 0..30 {
         if status(format!("{base}/readyz")).await == 200 {

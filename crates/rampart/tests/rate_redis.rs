@@ -8,7 +8,6 @@
 
 mod rate_support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,7 +15,7 @@ use rampart::rate::{
     FailurePolicy, MemoryConfig, Outcome, Rate, RateClock, RateLimitLayer, RateLimiter, RedisConfig,
 };
 use rate_support::{
-    client, free_port, header, ok_route, redis_answers, redis_url, serve, unique_prefix,
+    client, free_port, header, ok_route, redis_url, serve, start_redis, unique_prefix,
     with_fake_auth,
 };
 
@@ -184,26 +183,6 @@ async fn redis_and_memory_decide_alike() {
     assert_eq!(r.peek("dave").await.outcome, Outcome::Limited);
     assert_eq!(r.peek("erin").await.outcome, Outcome::Allowed);
     assert_eq!(r.peek("erin").await.remaining, 4);
-}
-
-/// A `redis-server` of our own on `port`, killed when dropped.
-async fn start_redis(port: u16) -> tokio::process::Child {
-    let child = tokio::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("redis-server must be installed (scripts/ensure-redis.sh)");
-    let url = format!("redis://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if redis_answers(&url).await {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("redis-server on port {port} did not start");
 }
 
 /// Poll until `url` answers `status`, at most `tries` times.

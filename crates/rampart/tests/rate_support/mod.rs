@@ -139,3 +139,24 @@ pub fn header(response: &reqwest::Response, name: &str) -> String {
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
 }
+
+/// A `redis-server` of the test's own on `port` (no persistence), killed
+/// when dropped; waits until it answers.
+pub async fn start_redis(port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server must be installed (scripts/ensure-redis.sh)");
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if redis_answers(&url).await {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server on port {port} did not start");
+}
