@@ -39,6 +39,34 @@ paths:
 /// (phase when sent, phase when answered, status, has Retry-After) of each answer.
 type Answers = Arc<Mutex<Vec<(u8, u8, u16, bool)>>>;
 
+/// A hardened server of `spec` whose quotas live in the Redis at `url`,
+/// with short timeouts so an outage is noticed at once; `failure` replaces
+/// the default failure policy. Returns the base URL.
+async fn serve_on_redis(
+    spec: &str,
+    url: &str,
+    tag: &str,
+    failure: Option<FailurePolicy>,
+) -> String {
+    let mut config = RedisConfig::new(url);
+    config.key_prefix = rate_support::unique_prefix(tag);
+    config.timeout = Duration::from_millis(200);
+    config.retry_interval = Duration::from_millis(100);
+    if let Some(failure) = failure {
+        config.failure = failure;
+    }
+    let limiter = RateLimiter::redis(config).await.unwrap();
+    let model = model_of(spec);
+    let security = Security::builder()
+        .model(&model)
+        .config(hs_config())
+        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .rate_limiter(limiter)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    serve(security.harden(router(&model, &security))).await
+}
+
 /// Phases of the run, as the load tasks see them.
 const BEFORE: u8 = 0;
 const OUTAGE: u8 = 1;
@@ -55,21 +83,7 @@ async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
     let port = rate_support::free_port();
     let url = format!("redis://127.0.0.1:{port}");
     let mut redis = rate_support::start_redis(port).await;
-    let mut config = RedisConfig::new(&url);
-    config.key_prefix = rate_support::unique_prefix("fault");
-    config.timeout = Duration::from_millis(200);
-    config.retry_interval = Duration::from_millis(100);
-    config.failure = FailurePolicy::FailClosed;
-    let limiter = RateLimiter::redis(config).await.unwrap();
-    let model = model_of(SPEC);
-    let security = Security::builder()
-        .model(&model)
-        .config(hs_config())
-        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
-        .rate_limiter(limiter)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let base = serve(security.harden(router(&model, &security))).await;
+    let base = serve_on_redis(SPEC, &url, "fault", Some(FailurePolicy::FailClosed)).await;
     let token = hs256(&claims("loader", &["admin"]));
 
     let phase = Arc::new(AtomicU8::new(BEFORE));
@@ -210,20 +224,12 @@ async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_serv
     let port = rate_support::free_port();
     let url = format!("redis://127.0.0.1:{port}");
     let mut redis = rate_support::start_redis(port).await;
-    let mut config = RedisConfig::new(&url);
-    config.key_prefix = rate_support::unique_prefix("fault-local");
-    config.timeout = Duration::from_millis(200);
-    config.retry_interval = Duration::from_millis(100);
-    assert_eq!(config.failure, FailurePolicy::FailLocal, "the default");
-    let limiter = RateLimiter::redis(config).await.unwrap();
-    let model = model_of(PUBLIC_SPEC);
-    let security = Security::builder()
-        .model(&model)
-        .config(hs_config())
-        .rate_limiter(limiter)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let base = serve(security.harden(router(&model, &security))).await;
+    assert_eq!(
+        RedisConfig::new(&url).failure,
+        FailurePolicy::FailLocal,
+        "the default"
+    );
+    let base = serve_on_redis(PUBLIC_SPEC, &url, "fault-local", None).await;
     let status =
         |url: String| async move { client().get(url).send().await.unwrap().status().as_u16() };
 
