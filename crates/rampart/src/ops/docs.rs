@@ -8,8 +8,10 @@ use http::{HeaderValue, header};
 pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const PAGE: &str = include_str!("assets/docs.html");
-const SCRIPT: &str = include_str!("assets/docs.js");
-const STYLE: &str = include_str!("assets/docs.css");
+/// The page's script.
+pub(crate) const SCRIPT: &str = include_str!("assets/docs.js");
+/// The page's style sheet.
+pub(crate) const STYLE: &str = include_str!("assets/docs.css");
 
 /// One file of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,18 +41,6 @@ pub(crate) fn page(base: &str, title: &str, version: &str) -> String {
     PAGE.replace("{{base}}", &escape(base))
         .replace("{{title}}", &escape(title))
         .replace("{{version}}", &escape(version))
-}
-
-/// Body and content type of a static asset.
-pub(crate) fn static_asset(asset: Asset) -> Option<(&'static str, HeaderValue)> {
-    match asset {
-        Asset::Script => Some((
-            SCRIPT,
-            HeaderValue::from_static("text/javascript; charset=utf-8"),
-        )),
-        Asset::Style => Some((STYLE, HeaderValue::from_static("text/css; charset=utf-8"))),
-        Asset::Page | Asset::Spec => None,
-    }
 }
 
 /// The headers every file of the page carries besides the front's.

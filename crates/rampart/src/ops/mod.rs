@@ -130,14 +130,14 @@ impl Ops {
                         with_type(html.into(), "text/html; charset=utf-8")
                     }
                     Asset::Spec => json(StatusCode::OK, self.spec.clone()),
-                    Asset::Script | Asset::Style => match docs::static_asset(asset) {
-                        Some((body, kind)) => {
-                            let mut r = Bytes::from_static(body.as_bytes()).into_response();
-                            r.headers_mut().insert(header::CONTENT_TYPE, kind);
-                            r
-                        }
-                        None => Problem::not_found().into_response(),
-                    },
+                    Asset::Script => with_type(
+                        Bytes::from_static(docs::SCRIPT.as_bytes()),
+                        "text/javascript; charset=utf-8",
+                    ),
+                    Asset::Style => with_type(
+                        Bytes::from_static(docs::STYLE.as_bytes()),
+                        "text/css; charset=utf-8",
+                    ),
                 };
                 docs::page_headers(response.headers_mut());
                 response
