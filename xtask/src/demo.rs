@@ -2,6 +2,11 @@
 //! limiter, generated dev secret and self-signed certificate; HTTPS on
 //! 127.0.0.1:8443 and the redirecting HTTP listener on 127.0.0.1:8080),
 //! printing a dev token and a working `curl` command for each role.
+//!
+//! Pets and owners persist in the SQLite file `petstore-demo.sqlite3` in the
+//! target directory (`$CARGO_TARGET_DIR`, else `target/`), unless
+//! `RAMPART_DEMO_DB` names another file or `DATABASE_URL` a database
+//! (`postgres://...`); both pass through to the demo.
 
 use std::process::{Command, ExitCode};
 
@@ -16,12 +21,20 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let status = Command::new(env!("CARGO"))
+    let root = crate::generate::workspace_root();
+    let mut command = Command::new(env!("CARGO"));
+    command
         .args(["run", "--quiet", "-p", "petstore-server"])
-        .current_dir(crate::generate::workspace_root())
+        .current_dir(&root)
         .env("RAMPART_DEMO_HTTPS_PORT", args.https_port.to_string())
-        .env("RAMPART_DEMO_HTTP_PORT", args.http_port.to_string())
-        .status()?;
+        .env("RAMPART_DEMO_HTTP_PORT", args.http_port.to_string());
+    if std::env::var_os("RAMPART_DEMO_DB").is_none_or(|v| v.is_empty()) {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| root.join("target"), |dir| root.join(dir));
+        command.env("RAMPART_DEMO_DB", target.join("petstore-demo.sqlite3"));
+    }
+    let status = command.status()?;
     Ok(if status.success() {
         ExitCode::SUCCESS
     } else {

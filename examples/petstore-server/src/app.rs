@@ -1,15 +1,17 @@
 //! Everything needed to serve the petstore: the spec's model, a `Security`
-//! for development (HS256 secret, a local API key file), dev tokens, and the
-//! router. Used by the demo binary and the end-to-end tests.
+//! for development (HS256 secret, a local API key file), dev tokens, the
+//! database URL the demo uses, and the router. Used by the demo binary and
+//! the end-to-end tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rampart::auth::{FileKeyStore, KeyFile, NewKey};
 use rampart::{ConfigError, Security};
 use rampart_spec::ApiModel;
 
-use crate::InMemoryPetstore;
+use crate::SqlPetstore;
+use crate::db::{self, Database, OpenError};
 
 /// The issuer dev tokens carry and the server requires.
 pub const DEV_ISSUER: &str = "https://rampart.demo/issuer";
@@ -100,7 +102,84 @@ pub fn dev_token(
     .expect("HS256 signing of JSON claims cannot fail")
 }
 
-/// The petstore router: the generated routes and policies over the in-memory store.
-pub fn router(security: Security) -> axum::Router {
-    petstore::router(InMemoryPetstore::default(), security)
+/// The petstore router: the generated routes and policies over the pets and
+/// owners in `db`.
+pub fn router(security: Security, db: Database) -> axum::Router {
+    petstore::router(SqlPetstore::new(db), security)
+}
+
+/// The variable that points the demo at a database (`postgres://...` or `sqlite:...`).
+pub const DATABASE_URL_VAR: &str = "DATABASE_URL";
+/// The variable naming the demo's SQLite file when `DATABASE_URL` is unset.
+pub const DEMO_DB_VAR: &str = "RAMPART_DEMO_DB";
+/// The demo's SQLite file when neither variable is set, in the working directory.
+pub const DEFAULT_DEMO_DB: &str = "petstore-demo.sqlite3";
+
+/// Where the demo keeps its data: `DATABASE_URL` when set (not empty), else
+/// a SQLite file at `RAMPART_DEMO_DB` (default `petstore-demo.sqlite3` in
+/// the working directory), created when missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoDatabase {
+    /// `DATABASE_URL`, as set.
+    Url(String),
+    /// A SQLite file.
+    SqliteFile(PathBuf),
+}
+
+impl DemoDatabase {
+    /// The choice `DATABASE_URL` and `RAMPART_DEMO_DB` make, read through `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> DemoDatabase {
+        match var(DATABASE_URL_VAR).filter(|v| !v.is_empty()) {
+            Some(url) => DemoDatabase::Url(url),
+            None => DemoDatabase::SqliteFile(
+                var(DEMO_DB_VAR)
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| DEFAULT_DEMO_DB.to_owned())
+                    .into(),
+            ),
+        }
+    }
+
+    /// The choice the process environment makes.
+    pub fn from_env() -> DemoDatabase {
+        DemoDatabase::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Where the data lives, for people: the URL without its password, or the file's path.
+    pub fn describe(&self) -> String {
+        match self {
+            DemoDatabase::Url(url) => format!("{} ({DATABASE_URL_VAR})", db::redact(url)),
+            DemoDatabase::SqliteFile(path) => format!(
+                "SQLite file {} ({DATABASE_URL_VAR}=postgres://... uses PostgreSQL)",
+                path.display()
+            ),
+        }
+    }
+
+    /// Open (and migrate) it. The error names the variable that chose the
+    /// database and never shows a password.
+    pub async fn open(&self) -> Result<Database, OpenError> {
+        let opened = match self {
+            DemoDatabase::Url(url) => Database::open(url).await,
+            DemoDatabase::SqliteFile(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        OpenError::new(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                Database::open(&db::sqlite_file_url(path)?).await
+            }
+        };
+        opened.map_err(|e| {
+            OpenError::new(match self {
+                DemoDatabase::Url(_) => format!(
+                    "{DATABASE_URL_VAR} is set but unusable: {e}. Fix it, or unset it to keep \
+                     the demo's data in a SQLite file."
+                ),
+                DemoDatabase::SqliteFile(_) => format!(
+                    "{e}. Set {DEMO_DB_VAR} to another file, or {DATABASE_URL_VAR} to a database."
+                ),
+            })
+        })
+    }
 }

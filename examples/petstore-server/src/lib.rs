@@ -1,4 +1,5 @@
-//! An in-memory implementation of the generated `RampartPetstoreApi` trait.
+//! A SQL-backed implementation of the generated `RampartPetstoreApi` trait:
+//! pets and owners live in SQLite (the default) or PostgreSQL (see [`db`]).
 //! Security (auth, roles, rates, validation, headers) is the router's job; the
 //! handlers here only keep pets.
 //!
@@ -21,30 +22,36 @@
 //! ```
 
 pub mod app;
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+pub mod db;
 
 use petstore::{
     CreatePetResponse, DeletePetResponse, GetHealthResponse, GetPetPath, GetPetResponse, Health,
     HealthStatus, ListPetsHeaders, ListPetsQuery, ListPetsResponse, NewPet, Owner, Pet, Problem,
-    RampartPetstoreApi, RegisterOwnerResponse,
+    ProblemErrorsItem, RampartPetstoreApi, RegisterOwnerResponse,
 };
 use rampart::Principal;
 
-/// Pets and owners kept in memory.
-#[derive(Default)]
-pub struct InMemoryPetstore {
-    pets: Mutex<BTreeMap<String, Pet>>,
-    owners: Mutex<Vec<Owner>>,
+use crate::db::{Database, DbError};
+
+/// Pets and owners kept in a SQL [`Database`].
+#[derive(Debug, Clone)]
+pub struct SqlPetstore {
+    db: Database,
 }
 
-fn not_found() -> Problem {
+impl SqlPetstore {
+    /// Serve the pets and owners in `db`.
+    pub fn new(db: Database) -> Self {
+        SqlPetstore { db }
+    }
+}
+
+fn problem(slug: &str, title: &str, status: i32, detail: Option<&str>) -> Problem {
     Problem {
-        r#type: "https://rampart.dev/problems/not-found".into(),
-        title: "Not Found".into(),
-        status: 404,
-        detail: Some("no pet with that id".into()),
+        r#type: format!("https://rampart.dev/problems/{slug}"),
+        title: title.into(),
+        status,
+        detail: detail.map(Into::into),
         instance: None,
         policy: None,
         limit: None,
@@ -53,29 +60,68 @@ fn not_found() -> Problem {
     }
 }
 
-/// A new random-enough v4-shaped id (time and a counter; not for secrets).
+fn not_found() -> Problem {
+    problem("not-found", "Not Found", 404, Some("no pet with that id"))
+}
+
+/// A 500 that says nothing of the cause; the cause goes to the log.
+fn internal(operation: &str, error: &DbError) -> Problem {
+    tracing::error!(operation, %error, "the petstore database failed");
+    problem("internal", "Internal Server Error", 500, None)
+}
+
+/// A 422 for text fields holding U+0000, which PostgreSQL's text cannot
+/// store; refused on SQLite too so both backends answer alike.
+fn nul_refused(fields: &[(&str, &str)]) -> Option<Problem> {
+    let errors: Vec<ProblemErrorsItem> = fields
+        .iter()
+        .filter(|(_, value)| value.contains('\0'))
+        .map(|(field, _)| ProblemErrorsItem {
+            field: (*field).to_owned(),
+            rule: "nul".into(),
+            message: Some("text containing U+0000 (NUL) cannot be stored".into()),
+        })
+        .collect();
+    (!errors.is_empty()).then(|| Problem {
+        errors_: Some(errors),
+        ..problem("validation-failed", "Validation failed", 422, None)
+    })
+}
+
+/// A new UUID (version 7: 48 bits of Unix milliseconds, then 74 random bits),
+/// so ids sort roughly by creation time and stay unique across restarts and
+/// instances sharing a database.
 fn new_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(1);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now()
+    let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+        .map_or(0, |d| d.as_millis() as u64)
+        & 0xffff_ffff_ffff;
+    let mut random = [0u8; 10];
+    rand::fill(&mut random);
+    let rand_a = u16::from_be_bytes([random[0], random[1]]) & 0x0fff;
+    let rand_b = u64::from_be_bytes([
+        random[2], random[3], random[4], random[5], random[6], random[7], random[8], random[9],
+    ]) & 0x3fff_ffff_ffff_ffff;
     format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (t >> 32) as u32,
-        (t >> 16) as u16,
-        (t & 0xfff) as u16,
-        (n & 0xfff) as u16,
-        n
+        "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
+        millis >> 16,
+        millis & 0xffff,
+        rand_a,
+        0x8000 | (rand_b >> 48),
+        rand_b & 0xffff_ffff_ffff
     )
 }
 
-impl RampartPetstoreApi for InMemoryPetstore {
+impl RampartPetstoreApi for SqlPetstore {
     async fn get_health(&self) -> GetHealthResponse {
-        GetHealthResponse::Ok(Health {
-            status: HealthStatus::Ok,
-        })
+        let status = match self.db.ping().await {
+            Ok(()) => HealthStatus::Ok,
+            Err(error) => {
+                tracing::warn!(%error, "the petstore database does not answer");
+                HealthStatus::Degraded
+            }
+        };
+        GetHealthResponse::Ok(Health { status })
     }
 
     async fn list_pets(
@@ -84,24 +130,17 @@ impl RampartPetstoreApi for InMemoryPetstore {
         query: ListPetsQuery,
         _headers: ListPetsHeaders,
     ) -> ListPetsResponse {
-        let limit = query.limit.unwrap_or(20).clamp(1, 100) as usize;
-        let pets = self.pets.lock().unwrap_or_else(|e| e.into_inner());
-        let listed = pets
-            .values()
-            .filter(|p| match &query.tag {
-                Some(tag) => p
-                    .tags
-                    .as_ref()
-                    .is_some_and(|tags| tags.iter().any(|t| **t == *tag)),
-                None => true,
-            })
-            .take(limit)
-            .cloned()
-            .collect();
-        ListPetsResponse::Ok(listed)
+        let limit = i64::from(query.limit.unwrap_or(20).clamp(1, 100));
+        match self.db.list_pets(query.tag.as_deref(), limit).await {
+            Ok(pets) => ListPetsResponse::Ok(pets),
+            Err(e) => ListPetsResponse::InternalServerError(internal("listPets", &e)),
+        }
     }
 
     async fn create_pet(&self, _principal: Principal, body: NewPet) -> CreatePetResponse {
+        if let Some(problem) = nul_refused(&[("body.name", &body.name)]) {
+            return CreatePetResponse::UnprocessableEntity(problem);
+        }
         let pet = Pet {
             id: Some(new_id()),
             name: body.name,
@@ -111,23 +150,17 @@ impl RampartPetstoreApi for InMemoryPetstore {
             tags: body.tags,
             adopted: body.adopted,
         };
-        let id = pet.id.clone().unwrap_or_default();
-        self.pets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, pet.clone());
-        CreatePetResponse::Created(pet)
+        match self.db.insert_pet(&pet).await {
+            Ok(()) => CreatePetResponse::Created(pet),
+            Err(e) => CreatePetResponse::InternalServerError(internal("createPet", &e)),
+        }
     }
 
     async fn get_pet(&self, _principal: Principal, path: GetPetPath) -> GetPetResponse {
-        match self
-            .pets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&path.pet_id)
-        {
-            Some(pet) => GetPetResponse::Ok(pet.clone()),
-            None => GetPetResponse::NotFound(not_found()),
+        match self.db.get_pet(&path.pet_id).await {
+            Ok(Some(pet)) => GetPetResponse::Ok(pet),
+            Ok(None) => GetPetResponse::NotFound(not_found()),
+            Err(e) => GetPetResponse::InternalServerError(internal("getPet", &e)),
         }
     }
 
@@ -136,26 +169,48 @@ impl RampartPetstoreApi for InMemoryPetstore {
         _principal: Principal,
         path: petstore::DeletePetPath,
     ) -> DeletePetResponse {
-        match self
-            .pets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&path.pet_id)
-        {
-            Some(_) => DeletePetResponse::NoContent,
-            None => DeletePetResponse::NotFound(not_found()),
+        match self.db.delete_pet(&path.pet_id).await {
+            Ok(true) => DeletePetResponse::NoContent,
+            Ok(false) => DeletePetResponse::NotFound(not_found()),
+            Err(e) => DeletePetResponse::InternalServerError(internal("deletePet", &e)),
         }
     }
 
     async fn register_owner(&self, _principal: Principal, body: Owner) -> RegisterOwnerResponse {
+        let website = body.website.as_deref().unwrap_or("");
+        if let Some(problem) = nul_refused(&[
+            ("body.email", &body.email),
+            ("body.displayName", &body.display_name),
+            ("body.website", website),
+        ]) {
+            return RegisterOwnerResponse::UnprocessableEntity(problem);
+        }
         let owner = Owner {
             id: Some(new_id()),
             ..body
         };
-        self.owners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(owner.clone());
-        RegisterOwnerResponse::Created(owner)
+        match self.db.insert_owner(&owner).await {
+            Ok(()) => RegisterOwnerResponse::Created(owner),
+            Err(e) => RegisterOwnerResponse::InternalServerError(internal("registerOwner", &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_version_7_uuids_that_pass_the_spec() {
+        let (a, b) = (new_id(), new_id());
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            assert!(
+                rampart::validate::formats::uuid(id.as_str()).is_ok(),
+                "{id}"
+            );
+            assert_eq!(&id[14..15], "7", "{id}");
+            assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        }
     }
 }

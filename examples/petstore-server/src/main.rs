@@ -3,6 +3,12 @@
 //! 127.0.0.1:8443 with an HTTP listener on 127.0.0.1:8080 that only redirects.
 //! Prints a ready token and a working `curl` command for each role.
 //!
+//! Pets and owners live in a SQLite file (`RAMPART_DEMO_DB`, default
+//! `petstore-demo.sqlite3` in the working directory; created when missing),
+//! or in the database `DATABASE_URL` names (`postgres://...` or `sqlite:...`)
+//! when it is set. A database that cannot be opened stops the demo before it
+//! listens, with a message naming the variable (never the password).
+//!
 //! Ports: `RAMPART_DEMO_HTTPS_PORT`, `RAMPART_DEMO_HTTP_PORT`.
 
 use std::net::SocketAddr;
@@ -30,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let https_port = port("RAMPART_DEMO_HTTPS_PORT", 8443)?;
     let http_port = port("RAMPART_DEMO_HTTP_PORT", 8080)?;
+    let data = app::DemoDatabase::from_env();
+    let db = data.open().await?;
 
     // Embedded defaults: nothing here is ever written to the repository.
     let dir = std::env::temp_dir().join(format!("rampart-demo-{}", std::process::id()));
@@ -44,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
 
     let model = app::model();
     let security = app::dev_security(&model, &secret, &key_file)?;
-    let router = app::router(security);
+    let router = app::router(security, db.clone());
 
     let https = SocketAddr::from(([127, 0, 0, 1], https_port));
     let tls = TlsConfig::new(ServeConfig::new(https), &cert_path, &key_path);
@@ -59,8 +67,9 @@ async fn main() -> anyhow::Result<()> {
         model.version()
     );
     println!(
-        "  (self-signed certificate: curl needs -k; http://127.0.0.1:{http_port} redirects here)\n"
+        "  (self-signed certificate: curl needs -k; http://127.0.0.1:{http_port} redirects here)"
     );
+    println!("  data: {}\n", data.describe());
     println!("public:\n  curl -k {base}/health\n");
     for (role, scopes) in [
         ("admin", ["pets:read", "pets:write"]),
@@ -83,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     serving.shutdown().await;
     redirect.shutdown().await;
+    db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

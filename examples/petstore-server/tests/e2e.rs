@@ -33,7 +33,11 @@ async fn start() -> Server {
     let api_key = app::dev_api_key(&key_file, "admin").unwrap();
     let secret = app::dev_secret();
     let security = app::dev_security(&app::model(), &secret, &key_file).unwrap();
-    let router = app::router(security);
+    let db = app::DemoDatabase::SqliteFile(dir.join("petstore.sqlite3"))
+        .open()
+        .await
+        .unwrap();
+    let router = app::router(security, db);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
