@@ -15,8 +15,19 @@ use petstore::{Owner, Pet, PetSpecies, PetTagsItem};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Connection, Row};
 
+/// The table the demo's applied migrations are tracked in: its own, so the
+/// demo can share a database with another sqlx application (rampart's SQL
+/// API-key store tracks its own in `_rampart_migrations`).
+pub const MIGRATIONS_TABLE: &str = "_petstore_demo_migrations";
+
 /// The schema, embedded from `migrations/` at build time.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+fn migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    // Set before any database was migrated with the default table, so no
+    // applied migration can be lost to the rename.
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
+}
 
 /// How long a request waits for a connection before it fails (and how long
 /// opening waits for the database to answer).
@@ -294,7 +305,7 @@ impl Database {
                 scrub(&e.to_string(), url)
             ))
         })?;
-        MIGRATOR.run(&pool).await.map_err(|e| {
+        migrator().run(&pool).await.map_err(|e| {
             OpenError(format!(
                 "cannot migrate the {backend} database at {shown}: {}",
                 scrub(&e.to_string(), url)

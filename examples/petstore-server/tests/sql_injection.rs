@@ -40,7 +40,7 @@ const TEXT_PAYLOADS: &[&str] = &[
     "  spaces kept  ",
     "tab\tnew\nline\rcr",
     "ünïcødé 🐶 名前 \u{202e}rtl",
-    "'); COMMIT; DROP TABLE _sqlx_migrations; --",
+    "'); COMMIT; DROP TABLE _petstore_demo_migrations; --",
 ];
 
 /// Tags (the spec allows `^[a-z0-9-]+$`, so only the comment marker and

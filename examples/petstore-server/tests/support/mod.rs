@@ -12,7 +12,7 @@ use petstore_server::app;
 use petstore_server::db::Database;
 use rampart::auth::{KeyFile, NewKey};
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 /// The PostgreSQL the tests use unless `TEST_POSTGRES_URL` names another.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -75,13 +75,14 @@ impl TestDb {
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned());
         let shown = petstore_server::db::redact(&base);
-        let admin = match sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(&base)
-            .await
-        {
-            Ok(pool) => pool,
+        let connect = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            sqlx::PgConnection::connect(&base),
+        )
+        .await
+        .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut));
+        let mut admin = match connect {
+            Ok(connection) => connection,
             Err(e) => {
                 let message = format!(
                     "PostgreSQL at {shown} does not answer ({e}); run scripts/ensure-postgres.sh \
@@ -108,10 +109,10 @@ impl TestDb {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         );
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&admin)
+            .execute(&mut admin)
             .await
             .unwrap();
-        admin.close().await;
+        let _ = admin.close().await;
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
         Some(TestDb {
@@ -140,6 +141,9 @@ impl TestDb {
                 row.try_get::<i64, _>(0).unwrap()
             }
         };
+        // The demo tracks its migrations in a table of its own.
+        let applied = count("SELECT COUNT(*) FROM _petstore_demo_migrations").await;
+        assert_eq!(applied, 1, "{}: one migration applied", self.label);
         let counts = Counts {
             pets: count("SELECT COUNT(*) FROM pets").await,
             pet_tags: count("SELECT COUNT(*) FROM pet_tags").await,
