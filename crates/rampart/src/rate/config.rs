@@ -96,8 +96,15 @@ impl MemoryConfig {
 /// Settings of the Redis store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisConfig {
-    /// `redis://[user:password@]host:port[/db]` or `rediss://` (`REDIS_URL`).
+    /// `redis://[user:password@]host:port[/db]` or `rediss://` (`REDIS_URL`);
+    /// or, for a Redis Cluster, a comma-separated list of its nodes'
+    /// `redis://[user:password@]host:port` URLs (any reachable subset: the
+    /// rest of the cluster is discovered from them).
     pub url: String,
+    /// Talk to a Redis Cluster even when `url` names a single node
+    /// (`RAMPART_REDIS_CLUSTER`). A list of two or more URLs always means a
+    /// cluster.
+    pub cluster: bool,
     /// Prefix of every key (default `rampart:rl`); instances sharing a quota
     /// must share it.
     pub key_prefix: String,
@@ -119,12 +126,71 @@ impl RedisConfig {
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
+            cluster: false,
             key_prefix: DEFAULT_KEY_PREFIX.into(),
             timeout: DEFAULT_TIMEOUT,
             failure: FailurePolicy::default(),
             retry_interval: DEFAULT_RETRY_INTERVAL,
             instances: 1,
         }
+    }
+
+    /// Talk to a Redis Cluster even when the URL names a single node.
+    pub fn cluster(mut self, cluster: bool) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Whether the store talks to a Redis Cluster: `url` lists two or more
+    /// nodes, or [`RedisConfig::cluster`] is set.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster || split_urls(&self.url).len() > 1
+    }
+
+    /// The URLs of `url`: one, or the cluster nodes it lists (trimmed).
+    /// Refuses an empty entry, a scheme other than `redis://` or `rediss://`
+    /// in cluster mode, mixed schemes and repeated nodes, naming the URL with
+    /// any password masked.
+    pub fn nodes(&self) -> Result<Vec<&str>, RateError> {
+        if !self.is_cluster() {
+            return Ok(vec![self.url.trim()]);
+        }
+        let nodes = split_urls(&self.url);
+        let invalid = |reason: String| RateError::InvalidRedisUrl {
+            url: mask_url_list(&self.url),
+            reason,
+        };
+        let mut scheme = None;
+        for (i, node) in nodes.iter().enumerate() {
+            let n = i + 1;
+            if node.is_empty() {
+                return Err(invalid(format!(
+                    "entry {n} of the cluster node list is empty; write the nodes as comma-separated URLs, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000"
+                )));
+            }
+            let this = match node.split_once("://") {
+                Some(("redis", _)) => "redis",
+                Some(("rediss", _)) => "rediss",
+                _ => {
+                    return Err(invalid(format!(
+                        "entry {n} (`{}`) of the cluster node list is not a redis:// or rediss:// URL; a Redis Cluster is reached over TCP",
+                        mask_url(node)
+                    )));
+                }
+            };
+            if *scheme.get_or_insert(this) != this {
+                return Err(invalid(
+                    "the cluster node list mixes redis:// and rediss:// URLs; every node is reached the same way".into(),
+                ));
+            }
+            if nodes[..i].contains(node) {
+                return Err(invalid(format!(
+                    "entry {n} (`{}`) of the cluster node list repeats an earlier one",
+                    mask_url(node)
+                )));
+            }
+        }
+        Ok(nodes)
     }
 
     /// Under `fail-local`, divide each quota by this many instances.
@@ -163,8 +229,13 @@ impl RedisConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RateConfig {
-    /// Redis URL; absent: the in-memory store (`REDIS_URL`).
+    /// Redis URL, or comma-separated URLs of Redis Cluster nodes; absent:
+    /// the in-memory store (`REDIS_URL`).
     pub redis_url: Option<String>,
+    /// Treat a single `redis_url` as a Redis Cluster node
+    /// (`RAMPART_REDIS_CLUSTER`, default false; a list of two or more URLs
+    /// is a cluster anyway).
+    pub redis_cluster: bool,
     /// Redis key prefix (`RAMPART_RATE_PREFIX`).
     pub key_prefix: String,
     /// Milliseconds allowed per Redis decision (`RAMPART_RATE_TIMEOUT_MS`).
@@ -188,6 +259,7 @@ impl Default for RateConfig {
     fn default() -> Self {
         RateConfig {
             redis_url: None,
+            redis_cluster: false,
             key_prefix: DEFAULT_KEY_PREFIX.into(),
             timeout_ms: DEFAULT_TIMEOUT.as_millis() as u64,
             failure: FailurePolicy::default(),
@@ -219,6 +291,9 @@ impl RateConfig {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         if let Some(url) = get("REDIS_URL") {
             self.redis_url = Some(url);
+        }
+        if let Some(cluster) = get("RAMPART_REDIS_CLUSTER") {
+            self.redis_cluster = parse_bool("RAMPART_REDIS_CLUSTER", &cluster)?;
         }
         if let Some(prefix) = get("RAMPART_RATE_PREFIX") {
             self.key_prefix = prefix;
@@ -267,6 +342,19 @@ impl RateConfig {
                 reason: "the store must hold at least one key".into(),
             });
         }
+        match self.redis() {
+            Some(redis) => {
+                redis.nodes()?;
+            }
+            None if self.redis_cluster => {
+                return Err(RateError::InvalidSetting {
+                    setting: "RAMPART_REDIS_CLUSTER",
+                    value: "true".into(),
+                    reason: "no Redis is configured: set REDIS_URL to the cluster's node URLs, or unset RAMPART_REDIS_CLUSTER".into(),
+                });
+            }
+            None => {}
+        }
         self.trusted().map(|_| ())
     }
 
@@ -279,6 +367,7 @@ impl RateConfig {
     pub fn redis(&self) -> Option<RedisConfig> {
         self.redis_url.as_ref().map(|url| {
             RedisConfig::new(url.clone())
+                .cluster(self.redis_cluster)
                 .key_prefix(self.key_prefix.clone())
                 .timeout(Duration::from_millis(self.timeout_ms.max(1)))
                 .failure(self.failure)
@@ -297,6 +386,68 @@ fn parse_number<T: std::str::FromStr>(setting: &'static str, value: &str) -> Res
         setting,
         value: value.to_owned(),
         reason: "expected a whole number".into(),
+    })
+}
+
+fn parse_bool(setting: &'static str, value: &str) -> Result<bool, RateError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(RateError::InvalidSetting {
+            setting,
+            value: value.to_owned(),
+            reason: "expected `true` or `false`".into(),
+        }),
+    }
+}
+
+/// The URL with any password replaced by `***`, for errors and logs.
+pub(crate) fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Every URL of a comma-separated list masked as by [`mask_url`].
+pub(crate) fn mask_url_list(urls: &str) -> String {
+    split_urls(urls)
+        .into_iter()
+        .map(mask_url)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The URLs of a comma-separated list, trimmed. A comma starts a new URL
+/// only when what follows is empty or begins with a scheme (`redis://`,
+/// `rediss://`, anything `name://`), so a single URL whose password holds a
+/// comma stays one URL.
+fn split_urls(urls: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (comma, _) in urls.match_indices(',') {
+        let next = urls[comma + 1..].split(',').next().unwrap_or("").trim();
+        if next.is_empty() || starts_with_scheme(next) {
+            out.push(urls[start..comma].trim());
+            start = comma + 1;
+        }
+    }
+    out.push(urls[start..].trim());
+    out
+}
+
+fn starts_with_scheme(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     })
 }
 
@@ -371,5 +522,87 @@ mod tests {
                 .failure,
             FailurePolicy::FailLocal
         );
+    }
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(
+            mask_url("redis://user:secret@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
+        assert_eq!(mask_url("redis://:secret@host"), "redis://:***@host");
+        assert_eq!(mask_url("redis://host:6379"), "redis://host:6379");
+        assert_eq!(
+            mask_url_list("redis://:s1@a:7000, redis://:s2@b:7000"),
+            "redis://:***@a:7000,redis://:***@b:7000"
+        );
+    }
+
+    #[test]
+    fn a_url_list_is_a_cluster() {
+        let single = RedisConfig::new("redis://127.0.0.1:6379");
+        assert!(!single.is_cluster());
+        assert_eq!(single.nodes().unwrap(), ["redis://127.0.0.1:6379"]);
+        // A comma inside a password does not start a second URL.
+        let comma = RedisConfig::new("redis://:pa,ss@127.0.0.1:6379");
+        assert!(!comma.is_cluster());
+        assert_eq!(comma.nodes().unwrap(), ["redis://:pa,ss@127.0.0.1:6379"]);
+
+        let list = RedisConfig::new("redis://127.0.0.1:7000, redis://127.0.0.1:7001");
+        assert!(list.is_cluster());
+        assert_eq!(
+            list.nodes().unwrap(),
+            ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]
+        );
+        let forced = RedisConfig::new("redis://127.0.0.1:7000").cluster(true);
+        assert!(forced.is_cluster());
+        assert_eq!(forced.nodes().unwrap(), ["redis://127.0.0.1:7000"]);
+
+        let cfg = RateConfig::default()
+            .with_env(env(&[
+                ("REDIS_URL", "redis://10.0.0.1:7000"),
+                ("RAMPART_REDIS_CLUSTER", "true"),
+            ]))
+            .unwrap();
+        assert!(cfg.redis().unwrap().is_cluster());
+        let cfg =
+            RateConfig::from_toml("redis-url = \"redis://10.0.0.1:7000,redis://10.0.0.2:7000\"")
+                .unwrap();
+        assert!(cfg.redis().unwrap().is_cluster());
+    }
+
+    #[test]
+    fn bad_url_lists_refuse_to_start_without_echoing_passwords() {
+        let refuse = |url: &str| {
+            let err = RateConfig::default()
+                .with_env(env(&[("REDIS_URL", url)]))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("secret"), "{err}");
+            err
+        };
+        let err = refuse("redis://:secret@a:7000,,redis://:secret@b:7000");
+        assert!(err.contains("entry 2") && err.contains("empty"), "{err}");
+        assert!(err.contains("redis://:***@a:7000"), "{err}");
+        let err = refuse("redis://:secret@a:7000,");
+        assert!(err.contains("entry 2"), "{err}");
+        let err = refuse("redis://:secret@a:7000,unix:///tmp/redis.sock");
+        assert!(err.contains("not a redis:// or rediss:// URL"), "{err}");
+        let err = refuse("redis://:secret@a:7000,rediss://:secret@b:7000");
+        assert!(err.contains("mixes"), "{err}");
+        let err = refuse("redis://:secret@a:7000,redis://:secret@a:7000");
+        assert!(err.contains("repeats"), "{err}");
+
+        let err = RateConfig::default()
+            .with_env(env(&[("RAMPART_REDIS_CLUSTER", "true")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAMPART_REDIS_CLUSTER"), "{err}");
+        let err = RateConfig::default()
+            .with_env(env(&[
+                ("REDIS_URL", "redis://a:7000"),
+                ("RAMPART_REDIS_CLUSTER", "maybe"),
+            ]))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAMPART_REDIS_CLUSTER"), "{err}");
     }
 }

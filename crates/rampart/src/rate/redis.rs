@@ -1,23 +1,32 @@
 //! The Redis store: every instance of a service shares the same buckets.
 //!
-//! One `EVALSHA` of `gcra.lua` per decision (the script is loaded on first
-//! use and again if Redis forgot it), over one multiplexed connection kept by
-//! a `ConnectionManager`, which reconnects by itself. Every call is bounded
-//! by [`RedisConfig::timeout`]; on error or timeout the
-//! [`FailurePolicy`] decides, and Redis is left alone for
+//! One `EVALSHA` of `gcra.lua` per decision (a server that does not know the
+//! script gets it once with `EVAL`, which also caches it there), over one
+//! [`Connection`]: to a single server, one multiplexed connection kept by a
+//! `ConnectionManager`; to a Redis Cluster, the `redis` crate's cluster
+//! connection, which keeps one connection per node, routes each command to
+//! the master owning its key's slot, follows `MOVED` redirections and
+//! reconnects by itself. Every key is hash-tagged (`prefix:{…}`) and every
+//! script touches one key, so a script never spans two slots.
+//!
+//! Every call is bounded by [`RedisConfig::timeout`]; on error or timeout
+//! the [`FailurePolicy`] decides, and Redis is left alone for
 //! [`RedisConfig::retry_interval`] so an outage costs no request its full
 //! timeout. The first answer after an outage closes the episode.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 
 use crate::auth::api_key::BoxFuture;
 use crate::auth::lockout::{LockTarget, LockoutPolicy, LockoutStore};
 use crate::rate::config::MemoryConfig;
-use crate::rate::config::{FailurePolicy, RedisConfig};
+use crate::rate::config::{FailurePolicy, RedisConfig, mask_url, mask_url_list};
 use crate::rate::gcra::Gcra;
 use crate::rate::key::RateKeyValue;
 use crate::rate::memory::{MemoryPolicy, MemoryStore};
@@ -32,6 +41,219 @@ const LOCKOUT_LUA: &str = include_str!("lockout.lua");
 /// Time allowed to open a TCP connection to Redis (in the background).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Attempts the cluster client makes per command beyond the first (a
+/// `MOVED` redirection after a failover or resharding is one); the store's
+/// timeout bounds them all.
+const CLUSTER_RETRIES: u32 = 3;
+
+/// Least time between two rebuilds of a cluster connection after failures.
+const CLUSTER_REBUILD_INTERVAL: Duration = Duration::from_secs(2);
+
+/// One connection to Redis: one server, or a Redis Cluster. Both are
+/// multiplexed, reconnect by themselves and are cheap to clone; commands
+/// run through [`redis::aio::ConnectionLike`] either way.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_command(cmd),
+            Connection::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(conn) => conn.get_db(),
+            Connection::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// Where the store's commands go. A single server's `ConnectionManager`
+/// reconnects by itself. A cluster connection follows `MOVED` redirections,
+/// but it learns a new topology only from an answer: while a master hangs
+/// (or after it comes back demoted, answering `READONLY`), it would keep
+/// sending that master's slots to it. So after a failed call the cluster
+/// connection is rebuilt from the configured nodes (at most every
+/// [`CLUSTER_REBUILD_INTERVAL`]), which reads the topology afresh and finds
+/// the replica promoted in the failed master's place.
+enum Target {
+    Single(ConnectionManager),
+    Cluster(Box<ClusterTarget>),
+}
+
+struct ClusterTarget {
+    client: ClusterClient,
+    config: ClusterConfig,
+    current: RwLock<ClusterConnection>,
+    /// Milliseconds since the store's origin of the last rebuild
+    /// (`u64::MAX`: never rebuilt).
+    rebuilt_at_ms: AtomicU64,
+}
+
+impl Target {
+    /// A clone of the current connection.
+    fn conn(&self) -> Connection {
+        match self {
+            Target::Single(manager) => Connection::Single(manager.clone()),
+            Target::Cluster(cluster) => Connection::Cluster(
+                cluster
+                    .current
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+            ),
+        }
+    }
+
+    /// A call failed at `now_ms`: rebuild a cluster connection, unless it was
+    /// rebuilt less than [`CLUSTER_REBUILD_INTERVAL`] ago. The old one ends
+    /// with its last clone.
+    fn failed(&self, now_ms: u64) {
+        let Target::Cluster(cluster) = self else {
+            return;
+        };
+        let interval = u64::try_from(CLUSTER_REBUILD_INTERVAL.as_millis()).unwrap_or(u64::MAX);
+        let last = cluster.rebuilt_at_ms.load(Ordering::Relaxed);
+        if (last != u64::MAX && now_ms.saturating_sub(last) < interval)
+            || cluster
+                .rebuilt_at_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        tracing::debug!(
+            "rate limit store: reconnecting to the Redis Cluster to read its topology afresh"
+        );
+        let fresh = cluster
+            .client
+            .get_pending_async_connection_with_config(cluster.config.clone());
+        *cluster
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = fresh;
+    }
+
+    /// Open (lazily: in the background) the connection `config` names.
+    fn open(config: &RedisConfig) -> Result<Self, RateError> {
+        let nodes = config.nodes()?;
+        if !config.is_cluster() {
+            let masked = mask_url(&config.url);
+            let invalid = |e: redis::RedisError| RateError::InvalidRedisUrl {
+                url: masked.clone(),
+                reason: e.to_string(),
+            };
+            let client = redis::Client::open(config.url.as_str()).map_err(invalid)?;
+            let manager_config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                .set_response_timeout(None)
+                .set_number_of_retries(1)
+                .set_min_delay(Duration::from_millis(50))
+                .set_max_delay(Duration::from_millis(500));
+            let manager =
+                ConnectionManager::new_lazy_with_config(client, manager_config).map_err(invalid)?;
+            return Ok(Target::Single(manager));
+        }
+        let invalid = |reason: String| RateError::InvalidRedisUrl {
+            url: mask_url_list(&config.url),
+            reason,
+        };
+        let mut infos = Vec::with_capacity(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            let info = node.into_connection_info().map_err(|e| {
+                invalid(format!(
+                    "entry {} (`{}`) of the cluster node list: {e}",
+                    i + 1,
+                    mask_url(node)
+                ))
+            })?;
+            if info.redis_settings().db() != 0 {
+                return Err(invalid(format!(
+                    "entry {} (`{}`) names database {}, but a Redis Cluster has only database 0: remove the `/{}`",
+                    i + 1,
+                    mask_url(node),
+                    info.redis_settings().db(),
+                    info.redis_settings().db()
+                )));
+            }
+            infos.push(info);
+        }
+        let timeout = config.timeout.max(Duration::from_millis(1));
+        let client = ClusterClientBuilder::new(infos)
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(10)
+            .max_retry_wait(100)
+            .retry_wait_formula(10, 2)
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        let cluster_config = ClusterConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(timeout);
+        let current = client.get_pending_async_connection_with_config(cluster_config.clone());
+        Ok(Target::Cluster(Box::new(ClusterTarget {
+            client,
+            config: cluster_config,
+            current: RwLock::new(current),
+            rebuilt_at_ms: AtomicU64::new(u64::MAX),
+        })))
+    }
+}
+
+/// A Lua script run by `EVALSHA` on the server owning its one key; a server
+/// that does not know the script yet (`NOSCRIPT`: restarted, flushed, or a
+/// replica just promoted) gets the source once by `EVAL`, which also caches
+/// it there. Unlike `SCRIPT LOAD`, which a cluster client sends to every
+/// node, this needs only the node that owns the key to answer.
+struct Lua {
+    source: &'static str,
+    hash: String,
+}
+
+impl Lua {
+    fn new(source: &'static str) -> Self {
+        Lua {
+            source,
+            hash: redis::Script::new(source).get_hash().to_owned(),
+        }
+    }
+
+    async fn call<T: FromRedisValue>(
+        &self,
+        conn: &mut Connection,
+        key: &str,
+        args: &[u64],
+    ) -> redis::RedisResult<T> {
+        let mut evalsha = redis::cmd("EVALSHA");
+        evalsha.arg(&self.hash).arg(1).arg(key).arg(args);
+        match evalsha.query_async(conn).await {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                let mut eval = redis::cmd("EVAL");
+                eval.arg(self.source).arg(1).arg(key).arg(args);
+                eval.query_async(conn).await
+            }
+            answer => answer,
+        }
+    }
+}
+
 /// A Redis-backed store; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct RedisStore {
@@ -39,9 +261,9 @@ pub(crate) struct RedisStore {
 }
 
 struct Inner {
-    manager: ConnectionManager,
-    script: redis::Script,
-    lockout_script: redis::Script,
+    target: Target,
+    script: Lua,
+    lockout_script: Lua,
     prefix: String,
     timeout: Duration,
     failure: FailurePolicy,
@@ -60,25 +282,13 @@ struct Inner {
 
 impl RedisStore {
     pub(crate) async fn connect(config: RedisConfig) -> Result<Self, RateError> {
-        let masked = mask_url(&config.url);
-        let invalid = |e: redis::RedisError| RateError::InvalidRedisUrl {
-            url: masked.clone(),
-            reason: e.to_string(),
-        };
-        let client = redis::Client::open(config.url.as_str()).map_err(invalid)?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(None)
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let manager =
-            ConnectionManager::new_lazy_with_config(client, manager_config).map_err(invalid)?;
+        let target = Target::open(&config)?;
+        let masked = mask_url_list(&config.url);
         let store = RedisStore {
             inner: Arc::new(Inner {
-                manager,
-                script: redis::Script::new(GCRA_LUA),
-                lockout_script: redis::Script::new(LOCKOUT_LUA),
+                target,
+                script: Lua::new(GCRA_LUA),
+                lockout_script: Lua::new(LOCKOUT_LUA),
                 prefix: config.key_prefix,
                 timeout: config.timeout.max(Duration::from_millis(1)),
                 failure: config.failure,
@@ -92,13 +302,25 @@ impl RedisStore {
                 instances: config.instances.max(1),
             }),
         };
-        // Connect and load the script now, so the first request pays nothing;
-        // an unreachable Redis is not an error here: the failure policy applies
-        // until it answers.
-        let mut conn = store.inner.manager.clone();
-        let warmup = store.inner.script.load_async(&mut conn);
+        // Connect now (and load the script into a single server), so the
+        // first request pays nothing; an unreachable Redis is not an error
+        // here: the failure policy applies until it answers. A cluster is
+        // asked `PING`, which reaches every master.
+        let mut conn = store.inner.target.conn();
+        let warmup = async {
+            match &conn {
+                Connection::Single(_) => redis::Script::new(GCRA_LUA)
+                    .load_async(&mut conn)
+                    .await
+                    .map(drop),
+                Connection::Cluster(_) => redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(drop),
+            }
+        };
         match tokio::time::timeout(CONNECT_TIMEOUT, warmup).await {
-            Ok(Ok(_)) => tracing::debug!(url = %masked, "rate limit store: Redis connected"),
+            Ok(Ok(())) => tracing::debug!(url = %masked, "rate limit store: Redis connected"),
             Ok(Err(e)) => store.inner.report_down(&e),
             Err(_) => store.inner.report_down(&"connection timed out"),
         }
@@ -114,13 +336,21 @@ impl RedisStore {
         self.inner.failure
     }
 
-    /// `PING`, bounded by the store's timeout (readiness).
+    /// `PING`, bounded by the store's timeout (readiness). A cluster is
+    /// ready when every master `CLUSTER SLOTS` names answers its own `PING`.
     pub(crate) async fn ping(&self) -> Result<(), String> {
-        let mut conn = self.inner.manager.clone();
-        let command = redis::cmd("PING");
-        let ping = command.query_async::<String>(&mut conn);
+        let conn = self.inner.target.conn();
+        let ping = async move {
+            match conn {
+                Connection::Single(mut conn) => redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(drop),
+                Connection::Cluster(conn) => ping_masters(conn).await,
+            }
+        };
         match tokio::time::timeout(self.inner.timeout.max(Duration::from_millis(250)), ping).await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("{:?}", e.kind())),
             Err(_) => Err("no answer within the timeout".to_owned()),
         }
@@ -148,15 +378,11 @@ impl RedisStore {
             return inner.fallback(gcra, local, key, spend);
         }
         let bucket = key.redis_key(&inner.prefix, scope);
-        let mut conn = inner.manager.clone();
-        let mut invocation = inner.script.key(bucket);
-        invocation
-            .arg(gcra.t_us)
-            .arg(gcra.tau_us)
-            .arg(if spend { "1" } else { "0" });
+        let mut conn = inner.target.conn();
+        let args = [gcra.t_us, gcra.tau_us, u64::from(spend)];
         let answer = tokio::time::timeout(
             inner.timeout,
-            invocation.invoke_async::<(i64, i64)>(&mut conn),
+            inner.script.call::<(i64, i64)>(&mut conn, &bucket, &args),
         )
         .await;
         match answer {
@@ -179,6 +405,62 @@ impl RedisStore {
             }
         }
     }
+}
+
+/// `PING` every master serving slots, each on its own: the cluster
+/// connection's fan-out `PING` skips nodes it holds no connection to.
+async fn ping_masters(mut conn: ClusterConnection) -> redis::RedisResult<()> {
+    use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+
+    let slots: Vec<Vec<Value>> = redis::cmd("CLUSTER")
+        .arg("SLOTS")
+        .query_async(&mut conn)
+        .await?;
+    let mut masters: Vec<(String, u16)> = Vec::new();
+    for range in &slots {
+        // [start, end, [host, port, id, ...], replicas...]
+        let master = range
+            .get(2)
+            .and_then(|node| Vec::<Value>::from_redis_value_ref(node).ok())
+            .and_then(|node| {
+                let host = String::from_redis_value_ref(node.first()?).ok()?;
+                let port = u16::from_redis_value_ref(node.get(1)?).ok()?;
+                Some((host, port))
+            })
+            .ok_or_else(|| {
+                redis::RedisError::from((
+                    redis::ErrorKind::UnexpectedReturnType,
+                    "CLUSTER SLOTS: a slot range without a master",
+                ))
+            })?;
+        if master.0.is_empty() || master.0 == "?" {
+            // The node does not announce its address: ask the masters the
+            // connection knows.
+            return redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .map(drop);
+        }
+        if !masters.contains(&master) {
+            masters.push(master);
+        }
+    }
+    if masters.is_empty() {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::ClusterDown),
+            "CLUSTER SLOTS: no slot is served",
+        )));
+    }
+    let pings = masters.into_iter().map(|(host, port)| {
+        let mut conn = conn.clone();
+        async move {
+            let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+            conn.route_command(redis::cmd("PING"), route)
+                .await
+                .map(drop)
+        }
+    });
+    futures_util::future::try_join_all(pings).await.map(drop)
 }
 
 /// Brute-force lockout counts in the same Redis as the rate limits, so a
@@ -214,7 +496,7 @@ impl RedisLockout {
             return None;
         }
         let inner = &*self.store.inner;
-        let mut conn = inner.manager.clone();
+        let mut conn = inner.target.conn();
         let mut cmd = redis::cmd("HGET");
         cmd.arg(self.key(target)).arg("until");
         match tokio::time::timeout(inner.timeout, cmd.query_async::<Option<u64>>(&mut conn)).await {
@@ -243,14 +525,16 @@ impl RedisLockout {
             return None;
         }
         let inner = &*self.store.inner;
-        let mut conn = inner.manager.clone();
-        let mut invocation = inner.lockout_script.key(self.key(target));
-        invocation
-            .arg(now)
-            .arg(policy.threshold)
-            .arg(policy.window)
-            .arg(policy.lock_for);
-        match tokio::time::timeout(inner.timeout, invocation.invoke_async::<u64>(&mut conn)).await {
+        let mut conn = inner.target.conn();
+        let key = self.key(target);
+        let args = [
+            now,
+            u64::from(policy.threshold),
+            policy.window,
+            policy.lock_for,
+        ];
+        let call = inner.lockout_script.call::<u64>(&mut conn, &key, &args);
+        match tokio::time::timeout(inner.timeout, call).await {
             Ok(Ok(locked)) => {
                 inner.report_up();
                 (locked > 0).then_some(locked)
@@ -316,8 +600,10 @@ impl Inner {
         self.failures.fetch_add(1, Ordering::Relaxed);
         crate::telemetry::store_error("redis");
         let quiet = u64::try_from(self.retry_interval.as_millis()).unwrap_or(u64::MAX);
+        let now = self.elapsed_ms();
         self.quiet_until_ms
-            .store(self.elapsed_ms().saturating_add(quiet), Ordering::Relaxed);
+            .store(now.saturating_add(quiet), Ordering::Relaxed);
+        self.target.failed(now);
         self.report_down(why);
     }
 
@@ -365,31 +651,45 @@ impl Inner {
     }
 }
 
-/// The URL with any password replaced by `***`, for errors and logs.
-fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    async fn refused(url: &str) -> String {
+        match RedisStore::connect(RedisConfig::new(url)).await {
+            Ok(_) => panic!("{url} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn cluster_node_lists_are_checked_at_start_without_echoing_passwords() {
+        let err = refused("redis://:secret@127.0.0.1:7000/3,redis://:secret@127.0.0.1:7001").await;
+        assert!(err.contains("database 3"), "{err}");
+        assert!(err.contains("redis://:***@127.0.0.1:7000/3"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        let err = refused("redis://:one@127.0.0.1:7000,redis://:two@127.0.0.1:7001").await;
+        assert!(err.contains("different password"), "{err}");
+        assert!(!err.contains("one@") && !err.contains("two@"), "{err}");
+        // The single-server client (the API key store's) refuses a list.
+        assert!(redis::Client::open("redis://127.0.0.1:7000,redis://127.0.0.1:7001").is_err());
+        // No TLS support is built: a rediss:// list is refused, as one URL is.
+        let err = refused("rediss://127.0.0.1:7000,rediss://127.0.0.1:7001").await;
+        assert!(err.contains("entry 1") && err.contains("TLS"), "{err}");
+        let err = refused("redis://127.0.0.1:7000,redis://127.0.0.1:notaport").await;
+        assert!(err.contains("entry 2"), "{err}");
+    }
+
     #[test]
-    fn masks_passwords() {
-        assert_eq!(
-            mask_url("redis://user:secret@host:6379/0"),
-            "redis://user:***@host:6379/0"
-        );
-        assert_eq!(mask_url("redis://:secret@host"), "redis://:***@host");
-        assert_eq!(mask_url("redis://host:6379"), "redis://host:6379");
+    fn every_script_touches_one_key() {
+        // Each script declares exactly one key (KEYS[1]), so a script never
+        // spans two slots (the key itself is hash-tagged: see key.rs).
+        for script in [GCRA_LUA, LOCKOUT_LUA] {
+            let keys: std::collections::BTreeSet<&str> = script
+                .match_indices("KEYS[")
+                .map(|(i, _)| &script[i..i + 7])
+                .collect();
+            assert_eq!(keys.into_iter().collect::<Vec<_>>(), ["KEYS[1]"]);
+        }
     }
 }
