@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command (README): makes sure the services the tests need
-# are up, then runs every test in the workspace, including the slow check that
+# are up (Redis, a Redis Cluster, PostgreSQL, wrk, chromium), then runs every
+# test in the workspace, including the slow check that
 # every corpus spec generates a crate that compiles without warnings, and
 # schemathesis' property-based checks against the petstore mock's /openapi.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-redis.sh
+bash scripts/ensure-postgres.sh
+# A 3-master Redis Cluster on 127.0.0.1:7000-7005 for tests/rate_cluster.rs.
+eval "$(bash scripts/ensure-redis-cluster.sh | grep '^export REDIS_CLUSTER_URLS=')"
 bash scripts/ensure-wrk.sh
 bash scripts/ensure-chromium.sh
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"

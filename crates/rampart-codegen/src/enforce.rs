@@ -56,27 +56,28 @@ pub(crate) fn unenforceable(root: &Node) -> Vec<Diagnostic> {
                 )),
             );
         };
-        if let Some(pattern) = schema.get("pattern").and_then(Node::as_str) {
-            if let Err(why) = ecma::check(&ecma::translate(pattern)) {
-                report(
-                    "pattern",
-                    format!("Rust's regex cannot compile `{pattern}`: {why}"),
-                );
-            }
+        if let Some(pattern) = schema.get("pattern").and_then(Node::as_str)
+            && let Err(why) = ecma::check(&ecma::translate(pattern))
+        {
+            report(
+                "pattern",
+                format!("Rust's regex cannot compile `{pattern}`: {why}"),
+            );
         }
         for (keyword, why) in UNCHECKED {
             if schema.get(keyword).is_some() {
                 report(keyword, (*why).to_owned());
             }
         }
-        if let Some(parts) = schema.get("allOf").and_then(Node::items) {
-            if parts.len() > 1 && !parts.iter().all(|part| merges(root, part, 0)) {
-                report(
+        if let Some(parts) = schema.get("allOf").and_then(Node::items)
+            && parts.len() > 1
+            && !parts.iter().all(|part| merges(root, part, 0))
+        {
+            report(
                     "allOf",
                     "its parts are not all objects, so the value would be untyped JSON with no part's constraints checked"
                         .to_owned(),
                 );
-            }
         }
         if let Some(values) = schema.get("enum") {
             let string_type = schema.get("type").and_then(Node::as_str) == Some("string");

@@ -386,10 +386,9 @@ fn arguments<'a>(
         .request_body
         .as_ref()
         .and_then(|b| resolve(&model.openapi, b))
+        && let Some(arg) = body_arg(types, body, base)
     {
-        if let Some(arg) = body_arg(types, body, base) {
-            args.push(arg);
-        }
+        args.push(arg);
     }
     args
 }

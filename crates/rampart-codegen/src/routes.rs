@@ -78,10 +78,10 @@ fn needs_positional<'a>(paths: impl Iterator<Item = &'a str>) -> bool {
                     continue;
                 };
                 let key = format!("{prefix}/{{}}");
-                if let Some(existing) = names.insert(key, name) {
-                    if existing != name {
-                        return true;
-                    }
+                if let Some(existing) = names.insert(key, name)
+                    && existing != name
+                {
+                    return true;
                 }
                 prefix.push_str("/{}");
             } else {

@@ -273,13 +273,13 @@ pub(crate) fn parse_secured(
         Ok(())
     });
     syn::parse::Parser::parse2(parser, tokens)?;
-    if let Some(public) = args.public {
-        if !args.roles.is_empty() || !args.scopes.is_empty() || args.scheme.is_some() {
-            errors.at(
+    if let Some(public) = args.public
+        && (!args.roles.is_empty() || !args.scopes.is_empty() || args.scheme.is_some())
+    {
+        errors.at(
                 public,
                 "a `public` handler takes no credentials, so it cannot also require a role, scope or scheme\nhelp: remove `public`, or remove `role`/`scopes`/`scheme`",
             );
-        }
     }
     if let (Some((lit, _)), None) = (&args.burst, &args.rate) {
         errors.at(
@@ -342,9 +342,10 @@ fn parse_deprecated(
         }
         Ok(())
     })?;
-    if let (Some(since), Some(sunset)) = (&dep.since, &dep.sunset) {
-        if sunset.value < since.value {
-            errors.at(
+    if let (Some(since), Some(sunset)) = (&dep.since, &dep.sunset)
+        && sunset.value < since.value
+    {
+        errors.at(
                 sunset.lit.span(),
                 format!(
                     "the sunset `{}` comes before the deprecation date `{}`\nhelp: an operation is deprecated first and sunset later",
@@ -352,7 +353,6 @@ fn parse_deprecated(
                     since.lit.value()
                 ),
             );
-        }
     }
     Ok(dep)
 }

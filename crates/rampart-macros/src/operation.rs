@@ -265,9 +265,10 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
     }
     let bound = bound_names(&arg.pat);
     for (i, ((name, kind), ty)) in params.iter().zip(&types).enumerate() {
-        if let Some((bound_name, span)) = bound.as_ref().and_then(|b| b.get(i)) {
-            if normalized(bound_name) != normalized(name) {
-                errors.at(
+        if let Some((bound_name, span)) = bound.as_ref().and_then(|b| b.get(i))
+            && normalized(bound_name) != normalized(name)
+        {
+            errors.at(
                     *span,
                     format!(
                         "path parameter {} of `{}` is `{name}` in the spec, but the handler binds `{bound_name}`\nhelp: name it `{}`",
@@ -276,11 +277,11 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
                         rampart_codegen::field_name(name)
                     ),
                 );
-            }
         }
-        if let Some(ty_name) = type_name(ty) {
-            if !kind.accepts(&ty_name) {
-                errors.at(
+        if let Some(ty_name) = type_name(ty)
+            && !kind.accepts(&ty_name)
+        {
+            errors.at(
                     ty.span(),
                     format!(
                         "path parameter `{name}` of `{}` is {} in the spec, but the handler extracts `{ty_name}`\nhelp: use {}",
@@ -289,7 +290,6 @@ fn check_path_params(model: &ApiModel, op: &Operation, item: &ItemFn, errors: &m
                         kind.suggestion()
                     ),
                 );
-            }
         }
     }
 }

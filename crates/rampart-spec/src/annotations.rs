@@ -296,13 +296,13 @@ fn read_common(node: &Node, diags: &mut Diagnostics) -> CommonAnnotations {
         )
     });
     out.body_limit = node.get("body-limit").and_then(|n| {
-        if let NodeKind::Int(i) = n.kind {
-            if i >= 0 {
-                return Some(Spanned {
-                    value: i as u64,
-                    span: n.span,
-                });
-            }
+        if let NodeKind::Int(i) = n.kind
+            && i >= 0
+        {
+            return Some(Spanned {
+                value: i as u64,
+                span: n.span,
+            });
         }
         parse_scalar(
             n,

@@ -65,11 +65,11 @@ impl Rate {
 impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let secs = self.period.as_secs();
-        let (n, unit) = if secs % 86_400 == 0 {
+        let (n, unit) = if secs.is_multiple_of(86_400) {
             (secs / 86_400, "d")
-        } else if secs % 3600 == 0 {
+        } else if secs.is_multiple_of(3600) {
             (secs / 3600, "h")
-        } else if secs % 60 == 0 {
+        } else if secs.is_multiple_of(60) {
             (secs / 60, "min")
         } else {
             (secs, "s")

@@ -197,17 +197,17 @@ pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> Ap
     crate::schemas::check(&root, diags);
     let roles = RoleHierarchy::new(api.common.roles.iter().map(|r| r.value.clone()));
     check_duplicate_roles(&api, diags);
-    if let Some(sunset) = &api.common.sunset {
-        if !api.deprecated.as_ref().is_some_and(|d| d.value) {
-            diags.push(
-                Diagnostic::error(
-                    "sunset-without-deprecated",
-                    "the API has a `sunset` but is not marked `deprecated: true`",
-                )
-                .at(sunset.span)
-                .help("add `deprecated: true` to the top-level x-rampart, or remove `sunset`"),
-            );
-        }
+    if let Some(sunset) = &api.common.sunset
+        && !api.deprecated.as_ref().is_some_and(|d| d.value)
+    {
+        diags.push(
+            Diagnostic::error(
+                "sunset-without-deprecated",
+                "the API has a `sunset` but is not marked `deprecated: true`",
+            )
+            .at(sunset.span)
+            .help("add `deprecated: true` to the top-level x-rampart, or remove `sunset`"),
+        );
     }
     let schemes = read_schemes(&openapi, &root, diags);
     let scheme_annotations = read_scheme_annotations(&schemes, &root, diags);

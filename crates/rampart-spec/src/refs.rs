@@ -302,16 +302,16 @@ fn set_ref(node: &mut Node, target: String) {
 fn insert_component(root: &mut Node, kind: &str, name: &str, value: Node, span: Span) {
     let components = child_map(root, "components", span);
     let kind_map = child_map(components, kind, span);
-    if let NodeKind::Map(entries) = &mut kind_map.kind {
-        if !entries.iter().any(|(k, _)| k.text == name) {
-            entries.push((
-                Key {
-                    text: name.to_owned(),
-                    span,
-                },
-                value,
-            ));
-        }
+    if let NodeKind::Map(entries) = &mut kind_map.kind
+        && !entries.iter().any(|(k, _)| k.text == name)
+    {
+        entries.push((
+            Key {
+                text: name.to_owned(),
+                span,
+            },
+            value,
+        ));
     }
 }
 

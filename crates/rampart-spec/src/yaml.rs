@@ -406,13 +406,13 @@ fn scalar_len(text: &str, start: usize, value: &str, style: TScalarStyle) -> usi
 
 /// YAML 1.2 core-schema resolution of a scalar.
 fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&Tag>) -> NodeKind {
-    if let Some(tag) = tag {
-        if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
-            match tag.suffix.as_str() {
-                "str" => return NodeKind::Str(value),
-                "null" => return NodeKind::Null,
-                _ => {}
-            }
+    if let Some(tag) = tag
+        && (tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:")
+    {
+        match tag.suffix.as_str() {
+            "str" => return NodeKind::Str(value),
+            "null" => return NodeKind::Null,
+            _ => {}
         }
     }
     if style != TScalarStyle::Plain {
@@ -429,25 +429,25 @@ fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&Tag>) -> Node
         ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN),
         _ => {}
     }
-    if looks_like_int(&value) {
-        if let Ok(i) = value.parse::<i64>() {
-            return NodeKind::Int(i);
-        }
+    if looks_like_int(&value)
+        && let Ok(i) = value.parse::<i64>()
+    {
+        return NodeKind::Int(i);
     }
-    if let Some(hex) = value.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return NodeKind::Int(i);
-        }
+    if let Some(hex) = value.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return NodeKind::Int(i);
     }
-    if let Some(oct) = value.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return NodeKind::Int(i);
-        }
+    if let Some(oct) = value.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return NodeKind::Int(i);
     }
-    if looks_like_float(&value) {
-        if let Ok(f) = value.parse::<f64>() {
-            return NodeKind::Float(f);
-        }
+    if looks_like_float(&value)
+        && let Ok(f) = value.parse::<f64>()
+    {
+        return NodeKind::Float(f);
     }
     NodeKind::Str(value)
 }

@@ -186,11 +186,11 @@ impl Alerts {
             window_secs = event.window_secs,
             "security alert: brute force detected"
         );
-        if let Some(queue) = &self.webhook {
-            if queue.try_send(event).is_err() {
-                crate::telemetry::alert_dropped();
-                tracing::debug!(target: "rampart::audit", "alert webhook queue full: alert dropped");
-            }
+        if let Some(queue) = &self.webhook
+            && queue.try_send(event).is_err()
+        {
+            crate::telemetry::alert_dropped();
+            tracing::debug!(target: "rampart::audit", "alert webhook queue full: alert dropped");
         }
     }
 }

@@ -207,10 +207,10 @@ impl Redactor {
 
     /// Treat header `name` as secret.
     pub fn add_header(&mut self, name: &str) {
-        if let Ok(name) = HeaderName::try_from(name.to_ascii_lowercase()) {
-            if !self.headers.contains(&name) {
-                self.headers.push(name);
-            }
+        if let Ok(name) = HeaderName::try_from(name.to_ascii_lowercase())
+            && !self.headers.contains(&name)
+        {
+            self.headers.push(name);
         }
     }
 

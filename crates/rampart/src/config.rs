@@ -138,16 +138,25 @@ pub enum KeyStoreKind {
     File,
     /// Redis at `REDIS_URL`.
     Redis,
+    /// A SQL database (PostgreSQL, or SQLite embedded) at the `url`.
+    Sql,
 }
 
 /// `[api-keys]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ApiKeyConfig {
-    /// `file` (default) or `redis` (`RAMPART_API_KEY_STORE`).
+    /// `file` (default), `redis` or `sql` (`RAMPART_API_KEY_STORE`; implied
+    /// by a database URL in `RAMPART_API_KEYS`).
     pub store: Option<KeyStoreKind>,
     /// Key file path (`RAMPART_API_KEYS`), default `rampart-keys.toml`.
     pub file: Option<PathBuf>,
+    /// Database URL of the `sql` store: `postgres://...` or `sqlite:PATH`
+    /// (`RAMPART_API_KEYS`). In `rampart.toml` it may not hold a password.
+    pub url: Option<String>,
+    /// Seconds a usable key is remembered by the `sql` store, which bounds how
+    /// long a revocation takes to reach every instance (`RAMPART_API_KEY_CACHE_TTL`), default 5.
+    pub cache_ttl: Option<u64>,
     /// Seconds between checks of the key file for changes, default 5.
     pub reload_interval: Option<u64>,
     /// Prefix of key hashes in Redis, default `rampart:apikey:`.
@@ -324,12 +333,23 @@ impl SecurityConfig {
                 }
             }
         }
-        toml::from_str(text).map_err(|e| {
+        let config: SecurityConfig = toml::from_str(text).map_err(|e| {
             ConfigError::new(
                 format!("{origin}: {}", e.message()),
                 "see docs/configuration.md for every setting rampart.toml accepts",
             )
-        })
+        })?;
+        if let Some(url) = &config.api_keys.url
+            && url::Url::parse(url).is_ok_and(|u| u.password().is_some())
+        {
+            return Err(ConfigError::new(
+                format!(
+                    "{origin}: `[api-keys] url` holds a database password, which a configuration file must not"
+                ),
+                "remove the password from `url` and give the whole URL in RAMPART_API_KEYS instead (from a secret store)",
+            ));
+        }
+        Ok(config)
     }
 
     /// Overlay `RAMPART_*` variables (and `REDIS_URL`); they win over the file.
@@ -379,16 +399,25 @@ impl SecurityConfig {
             jwt.skip_audience_check = Some(parse_bool("RAMPART_JWT_SKIP_AUDIENCE_CHECK", &v)?);
         }
         if let Some(v) = get("RAMPART_API_KEYS") {
-            self.api_keys.file = Some(v.into());
+            if crate::auth::api_key::is_sql_url(&v) {
+                self.api_keys.url = Some(v);
+                self.api_keys.store = Some(KeyStoreKind::Sql);
+            } else {
+                self.api_keys.file = Some(v.into());
+            }
+        }
+        if let Some(v) = get("RAMPART_API_KEY_CACHE_TTL") {
+            self.api_keys.cache_ttl = Some(parse_num("RAMPART_API_KEY_CACHE_TTL", &v)?);
         }
         if let Some(v) = get("RAMPART_API_KEY_STORE") {
             self.api_keys.store = Some(match v.trim().to_ascii_lowercase().as_str() {
                 "file" => KeyStoreKind::File,
                 "redis" => KeyStoreKind::Redis,
+                "sql" => KeyStoreKind::Sql,
                 _ => {
                     return Err(ConfigError::new(
                         format!("RAMPART_API_KEY_STORE=`{v}` is not a key store"),
-                        "set RAMPART_API_KEY_STORE to `file` or `redis`",
+                        "set RAMPART_API_KEY_STORE to `file`, `redis` or `sql`",
                     ));
                 }
             });

@@ -255,15 +255,16 @@ impl SecurityHeaders {
         for (name, value) in &self.always {
             headers.entry(name).or_insert_with(|| value.clone());
         }
-        if facts.tls {
-            if let Some(hsts) = &self.hsts {
-                headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
-            }
+        if facts.tls
+            && let Some(hsts) = &self.hsts
+        {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
         }
-        if let Some(no_store) = &self.no_store {
-            if authenticated && !headers.contains_key(header::CACHE_CONTROL) {
-                headers.insert(header::CACHE_CONTROL, no_store.clone());
-            }
+        if let Some(no_store) = &self.no_store
+            && authenticated
+            && !headers.contains_key(header::CACHE_CONTROL)
+        {
+            headers.insert(header::CACHE_CONTROL, no_store.clone());
         }
     }
 }

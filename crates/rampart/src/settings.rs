@@ -88,17 +88,17 @@ impl ApiInfo {
         let mut methods: Vec<Method> = Vec::new();
         let mut headers: Vec<HeaderName> = Vec::new();
         let add = |list: &mut Vec<HeaderName>, name: &str| {
-            if let Ok(h) = HeaderName::try_from(name) {
-                if !list.contains(&h) {
-                    list.push(h);
-                }
+            if let Ok(h) = HeaderName::try_from(name)
+                && !list.contains(&h)
+            {
+                list.push(h);
             }
         };
         for op in &model.operations {
-            if let Ok(m) = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes()) {
-                if !methods.contains(&m) {
-                    methods.push(m);
-                }
+            if let Ok(m) = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes())
+                && !methods.contains(&m)
+            {
+                methods.push(m);
             }
             for scheme in op.policy.schemes() {
                 match model.scheme(scheme) {

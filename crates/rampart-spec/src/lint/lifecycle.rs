@@ -73,19 +73,20 @@ fn api_level(ctx: &mut Ctx<'_>) {
         );
     }
     body_limit(ctx, common, "the API");
-    if let Some(cors) = &api.cors {
-        if cors.value.origins == CorsOrigins::Any && cors.value.credentials {
-            let span = ctx
-                .root
-                .pointer("/x-rampart/cors/origins")
-                .map_or(cors.span, |n| n.span);
-            ctx.report(
+    if let Some(cors) = &api.cors
+        && cors.value.origins == CorsOrigins::Any
+        && cors.value.credentials
+    {
+        let span = ctx
+            .root
+            .pointer("/x-rampart/cors/origins")
+            .map_or(cors.span, |n| n.span);
+        ctx.report(
                 CORS_WILDCARD_CREDENTIALS,
                 span,
                 "CORS admits every origin (`origins: \"*\"`) together with `credentials: true`",
                 "list the exact origins that may send credentials, e.g. `origins: [https://app.example.com]`",
             );
-        }
     }
 }
 
@@ -109,10 +110,10 @@ fn sunset_order(
 }
 
 fn body_limit(ctx: &mut Ctx<'_>, common: &CommonAnnotations, who: &str) {
-    if let Some(limit) = &common.body_limit {
-        if limit.value > BODY_LIMIT_CEILING {
-            report_body_limit(ctx, limit.span, limit.value, who);
-        }
+    if let Some(limit) = &common.body_limit
+        && limit.value > BODY_LIMIT_CEILING
+    {
+        report_body_limit(ctx, limit.span, limit.value, who);
     }
 }
 
@@ -133,7 +134,7 @@ fn report_body_limit(ctx: &mut Ctx<'_>, span: Span, value: u64, who: &str) {
 fn human_size(bytes: u64) -> String {
     const UNITS: &[(u64, &str)] = &[(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for &(size, unit) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{} {unit}", bytes / size);
         }
     }

@@ -122,15 +122,15 @@ fn errors(ctx: &mut Ctx<'_>, op: &Operation, entries: &[(crate::node::Key, Node)
             "add a `'400'` response with an application/problem+json body",
         );
     }
-    if op.policy.requires_auth() {
-        if let Some(message) = missing("401", r401, id) {
-            ctx.report_lowered(
-                DEFINE_ERROR_RESPONSES_401,
-                span,
-                message,
-                "add a `'401'` response with an application/problem+json body",
-            );
-        }
+    if op.policy.requires_auth()
+        && let Some(message) = missing("401", r401, id)
+    {
+        ctx.report_lowered(
+            DEFINE_ERROR_RESPONSES_401,
+            span,
+            message,
+            "add a `'401'` response with an application/problem+json body",
+        );
     }
     if let Some(message) = missing("429", r429, id) {
         ctx.report_lowered(

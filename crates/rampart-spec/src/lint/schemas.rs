@@ -335,10 +335,10 @@ impl<'a> Sites<'a> {
     /// An operation's inline parameters, body, responses and callbacks.
     fn operation(&mut self, ctx: &Ctx<'a>, op: &'a Node, who: &str, request: u8, response: u8) {
         self.parameters(op.get("parameters"), &format!("of {who}"), request);
-        if let Some(body) = op.get("requestBody") {
-            if Ctx::ref_of(body).is_none() {
-                self.content(body, &format!("request body of {who}"), request);
-            }
+        if let Some(body) = op.get("requestBody")
+            && Ctx::ref_of(body).is_none()
+        {
+            self.content(body, &format!("request body of {who}"), request);
         }
         for (status, resp) in op
             .get("responses")
@@ -560,27 +560,28 @@ fn rules(ctx: &mut Ctx<'_>, sites: &Sites<'_>, index: usize) {
         _ => {}
     }
 
-    if matches!(ty, None | Some("object")) {
-        if let Some((key, value)) = node.get_entry("additionalProperties") {
-            let span = super::ctx::entry_span(key, value);
-            let open = match &value.kind {
-                NodeKind::Bool(b) => *b,
-                NodeKind::Map(entries) => entries.is_empty(),
-                _ => false,
-            };
-            if open {
-                ctx.report(
+    if matches!(ty, None | Some("object"))
+        && let Some((key, value)) = node.get_entry("additionalProperties")
+    {
+        let span = super::ctx::entry_span(key, value);
+        let open = match &value.kind {
+            NodeKind::Bool(b) => *b,
+            NodeKind::Map(entries) => entries.is_empty(),
+            _ => false,
+        };
+        if open {
+            ctx.report(
                     NO_ADDITIONAL_PROPERTIES,
                     span,
                     format!("object {} allows any additional property", label(sites, index)),
                     "remove `additionalProperties` (rampart then rejects unknown properties) or set it to \
                      `false`; for a map, give it a value schema and `maxProperties`",
                 );
-            } else if value.entries().is_some() {
-                // Spectral flags every truthy `additionalProperties`; a value
-                // schema makes the object a typed map whose entries rampart
-                // validates, so the finding is informational.
-                ctx.report_lowered(
+        } else if value.entries().is_some() {
+            // Spectral flags every truthy `additionalProperties`; a value
+            // schema makes the object a typed map whose entries rampart
+            // validates, so the finding is informational.
+            ctx.report_lowered(
                     NO_ADDITIONAL_PROPERTIES,
                     span,
                     format!(
@@ -589,10 +590,10 @@ fn rules(ctx: &mut Ctx<'_>, sites: &Sites<'_>, index: usize) {
                     ),
                     "if the object is not meant to be a map, remove `additionalProperties` or set it to `false`",
                 );
-            }
-            // Any schema-valued `additionalProperties`, `{}` included, needs a bound.
-            if value.entries().is_some() && !has("maxProperties") {
-                ctx.report(
+        }
+        // Any schema-valued `additionalProperties`, `{}` included, needs a bound.
+        if value.entries().is_some() && !has("maxProperties") {
+            ctx.report(
                     CONSTRAINED_ADDITIONAL_PROPERTIES,
                     span,
                     format!(
@@ -601,7 +602,6 @@ fn rules(ctx: &mut Ctx<'_>, sites: &Sites<'_>, index: usize) {
                     ),
                     "add `maxProperties` to bound the number of entries",
                 );
-            }
         }
     }
 

@@ -5,10 +5,12 @@
 //! Only the SHA-256 of the whole key is stored (a fast hash is right for a
 //! high-entropy key), compared in constant time; each stored key has an id,
 //! roles, an active flag and an optional expiry. Stores: [`FileKeyStore`]
-//! (embedded default, a TOML file) and [`RedisKeyStore`], behind [`KeyStore`].
+//! (embedded default, a TOML file), [`RedisKeyStore`] and [`SqlKeyStore`]
+//! (PostgreSQL or SQLite), behind [`KeyStore`].
 //!
 //! [`FileKeyStore`]: crate::auth::FileKeyStore
 //! [`RedisKeyStore`]: crate::auth::RedisKeyStore
+//! [`SqlKeyStore`]: crate::auth::SqlKeyStore
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,6 +46,9 @@ pub struct KeyRecord {
     /// Roles the key grants.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// OAuth2-style scopes the key grants (checked like a token's `scope`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
     /// Inactive keys are refused.
     #[serde(default = "yes")]
     pub active: bool,
@@ -68,6 +73,8 @@ pub struct StoredKey {
     pub hash: [u8; 32],
     /// Roles the key grants.
     pub roles: Vec<String>,
+    /// Scopes the key grants.
+    pub scopes: Vec<String>,
     /// Whether the key may be used.
     pub active: bool,
     /// Expiry, Unix seconds.
@@ -107,6 +114,7 @@ impl StoredKey {
             id: record.id.clone(),
             hash,
             roles: record.roles.clone(),
+            scopes: record.scopes.clone(),
             active: record.active,
             expires_at,
         })
@@ -151,11 +159,18 @@ impl NewKey {
             id,
             hash: format!("sha256:{}", hex::encode(hash_key(&key))),
             roles,
+            scopes: Vec::new(),
             active: true,
             expires,
             created,
         };
         NewKey { key, record }
+    }
+
+    /// The same key granting `scopes` as well.
+    pub fn with_scopes(mut self, scopes: Vec<String>) -> Self {
+        self.record.scopes = scopes;
+        self
     }
 }
 
@@ -178,6 +193,14 @@ pub fn key_id(presented: &str) -> Option<&str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
     .then_some(id)
+}
+
+/// Whether `text` names a SQL key store: `postgres://`, `postgresql://` or `sqlite:`.
+pub fn is_sql_url(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    ["postgres://", "postgresql://", "sqlite:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
 }
 
 /// An error of a key store (Redis down, ...). Answered 503, never shown to clients.

@@ -78,10 +78,10 @@ impl<V> TokenCache<V> {
         };
         if shard.len() >= self.per_shard {
             shard.retain(|_, e| e.expires > now && e.generation == generation);
-            if shard.len() >= self.per_shard {
-                if let Some(victim) = shard.keys().next().cloned() {
-                    shard.remove(&victim);
-                }
+            if shard.len() >= self.per_shard
+                && let Some(victim) = shard.keys().next().cloned()
+            {
+                shard.remove(&victim);
             }
         }
         shard.insert(

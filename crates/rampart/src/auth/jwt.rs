@@ -273,10 +273,10 @@ impl JwtVerifier {
     /// serving meanwhile (an identity provider that is down or slow never
     /// holds up bearer requests).
     fn refresh_if_stale(&self) {
-        if let Some(jwks) = &self.jwks {
-            if jwks.is_stale() {
-                jwks.refresh_in_background();
-            }
+        if let Some(jwks) = &self.jwks
+            && jwks.is_stale()
+        {
+            jwks.refresh_in_background();
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! One hash per key at `<prefix><id>` (default prefix `rampart:apikey:`), with
 //! fields `hash` (`sha256:<hex>`), `roles` (comma-separated), `active`
-//! (`1`/`0`), and optionally `expires` (RFC 3339 or `YYYY-MM-DD`) and `created`.
+//! (`1`/`0`), and optionally `scopes` (comma-separated), `expires` (RFC 3339
+//! or `YYYY-MM-DD`) and `created`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,6 +74,9 @@ impl RedisKeyStore {
             ("roles", record.roles.join(",")),
             ("active", if record.active { "1" } else { "0" }.to_owned()),
         ];
+        if !record.scopes.is_empty() {
+            fields.push(("scopes", record.scopes.join(",")));
+        }
         if let Some(expires) = &record.expires {
             fields.push(("expires", expires.clone()));
         }
@@ -101,7 +105,31 @@ impl RedisKeyStore {
         Ok(exists)
     }
 
-    async fn fetch(&self, id: &str) -> Result<Option<Arc<StoredKey>>, KeyStoreError> {
+    /// Every key under the prefix, ordered by id (hashes, never keys).
+    pub async fn list(&self) -> Result<Vec<KeyRecord>, KeyStoreError> {
+        let mut conn = self.conn().await?;
+        let mut names: Vec<String> = Vec::new();
+        {
+            let mut iter = conn
+                .scan_match::<_, String>(format!("{}*", self.prefix))
+                .await
+                .map_err(|e| KeyStoreError(format!("{:?}", e.kind())))?;
+            while let Some(name) = futures_util::StreamExt::next(&mut iter).await {
+                names.push(name.map_err(|e| KeyStoreError(format!("{:?}", e.kind())))?);
+            }
+        }
+        names.sort();
+        let mut records = Vec::with_capacity(names.len());
+        for name in names {
+            let id = &name[self.prefix.len()..];
+            if let Some(record) = self.record(id).await? {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    async fn record(&self, id: &str) -> Result<Option<KeyRecord>, KeyStoreError> {
         let mut conn = self.conn().await?;
         let fields: HashMap<String, String> = conn
             .hgetall(format!("{}{id}", self.prefix))
@@ -110,11 +138,9 @@ impl RedisKeyStore {
         let Some(hash) = fields.get("hash") else {
             return Ok(None);
         };
-        let record = KeyRecord {
-            id: id.to_owned(),
-            hash: hash.clone(),
-            roles: fields
-                .get("roles")
+        let list = |name: &str| -> Vec<String> {
+            fields
+                .get(name)
                 .map(|r| {
                     r.split(',')
                         .map(str::trim)
@@ -122,12 +148,24 @@ impl RedisKeyStore {
                         .map(str::to_owned)
                         .collect()
                 })
-                .unwrap_or_default(),
+                .unwrap_or_default()
+        };
+        Ok(Some(KeyRecord {
+            id: id.to_owned(),
+            hash: hash.clone(),
+            roles: list("roles"),
+            scopes: list("scopes"),
             active: fields
                 .get("active")
                 .is_some_and(|a| a == "1" || a == "true"),
             expires: fields.get("expires").filter(|e| !e.is_empty()).cloned(),
-            created: None,
+            created: fields.get("created").filter(|e| !e.is_empty()).cloned(),
+        }))
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Option<Arc<StoredKey>>, KeyStoreError> {
+        let Some(record) = self.record(id).await? else {
+            return Ok(None);
         };
         match StoredKey::from_record(&record) {
             Ok(key) => Ok(Some(Arc::new(key))),

@@ -4,7 +4,8 @@
 //!   verified per RFC 8725 with keys from a secret, a PEM file or a JWKS
 //!   ([`jwks`]), and a bounded cache of verified tokens.
 //! - [`api_key`]: `rk_<id>_<secret>` keys stored as SHA-256 hashes in a file
-//!   ([`FileKeyStore`]) or Redis ([`RedisKeyStore`]).
+//!   ([`FileKeyStore`]), Redis ([`RedisKeyStore`]) or a SQL database
+//!   ([`SqlKeyStore`]: PostgreSQL, or SQLite embedded).
 //! - [`lockout`]: failed attempts counted per client IP and key id.
 //! - [`Clock`] (from [`crate::clock`]): the injectable time source all of them use.
 //! - [`url`]: credentials in the URL, refused before anything reads them.
@@ -19,6 +20,8 @@ pub mod jwt;
 pub mod key_file;
 #[cfg(feature = "redis")]
 pub mod key_redis;
+#[cfg(feature = "sql")]
+pub mod key_sql;
 pub mod keys;
 pub mod lockout;
 pub(crate) mod setup;
@@ -30,6 +33,8 @@ pub use jwt::JwtRules;
 pub use key_file::{FileKeyStore, KeyFile};
 #[cfg(feature = "redis")]
 pub use key_redis::RedisKeyStore;
+#[cfg(feature = "sql")]
+pub use key_sql::SqlKeyStore;
 pub use lockout::{LockTarget, LockoutPolicy, LockoutStore, MemoryLockout};
 
 /// The token of an `Authorization: Bearer <token>` header value; `None` when

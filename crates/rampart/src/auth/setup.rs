@@ -151,6 +151,19 @@ pub(crate) fn key_store(
 ) -> Result<Arc<dyn KeyStore>, ConfigError> {
     let c = &config.api_keys;
     match c.store.unwrap_or_default() {
+        KeyStoreKind::File | KeyStoreKind::Redis if c.url.is_some() && c.file.is_none() => {
+            Err(ConfigError::new(
+                format!(
+                    "API keys for scheme `{scheme}` are configured both in a database (RAMPART_API_KEYS or `url`) and, by RAMPART_API_KEY_STORE or `store`, in {}",
+                    if c.store == Some(KeyStoreKind::Redis) {
+                        "Redis"
+                    } else {
+                        "a key file"
+                    }
+                ),
+                "set RAMPART_API_KEY_STORE=sql (or remove it), or point RAMPART_API_KEYS at a key file",
+            ))
+        }
         KeyStoreKind::File => {
             let path = c
                 .file
@@ -168,6 +181,7 @@ pub(crate) fn key_store(
                 })?;
             Ok(Arc::new(store))
         }
+        KeyStoreKind::Sql => sql_key_store(c, scheme, clock),
         #[cfg(not(feature = "redis"))]
         KeyStoreKind::Redis => Err(ConfigError::new(
             format!(
@@ -192,6 +206,47 @@ pub(crate) fn key_store(
             Ok(Arc::new(store))
         }
     }
+}
+
+#[cfg(feature = "sql")]
+fn sql_key_store(
+    c: &crate::config::ApiKeyConfig,
+    scheme: &str,
+    clock: &SharedClock,
+) -> Result<Arc<dyn KeyStore>, ConfigError> {
+    use crate::auth::key_sql::{DEFAULT_KEY_CACHE_SECS, SqlKeyStore};
+    let url = c.url.as_deref().ok_or_else(|| {
+        ConfigError::new(
+            format!("API keys for scheme `{scheme}` are stored in a SQL database, but no database URL is set"),
+            "set RAMPART_API_KEYS to e.g. postgres://rampart@db.internal/rampart or sqlite:rampart-keys.db",
+        )
+    })?;
+    let store = SqlKeyStore::new(url, false).map_err(|m| {
+        ConfigError::new(
+            format!("API-key scheme `{scheme}` is used by the spec, but {m}"),
+            "set RAMPART_API_KEYS to postgres://USER@HOST/DB or sqlite:PATH",
+        )
+    })?;
+    let ttl = c.cache_ttl.unwrap_or(DEFAULT_KEY_CACHE_SECS);
+    Ok(Arc::new(
+        store
+            .with_cache_ttl(std::time::Duration::from_secs(ttl))
+            .with_clock(clock.clone()),
+    ))
+}
+
+#[cfg(not(feature = "sql"))]
+fn sql_key_store(
+    _: &crate::config::ApiKeyConfig,
+    scheme: &str,
+    _: &SharedClock,
+) -> Result<Arc<dyn KeyStore>, ConfigError> {
+    Err(ConfigError::new(
+        format!(
+            "API keys for scheme `{scheme}` are stored in a SQL database, but rampart was built without its `sql` feature"
+        ),
+        "enable rampart's `sql` feature, or use the key file store",
+    ))
 }
 
 pub(crate) fn lockout(

@@ -143,13 +143,13 @@ fn pipeline_responses(
             problem("The caller lacks a required role or scope.", json!({})),
         ));
     }
-    if let Some(status) = facts.timeout_status {
-        if let Some(code) = static_status(status) {
-            out.push((
-                code,
-                problem("The request was not answered in time.", json!({})),
-            ));
-        }
+    if let Some(status) = facts.timeout_status
+        && let Some(code) = static_status(status)
+    {
+        out.push((
+            code,
+            problem("The request was not answered in time.", json!({})),
+        ));
     }
     if policy
         .deprecation

@@ -109,10 +109,10 @@ impl Readiness {
     /// Probe every dependency (concurrently, each bounded), or answer
     /// from the last round if it is recent.
     pub(crate) async fn report(&self) -> Report {
-        if let Some((at, report)) = self.cached() {
-            if at.elapsed() < CACHE_FOR {
-                return report;
-            }
+        if let Some((at, report)) = self.cached()
+            && at.elapsed() < CACHE_FOR
+        {
+            return report;
         }
         let probes = self.checks.iter().map(|check| async move {
             let result = match tokio::time::timeout(PROBE_TIMEOUT, probe(&check.dependency)).await {

@@ -312,16 +312,16 @@ where
             };
             return FrontFuture::answered(problem.into_response(), finish);
         }
-        if let Some(ops) = &config.ops {
-            if let Some(endpoint) = ops.route(parts.uri.path()) {
-                let future = ops.answer(endpoint, &parts.method);
-                return FrontFuture {
-                    state: State::Endpoint {
-                        future,
-                        finish: Some(finish),
-                    },
-                };
-            }
+        if let Some(ops) = &config.ops
+            && let Some(endpoint) = ops.route(parts.uri.path())
+        {
+            let future = ops.answer(endpoint, &parts.method);
+            return FrontFuture {
+                state: State::Endpoint {
+                    future,
+                    finish: Some(finish),
+                },
+            };
         }
         let cors = api.and_then(|i| config.apis[i].cors.as_ref());
         let mut allowed = None;

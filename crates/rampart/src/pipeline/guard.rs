@@ -274,10 +274,10 @@ where
             }
             GuardProj::Waiting { future } => future.as_mut().poll(cx).map(Ok),
         };
-        if let (Poll::Ready(Ok(response)), Some((plan, started))) = (&answer, this.metered.take()) {
-            if let Some(metrics) = &plan.metrics {
-                metrics.record(response.status().as_u16(), started.elapsed());
-            }
+        if let (Poll::Ready(Ok(response)), Some((plan, started))) = (&answer, this.metered.take())
+            && let Some(metrics) = &plan.metrics
+        {
+            metrics.record(response.status().as_u16(), started.elapsed());
         }
         answer
     }
@@ -457,7 +457,13 @@ fn add_identity(principal: &mut Option<Principal>, scheme: &str, outcome: &Outco
     let (subject, roles, scopes, method, key_id): (&str, &[String], &[String], _, _) = match outcome
     {
         Outcome::Jwt(id) => (&id.subject, &id.roles, &id.scopes, AuthMethod::Jwt, None),
-        Outcome::Key(key) => (&key.id, &key.roles, &[], AuthMethod::ApiKey, Some(&key.id)),
+        Outcome::Key(key) => (
+            &key.id,
+            &key.roles,
+            &key.scopes,
+            AuthMethod::ApiKey,
+            Some(&key.id),
+        ),
         _ => return,
     };
     match principal {
@@ -572,7 +578,7 @@ async fn decide(
             let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
             let granted: &[String] = match outcome {
                 Outcome::Jwt(id) => &id.scopes,
-                Outcome::Key(_) => &[],
+                Outcome::Key(key) => &key.scopes,
                 _ => {
                     authenticated = false;
                     break;
@@ -727,12 +733,12 @@ async fn admission(
     ip: Option<IpAddr>,
     local: bool,
 ) -> Result<Verdict, WouldBlock> {
-    if let Some(deprecated) = &plan.deprecated {
-        if let Err(gone) = deprecated.check(principal.as_ref()) {
-            let mut response = gone.into_response();
-            deprecated.apply(response.headers_mut());
-            return Ok(Verdict::Refuse(response));
-        }
+    if let Some(deprecated) = &plan.deprecated
+        && let Err(gone) = deprecated.check(principal.as_ref())
+    {
+        let mut response = gone.into_response();
+        deprecated.apply(response.headers_mut());
+        return Ok(Verdict::Refuse(response));
     }
     let mut rate_headers = None;
     if let Some(rate) = &plan.rate {
