@@ -18,10 +18,10 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use rampart::auth::api_key::is_sql_url;
 use rampart::auth::key_file::DEFAULT_KEY_FILE;
 use rampart::auth::key_sql::mask_sql_url;
 use rampart::auth::{KeyFile, KeyRecord, NewKey, RedisKeyStore, SqlKeyStore};
+use rampart::config::is_sql_url;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {

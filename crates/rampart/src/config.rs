@@ -129,6 +129,14 @@ impl JwtConfig {
     }
 }
 
+/// Whether `text` names a SQL key store: `postgres://`, `postgresql://` or `sqlite:`.
+pub fn is_sql_url(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    ["postgres://", "postgresql://", "sqlite:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+}
+
 /// Where API keys are stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -399,7 +407,7 @@ impl SecurityConfig {
             jwt.skip_audience_check = Some(parse_bool("RAMPART_JWT_SKIP_AUDIENCE_CHECK", &v)?);
         }
         if let Some(v) = get("RAMPART_API_KEYS") {
-            if crate::auth::api_key::is_sql_url(&v) {
+            if is_sql_url(&v) {
                 self.api_keys.url = Some(v);
                 self.api_keys.store = Some(KeyStoreKind::Sql);
             } else {

@@ -195,14 +195,6 @@ pub fn key_id(presented: &str) -> Option<&str> {
     .then_some(id)
 }
 
-/// Whether `text` names a SQL key store: `postgres://`, `postgresql://` or `sqlite:`.
-pub fn is_sql_url(text: &str) -> bool {
-    let lower = text.trim_start().to_ascii_lowercase();
-    ["postgres://", "postgresql://", "sqlite:"]
-        .iter()
-        .any(|scheme| lower.starts_with(scheme))
-}
-
 /// An error of a key store (Redis down, ...). Answered 503, never shown to clients.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("API key store unavailable: {0}")]

@@ -29,8 +29,9 @@ use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 
-use crate::auth::api_key::{BoxFuture, KeyRecord, KeyStore, KeyStoreError, StoredKey, is_sql_url};
+use crate::auth::api_key::{BoxFuture, KeyRecord, KeyStore, KeyStoreError, StoredKey};
 use crate::clock::{SharedClock, SystemClock};
+use crate::config::is_sql_url;
 
 /// Default seconds a usable key is remembered (the revocation bound).
 pub const DEFAULT_KEY_CACHE_SECS: u64 = 5;
