@@ -53,6 +53,8 @@ impl Served {
             "RAMPART_JWKS",
             "RAMPART_API_KEYS",
             "RAMPART_CONFIG",
+            // Quotas and lockout in this server's memory, not a Redis other tests share.
+            "REDIS_URL",
         ] {
             command.env_remove(v);
         }
