@@ -13,6 +13,10 @@ eval "$(bash scripts/ensure-redis-cluster.sh | grep '^export REDIS_CLUSTER_URLS=
 bash scripts/ensure-wrk.sh
 bash scripts/ensure-chromium.sh
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+# Lockouts an earlier run left in the shared Redis (127.0.0.1 locked out for
+# 15 minutes) must not decide this run's answers.
+redis-cli -u "$REDIS_URL" --scan --pattern 'rampart:rl:{lockout*' 2>/dev/null \
+  | while read -r key; do redis-cli -u "$REDIS_URL" del "$key" >/dev/null; done || true
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 # schemathesis (all checks, bounded) against the served spec of the petstore mock.
