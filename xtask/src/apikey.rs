@@ -288,6 +288,19 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The keys of the store at `store`, read through the store itself.
+    fn keys_in(store: &str) -> Vec<rampart::auth::KeyRecord> {
+        super::StoreArgs {
+            store: Some(store.to_owned()),
+            file: None,
+            redis: false,
+        }
+        .open()
+        .unwrap()
+        .list()
+        .unwrap()
+    }
+
     /// `new`, `list` and `revoke` against one store URL; checks through the store itself.
     fn round_trip(store: &str) {
         run(&[
@@ -301,15 +314,7 @@ mod tests {
         ])
         .unwrap();
         run(&["list", "--store", store]).unwrap();
-        let listed = super::StoreArgs {
-            store: Some(store.to_owned()),
-            file: None,
-            redis: false,
-        }
-        .open()
-        .unwrap()
-        .list()
-        .unwrap();
+        let listed = keys_in(store);
         let newest = listed
             .iter()
             .filter(|k| k.active && k.scopes == ["pets:read"])
@@ -319,15 +324,7 @@ mod tests {
         assert_eq!(newest.roles, ["admin"]);
         assert!(newest.hash.starts_with("sha256:"));
         run(&["revoke", &newest.id, "--store", store]).unwrap();
-        let after = super::StoreArgs {
-            store: Some(store.to_owned()),
-            file: None,
-            redis: false,
-        }
-        .open()
-        .unwrap()
-        .list()
-        .unwrap();
+        let after = keys_in(store);
         let record = after.iter().find(|k| k.id == newest.id).unwrap();
         assert!(!record.active, "{record:?}");
         assert!(run(&["revoke", "0000000000000000", "--store", store]).is_err());
