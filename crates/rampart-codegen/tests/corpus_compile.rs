@@ -2,6 +2,13 @@
 //! warnings denied. Slow (minutes: Stripe and Okta are huge), so it is
 //! `#[ignore]`d in `cargo test` and run by `scripts/test.sh` with `--ignored`.
 //! All crates share one target directory so dependencies compile once.
+//!
+//! Each generated crate is its own workspace, so it is seeded with this
+//! workspace's `Cargo.lock` and checked to have kept every version: an
+//! upstream release can never change what CI builds. `scripts/check-latest-deps.sh`
+//! runs the same test with `RAMPART_LATEST_DEPS=1`, which leaves the lockfile
+//! out and resolves the newest semver-compatible versions (non-blocking; see
+//! docs/testing.md).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +18,46 @@ fn root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
+}
+
+/// `RAMPART_LATEST_DEPS=1`: resolve the newest versions instead of the lockfile's.
+fn latest_deps() -> bool {
+    std::env::var("RAMPART_LATEST_DEPS").is_ok_and(|v| v == "1")
+}
+
+/// `(name, version)` of every registry package a `Cargo.lock` holds.
+fn locked_packages(lock: &str) -> Vec<(String, String)> {
+    let value: toml::Value = lock.parse().expect("Cargo.lock is TOML");
+    value
+        .get("package")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("source").is_some())
+        .map(|p| {
+            let field = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            (field("name"), field("version"))
+        })
+        .collect()
+}
+
+/// Seed `crate_dir` with the workspace's lockfile, so cargo keeps its versions.
+fn seed_lockfile(crate_dir: &Path) {
+    let lock = root().join("Cargo.lock");
+    std::fs::copy(&lock, crate_dir.join("Cargo.lock")).expect("copy Cargo.lock");
+}
+
+/// Registry packages in `crate_dir`'s lockfile at versions the workspace's
+/// lockfile does not hold (empty when the seeded lock was kept).
+fn drifted_packages(crate_dir: &Path) -> Vec<String> {
+    let workspace = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let workspace = locked_packages(&workspace);
+    let generated = std::fs::read_to_string(crate_dir.join("Cargo.lock")).unwrap();
+    locked_packages(&generated)
+        .into_iter()
+        .filter(|p| !workspace.contains(p))
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect()
 }
 
 fn target_dir() -> PathBuf {
@@ -32,7 +79,14 @@ fn every_corpus_spec_generates_a_crate_that_checks_without_warnings() {
     specs.sort();
     assert_eq!(specs.len(), 10, "the corpus has ten specs");
     let out_root = target_dir().join("corpus-crates");
-    let check_target = target_dir().join("corpus-check");
+    let latest = latest_deps();
+    // The newest-versions run keeps its own target directory, so it never
+    // disturbs the locked one's cache.
+    let check_target = target_dir().join(if latest {
+        "corpus-check-latest"
+    } else {
+        "corpus-check"
+    });
     let rampart = root().join("crates/rampart");
     let mut failures = Vec::new();
     for spec in &specs {
@@ -58,6 +112,11 @@ fn every_corpus_spec_generates_a_crate_that_checks_without_warnings() {
         for w in &warnings {
             eprintln!("{name}: warning: {w}");
         }
+        if latest {
+            let _ = std::fs::remove_file(out.join("Cargo.lock"));
+        } else {
+            seed_lockfile(&out);
+        }
         let status = Command::new(env!("CARGO"))
             .arg("check")
             .arg("--quiet")
@@ -71,7 +130,14 @@ fn every_corpus_spec_generates_a_crate_that_checks_without_warnings() {
             if status.success() { "passed" } else { "FAILED" }
         );
         if !status.success() {
-            failures.push(name);
+            failures.push(name.clone());
+        }
+        if !latest {
+            let drifted = drifted_packages(&out);
+            assert!(
+                drifted.is_empty(),
+                "{name}: resolved versions the workspace's Cargo.lock does not pin: {drifted:?}"
+            );
         }
     }
     assert!(

@@ -14,6 +14,8 @@ use http::StatusCode;
 use rampart::server::{ServeConfig, Serving, redirect_listener, serve, serve_tls};
 use rampart::tls::{TlsConfig, self_signed};
 use rampart::{ApiInfo, HardenConfig, harden};
+use rustls::crypto::CryptoProvider;
+use rustls::crypto::aws_lc_rs::{cipher_suite, kx_group};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -72,20 +74,33 @@ async fn start_tls(dir: &CertDir, tweak: impl FnOnce(&mut TlsConfig)) -> Serving
     serve_tls(app(), cfg).await.unwrap()
 }
 
-/// A rustls client offering exactly `version`, trusting `cert_pem`.
+/// A rustls client offering exactly `version`, trusting `cert_pem`, with
+/// rustls' default client provider (post-quantum key exchange preferred).
 fn connector(
     cert_pem: &str,
     version: &'static rustls::SupportedProtocolVersion,
 ) -> tokio_rustls::TlsConnector {
+    connector_with(
+        cert_pem,
+        version,
+        rustls::crypto::aws_lc_rs::default_provider(),
+    )
+}
+
+/// [`connector`] with a provider of the test's choosing (the groups and
+/// suites a client offers, in its order).
+fn connector_with(
+    cert_pem: &str,
+    version: &'static rustls::SupportedProtocolVersion,
+    provider: CryptoProvider,
+) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(der(cert_pem)).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[version])
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
@@ -143,6 +158,98 @@ async fn tls_12_and_13_are_accepted_with_hsts() {
             response.contains("strict-transport-security: max-age=31536000; includesubdomains\r\n"),
             "{response}"
         );
+    }
+    server.shutdown().await;
+}
+
+/// Handshake with `connector` and return what was negotiated.
+async fn negotiate(
+    addr: SocketAddr,
+    connector: tokio_rustls::TlsConnector,
+) -> (rustls::NamedGroup, rustls::CipherSuite) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    let session = tls.get_ref().1;
+    (
+        session.negotiated_key_exchange_group().unwrap().name(),
+        session.negotiated_cipher_suite().unwrap().suite(),
+    )
+}
+
+#[tokio::test]
+async fn post_quantum_key_exchange_is_preferred_and_classical_groups_still_work() {
+    let dir = CertDir::new("kx");
+    let cert = dir.write_new();
+    let server = start_tls(&dir, |_| {}).await;
+    let addr = server.local_addr();
+    // A client that offers the hybrid group gets it, over TLS 1.3.
+    let (group, _) = negotiate(addr, connector(&cert, &rustls::version::TLS13)).await;
+    assert_eq!(group, rustls::NamedGroup::X25519MLKEM768);
+    // Clients without ML-KEM get each classical group they offer.
+    for (offered, expected) in [
+        (kx_group::X25519, rustls::NamedGroup::X25519),
+        (kx_group::SECP256R1, rustls::NamedGroup::secp256r1),
+        (kx_group::SECP384R1, rustls::NamedGroup::secp384r1),
+    ] {
+        for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+            let provider = CryptoProvider {
+                kx_groups: vec![offered],
+                ..rustls::crypto::aws_lc_rs::default_provider()
+            };
+            let (group, _) = negotiate(addr, connector_with(&cert, version, provider)).await;
+            assert_eq!(group, expected, "{version:?}");
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_server_chooses_the_cipher_suite_by_its_own_preference() {
+    let dir = CertDir::new("suite-order");
+    let cert = dir.write_new();
+    let server = start_tls(&dir, |_| {}).await;
+    // The client prefers ChaCha20 and AES-128; the server's first choice
+    // (AES-256-GCM) wins at both versions.
+    for (version, client_order, expected) in [
+        (
+            &rustls::version::TLS12,
+            vec![
+                cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                cipher_suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            ],
+            [
+                rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            ],
+        ),
+        (
+            &rustls::version::TLS13,
+            vec![
+                cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+                cipher_suite::TLS13_AES_128_GCM_SHA256,
+                cipher_suite::TLS13_AES_256_GCM_SHA384,
+            ],
+            [
+                rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+                rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+            ],
+        ),
+    ] {
+        let provider = CryptoProvider {
+            cipher_suites: client_order,
+            ..rustls::crypto::aws_lc_rs::default_provider()
+        };
+        let (_, suite) = negotiate(
+            server.local_addr(),
+            connector_with(&cert, version, provider),
+        )
+        .await;
+        assert!(expected.contains(&suite), "{version:?}: {suite:?}");
     }
     server.shutdown().await;
 }

@@ -1,6 +1,7 @@
-//! TLS with rustls: TLS 1.2 and 1.3 only, the ring provider's modern suites
-//! only (ECDHE key exchange with AES-GCM or ChaCha20-Poly1305; TLS 1.3
-//! suites), certificate and key from PEM files, reloaded without a restart
+//! TLS with rustls: TLS 1.2 and 1.3 only, the aws-lc-rs provider with the
+//! hybrid post-quantum key exchange X25519MLKEM768 preferred ([`KX_GROUPS`]),
+//! AEAD suites only ([`CIPHER_SUITES`]: ECDHE with AES-GCM or
+//! ChaCha20-Poly1305) in the server's order of preference, certificate and key from PEM files, reloaded without a restart
 //! ([`CertReloader`]: on SIGHUP and when the files change), ALPN `h2` and
 //! `http/1.1`. [`self_signed`] makes a throwaway certificate for demos and
 //! tests; none is ever committed.
@@ -14,10 +15,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::aws_lc_rs::{self, cipher_suite, kx_group};
+use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::ResolvesServerCert;
 use rustls::sign::CertifiedKey;
-use rustls::{ServerConfig, SupportedProtocolVersion};
+use rustls::{ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 
 pub use reload::CertReloader;
 
@@ -66,9 +68,39 @@ impl TlsConfig {
     }
 }
 
-/// The crypto provider: ring, with its default (modern, AEAD-only) suites.
+/// Key-exchange groups, preferred first: the hybrid post-quantum
+/// X25519MLKEM768 (a client that offers it gets it), then the classical
+/// X25519, P-256 and P-384 for clients without ML-KEM.
+pub static KX_GROUPS: &[&dyn SupportedKxGroup] = &[
+    kx_group::X25519MLKEM768,
+    kx_group::X25519,
+    kx_group::SECP256R1,
+    kx_group::SECP384R1,
+];
+
+/// Cipher suites, in the server's order of preference: every one is an AEAD
+/// (AES-GCM or ChaCha20-Poly1305) with forward-secret (EC)DHE key exchange;
+/// no CBC, no RSA key transport, no SHA-1 MACs.
+pub static CIPHER_SUITES: &[SupportedCipherSuite] = &[
+    cipher_suite::TLS13_AES_256_GCM_SHA384,
+    cipher_suite::TLS13_AES_128_GCM_SHA256,
+    cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+    cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    cipher_suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+];
+
+/// The crypto provider: aws-lc-rs (rustls' recommended provider) restricted
+/// to [`CIPHER_SUITES`] and [`KX_GROUPS`].
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(CryptoProvider {
+        cipher_suites: CIPHER_SUITES.to_vec(),
+        kx_groups: KX_GROUPS.to_vec(),
+        ..aws_lc_rs::default_provider()
+    })
 }
 
 /// A rustls server configuration restricted to [`PROTOCOL_VERSIONS`],
@@ -81,6 +113,8 @@ pub fn server_config(
         .map_err(|e| ConfigError::tls(e.to_string()))?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
+    // The server's order of preference decides the suite, not the client's.
+    config.ignore_client_order = true;
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
