@@ -1,6 +1,7 @@
 //! # rampart-spec
 //!
-//! Reads OpenAPI 3.0.x specs (YAML or JSON) with source positions, resolves
+//! Reads OpenAPI 3.0.x, 3.1.x and 3.2.x specs (YAML or JSON; 3.1/3.2 are
+//! read as the 3.0 shape by [`dialect`]) with source positions, resolves
 //! `$ref`s (including files next to the spec), parses the `x-rampart`
 //! annotations and the standard security declarations into a typed
 //! [`ApiModel`], and reports every problem as a [`Diagnostic`] naming
@@ -30,6 +31,7 @@
 
 pub mod annotations;
 pub mod diagnostic;
+pub mod dialect;
 pub mod endpoints;
 pub mod grammar;
 pub mod lint;
@@ -45,6 +47,7 @@ pub mod suggest;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use dialect::Dialect;
 pub use grammar::{
     Rate, RoleHierarchy, ValueError, parse_instant, parse_rate, parse_role, parse_size,
 };

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::dialect::{self, Dialect};
 use crate::model::{self, ApiModel};
 use crate::node::{Node, NodeKind};
 use crate::refs;
@@ -87,9 +88,7 @@ pub fn load_str(path: impl Into<PathBuf>, text: String) -> Loaded {
 
 fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Option<ApiModel> {
     let mut root = parse_file(files, id).map_err(|d| diags.push(d)).ok()?;
-    if !check_version(&root, &files.get(id).text, diags) {
-        return None;
-    }
+    let dialect = check_version(&root, &files.get(id).text, diags)?;
     let mut loader = |files: &mut SourceFiles, path: &Path| -> Result<(FileId, Node), Diagnostic> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::error(
@@ -101,6 +100,7 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
         parse_file(files, id).map(|node| (id, node))
     };
     refs::bundle(files, &mut root, &mut loader, diags);
+    dialect::normalize(&mut root, dialect, diags);
     refs::validate(&root, diags);
     if diags.has_errors() {
         return None;
@@ -111,7 +111,7 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
     let mut build = |diags: &mut Diagnostics| -> Option<ApiModel> {
         let root = root.take()?;
         let openapi = deserialize(&root, diags)?;
-        Some(model::build(openapi, root, diags))
+        Some(model::build(openapi, root, dialect, diags))
     };
     match on_big_stack(|| build(diags)) {
         Some(model) => model,
@@ -208,7 +208,7 @@ fn version_text(node: &Node, text: &str) -> String {
     }
 }
 
-fn check_version(root: &Node, text: &str, diags: &mut Diagnostics) -> bool {
+fn check_version(root: &Node, text: &str, diags: &mut Diagnostics) -> Option<Dialect> {
     if root.entries().is_none() {
         diags.push(
             Diagnostic::error(
@@ -220,49 +220,45 @@ fn check_version(root: &Node, text: &str, diags: &mut Diagnostics) -> bool {
             )
             .at(root.span),
         );
-        return false;
+        return None;
     }
     if let Some(swagger) = root.get("swagger") {
         let found = version_text(swagger, text);
         diags.push(
             Diagnostic::error(
                 "unsupported-version",
-                format!("found Swagger {found}; rampart supports OpenAPI 3.0.x only"),
+                format!("found Swagger {found}; rampart supports OpenAPI 3.0, 3.1 and 3.2"),
             )
             .at(swagger.span)
-            .help("convert the spec to OpenAPI 3.0 first (e.g. with swagger2openapi)"),
+            .help("convert the spec to OpenAPI 3 first (e.g. with swagger2openapi)"),
         );
-        return false;
+        return None;
     }
     let Some(version) = root.get("openapi") else {
         diags.push(
             Diagnostic::error(
                 "not-openapi",
-                "missing the `openapi` field; rampart supports OpenAPI 3.0.x",
+                "missing the `openapi` field; rampart supports OpenAPI 3.0, 3.1 and 3.2",
             )
             .at(root.span)
-            .help("start the document with `openapi: 3.0.3`"),
+            .help("start the document with `openapi: 3.1.1` (or the 3.0/3.2 version it is written in)"),
         );
-        return false;
+        return None;
     };
     let text = version_text(version, text);
-    if text == "3.0" || text.starts_with("3.0.") {
-        return true;
+    if let Some(dialect) = Dialect::of(&text) {
+        return Some(dialect);
     }
     diags.push(
         Diagnostic::error(
             "unsupported-version",
-            format!("found OpenAPI {text}; rampart supports OpenAPI 3.0.x (3.0.0 to 3.0.4)"),
+            format!("found OpenAPI {text}; rampart supports OpenAPI 3.0.x, 3.1.x and 3.2.x"),
         )
         .at(version.span)
         .label("unsupported version")
-        .help(if text.starts_with("3.1") {
-            "OpenAPI 3.1 is not supported yet; describe the API in OpenAPI 3.0.3"
-        } else {
-            "write `openapi: 3.0.3`"
-        }),
+        .help("write the version the document follows, e.g. `openapi: 3.1.1`"),
     );
-    false
+    None
 }
 
 fn deserialize(root: &Node, diags: &mut Diagnostics) -> Option<openapiv3::OpenAPI> {

@@ -7,6 +7,7 @@ use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Schem
 
 use crate::annotations::{self, ApiAnnotations, OperationAnnotations, SchemeAnnotations};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::dialect::Dialect;
 use crate::grammar::RoleHierarchy;
 use crate::node::{Node, escape_pointer_token};
 use crate::policy::{
@@ -26,8 +27,12 @@ pub const METHODS: &[&str] = &[
 pub struct ApiModel {
     /// The spec as `openapiv3` types (external refs bundled in).
     pub openapi: OpenAPI,
-    /// The document tree, for positions.
+    /// The document tree, for positions. A 3.1/3.2 document is here in the
+    /// 3.0 shape it is read as ([`crate::dialect`]), every value at the
+    /// position it was written at.
     pub root: Node,
+    /// The OpenAPI version family the document was written in.
+    pub dialect: Dialect,
     /// The top-level `x-rampart`.
     pub annotations: ApiAnnotations,
     /// Declared roles, strongest first.
@@ -50,6 +55,10 @@ pub enum SecuritySchemeKind {
     },
     /// `type: http, scheme: basic`.
     Basic,
+    /// `type: mutualTLS` (OpenAPI 3.1): the client authenticates with a TLS
+    /// certificate. Loads and is reported; serving an operation that
+    /// requires it is refused at startup.
+    MutualTls,
     /// Another `type: http` scheme (digest, negotiate, ...).
     OtherHttp {
         /// The scheme name.
@@ -192,7 +201,12 @@ impl ApiModel {
 }
 
 /// Build the model from the deserialized spec and its tree, collecting diagnostics.
-pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> ApiModel {
+pub(crate) fn build(
+    openapi: OpenAPI,
+    root: Node,
+    dialect: Dialect,
+    diags: &mut Diagnostics,
+) -> ApiModel {
     let api = annotations::read_api(&root, diags);
     crate::schemas::check(&root, diags);
     let roles = RoleHierarchy::new(api.common.roles.iter().map(|r| r.value.clone()));
@@ -214,6 +228,7 @@ pub(crate) fn build(openapi: OpenAPI, root: Node, diags: &mut Diagnostics) -> Ap
     let mut model = ApiModel {
         openapi,
         root,
+        dialect,
         annotations: api,
         roles,
         schemes,
@@ -261,6 +276,7 @@ fn read_schemes(
                     format: bearer_format.clone(),
                 },
                 "basic" => SecuritySchemeKind::Basic,
+                "mutualtls" => SecuritySchemeKind::MutualTls,
                 other => SecuritySchemeKind::OtherHttp {
                     scheme: other.to_owned(),
                 },
@@ -509,6 +525,9 @@ fn build_policy(
             model.root.get("security"),
         ),
     };
+    // Scopes an alternative asks for, where they are written: checked
+    // against a `{}` alternative once every alternative has been read.
+    let mut scoped: Vec<(Span, &str, &[String])> = Vec::new();
     for (i, req) in requirements.iter().enumerate() {
         let req_node = req_node
             .and_then(|n| n.items())
@@ -555,6 +574,14 @@ fn build_policy(
                 }
                 Some(_) => {}
             }
+            if !scopes.is_empty() {
+                let first_scope = req_node
+                    .and_then(|n| n.get(scheme))
+                    .and_then(Node::items)
+                    .and_then(<[Node]>::first)
+                    .map_or(key_span, |n| n.span);
+                scoped.push((first_scope, scheme, scopes));
+            }
             alternative.schemes.push(SchemeRequirement {
                 scheme: scheme.clone(),
                 scopes: scopes.clone(),
@@ -563,8 +590,20 @@ fn build_policy(
         // `{}` inside `security` is OpenAPI's "anonymous is one of the alternatives".
         policy.security.push(alternative);
     }
-    if policy.security.iter().any(|r| r.schemes.is_empty()) {
-        // An empty alternative admits anyone: the operation is effectively anonymous.
+    let empty_alternative = policy.security.iter().any(|r| r.schemes.is_empty());
+    // Where the requirements come from, for messages.
+    let list = if op.security.is_some() {
+        "its `security`"
+    } else {
+        "the top-level `security`"
+    };
+    if empty_alternative {
+        // An empty alternative admits anyone: the operation is effectively
+        // anonymous, and the scopes of the other alternatives are never asked
+        // for (a caller without them passes as anonymous).
+        for (span, scheme, scopes) in scoped {
+            scopes_without_authentication(id, list, span, scheme, scopes, diags);
+        }
         policy.security.clear();
     }
 
@@ -600,6 +639,20 @@ fn build_policy(
             );
         }
         policy.roles.push(role.value.clone());
+    }
+    if !policy.roles.is_empty() && (policy.public || policy.security.is_empty()) {
+        let why = if policy.public {
+            "is marked `public: true`".to_owned()
+        } else if empty_alternative {
+            format!("admits anonymous callers through the empty `{{}}` alternative of {list}")
+        } else if op.security.is_some() {
+            "admits anonymous callers with `security: []`".to_owned()
+        } else if model.openapi.security.is_some() {
+            "admits anonymous callers with the top-level `security: []`".to_owned()
+        } else {
+            "admits anonymous callers: no `security` applies (neither the operation's nor a top-level one)".to_owned()
+        };
+        roles_without_authentication(id, &why, policy.public, node, ann, diags);
     }
 
     let common = &ann.common;
@@ -685,4 +738,82 @@ fn build_policy(
         }
     }
     policy
+}
+
+/// `x-rampart.roles` on an operation that admits anonymous callers: the
+/// guard checks roles only on an authenticated principal, so the roles
+/// would never be checked and anyone could call the operation. An error at
+/// the `roles` key (where the lint rule `rampart-roles-without-security`
+/// reports the same, for documents that reach the lint).
+fn roles_without_authentication(
+    id: &str,
+    why: &str,
+    public: bool,
+    node: Option<&Node>,
+    ann: &OperationAnnotations,
+    diags: &mut Diagnostics,
+) {
+    let Some(first) = ann.common.roles.first() else {
+        return;
+    };
+    let span = node
+        .and_then(|n| n.get("x-rampart"))
+        .and_then(|x| x.get_entry("roles"))
+        .map_or(first.span, |(key, _)| key.span);
+    let names: Vec<&str> = ann.common.roles.iter().map(|r| r.value.as_str()).collect();
+    let help = if public {
+        "a public operation takes no credentials, so no caller has a role: drop `public: true` and list a \
+         security requirement (e.g. `security: [{bearerAuth: []}]`) so callers authenticate, or drop `roles` \
+         if the operation is meant to be open to anyone"
+    } else {
+        "require authentication: list a security requirement without the `{}` alternative (e.g. \
+         `security: [{bearerAuth: []}]`, here or at the top level); or, if the operation is meant to be open \
+         to anyone, drop `roles` and mark it `x-rampart: { public: true }`"
+    };
+    diags.push(
+        Diagnostic::error(
+            "roles-without-authentication",
+            format!(
+                "operation `{id}` requires roles [{}] but {why}; anonymous callers carry no roles, so the role \
+                 check would never run and anyone could call it",
+                names.join(", ")
+            ),
+        )
+        .at(span)
+        .label("never checked")
+        .help(help),
+    );
+}
+
+/// Scopes on an alternative beside a `{}` one: a caller without them passes
+/// as anonymous, so they are never asked for. Reported once per place (an
+/// inherited top-level `security` is shared by many operations).
+fn scopes_without_authentication(
+    id: &str,
+    list: &str,
+    span: Span,
+    scheme: &str,
+    scopes: &[String],
+    diags: &mut Diagnostics,
+) {
+    const CODE: &str = "scopes-without-authentication";
+    if diags.iter().any(|d| d.code == CODE && d.span == Some(span)) {
+        return;
+    }
+    diags.push(
+        Diagnostic::error(
+            CODE,
+            format!(
+                "operation `{id}` requires scopes [{}] of `{scheme}`, but the empty `{{}}` alternative of {list} \
+                 admits anonymous callers, so the scopes would never be checked and a token without them gets in",
+                scopes.join(", ")
+            ),
+        )
+        .at(span)
+        .label("never checked")
+        .help(
+            "remove the `{}` alternative so callers must present these scopes, or drop the scopes (and mark the \
+             operation `x-rampart: { public: true }`) if it is meant to be open to anyone",
+        ),
+    );
 }

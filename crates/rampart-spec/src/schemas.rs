@@ -133,7 +133,9 @@ pub fn check(root: &Node, diags: &mut Diagnostics) {
 /// component schemas, the `schema` of parameters, headers and media types
 /// (wherever they are, callbacks included), and recursively the schemas
 /// inside them (`properties`, `items`, `additionalProperties`, `allOf`,
-/// `oneOf`, `anyOf`, `not`). Literal data (`example`, `examples`, `default`,
+/// `oneOf`, `anyOf`, `not`, and the JSON Schema 2020-12 applicators
+/// `prefixItems`, `propertyNames`, `patternProperties`, `contains`,
+/// `if`/`then`/`else`, `dependentSchemas`, `unevaluated*`). Literal data (`example`, `examples`, `default`,
 /// `enum`, extensions) is never entered.
 pub fn walk(root: &Node, f: &mut dyn FnMut(&str, &Node)) {
     document(root, "", f);
@@ -167,6 +169,24 @@ fn document(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
     }
 }
 
+/// Keywords whose value is one schema.
+const ONE_SCHEMA: &[&str] = &[
+    "items",
+    "additionalProperties",
+    "not",
+    "propertyNames",
+    "contains",
+    "if",
+    "then",
+    "else",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "contentSchema",
+];
+
+/// Keywords (besides `properties`) whose value maps names to schemas.
+const SCHEMA_MAPS: &[&str] = &["patternProperties", "dependentSchemas"];
+
 fn schema(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
     if node.entries().is_none() || node.get("$ref").is_some() {
         return;
@@ -178,12 +198,18 @@ fn schema(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
             schema(s, &p, f);
         }
     }
-    for key in ["items", "additionalProperties", "not"] {
+    for key in SCHEMA_MAPS {
+        for (name, s) in node.get(key).and_then(Node::entries).unwrap_or_default() {
+            let p = format!("{pointer}/{key}/{}", escape_pointer_token(&name.text));
+            schema(s, &p, f);
+        }
+    }
+    for key in ONE_SCHEMA {
         if let Some(s) = node.get(key) {
             schema(s, &format!("{pointer}/{key}"), f);
         }
     }
-    for key in ["allOf", "oneOf", "anyOf"] {
+    for key in ["allOf", "oneOf", "anyOf", "prefixItems"] {
         for (i, s) in node
             .get(key)
             .and_then(Node::items)

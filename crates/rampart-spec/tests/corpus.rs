@@ -5,8 +5,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{assert_clean, corpus_dir, specs_dir};
-use rampart_spec::{Severity, load_file};
+use common::{assert_clean, corpus_dir, corpus31_dir, specs_dir};
+use rampart_spec::{Dialect, Severity, load_file};
 
 /// Operations and deprecated operations, as SOURCES.md lists them (the
 /// first test checks this table against the file).
@@ -201,4 +201,43 @@ fn annotated_petstore_is_clean_and_its_policies_are_read() {
     assert_eq!(deprecation.sunset, Some(1_811_808_000)); // 2027-06-01T00:00:00Z
     assert_eq!(deprecation.successor.as_deref(), Some("/v2/pets/{petId}"));
     assert_eq!(delete.roles, ["admin"]);
+}
+
+/// The OpenAPI 3.1/3.2 corpus: operations (webhooks are not served, so not
+/// counted) and the version family, as its SOURCES.md lists them.
+const CORPUS31: &[(&str, usize, Dialect)] = &[
+    ("oai-learn-tictactoe.yaml", 3, Dialect::V31),
+    ("readme-oas-examples-security.yaml", 15, Dialect::V31),
+    ("oai-learn-3.2-tags-example.yaml", 4, Dialect::V32),
+    (
+        "adyen-BalancePlatformConfigurationNotification-v1.json",
+        0,
+        Dialect::V31,
+    ),
+    ("resend.yaml", 104, Dialect::V31),
+    ("frigate-api.yaml", 179, Dialect::V31),
+    ("lakekeeper-management-open-api.yaml", 179, Dialect::V31),
+    ("discord-openapi.json", 242, Dialect::V31),
+];
+
+#[test]
+fn every_openapi_31_and_32_spec_loads_with_its_operations() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(corpus31_dir())
+        .expect("../shared/corpus31 is beside the workspace")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".json"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = CORPUS31.iter().map(|(f, ..)| (*f).to_owned()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "every 3.1/3.2 spec is tested");
+    for &(file, operations, dialect) in CORPUS31 {
+        let loaded = load_file(corpus31_dir().join(file));
+        let model = assert_clean(&loaded);
+        assert_eq!(model.operations.len(), operations, "{file}: operations");
+        assert_eq!(model.dialect, dialect, "{file}");
+        for op in &model.operations {
+            assert_eq!(op.policy.operation_id, op.id, "{file}");
+        }
+    }
 }

@@ -586,6 +586,19 @@ impl SecurityBuilder {
                         clock.clone(),
                     )))
                 }
+                SecuritySchemeKind::MutualTls => {
+                    if !used {
+                        continue;
+                    }
+                    return Err(ConfigError::new(
+                        format!(
+                            "security scheme `{name}` is `type: mutualTLS` (client certificates), which rampart's TLS listener does not verify: an operation requiring it would be open"
+                        ),
+                        format!(
+                            "authenticate those operations with a bearer (JWT) or apiKey scheme instead of `{name}`, or terminate mutual TLS in a proxy and describe what it forwards as an apiKey header"
+                        ),
+                    ));
+                }
                 SecuritySchemeKind::Basic | SecuritySchemeKind::OtherHttp { .. } => {
                     if !used {
                         continue;

@@ -14,6 +14,15 @@ pub(crate) fn corpus_dir() -> PathBuf {
     ))
 }
 
+/// The OpenAPI 3.1/3.2 corpus, beside the 3.0 one.
+#[allow(dead_code)]
+pub(crate) fn corpus31_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus31"
+    ))
+}
+
 /// `specs/` at the workspace root.
 pub(crate) fn specs_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../specs"))
