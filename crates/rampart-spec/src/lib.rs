@@ -17,6 +17,9 @@
 //! openapi: 3.0.3
 //! info: { title: Demo, version: "1.0" }
 //! x-rampart: { roles: [admin, viewer], rate: 100/15min }
+//! components:
+//!   securitySchemes: { bearerAuth: { type: http, scheme: bearer } }
+//! security: [{ bearerAuth: [] }]
 //! paths:
 //!   /things:
 //!     get:

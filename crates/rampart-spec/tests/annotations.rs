@@ -453,6 +453,138 @@ fn public_operation_that_also_lists_security() {
 }
 
 #[test]
+fn roles_on_an_operation_that_admits_anonymous_callers() {
+    // Each way `security` can admit anonymous callers: the roles would never
+    // be checked. One error at the operation's `roles` key, naming the cause.
+    let inherited_empty = spec("", "", "        roles: [admin]\n")
+        .replace("security:\n  - bearerAuth: []\n", "security: []\n");
+    let inherited_anonymous = spec("", "", "        roles: [admin]\n")
+        .replace("  - bearerAuth: []\n", "  - {}\n  - bearerAuth: []\n");
+    let nowhere =
+        spec("", "", "        roles: [admin]\n").replace("security:\n  - bearerAuth: []\n", "");
+    for (text, at, cause) in [
+        (
+            spec("", "      security: []\n", "        roles: [admin]\n"),
+            (22, 9),
+            "admits anonymous callers with `security: []`",
+        ),
+        (
+            spec(
+                "",
+                "      security: [{}, { bearerAuth: [] }]\n",
+                "        roles: [admin, editor]\n",
+            ),
+            (22, 9),
+            "through the empty `{}` alternative of its `security`",
+        ),
+        (
+            spec("", "      security: [{}]\n", "        roles: [admin]\n"),
+            (22, 9),
+            "through the empty `{}` alternative of its `security`",
+        ),
+        (
+            inherited_empty,
+            (20, 9),
+            "with the top-level `security: []`",
+        ),
+        (
+            inherited_anonymous,
+            (22, 9),
+            "through the empty `{}` alternative of the top-level `security`",
+        ),
+        (nowhere, (19, 9), "no `security` applies"),
+    ] {
+        let loaded = load(&text);
+        let d = assert_error(
+            &loaded,
+            "roles-without-authentication",
+            &[
+                "operation `listPets` requires roles [admin",
+                cause,
+                "the role check would never run and anyone could call it",
+            ],
+            at,
+        );
+        assert_eq!(spanned_text(&loaded, d), "roles");
+        let help = d.help.as_deref().unwrap_or_default();
+        assert!(
+            help.contains("without the `{}` alternative") && help.contains("public: true"),
+            "{help}"
+        );
+        // The model still holds the roles, so a runtime guard built from it
+        // refuses it as well.
+        let op = &loaded.model.as_ref().unwrap().operations[0];
+        assert!(op.policy.security.is_empty() && !op.policy.roles.is_empty());
+    }
+}
+
+#[test]
+fn roles_beside_public_true_are_an_error() {
+    let loaded = load(&op("        public: true\n        roles: [viewer]\n"));
+    let d = assert_error(
+        &loaded,
+        "roles-without-authentication",
+        &[
+            "operation `listPets` requires roles [viewer] but is marked `public: true`",
+            "never run",
+        ],
+        (22, 9),
+    );
+    assert!(
+        d.help
+            .as_deref()
+            .is_some_and(|h| h.contains("drop `public: true`")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn scopes_beside_an_anonymous_alternative_are_an_error() {
+    let loaded = load(&spec(
+        "",
+        "      security: [{}, { oauth2: [pets:read] }]\n",
+        "        public: true\n",
+    ));
+    let d = assert_error(
+        &loaded,
+        "scopes-without-authentication",
+        &[
+            "operation `listPets` requires scopes [pets:read] of `oauth2`",
+            "the empty `{}` alternative of its `security` admits anonymous callers",
+            "never be checked",
+        ],
+        (20, 33),
+    );
+    assert_eq!(spanned_text(&loaded, d), "pets:read");
+    // In the top-level `security`: reported once, though both operations inherit it.
+    let loaded = load(
+        &spec("", "", "")
+            .replace("  - bearerAuth: []", "  - {}\n  - oauth2: [pets:read]")
+            .replace(
+                "      responses: { '200': { description: ok } }\n",
+                "      responses: { '200': { description: ok } }\n    put:\n      responses: { '200': { description: ok } }\n",
+            ),
+    );
+    assert_eq!(loaded.model.as_ref().unwrap().operations.len(), 2);
+    assert_error(
+        &loaded,
+        "scopes-without-authentication",
+        &["of the top-level `security`"],
+        (16, 14),
+    );
+}
+
+#[test]
+fn an_anonymous_alternative_without_roles_or_scopes_loads() {
+    // Discord's 22 operations: `security: [{}, {BotToken: []}]`, no roles.
+    // OpenAPI's "authentication is optional": served anonymously.
+    let loaded = load(&spec("", "      security: [{}, { bearerAuth: [] }]\n", ""));
+    let model = assert_clean(&loaded);
+    assert!(model.operations[0].policy.security.is_empty());
+    assert!(model.operations[0].policy.roles.is_empty());
+}
+
+#[test]
 fn cors_wildcard_needs_public_and_never_credentials() {
     let with = |cors: &str| {
         load(&spec("", "", "").replace(

@@ -263,6 +263,8 @@ fn anchors_aliases_and_merge_keys_are_expanded() {
   roles: [admin, viewer]
 x-limits: &strict {{ roles: [admin], rate: 5/min }}
 x-ok: &ok {{ description: fine }}
+components: {{ securitySchemes: {{ bearerAuth: {{ type: http, scheme: bearer }} }} }}
+security: [{{ bearerAuth: [] }}]
 paths:
   /a:
     get:

@@ -95,15 +95,26 @@ fn roles(ctx: &mut Ctx<'_>, op: &Operation) {
             .and_then(|x| x.get_entry("roles"))
             .map_or_else(|| ctx.method_span(op), |(k, _)| k.span);
         let names: Vec<&str> = roles.iter().map(|r| r.value.as_str()).collect();
+        // The loader reports the same at the same place
+        // (`roles-without-authentication`); `lint_loaded` keeps one.
+        let fix = if op.policy.public {
+            "a public operation takes no credentials: drop `public: true` and list a security requirement \
+             so callers authenticate, or drop `roles` if the operation is meant to be open to anyone"
+        } else {
+            "add a security requirement without the `{}` alternative (here or at the top level) so callers \
+             authenticate, or drop `roles` and mark the operation `x-rampart: { public: true }` if it is \
+             meant to be open to anyone"
+        };
         ctx.report(
             ROLES_WITHOUT_SECURITY,
             span,
             format!(
-                "operation {} requires roles [{}] but admits anonymous callers, who carry no roles",
+                "operation {} requires roles [{}] but admits anonymous callers, who carry no roles: \
+                 the role check would never run",
                 describe(op),
                 names.join(", ")
             ),
-            "add a `security` requirement so callers authenticate, or remove `roles` if the operation is public",
+            fix,
         );
     }
 }

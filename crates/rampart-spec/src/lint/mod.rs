@@ -499,10 +499,13 @@ pub static RULES: &[Rule] = &[
         category: "rampart",
         origin: Origin::Rampart,
         severity: Error,
-        summary: "an operation requires roles but admits anonymous callers (no security requirement)",
-        rationale: "roles come from an authenticated principal; without authentication the role check cannot pass, \
-                    or the roles were meant to protect something that is in fact open",
-        fix: "add a `security` requirement, or remove `roles` if the operation is public",
+        summary: "an operation requires roles but admits anonymous callers (`security: []`, a `{}` alternative, \
+                  no security anywhere, or `public: true`)",
+        rationale: "roles come from an authenticated principal; anonymous callers carry none, so the role check \
+                    never runs and the operation the roles were meant to protect is open to anyone (the loader \
+                    refuses it too, as `roles-without-authentication`)",
+        fix: "add a security requirement without the `{}` alternative, or drop `roles` (and mark the operation \
+              `public: true`) if it is meant to be open",
         lowering: None,
     },
     Rule {
@@ -813,6 +816,7 @@ fn finish(findings: Vec<Diagnostic>, config: &Config) -> Diagnostics {
 /// Loader checks that a lint rule repeats: (loader code, rule id).
 const REPEATED_LOADER_CHECKS: &[(&str, &str)] = &[
     ("undeclared-role", UNDECLARED_ROLE),
+    ("roles-without-authentication", ROLES_WITHOUT_SECURITY),
     ("cors-wildcard-credentials", CORS_WILDCARD_CREDENTIALS),
 ];
 
