@@ -94,6 +94,9 @@ const ANNOTATIONS: &[&str] = &[
 /// document is left as it is.
 pub(crate) fn normalize(root: &mut Node, dialect: Dialect, diags: &mut Diagnostics) {
     if dialect == Dialect::V30 {
+        // What holds in every version: keywords beside compositions,
+        // annotation-only `allOf` parts, `enum: []`.
+        document(root, "", dialect, diags);
         return;
     }
     let span = root.span;
@@ -136,7 +139,7 @@ pub(crate) fn normalize(root: &mut Node, dialect: Dialect, diags: &mut Diagnosti
             security_scheme(scheme);
         }
     }
-    document(root, "", diags);
+    document(root, "", dialect, diags);
     // The rewritten tree is 3.0: `openapiv3` and every reader see it as such.
     if let Some(version) = get_mut(root, "openapi") {
         version.kind = NodeKind::Str("3.0.3".to_owned());
@@ -360,7 +363,7 @@ fn rename_refs(node: &mut Node, renames: &[(String, String)]) {
 }
 
 /// Walk the document for schemas, as [`crate::schemas::walk`] does.
-fn document(node: &mut Node, pointer: &str, diags: &mut Diagnostics) {
+fn document(node: &mut Node, pointer: &str, dialect: Dialect, diags: &mut Diagnostics) {
     match &mut node.kind {
         NodeKind::Map(entries) => {
             for (key, value) in entries {
@@ -369,20 +372,20 @@ fn document(node: &mut Node, pointer: &str, diags: &mut Diagnostics) {
                     "example" | "examples" | "default" | "enum" => {}
                     k if k.starts_with("x-") => {}
                     "schema" if matches!(value.kind, NodeKind::Map(_) | NodeKind::Bool(_)) => {
-                        schema(value, diags);
+                        schema(value, dialect, diags);
                     }
                     "schemas" if pointer == "/components" => {
                         for (_, s) in entries_mut(value) {
-                            schema(s, diags);
+                            schema(s, dialect, diags);
                         }
                     }
-                    _ => document(value, &here, diags),
+                    _ => document(value, &here, dialect, diags),
                 }
             }
         }
         NodeKind::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                document(item, &format!("{pointer}/{i}"), diags);
+                document(item, &format!("{pointer}/{i}"), dialect, diags);
             }
         }
         _ => {}
@@ -411,64 +414,267 @@ const SCHEMA_LISTS: &[&str] = &["allOf", "oneOf", "anyOf", "prefixItems"];
 const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
 
 /// Rewrite one schema and, first, the schemas inside it.
-fn schema(node: &mut Node, diags: &mut Diagnostics) {
+fn schema(node: &mut Node, dialect: Dialect, diags: &mut Diagnostics) {
+    let v31 = dialect != Dialect::V30;
     if let NodeKind::Bool(value) = node.kind {
-        *node = boolean_schema(value, node.span);
+        if v31 {
+            *node = boolean_schema(value, node.span);
+        }
         return;
     }
     if node.entries().is_none() {
         return;
     }
-    // First, so an alternative merged into this schema is rewritten below
-    // exactly once, with the rest of it.
-    null_alternative(node, "anyOf");
-    null_alternative(node, "oneOf");
+    if node.get("$ref").is_some() {
+        if !v31 {
+            // OpenAPI 3.0 ignores every sibling of a `$ref`.
+            return;
+        }
+        reference_with_siblings(node);
+    }
+    if v31 {
+        // This schema's own keywords first, so what moves into an `allOf`
+        // part below is already in the 3.0 shape.
+        null_alternative(node, "anyOf");
+        null_alternative(node, "oneOf");
+        closed_items(node);
+        type_array(node, diags);
+        constant(node);
+        exclusive_bound(node, "exclusiveMinimum", "minimum", diags);
+        exclusive_bound(node, "exclusiveMaximum", "maximum", diags);
+        examples(node);
+        homogeneous_prefix_items(node);
+        if let Some((key, _)) = node.get_entry("nullable")
+            && node.get("x-rampart-normalized-nullable").is_none()
+        {
+            diags.push(
+                Diagnostic::warning(
+                    "openapi-30-keyword",
+                    "`nullable` is an OpenAPI 3.0 keyword; read as 3.0 would (null is accepted)",
+                )
+                .at(key.span)
+                .help("in OpenAPI 3.1 write `type: [<type>, \"null\"]`"),
+            );
+        }
+        remove(node, "x-rampart-normalized-nullable");
+    }
+    empty_enum(node, diags);
+    annotation_parts(node);
+    composition_siblings(node);
+    names_are_strings(node);
     for key in ONE_SCHEMA {
         if let Some(sub) = get_mut(node, key) {
-            // `additionalProperties: true|false` and `items: false` are
-            // meaningful as they are; handled below.
-            if !(matches!(sub.kind, NodeKind::Bool(_))
-                && (*key == "additionalProperties" || *key == "items"))
-            {
-                schema(sub, diags);
+            // `additionalProperties: true|false` is meaningful as it is.
+            if !(matches!(sub.kind, NodeKind::Bool(_)) && *key == "additionalProperties") {
+                schema(sub, dialect, diags);
             }
         }
     }
     for key in SCHEMA_LISTS {
         if let Some(NodeKind::Seq(items)) = get_mut(node, key).map(|n| &mut n.kind) {
-            items.iter_mut().for_each(|s| schema(s, diags));
+            items.iter_mut().for_each(|s| schema(s, dialect, diags));
         }
     }
     for key in SCHEMA_MAPS {
         if let Some(map) = get_mut(node, key) {
             for (_, s) in entries_mut(map) {
-                schema(s, diags);
+                schema(s, dialect, diags);
             }
         }
     }
-    closed_items(node);
-    if node.get("$ref").is_some() {
-        reference_with_siblings(node);
-        return;
+    keep_for_the_generator(node);
+}
+
+/// Property names are always strings: `propertyNames: {pattern: ...}`
+/// says `type: string` without writing it.
+fn names_are_strings(node: &mut Node) {
+    if let Some(names) = get_mut(node, "propertyNames")
+        && names.entries().is_some()
+        && names.get("type").is_none()
+        && names.get("$ref").is_none()
+    {
+        let span = names.span;
+        set(names, "type", string("string", span), span);
     }
-    type_array(node, diags);
-    constant(node);
-    exclusive_bound(node, "exclusiveMinimum", "minimum", diags);
-    exclusive_bound(node, "exclusiveMaximum", "maximum", diags);
-    examples(node);
-    if let Some((key, _)) = node.get_entry("nullable")
-        && node.get("x-rampart-normalized-nullable").is_none()
+}
+
+/// The extension that carries the JSON Schema 2020-12 keywords the 3.0
+/// types have no field for (`prefixItems`, `propertyNames`), already
+/// rewritten, to the generator. The keywords themselves stay where they
+/// are, for positions and for the check that each one is enforced.
+pub const KEPT_KEYWORDS: &str = "x-rampart-2020-12";
+
+fn keep_for_the_generator(node: &mut Node) {
+    let kept: Vec<(Key, Node)> = ["prefixItems", "propertyNames"]
+        .iter()
+        .filter_map(|k| node.get_entry(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some((first, _)) = kept.first() {
+        let span = first.span;
+        set(node, KEPT_KEYWORDS, map(kept, span), span);
+    }
+}
+
+/// `enum: []` admits no value at all, which is never what a spec means
+/// (generators emit it for "see `allOf`"): read as absent, with a warning.
+fn empty_enum(node: &mut Node, diags: &mut Diagnostics) {
+    if let Some((key, value)) = node.get_entry("enum")
+        && value.items().is_some_and(<[Node]>::is_empty)
     {
         diags.push(
             Diagnostic::warning(
-                "openapi-30-keyword",
-                "`nullable` is an OpenAPI 3.0 keyword; read as 3.0 would (null is accepted)",
+                "empty-enum",
+                "`enum: []` admits no value; read as if it were absent",
             )
             .at(key.span)
-            .help("in OpenAPI 3.1 write `type: [<type>, \"null\"]`"),
+            .help("list the allowed values, or remove `enum`"),
+        );
+        remove(node, "enum");
+    }
+}
+
+/// `allOf` parts that only annotate (`- example: ...`, `- readOnly: true`)
+/// constrain nothing: their keywords move to the schema itself (where it
+/// has none of its own) and the parts go.
+fn annotation_parts(node: &mut Node) {
+    let Some(parts) = node.get("allOf").and_then(Node::items) else {
+        return;
+    };
+    let is_annotation = |part: &Node| {
+        part.entries().is_some_and(|e| {
+            !e.is_empty()
+                && e.iter()
+                    .all(|(k, _)| ANNOTATIONS.contains(&k.text.as_str()) || k.text == "nullable")
+        })
+    };
+    if !parts.iter().any(is_annotation) {
+        return;
+    }
+    let (annotations, rest): (Vec<Node>, Vec<Node>) =
+        parts.iter().cloned().partition(|p| is_annotation(p));
+    for part in annotations {
+        for (key, value) in part.entries().unwrap_or_default() {
+            if node.get(&key.text).is_none() {
+                set(node, &key.text, value.clone(), key.span);
+            }
+        }
+    }
+    let span = node.get("allOf").map_or(node.span, |n| n.span);
+    if rest.is_empty() {
+        remove(node, "allOf");
+    } else {
+        set(
+            node,
+            "allOf",
+            Node {
+                kind: NodeKind::Seq(rest),
+                span,
+            },
+            span,
         );
     }
-    remove(node, "x-rampart-normalized-nullable");
+}
+
+/// Keywords beside `allOf`/`oneOf`/`anyOf` apply too (`properties` and
+/// `required` beside `allOf`, "email or phone" as `anyOf: [{required:
+/// [email]}, {required: [phone]}]` beside `properties`): they move into an
+/// `allOf` part of their own, so every one is enforced with the rest.
+/// A lone `type` beside a composition stays where it is.
+fn composition_siblings(node: &mut Node) {
+    let composed: Vec<&str> = ["allOf", "oneOf", "anyOf"]
+        .into_iter()
+        .filter(|k| {
+            node.get(k)
+                .and_then(Node::items)
+                .is_some_and(|i| !i.is_empty())
+        })
+        .collect();
+    if composed.is_empty() {
+        return;
+    }
+    let stays = |k: &str| {
+        ANNOTATIONS.contains(&k)
+            || k.starts_with("x-")
+            || matches!(
+                k,
+                "nullable" | "discriminator" | "allOf" | "oneOf" | "anyOf" | "$ref"
+            )
+    };
+    let siblings: Vec<(Key, Node)> = node
+        .entries()
+        .unwrap_or_default()
+        .iter()
+        .filter(|(k, _)| !stays(&k.text))
+        .cloned()
+        .collect();
+    let only_type = siblings.iter().all(|(k, _)| k.text == "type");
+    if siblings.is_empty() || (only_type && composed.len() == 1) {
+        return;
+    }
+    let span = siblings[0].0.span;
+    for (key, _) in &siblings {
+        remove(node, &key.text);
+    }
+    let mut parts = vec![map(siblings, span)];
+    // A `oneOf`/`anyOf` (with its discriminator) becomes a part too, so
+    // the schema is one `allOf` of everything it says.
+    for keyword in ["oneOf", "anyOf"] {
+        if let Some((key, value)) = node.get_entry(keyword) {
+            let (key, value) = (key.clone(), value.clone());
+            let span = key.span;
+            let mut part = vec![(key, value)];
+            if let Some((dk, dv)) = node.get_entry("discriminator") {
+                part.push((dk.clone(), dv.clone()));
+            }
+            remove(node, "discriminator");
+            parts.push(map(part, span));
+            remove(node, keyword);
+        }
+    }
+    match get_mut(node, "allOf").map(|n| &mut n.kind) {
+        Some(NodeKind::Seq(items)) => items.extend(parts),
+        _ => set(
+            node,
+            "allOf",
+            Node {
+                kind: NodeKind::Seq(parts),
+                span,
+            },
+            span,
+        ),
+    }
+}
+
+/// `prefixItems` whose entries are all the same schema, on an array that
+/// can hold no more than that many items (`maxItems` or `items` the same
+/// schema), says the same as `items`: it becomes `items`.
+fn homogeneous_prefix_items(node: &mut Node) {
+    let Some(prefix) = node.get("prefixItems").and_then(Node::items) else {
+        return;
+    };
+    let Some(first) = prefix.first() else {
+        return;
+    };
+    let same = |a: &Node, b: &Node| a.to_json() == b.to_json();
+    if !prefix.iter().all(|p| same(p, first)) {
+        return;
+    }
+    let max_items = node.get("maxItems").and_then(|m| match m.kind {
+        NodeKind::Int(n) => Some(n),
+        _ => None,
+    });
+    let bounded = max_items.is_some_and(|m| m <= prefix.len() as i64)
+        || node.get("items").is_some_and(|i| same(i, first));
+    if !bounded {
+        return;
+    }
+    let first = first.clone();
+    let span = node
+        .get_entry("prefixItems")
+        .map_or(node.span, |(k, _)| k.span);
+    remove(node, "prefixItems");
+    set(node, "items", first, span);
 }
 
 fn boolean_schema(value: bool, span: Span) -> Node {
@@ -971,7 +1177,7 @@ components:
         );
         assert_eq!(
             s("Tag"),
-            serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Name"}], "maxLength": 4, "description": "short"})
+            serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Name"}, {"maxLength": 4}], "description": "short"})
         );
         assert_eq!(
             s("Plain"),
@@ -983,7 +1189,8 @@ components:
         );
         assert_eq!(
             s("Pair"),
-            serde_json::json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "maxItems": 2})
+            serde_json::json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "maxItems": 2,
+                "x-rampart-2020-12": {"prefixItems": [{"type": "string"}, {"type": "integer"}]}})
         );
         assert_eq!(
             s("Ex"),
@@ -1097,6 +1304,63 @@ components:
         );
         let rendered = loaded.render();
         assert!(rendered.contains("type: [<type>, \"null\"]"), "{rendered}");
+    }
+
+    #[test]
+    fn keywords_beside_compositions_and_annotation_parts_hold_in_every_version() {
+        for version in ["3.0.3", "3.1.1"] {
+            let loaded = load_str(
+                "api.yaml",
+                format!(
+                    r#"openapi: {version}
+info: {{ title: t, version: '1' }}
+paths: {{}}
+components:
+  schemas:
+    Base: {{ type: object, properties: {{ id: {{ type: string }} }} }}
+    Contact:
+      type: object
+      properties: {{ email: {{ type: string }}, phone: {{ type: string }} }}
+      anyOf: [ {{ required: [email] }}, {{ required: [phone] }} ]
+    Extended:
+      allOf: [ {{ $ref: '#/components/schemas/Base' }} ]
+      required: [id]
+    Created:
+      allOf:
+        - $ref: '#/components/schemas/Base'
+        - example: {{ id: x }}
+        - readOnly: true
+    Status: {{ type: string, enum: [], allOf: [ {{ $ref: '#/components/schemas/Base' }} ] }}
+"#
+                ),
+            );
+            assert!(!loaded.has_errors(), "{}", loaded.render());
+            let s = |name: &str| schema(&loaded, &format!("/components/schemas/{name}"));
+            assert_eq!(
+                s("Contact"),
+                serde_json::json!({"allOf": [
+                    {"type": "object", "properties": {"email": {"type": "string"}, "phone": {"type": "string"}}},
+                    {"anyOf": [{"required": ["email"]}, {"required": ["phone"]}]}
+                ]}),
+                "{version}"
+            );
+            assert_eq!(
+                s("Extended"),
+                serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Base"}, {"required": ["id"]}]}),
+                "{version}"
+            );
+            assert_eq!(
+                s("Created"),
+                serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Base"}], "example": {"id": "x"}, "readOnly": true}),
+                "{version}"
+            );
+            // `enum: []` is read as absent, with a warning at its line.
+            assert_eq!(
+                codes(&loaded),
+                [(Severity::Warning, "empty-enum", "19:29".to_owned())],
+                "{version}"
+            );
+        }
     }
 
     #[test]

@@ -100,6 +100,9 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
         parse_file(files, id).map(|node| (id, node))
     };
     refs::bundle(files, &mut root, &mut loader, diags);
+    // A 3.1/3.2 document is served as it was written (the model reads the
+    // 3.0 shape below).
+    let written = (dialect != Dialect::V30).then(|| root.to_json());
     dialect::normalize(&mut root, dialect, diags);
     refs::validate(&root, diags);
     if diags.has_errors() {
@@ -113,10 +116,12 @@ fn load_root(files: &mut SourceFiles, id: FileId, diags: &mut Diagnostics) -> Op
         let openapi = deserialize(&root, diags)?;
         Some(model::build(openapi, root, dialect, diags))
     };
-    match on_big_stack(|| build(diags)) {
+    let mut model = match on_big_stack(|| build(diags)) {
         Some(model) => model,
         None => build(diags),
-    }
+    }?;
+    model.written = written;
+    Some(model)
 }
 
 /// Stack for deserializing the `openapiv3` types and building the model.

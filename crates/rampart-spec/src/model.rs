@@ -33,6 +33,10 @@ pub struct ApiModel {
     pub root: Node,
     /// The OpenAPI version family the document was written in.
     pub dialect: Dialect,
+    /// A 3.1/3.2 document as it was written (external refs bundled), which
+    /// is what `/openapi.json` serves; `None` for 3.0, served from
+    /// [`ApiModel::openapi`].
+    pub written: Option<serde_json::Value>,
     /// The top-level `x-rampart`.
     pub annotations: ApiAnnotations,
     /// Declared roles, strongest first.
@@ -229,6 +233,7 @@ pub(crate) fn build(
         openapi,
         root,
         dialect,
+        written: None,
         annotations: api,
         roles,
         schemes,

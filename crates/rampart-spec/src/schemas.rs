@@ -13,16 +13,50 @@ use crate::suggest::did_you_mean;
 /// Keys allowed in a schema's `x-rampart`.
 pub const SCHEMA_KEYS: &[&str] = &["unenforced"];
 
-/// Keywords `unenforced` may name: the constraints the generator may be
-/// unable to enforce.
+/// Keywords `unenforced` may name: every JSON Schema keyword that
+/// constrains a value. The generator enforces each one present in a schema
+/// or refuses it at its line (`error[unenforceable]`); keywords not listed
+/// here only annotate (`description`, `example`, `format`, ...).
 pub const UNENFORCEABLE: &[&str] = &[
-    "pattern",
-    "multipleOf",
-    "not",
-    "minProperties",
-    "maxProperties",
+    "type",
     "enum",
+    "const",
+    "multipleOf",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "items",
+    "prefixItems",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "contains",
+    "maxContains",
+    "minContains",
+    "maxProperties",
+    "minProperties",
+    "required",
+    "dependentRequired",
+    "properties",
+    "patternProperties",
+    "additionalProperties",
+    "propertyNames",
     "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentSchemas",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "$dynamicRef",
+    "$recursiveRef",
 ];
 
 /// A schema's `x-rampart`.

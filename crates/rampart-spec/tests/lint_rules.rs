@@ -94,7 +94,7 @@ fn registry_ids_are_unique_and_lowerings_lower() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), count, "duplicate rule ids");
-    assert_eq!(count, 40);
+    assert_eq!(count, 41);
     for rule in lint::RULES {
         assert!(
             rule.id.starts_with("owasp-api") || rule.id.starts_with("rampart-"),
@@ -556,5 +556,16 @@ fn shared_verifier_scopes() {
             7,
             "accepts `bearerAuth` without the scopes [pets:write]",
         )],
+    );
+}
+
+#[test]
+fn unverified_scheme() {
+    check(
+        "rampart-unverified-scheme",
+        &[
+            (Warning, 6, 7, "is `type: mutualTLS`"),
+            (Warning, 9, 7, "HTTP authentication scheme `digest`"),
+        ],
     );
 }

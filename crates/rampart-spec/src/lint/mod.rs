@@ -144,6 +144,7 @@ ids! {
     SENSITIVE_NOT_REDACTED = "rampart-sensitive-not-redacted";
     BODY_LIMIT_TOO_LARGE = "rampart-body-limit-too-large";
     SHARED_VERIFIER_SCOPES = "rampart-shared-verifier-scopes";
+    UNVERIFIED_SCHEME = "rampart-unverified-scheme";
 }
 
 /// Every rule, in documentation order.
@@ -616,6 +617,16 @@ pub static RULES: &[Rule] = &[
         summary: "OR-alternatives of one operation use two JWT schemes that require different scopes",
         rationale: "JWT schemes configured alike (same keys, issuer, audience and `typ`) share one verifier and accept the same tokens, so a token lacking the scopes one alternative requires passes through the other",
         fix: "give the schemes distinct audiences, issuers or `typ` (`[schemes.NAME]` in rampart.toml), or require the same scopes in every alternative",
+        lowering: None,
+    },
+    Rule {
+        id: UNVERIFIED_SCHEME,
+        category: "API2:2023",
+        origin: Origin::Rampart,
+        severity: Warning,
+        summary: "a security scheme rampart's runtime does not verify: `mutualTLS` (client certificates) or an `http` scheme other than bearer and basic (digest, hoba, ...)",
+        rationale: "an operation that requires such a scheme could not be authenticated, so serving it is refused at startup",
+        fix: "authenticate with a bearer (JWT), OAuth 2, OpenID Connect or header apiKey scheme; terminate mutual TLS in a proxy and describe what it forwards as an apiKey header",
         lowering: None,
     },
 ];

@@ -4,7 +4,7 @@
 use super::ctx::{Ctx, field_span, str_field};
 use super::{
     AUTH_INSECURE_SCHEMES, JWT_BEST_PRACTICES, NO_API_KEYS_IN_URL, NO_HTTP_BASIC,
-    SHORT_LIVED_ACCESS_TOKENS,
+    SHORT_LIVED_ACCESS_TOKENS, UNVERIFIED_SCHEME,
 };
 use crate::node::Node;
 
@@ -57,6 +57,24 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                             "security scheme `{name}` uses the outdated HTTP authentication scheme `{http}`"
                         ),
                         "use `scheme: bearer` with JWTs, or an oauth2 / openIdConnect scheme",
+                    );
+                } else if http == "mutualtls" {
+                    ctx.report(
+                        UNVERIFIED_SCHEME,
+                        at("type"),
+                        format!(
+                            "security scheme `{name}` is `type: mutualTLS`; rampart's TLS listener does not verify client certificates"
+                        ),
+                        "authenticate with a bearer (JWT) or header apiKey scheme, or terminate mutual TLS in a proxy and describe what it forwards as an apiKey header",
+                    );
+                } else if !matches!(http.as_str(), "bearer" | "basic") {
+                    ctx.report(
+                        UNVERIFIED_SCHEME,
+                        at("scheme"),
+                        format!(
+                            "security scheme `{name}` uses the HTTP authentication scheme `{http}`, which rampart's runtime does not verify"
+                        ),
+                        "use `scheme: bearer` with JWTs, or an oauth2, openIdConnect or header apiKey scheme",
                     );
                 } else if http == "bearer" {
                     // rampart verifies a bearer token as a JWT unless `bearerFormat` says otherwise.
