@@ -149,6 +149,77 @@ fn errors_are_reported_like_rustc_and_fail_the_check() {
     assert!(out.stdout.is_empty());
 }
 
+/// An "admin" operation whose `security` admits anonymous callers: lines
+/// 1-16, the operation's `roles` key at 14:9.
+const OPEN_ADMIN: &str = "openapi: 3.0.3
+info: { title: Admin, version: '1.0' }
+x-rampart:
+  roles: [admin]
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer }
+paths:
+  /purge:
+    delete:
+      operationId: purge
+      security: [{}, { bearerAuth: [] }]
+      x-rampart:
+        roles: [admin]
+      responses: { '204': { description: gone } }
+";
+
+#[test]
+fn roles_on_an_operation_that_admits_anonymous_callers_fail_check_generate_and_serve() {
+    let dir = scratch("open-admin", &[("admin.yaml", OPEN_ADMIN)]);
+    let out = xtask(&dir, &["check", "admin.yaml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("error[roles-without-authentication]"))
+        .unwrap_or_else(|| panic!("no roles-without-authentication error in:\n{err}"));
+    assert_eq!(
+        lines[at],
+        "error[roles-without-authentication]: operation `purge` requires roles [admin] but admits \
+         anonymous callers through the empty `{}` alternative of its `security`; anonymous callers \
+         carry no roles, so the role check would never run and anyone could call it"
+    );
+    assert_eq!(lines[at + 1].trim_start(), "--> admin.yaml:14:9");
+    assert_eq!(lines[at + 3], "14 |         roles: [admin]");
+    assert_eq!(lines[at + 4], "   |         ^^^^^ never checked");
+    assert!(
+        err.contains("= help: require authentication: list a security requirement without the `{}` alternative"),
+        "{err}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("admin.yaml: 1 operations, 1 error(s), 0 warning(s)")
+    );
+
+    // `generate` and `serve` refuse the same spec before writing or building anything.
+    let generated = dir.join("generated");
+    let _ = std::fs::remove_dir_all(&generated);
+    let out = xtask(&dir, &["generate", "admin.yaml", "--out", "generated"]);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("error[roles-without-authentication]") && err.contains("admin.yaml:14:9"),
+        "{err}"
+    );
+    assert!(
+        !generated.join("src/lib.rs").exists(),
+        "nothing is generated"
+    );
+    let out = xtask(&dir, &["serve", "admin.yaml", "--port", "0", "--mock"]);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("error[roles-without-authentication]") && err.contains("admin.yaml:14:9"),
+        "{err}"
+    );
+}
+
 #[test]
 fn json_format_prints_one_object_per_diagnostic_on_stdout() {
     let dir = scratch("json", &[("bad.yaml", BAD)]);

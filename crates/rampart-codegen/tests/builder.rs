@@ -65,3 +65,50 @@ fn builder_without_out_dir_outside_build_rs_says_why() {
         .unwrap_err();
     assert!(err.to_string().contains("OUT_DIR is not set"), "{err}");
 }
+
+/// Roles on an operation whose security admits anonymous callers would
+/// never be checked: the Builder refuses the spec, naming the `roles` key's
+/// `file:line:col` and the fix, and writes nothing.
+#[test]
+fn builder_refuses_roles_on_an_operation_that_admits_anonymous_callers() {
+    let out = std::env::temp_dir().join(format!("rampart-builder-anon-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let spec = out.join("admin.yaml");
+    std::fs::write(
+        &spec,
+        "openapi: 3.0.3
+info: { title: Admin, version: '1.0' }
+x-rampart: { roles: [admin] }
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer }
+paths:
+  /purge:
+    delete:
+      operationId: purge
+      security: [{}, { bearerAuth: [] }]
+      x-rampart:
+        roles: [admin]
+      responses: { '204': { description: gone } }
+",
+    )
+    .unwrap();
+    let err = rampart_codegen::Builder::new(&spec)
+        .out_dir(&out)
+        .generate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("error[roles-without-authentication]"), "{err}");
+    assert!(
+        err.contains("operation `purge` requires roles [admin] but admits anonymous callers"),
+        "{err}"
+    );
+    assert!(err.contains("admin.yaml:13:9"), "{err}");
+    assert!(
+        err.contains("without the `{}` alternative"),
+        "the fix is named: {err}"
+    );
+    assert!(!out.join("admin.rs").exists(), "nothing is written");
+    let _ = std::fs::remove_dir_all(&out);
+}

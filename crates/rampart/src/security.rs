@@ -178,8 +178,11 @@ impl Security {
     /// The pipeline layer for one route (see [`crate::pipeline`]).
     ///
     /// # Panics
-    /// If the policy names a scheme this `Security` does not know (a wiring
-    /// mistake found at router build time); [`try_guard`](Self::try_guard) returns it instead.
+    /// If the policy names a scheme this `Security` does not know, or asks
+    /// for a check the guard would skip (roles on a route that admits
+    /// anonymous callers, security requirements on a public one): wiring
+    /// mistakes found at router build time, never a route silently open;
+    /// [`try_guard`](Self::try_guard) returns them instead.
     pub fn guard(&self, policy: OperationPolicy) -> GuardLayer {
         self.try_guard(policy).unwrap_or_else(|e| panic!("{e}"))
     }

@@ -237,3 +237,80 @@ async fn hand_written_servers_use_the_builder() {
     let err = security.try_guard(bad).unwrap_err();
     assert!(err.message.contains("`nope`"), "{err}");
 }
+
+/// A policy asking for roles on a route that admits anonymous callers (no
+/// security requirement, or `public`), or for requirements on a public
+/// route, would be enforced less than it says: the guard skips
+/// authentication there, and with it roles and scopes. It is refused when
+/// the guard is built (a startup error), never served open.
+#[test]
+fn a_policy_whose_checks_the_guard_would_skip_is_refused_at_build_time() {
+    use rampart::{OperationPolicy, Security, SecurityRequirement};
+
+    let security = Security::builder()
+        .roles(["admin", "viewer"])
+        .jwt_hs256("bearer", SECRET)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build()
+        .unwrap();
+    let admin = |security: Vec<SecurityRequirement>, public: bool| {
+        let mut policy = OperationPolicy::new("purge", "DELETE", "/purge");
+        policy.security = security;
+        policy.public = public;
+        policy.roles = vec!["admin".into()];
+        policy
+    };
+    let bearer = || vec![SecurityRequirement::scheme("bearer", Vec::<String>::new())];
+
+    // Roles and no security requirement: anonymous callers, never checked.
+    let err = security.try_guard(admin(vec![], false)).unwrap_err();
+    assert!(
+        err.message
+            .contains("operation `purge` (DELETE /purge) requires roles [admin] but has no security requirement")
+            && err.message.contains("would never check the roles"),
+        "{err}"
+    );
+    assert!(err.fix.contains("SecurityRequirement::any"), "{err}");
+    // Roles beside `public`, with or without requirements.
+    let err = security.try_guard(admin(vec![], true)).unwrap_err();
+    assert!(
+        err.message.contains("requires roles [admin] but is public"),
+        "{err}"
+    );
+    let err = security.try_guard(admin(bearer(), true)).unwrap_err();
+    assert!(
+        err.message
+            .contains("is public but lists security requirements [bearer]"),
+        "{err}"
+    );
+    // Requirements (scopes included) beside `public`, without roles.
+    let mut scoped = OperationPolicy::new("list", "GET", "/things");
+    scoped.security = vec![SecurityRequirement::scheme("bearer", ["things:read"])];
+    scoped.public = true;
+    let err = security.try_guard(scoped).unwrap_err();
+    assert!(
+        err.message
+            .contains("the guard skips them, scopes included"),
+        "{err}"
+    );
+    assert!(err.fix.contains("`public: false`"), "{err}");
+    // `guard` (what generated routers call) refuses it too, while the router
+    // is built.
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        security.guard(admin(vec![], false))
+    }))
+    .expect_err("guard panics on a policy it would enforce less than it says");
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("requires roles [admin]"), "{text}");
+
+    // What is consistent still builds: roles behind authentication, and a
+    // public route without roles or requirements.
+    security.try_guard(admin(bearer(), false)).unwrap();
+    let mut open = OperationPolicy::new("health", "GET", "/health");
+    open.public = true;
+    security.try_guard(open).unwrap();
+    security
+        .try_guard(OperationPolicy::new("anon", "GET", "/anon"))
+        .unwrap();
+}

@@ -16,7 +16,10 @@
 //!
 //! Public policies (no `security`) skip 2-6. Everything per route (challenge
 //! header values, scheme lookups, role ranks) is computed once in
-//! [`Security::guard`](crate::Security::guard).
+//! [`Security::guard`](crate::Security::guard), which refuses a policy that
+//! asks for a check this skipping would drop (roles on a route that admits
+//! anonymous callers, security requirements on a public one): a startup
+//! error, never a route that is silently open.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -67,6 +70,7 @@ impl std::fmt::Debug for GuardLayer {
 
 impl GuardLayer {
     pub(crate) fn new(state: Arc<State>, policy: &OperationPolicy) -> Result<Self, ConfigError> {
+        refuse_unchecked(policy)?;
         Ok(GuardLayer {
             plan: Arc::new(RoutePlan::new(state, policy)?),
         })
@@ -76,6 +80,48 @@ impl GuardLayer {
     pub(crate) fn serves(&self, state: &Arc<State>) -> bool {
         Arc::ptr_eq(&self.plan.state, state)
     }
+}
+
+/// A policy the guard would enforce less than it says: a public route (or
+/// one without a security requirement) skips authentication and with it the
+/// role and scope checks. Roles there, or requirements beside `public`, are
+/// a mistake that would leave the route open to anyone: refused here, when
+/// the router is built. (An empty alternative among the requirements is not
+/// refused: it authenticates nobody, so the guard answers 401 on it, closed.)
+fn refuse_unchecked(policy: &OperationPolicy) -> Result<(), ConfigError> {
+    let route = format!(
+        "operation `{}` ({} {})",
+        policy.operation_id, policy.method, policy.path
+    );
+    if policy.public && !policy.security.is_empty() {
+        let schemes = policy.schemes().join(", ");
+        return Err(ConfigError::new(
+            format!(
+                "{route} is public but lists security requirements [{schemes}]: the guard skips them, \
+                 scopes included, and admits anyone"
+            ),
+            "set `public: false` to require them, or clear `security` if the route is meant to be open to anyone",
+        ));
+    }
+    if !policy.roles.is_empty() && (policy.public || policy.security.is_empty()) {
+        let why = if policy.public {
+            "is public"
+        } else {
+            "has no security requirement"
+        };
+        return Err(ConfigError::new(
+            format!(
+                "{route} requires roles [{}] but {why}, so it admits anonymous callers, who carry no roles: \
+                 the guard would never check the roles and anyone could call it",
+                policy.roles.join(", ")
+            ),
+            "require authentication: give the policy a security requirement \
+             (`SecurityRequirement::scheme(\"bearerAuth\", [])`, `SecurityRequirement::any([])`, or \
+             `#[secured(role = ...)]` without `public`) and leave `public` false; or drop the roles if the \
+             route is meant to be open to anyone",
+        ));
+    }
+    Ok(())
 }
 
 impl<S> Layer<S> for GuardLayer {
