@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use rampart::Security;
 use rampart::server::{ServeConfig, Serving, serve};
+use rampart::validate::{MAX_JSON_DEPTH, json_depth, one_of};
 use serde_json::{Value, json};
 
 mod api {
@@ -28,6 +29,14 @@ impl ValidationApi for Echo {
 
     async fn post_drawing(&self, body: Drawing) -> PostDrawingResponse {
         PostDrawingResponse::Ok(body)
+    }
+
+    async fn post_filter(&self, body: Filter) -> PostFilterResponse {
+        PostFilterResponse::Ok(body)
+    }
+
+    async fn post_comment(&self, body: Comment) -> PostCommentResponse {
+        PostCommentResponse::Ok(body)
     }
 }
 
@@ -254,4 +263,132 @@ async fn one_of_and_any_of_alternatives_are_validated() {
         message.contains("matches 2 of the oneOf alternatives"),
         "{problem}"
     );
+}
+
+/// `{"and": [{"and": [... {"field": "x"} ...]}]}`, `levels` times `and`.
+fn nested_filter(levels: usize) -> Value {
+    (0..levels).fold(json!({"field": "x"}), |inner, _| json!({"and": [inner]}))
+}
+
+/// The work the last body deserialized on this thread took. `#[tokio::test]`
+/// runs the server and the client on the test's thread, so it is the last
+/// request's.
+fn work_of(body: &Value) -> one_of::Stats {
+    let stats = one_of::last().expect("a body was deserialized on this thread");
+    // 1 + commas + opening brackets: the body's JSON values, as ValidJson counts them.
+    let text = body.to_string();
+    let values = 1 + text.matches(['{', '[', ',']).count() as u64;
+    assert_eq!(stats.values, values, "not this body's figures: {stats:?}");
+    stats
+}
+
+#[tokio::test]
+async fn recursive_one_of_is_chosen_in_work_linear_in_the_body() {
+    let (_serving, base) = start().await;
+    // A body at the depth limit: 31 `and` levels (an object and an array
+    // each) around the leaf object, 63 levels deep (one more level is 65).
+    let at_limit = nested_filter((MAX_JSON_DEPTH - 1) / 2);
+    assert_eq!(
+        json_depth(at_limit.to_string().as_bytes()),
+        MAX_JSON_DEPTH - 1
+    );
+    accepted(&base, "/filters", at_limit.clone()).await;
+    let stats = work_of(&at_limit);
+    // The shapes decide every level: one attempt per Filter value, none wasted.
+    let filters = at_limit.to_string().matches('{').count() as u64;
+    assert_eq!(stats.attempts, filters, "{stats:?}");
+    assert!(stats.attempts <= stats.values, "{stats:?}");
+    assert!(!stats.exhausted && stats.steps <= stats.limit, "{stats:?}");
+
+    // Wide: 8 × 8 × 8 leaves under alternating and/or; still one attempt per Filter.
+    let leaf = json!({"field": "abc"});
+    let or8 = json!({"or": vec![leaf; 8]});
+    let and8 = json!({"and": vec![or8; 8]});
+    let wide = json!({"or": vec![and8; 8]});
+    accepted(&base, "/filters", wide.clone()).await;
+    let stats = work_of(&wide);
+    assert_eq!(stats.attempts, 1 + 8 + 64 + 512, "{stats:?}");
+    assert!(stats.attempts <= stats.values, "{stats:?}");
+
+    // Past the depth limit: refused before any alternative is tried.
+    let (status, problem) = post(&base, "/filters", &json!({"or": [at_limit]})).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["rule"], "depth", "{problem}");
+
+    // Alternatives are still accepted and refused as before.
+    accepted(
+        &base,
+        "/filters",
+        json!({"or": [{"field": "a"}, {"and": []}]}),
+    )
+    .await;
+    let cases: &[(Value, &[(&str, &str)])] = &[
+        // The leaf's own constraint, named where it is.
+        (
+            json!({"and": [{"field": "a"}, {"or": [{"field": "much too long"}]}]}),
+            &[("body.and[1].or[0].field", "length")],
+        ),
+        // No alternative's required key.
+        (json!({"not": [{"field": "a"}]}), &[("body", "type")]),
+        // A wrong kind (named at the outermost choice, as before).
+        (json!({"and": [[{"field": "a"}]]}), &[("body", "type")]),
+        // Two alternatives valid: a oneOf allows exactly one.
+        (json!({"and": [], "or": []}), &[("body", "type")]),
+    ];
+    for (body, want) in cases {
+        refused(&base, "/filters", body.clone(), want).await;
+    }
+    let (_, problem) = post(&base, "/filters", &json!({"not": 1})).await;
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("missing field `and`"), "{problem}");
+}
+
+#[tokio::test]
+async fn overlapping_recursive_alternatives_run_out_of_budget() {
+    let (_serving, base) = start().await;
+    // The closed key sets decide these: one attempt per comment.
+    let thread = json!({"text": "a", "replies": [
+        {"deleted": true, "replies": []},
+        {"text": "b", "replies": [{"text": "c", "replies": []}]},
+    ]});
+    accepted(&base, "/comments", thread.clone()).await;
+    assert_eq!(work_of(&thread).attempts, 4);
+    refused(
+        &base,
+        "/comments",
+        json!({"text": "a", "deleted": false, "replies": []}),
+        &[("body", "type")],
+    )
+    .await;
+
+    // `{"replies": [...]}` fits both alternatives at every level: the work
+    // doubles per level (2^31 attempts here, hours of CPU without a bound).
+    let pathological = (0..(MAX_JSON_DEPTH - 2) / 2).fold(
+        json!({"replies": []}),
+        |inner, _| json!({"replies": [inner]}),
+    );
+    assert!(pathological.to_string().len() < 700);
+    let (status, problem) = post(&base, "/comments", &pathological).await;
+    let stats = work_of(&pathological);
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["type"], "https://rampart.dev/problems/validation-failed",
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][0]["field"], "body", "{problem}");
+    assert_eq!(problem["errors"][0]["rule"], "work-limit", "{problem}");
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert_eq!(stats.limit, one_of::budget_for(stats.values));
+    assert!(
+        message.contains(&format!("{} steps", stats.limit)),
+        "the limit is named: {problem}"
+    );
+    assert!(stats.exhausted, "{stats:?}");
+    // It stopped at the limit: one attempt past it at most.
+    assert!(stats.steps <= stats.limit + stats.values, "{stats:?}");
+
+    // A short body with the same overlap fits its budget and is refused as before.
+    let shallow = json!({"replies": [{"replies": []}]});
+    refused(&base, "/comments", shallow.clone(), &[("body", "type")]).await;
+    assert!(!work_of(&shallow).exhausted);
 }

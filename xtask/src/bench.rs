@@ -54,6 +54,58 @@ const SPEC: &str = include_str!("bench_spec.yaml");
 /// The `validated-json` scenario's request body: five fields, all valid.
 const ORDER_BODY: &str = r#"{"customer":"Ada Lovelace","email":"ada@example.com","sku":"PET-FOOD-42","quantity":3,"tags":["dry","large"]}"#;
 
+/// The models of `bench_models.yaml`, as `rampart::api!` generates them:
+/// the `recursive-one-of` scenario deserializes its `Filter`, the timed
+/// refusal after it a `Comment`.
+mod generated {
+    rampart::api!("src/bench_models.yaml");
+}
+
+/// The `recursive-one-of` scenario's body: a `Filter` at the JSON depth
+/// limit, 31 levels of `{"and": [<inner>, {"field": "abc"}]}` around a leaf
+/// (63 levels of nesting; one more `and` would be 65).
+fn filter_body() -> String {
+    let levels = (rampart::validate::MAX_JSON_DEPTH - 1) / 2;
+    let mut body = r#"{"field":"leaf"}"#.to_owned();
+    for _ in 0..levels {
+        body = format!(r#"{{"and":[{body},{{"field":"abc"}}]}}"#);
+    }
+    body
+}
+
+/// A `Comment` at the depth limit whose every level fits both alternatives
+/// (`{"replies": [{"replies": [...]}]}`): 2^31 attempts without a budget.
+fn comment_body() -> String {
+    let levels = (rampart::validate::MAX_JSON_DEPTH - 2) / 2;
+    let mut body = r#"{"replies":[]}"#.to_owned();
+    for _ in 0..levels {
+        body = format!(r#"{{"replies":[{body}]}}"#);
+    }
+    body
+}
+
+/// How long `ValidJson`'s parse takes to refuse [`comment_body`] (best of
+/// `runs`, on this thread), with the work it did. Errors unless the refusal
+/// is the work limit's.
+fn time_budget_refusal(runs: usize) -> Result<(Duration, usize, rampart::validate::one_of::Stats)> {
+    let body = comment_body();
+    let mut best = Duration::MAX;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        let outcome = rampart::validate::parse_json::<generated::Comment>(body.as_bytes());
+        best = best.min(start.elapsed());
+        let Err(problem) = outcome else {
+            bail!("the overlapping recursive oneOf body was accepted");
+        };
+        let answer = format!("{problem:?}");
+        if !answer.contains("work-limit") {
+            bail!("the overlapping recursive oneOf body was refused otherwise: {answer}");
+        }
+    }
+    let stats = rampart::validate::one_of::last().context("no oneOf work recorded")?;
+    Ok((best, body.len(), stats))
+}
+
 /// `cargo xtask bench` options.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Args {
@@ -112,6 +164,7 @@ enum Kind {
     JwtRateMemory,
     JwtRateRedis,
     ValidatedJson,
+    RecursiveOneOf,
 }
 
 /// One row of the report.
@@ -168,6 +221,11 @@ const SCENARIOS: &[Scenario] = &[
         what: "POST ValidJson: 5 validated fields (public)",
         kind: Kind::ValidatedJson,
     },
+    Scenario {
+        name: "recursive-one-of",
+        what: "POST ValidJson: a generated recursive oneOf at the depth limit (public)",
+        kind: Kind::RecursiveOneOf,
+    },
 ];
 
 /// The body every route answers with.
@@ -211,6 +269,28 @@ async fn create_order(ValidJson(order): ValidJson<NewOrder>) -> Json<Hello> {
         message: "order accepted",
         ok: true,
         n,
+    })
+}
+
+/// The `recursive-one-of` handler: answers from the validated filter.
+async fn create_filter(ValidJson(filter): ValidJson<generated::Filter>) -> Json<Hello> {
+    /// Leaves of a filter, counted without recursion.
+    fn leaves(filter: &generated::Filter) -> u32 {
+        let mut stack = vec![filter];
+        let mut n = 0;
+        while let Some(filter) = stack.pop() {
+            match filter {
+                generated::Filter::Object(f) => stack.extend(f.and.iter()),
+                generated::Filter::Object2(f) => stack.extend(f.or.iter()),
+                generated::Filter::Object3(_) => n += 1,
+            }
+        }
+        n
+    }
+    Json(Hello {
+        message: "filter accepted",
+        ok: true,
+        n: leaves(&filter),
     })
 }
 
@@ -326,6 +406,10 @@ impl Fixture {
             .route(
                 &path("/orders"),
                 post(create_order.layer(guard("createOrder"))),
+            )
+            .route(
+                &path("/filters"),
+                post(create_filter.layer(guard("createFilter"))),
             );
         security.harden_mounted(router)
     }
@@ -367,37 +451,48 @@ impl Fixture {
     fn target(&self, kind: Kind, addr: SocketAddr) -> Result<Target> {
         let bearer = || HeaderValue::try_from(format!("Bearer {}", self.token));
         let mut headers = vec![(header::HOST, HeaderValue::try_from(addr.to_string())?)];
-        let (method, path, body) = match kind {
-            Kind::Bare => (Method::GET, "/hello", ""),
+        let (method, path, body): (Method, &str, Bytes) = match kind {
+            Kind::Bare => (Method::GET, "/hello", Bytes::new()),
             Kind::BareHeaders | Kind::BareStaticHeaders => {
                 headers.push((header::ORIGIN, HeaderValue::from_static(ORIGIN)));
-                (Method::GET, "/hello", "")
+                (Method::GET, "/hello", Bytes::new())
             }
             Kind::Public => {
                 headers.push((header::ORIGIN, HeaderValue::from_static(ORIGIN)));
-                (Method::GET, "/v1/public", "")
+                (Method::GET, "/v1/public", Bytes::new())
             }
             Kind::Jwt => {
                 headers.push((header::AUTHORIZATION, bearer()?));
-                (Method::GET, "/v1/jwt", "")
+                (Method::GET, "/v1/jwt", Bytes::new())
             }
             Kind::ApiKey => {
                 headers.push((
                     HeaderName::from_static("x-api-key"),
                     HeaderValue::try_from(self.api_key.as_str())?,
                 ));
-                (Method::GET, "/v1/api-key", "")
+                (Method::GET, "/v1/api-key", Bytes::new())
             }
             Kind::JwtRateMemory | Kind::JwtRateRedis => {
                 headers.push((header::AUTHORIZATION, bearer()?));
-                (Method::GET, "/v1/jwt-rate", "")
+                (Method::GET, "/v1/jwt-rate", Bytes::new())
             }
             Kind::ValidatedJson => {
                 headers.push((
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 ));
-                (Method::POST, "/v1/orders", ORDER_BODY)
+                (
+                    Method::POST,
+                    "/v1/orders",
+                    Bytes::from_static(ORDER_BODY.as_bytes()),
+                )
+            }
+            Kind::RecursiveOneOf => {
+                headers.push((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ));
+                (Method::POST, "/v1/filters", Bytes::from(filter_body()))
             }
         };
         Ok(Target {
@@ -405,7 +500,7 @@ impl Fixture {
             method,
             path,
             headers,
-            body: Bytes::from_static(body.as_bytes()),
+            body,
         })
     }
 }
@@ -1221,6 +1316,33 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             println!("{}", json_row(row, stats, &ratios));
         } else {
             print_row(row, stats, &ratios);
+        }
+    }
+    if rows
+        .iter()
+        .any(|r| r.name == "recursive-one-of" && r.stats.is_some())
+    {
+        let (took, bytes, work) = time_budget_refusal(20)?;
+        let us = took.as_secs_f64() * 1e6;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "scenario": "one-of-budget-refusal",
+                    "body_bytes": bytes,
+                    "best_us": us,
+                    "limit_steps": work.limit,
+                    "attempts": work.attempts,
+                    "steps": work.steps,
+                })
+            );
+        } else {
+            println!(
+                "{:<16} refusing an overlapping recursive oneOf at the depth limit ({bytes} bytes, \
+                 2^31 attempts unbounded): 422 work-limit after {} attempts / {} of {} steps, \
+                 best of 20 in-process parses {us:.0} µs",
+                "", work.attempts, work.steps, work.limit
+            );
         }
     }
     if args.gen_runs > 0 {

@@ -12,6 +12,8 @@ use crate::ecma;
 use crate::names::{Namer, camel, doc, ident, snake};
 use crate::shape::{Extra, NumRules, Shape, StrRules, shape};
 
+mod one_of;
+
 /// A schema reference or value, whatever box it came in.
 #[derive(Clone, Copy)]
 pub(crate) enum SRef<'a> {
@@ -518,12 +520,15 @@ impl<'a> TypeSpace<'a> {
     }
 
     /// A oneOf / anyOf: an enum with one variant per alternative. It
-    /// serializes untagged; it deserializes by trying every alternative
-    /// (deserialized and validated), keeping the one that is valid (oneOf:
-    /// exactly one may be; anyOf: the first), or, with a `discriminator`,
-    /// the alternative its property names. When no alternative is valid the
-    /// first one that deserialized is kept, so validation names its failing
-    /// fields.
+    /// serializes untagged. With a `discriminator` it deserializes the
+    /// alternative the property names. Without one, `one_of::choose` tries
+    /// only the alternatives whose JSON shape (kind, required keys,
+    /// single-value enums, closed keys: `one_of_shape`) the value has, one
+    /// closure each, lazily: one candidate is deserialized once; several
+    /// are deserialized and validated, keeping the valid one (oneOf:
+    /// exactly one may be; anyOf: the first). When none is valid the first
+    /// one that deserialized is kept, so validation names its failing
+    /// fields. Every attempt is charged to the body's work budget.
     fn define_one_of(
         &mut self,
         name: &str,
@@ -576,20 +581,33 @@ impl<'a> TypeSpace<'a> {
             } else {
                 quote!(#ident::#v(value))
             };
-            let valid = if ty.nested {
+            // Deserialize as this alternative; validate only when `choose`
+            // asks (two or more alternatives fit the value's shape).
+            let attempt = if ty.nested {
                 validate_arms.push(if boxed {
                     quote!(#ident::#v(value) => ::validator::Validate::validate(&**value),)
                 } else {
                     quote!(#ident::#v(value) => ::validator::Validate::validate(value),)
                 });
-                quote!(::validator::Validate::validate(&value).is_ok())
+                quote! {
+                    |value: &::rampart::__private::serde_json::Value, check: bool| {
+                        <#t as ::rampart::__private::serde::Deserialize>::deserialize(value)
+                            .map(|value| (!check || ::validator::Validate::validate(&value).is_ok(), #wrap))
+                            .map_err(|e| e.to_string())
+                    }
+                }
             } else {
-                quote!(true)
+                quote! {
+                    |value: &::rampart::__private::serde_json::Value, _: bool| {
+                        <#t as ::rampart::__private::serde::Deserialize>::deserialize(value)
+                            .map(|value| (true, #wrap))
+                            .map_err(|e| e.to_string())
+                    }
+                }
             };
+            let shape = self.one_of_shape(r);
             tries.push(quote! {
-                (#variant_name, <#t as ::rampart::__private::serde::Deserialize>::deserialize(&value)
-                    .map(|value| (#valid, #wrap))
-                    .map_err(|e| e.to_string())),
+                one_of::Alternative { name: #variant_name, shape: #shape, attempt: #attempt },
             });
             let component = match r {
                 SRef::Ref(reference) => self.component_of(reference).map(|(n, _)| n),
@@ -647,8 +665,8 @@ impl<'a> TypeSpace<'a> {
                 }
             }
             None => quote! {
-                ::rampart::validate::one_of::choose(#name, #keyword, ::std::vec![#(#tries)*])
-                    .map_err(D::Error::custom)
+                use ::rampart::validate::one_of;
+                one_of::choose(#name, #keyword, &value, &[#(#tries)*]).map_err(D::Error::custom)
             },
         };
         let fallback = (validate_arms.len() < arms.len()).then(|| quote!(_ => Ok(()),));

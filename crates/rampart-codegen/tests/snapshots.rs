@@ -37,6 +37,16 @@ fn corpus_link_example() {
 }
 
 #[test]
+fn validation_spec() {
+    // oneOf/anyOf enums without a discriminator: each alternative's JSON
+    // shape, tried lazily (issue 23).
+    expectorate::assert_contents(
+        "tests/snapshots/validation.rs",
+        &generate(&root().join("tests/specs/validation.yaml")),
+    );
+}
+
+#[test]
 fn same_spec_gives_byte_identical_output() {
     let spec = root().join("specs/petstore.yaml");
     assert_eq!(generate(&spec), generate(&spec));

@@ -75,14 +75,38 @@ fn without_position(e: &serde_json::Error) -> String {
 }
 
 /// Parse and validate a JSON body (the logic behind [`ValidJson`]).
+///
+/// Bounded in the body's size: nesting deeper than [`MAX_JSON_DEPTH`] is
+/// refused before parsing (400 `depth`), and the oneOf/anyOf alternatives
+/// tried while deserializing spend a work budget proportional to the
+/// number of JSON values ([`one_of::budget_for`]); past it the body is
+/// refused (422 `work-limit`).
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Problem> {
-    if json_depth(bytes) > MAX_JSON_DEPTH {
+    let (depth, values) = scan_json(bytes);
+    if depth > MAX_JSON_DEPTH {
         return Err(Problem::invalid_request(vec![FieldError::new(
             "body",
             "depth",
             Some(format!("JSON nested deeper than {MAX_JSON_DEPTH} levels")),
         )]));
     }
+    let budget = one_of::Budget::start(values);
+    let parsed = deserialize_json(bytes);
+    let stats = budget.stats();
+    drop(budget);
+    if stats.exhausted {
+        return Err(work_limit(&stats));
+    }
+    let parsed: T = parsed?;
+    parsed.validate().map_err(|errors| {
+        let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+        Problem::validation_failed(field_errors("body", &errors, value.as_ref()))
+    })?;
+    Ok(parsed)
+}
+
+/// Deserialize a JSON body (no validation).
+fn deserialize_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     // Happy path: deserialize straight from the bytes. The `Value` the error
     // reports need (wire names of failing fields) is only built on failure.
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -98,11 +122,20 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Pro
         Err(e) => return Err(syntax_error(e.inner())),
     };
     de.end().map_err(|e| syntax_error(&e))?;
-    parsed.validate().map_err(|errors| {
-        let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
-        Problem::validation_failed(field_errors("body", &errors, value.as_ref()))
-    })?;
     Ok(parsed)
+}
+
+/// 422: choosing the body's oneOf/anyOf alternatives took more than its budget.
+fn work_limit(stats: &one_of::Stats) -> Problem {
+    Problem::validation_failed(vec![FieldError::new(
+        "body",
+        "work-limit",
+        Some(one_of::limit_message(stats)),
+    )])
+    .detail(format!(
+        "the body needs more validation work than the limit of {} steps for its {} JSON values",
+        stats.limit, stats.values
+    ))
 }
 
 impl<S, T> FromRequestParts<S> for ValidQuery<T>
@@ -373,7 +406,15 @@ fn is_json(headers: &http::HeaderMap) -> bool {
 
 /// Nesting depth of a JSON text, counting brackets outside strings.
 pub fn json_depth(bytes: &[u8]) -> usize {
+    scan_json(bytes).0
+}
+
+/// Nesting depth and number of values of a JSON text, in one pass over the
+/// bytes: values are counted as `1 +` the commas and opening brackets
+/// outside strings (exact, but for an empty `[]` or `{}`, which count 2).
+fn scan_json(bytes: &[u8]) -> (usize, u64) {
     let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    let mut values = 1u64;
     for &b in bytes {
         if in_string {
             match b {
@@ -389,12 +430,14 @@ pub fn json_depth(bytes: &[u8]) -> usize {
             b'[' | b'{' => {
                 depth += 1;
                 max = max.max(depth);
+                values += 1;
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' => values += 1,
             _ => {}
         }
     }
-    max
+    (max, values)
 }
 
 fn deserialize_error(
@@ -592,6 +635,9 @@ mod tests {
     fn depth_ignores_brackets_in_strings() {
         assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[["}]}"#), 3);
         assert_eq!(json_depth(b"[[[[]]]]"), 4);
+        // Values: the object, the array, 1, the inner object, its string.
+        assert_eq!(scan_json(br#"{"a":[1,{"b":"[,{,"}]}"#), (3, 5));
+        assert_eq!(scan_json(br#""a,b""#), (0, 1));
     }
 
     #[test]
@@ -680,79 +726,670 @@ pub mod formats {
     }
 }
 
-/// Deserialization support for generated `oneOf` / `anyOf` enums.
+/// Deserialization support for generated `oneOf` / `anyOf` enums, and the
+/// work budget that keeps it linear in the size of the body.
+///
+/// A generated enum buffers its JSON value once and calls [`choose`] with
+/// one [`Alternative`] per alternative in spec order: a [`Shape`] (the JSON
+/// kinds the alternative admits, its required keys, its constant
+/// properties, whether its keys are closed) and a function that
+/// deserializes (and, when asked, validates) the value as that alternative.
+/// Alternatives whose shape the value does not have are never deserialized;
+/// the others are tried lazily, so a value the shapes decide costs one
+/// deserialization and no validation of its own.
+///
+/// Alternatives that overlap (two candidates left after the shapes) are each
+/// tried, and when they are recursive that work can double per nesting
+/// level. Every attempt is charged to a per-body budget ([`Budget`]) the
+/// number of JSON values it deserializes; past [`budget_for`]`(values)` every
+/// further `choose` fails at once, and `ValidJson` answers 422 with rule
+/// `work-limit`. The budget lives in a thread-local: deserialization is
+/// synchronous, on one thread, and [`crate::validate::parse_json`] starts
+/// one per body; a `choose` outside any budget (serde used directly) starts
+/// one for its own value.
 pub mod one_of {
-    /// One alternative tried: its name, and either the value deserialized as
-    /// it (with whether it also validated) or why it did not deserialize.
-    pub type Tried<T> = (&'static str, Result<(bool, T), String>);
+    use std::cell::Cell;
 
-    /// Pick the alternative a value is: `tried` holds, per alternative in
-    /// spec order, its name and either the value deserialized as it (with
-    /// whether it also validated) or why it did not deserialize.
-    ///
-    /// `oneOf` (`keyword == "oneOf"`): exactly one alternative may be valid;
-    /// two or more is an error naming them. `anyOf`: the first valid one.
-    /// When none is valid, the first alternative that deserialized is kept,
-    /// so validation then names its failing fields; when none deserialized,
-    /// the error says why each did not.
-    pub fn choose<T>(type_name: &str, keyword: &str, tried: Vec<Tried<T>>) -> Result<T, String> {
-        let valid: Vec<&str> = tried
-            .iter()
-            .filter(|(_, r)| matches!(r, Ok((true, _))))
-            .map(|(name, _)| *name)
-            .collect();
-        if keyword == "oneOf" && valid.len() > 1 {
-            return Err(format!(
-                "matches {} of the oneOf alternatives of `{type_name}` ({}); exactly one may match",
-                valid.len(),
-                valid.join(", ")
-            ));
-        }
-        let mut parsed = None;
-        let mut why = Vec::new();
-        for (name, outcome) in tried {
-            match outcome {
-                Ok((true, value)) => return Ok(value),
-                Ok((false, value)) => {
-                    parsed.get_or_insert(value);
-                }
-                Err(e) => why.push(format!("{name}: {e}")),
+    use serde_json::Value;
+
+    /// Steps every value may spend on choosing alternatives, whatever its size.
+    pub const BUDGET_FLOOR: u64 = 100_000;
+    /// Further steps per JSON value of the body.
+    pub const BUDGET_PER_VALUE: u64 = 64;
+
+    /// The work limit of a body of `values` JSON values:
+    /// `BUDGET_FLOOR + BUDGET_PER_VALUE × values` steps, a step being one
+    /// JSON value deserialized as an alternative. A body whose alternatives
+    /// the shapes decide spends, per value, one step for each oneOf/anyOf
+    /// it is nested in (at most 64, the depth limit), so every such body
+    /// fits; only overlapping recursive alternatives can exceed it.
+    pub const fn budget_for(values: u64) -> u64 {
+        BUDGET_FLOOR.saturating_add(BUDGET_PER_VALUE.saturating_mul(values))
+    }
+
+    /// A JSON kind, as a schema's `type` names it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// `{...}`
+        Object,
+        /// `[...]`
+        Array,
+        /// `"..."`
+        String,
+        /// A number with no fractional part that fits an `i64` or `u64`.
+        Integer,
+        /// Any number (integers included).
+        Number,
+        /// `true` / `false`
+        Boolean,
+        /// `null`
+        Null,
+    }
+
+    impl Kind {
+        /// The kind of a JSON value (`Integer` for integral numbers).
+        pub fn of(value: &Value) -> Kind {
+            match value {
+                Value::Object(_) => Kind::Object,
+                Value::Array(_) => Kind::Array,
+                Value::String(_) => Kind::String,
+                Value::Number(n) if n.is_i64() || n.is_u64() => Kind::Integer,
+                Value::Number(_) => Kind::Number,
+                Value::Bool(_) => Kind::Boolean,
+                Value::Null => Kind::Null,
             }
         }
-        parsed.ok_or_else(|| {
-            format!(
-                "matches none of the {keyword} alternatives of `{type_name}` ({})",
-                why.join("; ")
-            )
-        })
+
+        fn admits(self, actual: Kind) -> bool {
+            self == actual || (self == Kind::Number && actual == Kind::Integer)
+        }
+
+        fn noun(self) -> &'static str {
+            match self {
+                Kind::Object => "an object",
+                Kind::Array => "an array",
+                Kind::String => "a string",
+                Kind::Integer => "an integer",
+                Kind::Number => "a number",
+                Kind::Boolean => "a boolean",
+                Kind::Null => "null",
+            }
+        }
+    }
+
+    /// A value a property must have: a single-value `enum` (OpenAPI 3.1's
+    /// `const`).
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub enum Literal {
+        /// A string.
+        String(&'static str),
+        /// A number, compared as JSON Schema does (`1` equals `1.0`).
+        Number(f64),
+        /// A boolean.
+        Boolean(bool),
+    }
+
+    impl Literal {
+        fn matches(self, value: &Value) -> bool {
+            match self {
+                Literal::String(s) => value.as_str() == Some(s),
+                Literal::Number(n) => value.as_f64() == Some(n),
+                Literal::Boolean(b) => value.as_bool() == Some(b),
+            }
+        }
+    }
+
+    impl std::fmt::Display for Literal {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Literal::String(s) => write!(f, "{s:?}"),
+                Literal::Number(n) => write!(f, "{n}"),
+                Literal::Boolean(b) => write!(f, "{b}"),
+            }
+        }
+    }
+
+    /// A property that, when present, must equal a literal.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct Const {
+        /// The property's name on the wire.
+        pub name: &'static str,
+        /// The value it must have.
+        pub value: Literal,
+        /// `null` is accepted too.
+        pub nullable: bool,
+    }
+
+    /// What the JSON of an alternative must look like for the alternative to
+    /// be tried at all. Generated from the alternative's schema; every test
+    /// is one the alternative's schema states (and its Rust type would fail
+    /// on), so leaving an alternative out never changes the answer.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct Shape {
+        /// The JSON kinds admitted; empty admits every kind.
+        pub kinds: &'static [Kind],
+        /// Keys an object must have.
+        pub required: &'static [&'static str],
+        /// Properties that, when present, must equal a literal.
+        pub consts: &'static [Const],
+        /// `Some(keys)`: an object may have no other key
+        /// (`additionalProperties: false`).
+        pub closed: Option<&'static [&'static str]>,
+    }
+
+    impl Shape {
+        /// Admits every value.
+        pub const ANY: Shape = Shape {
+            kinds: &[],
+            required: &[],
+            consts: &[],
+            closed: None,
+        };
+
+        /// Whether `value` has this shape; if not, why (in serde's words
+        /// where serde has some).
+        pub fn check(&self, value: &Value) -> Result<(), String> {
+            let kind = Kind::of(value);
+            if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k.admits(kind)) {
+                let expected: Vec<&str> = self.kinds.iter().map(|k| k.noun()).collect();
+                return Err(format!(
+                    "invalid type: {}, expected {}",
+                    kind.noun(),
+                    expected.join(" or ")
+                ));
+            }
+            let Value::Object(map) = value else {
+                return Ok(());
+            };
+            if let Some(key) = self.required.iter().find(|key| !map.contains_key(**key)) {
+                return Err(format!("missing field `{key}`"));
+            }
+            for c in self.consts {
+                if let Some(v) = map.get(c.name)
+                    && !(c.value.matches(v) || (c.nullable && v.is_null()))
+                {
+                    return Err(format!("field `{}` is not {}", c.name, c.value));
+                }
+            }
+            if let Some(known) = self.closed
+                && let Some(key) = map.keys().find(|key| !known.contains(&key.as_str()))
+            {
+                return Err(format!("unknown field `{key}`"));
+            }
+            Ok(())
+        }
+    }
+
+    /// Deserialize a value as one alternative; with `true`, also say whether
+    /// it validates (`false` skips validation and answers `true`).
+    pub type Attempt<T> = fn(&Value, bool) -> Result<(bool, T), String>;
+
+    /// One alternative of a generated `oneOf` / `anyOf` enum.
+    pub struct Alternative<T> {
+        /// The variant's name (named in errors).
+        pub name: &'static str,
+        /// What a value must look like to be tried as this alternative.
+        pub shape: Shape,
+        /// Deserialize (and validate) a value as this alternative.
+        pub attempt: Attempt<T>,
+    }
+
+    /// The work one body's alternatives took (see [`last`]).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Stats {
+        /// JSON values in the body (or in the value the budget was started for).
+        pub values: u64,
+        /// The budget, in steps ([`budget_for`]).
+        pub limit: u64,
+        /// Alternatives deserialized.
+        pub attempts: u64,
+        /// Steps spent: the JSON values each attempt deserialized, summed.
+        pub steps: u64,
+        /// The budget ran out; every `choose` after that failed.
+        pub exhausted: bool,
+    }
+
+    thread_local! {
+        static ACTIVE: Cell<Option<Stats>> = const { Cell::new(None) };
+        static LAST: Cell<Option<Stats>> = const { Cell::new(None) };
+    }
+
+    /// The work budget of one body, active on this thread until dropped
+    /// (then the previous one, if any, is active again, and [`last`]
+    /// reports this one).
+    #[must_use = "the budget ends when it is dropped"]
+    pub struct Budget {
+        previous: Option<Stats>,
+    }
+
+    impl Budget {
+        /// Start the budget of a body of `values` JSON values.
+        pub fn start(values: u64) -> Budget {
+            let previous = ACTIVE.replace(Some(Stats {
+                values,
+                limit: budget_for(values),
+                ..Stats::default()
+            }));
+            Budget { previous }
+        }
+
+        /// The work so far.
+        pub fn stats(&self) -> Stats {
+            ACTIVE.get().unwrap_or_default()
+        }
+    }
+
+    impl Drop for Budget {
+        fn drop(&mut self) {
+            if let Some(stats) = ACTIVE.replace(self.previous.take()) {
+                LAST.set(Some(stats));
+            }
+        }
+    }
+
+    /// The work of the last budget that ended on this thread: the last JSON
+    /// body `ValidJson` deserialized here, or the last oneOf/anyOf value
+    /// deserialized outside any body. A request is deserialized on one
+    /// thread, so a test that serves and sends on one thread reads its own
+    /// request's figures.
+    pub fn last() -> Option<Stats> {
+        LAST.get()
+    }
+
+    /// The message of a `choose` refused because the budget ran out.
+    pub fn limit_message(stats: &Stats) -> String {
+        format!(
+            "choosing among oneOf/anyOf alternatives needs more than {} steps, the work limit \
+             for {} JSON values ({BUDGET_FLOOR} + {BUDGET_PER_VALUE} per value)",
+            stats.limit, stats.values
+        )
+    }
+
+    /// `Err` with the active budget's stats when it has run out.
+    fn spent() -> Result<(), Stats> {
+        match ACTIVE.get() {
+            Some(stats) if stats.exhausted => Err(stats),
+            _ => Ok(()),
+        }
+    }
+
+    /// Charge one attempt over `values` JSON values; `Err` when over budget.
+    fn charge(values: u64) -> Result<(), Stats> {
+        let Some(mut stats) = ACTIVE.get() else {
+            return Ok(());
+        };
+        stats.attempts += 1;
+        stats.steps = stats.steps.saturating_add(values);
+        if stats.steps > stats.limit {
+            stats.exhausted = true;
+        }
+        ACTIVE.set(Some(stats));
+        if stats.exhausted { Err(stats) } else { Ok(()) }
+    }
+
+    /// JSON values in `value` (itself included).
+    pub fn values_in(value: &Value) -> u64 {
+        fn count(value: &Value, depth: usize) -> u64 {
+            // serde_json stops at 128 levels; never recurse without bound.
+            if depth > 256 {
+                return 1;
+            }
+            match value {
+                Value::Array(items) => 1 + items.iter().map(|v| count(v, depth + 1)).sum::<u64>(),
+                Value::Object(map) => 1 + map.values().map(|v| count(v, depth + 1)).sum::<u64>(),
+                _ => 1,
+            }
+        }
+        count(value, 0)
+    }
+
+    /// Pick the alternative `value` is, `alternatives` in spec order.
+    ///
+    /// Alternatives whose [`Shape`] `value` does not have are not tried.
+    /// With one candidate left it is deserialized without validation (the
+    /// body's validation follows); with more, each is deserialized and
+    /// validated, lazily: `anyOf` (`keyword != "oneOf"`) stops at the first
+    /// valid one, `oneOf` tries them all, as exactly one may be valid (two
+    /// or more is an error naming them). When none is valid, the first
+    /// alternative that deserialized is kept, so validation then names its
+    /// failing fields; when none deserialized, the error says why each did
+    /// not. Past the work budget (see the module) it fails at once.
+    pub fn choose<T>(
+        type_name: &str,
+        keyword: &str,
+        value: &Value,
+        alternatives: &[Alternative<T>],
+    ) -> Result<T, String> {
+        let candidates = alternatives
+            .iter()
+            .filter(|a| a.shape.check(value).is_ok())
+            .count();
+        if candidates == 0 {
+            return Err(none_matches(type_name, keyword, value, alternatives, &[]));
+        }
+        let values = values_in(value);
+        let _root = ACTIVE.get().is_none().then(|| Budget::start(values));
+        spent().map_err(|stats| limit_message(&stats))?;
+        let check = candidates > 1;
+        let mut first_valid: Option<(&str, T)> = None;
+        let mut more_valid: Vec<&str> = Vec::new();
+        let mut parsed = None;
+        let mut failed: Vec<(usize, String)> = Vec::new();
+        for (index, alternative) in alternatives.iter().enumerate() {
+            if alternative.shape.check(value).is_err() {
+                continue;
+            }
+            charge(values).map_err(|stats| limit_message(&stats))?;
+            let outcome = (alternative.attempt)(value, check);
+            // A nested choice ran out: fail at once, all the way up.
+            spent().map_err(|stats| limit_message(&stats))?;
+            match outcome {
+                Ok((true, v)) if keyword != "oneOf" => return Ok(v),
+                Ok((true, v)) => match first_valid {
+                    None => first_valid = Some((alternative.name, v)),
+                    Some(_) => more_valid.push(alternative.name),
+                },
+                Ok((false, v)) => {
+                    parsed.get_or_insert(v);
+                }
+                Err(e) => failed.push((index, e)),
+            }
+        }
+        match first_valid {
+            Some((name, _)) if !more_valid.is_empty() => {
+                more_valid.insert(0, name);
+                Err(format!(
+                    "matches {} of the oneOf alternatives of `{type_name}` ({}); exactly one may match",
+                    more_valid.len(),
+                    more_valid.join(", ")
+                ))
+            }
+            Some((_, v)) => Ok(v),
+            None => {
+                parsed.ok_or_else(|| none_matches(type_name, keyword, value, alternatives, &failed))
+            }
+        }
+    }
+
+    /// Why no alternative fits, each in spec order: its shape's reason, or
+    /// why it did not deserialize (`failed`, by index).
+    fn none_matches<T>(
+        type_name: &str,
+        keyword: &str,
+        value: &Value,
+        alternatives: &[Alternative<T>],
+        failed: &[(usize, String)],
+    ) -> String {
+        let why: Vec<String> = alternatives
+            .iter()
+            .enumerate()
+            .map(|(index, alternative)| {
+                let reason = match failed.iter().find(|(i, _)| *i == index) {
+                    Some((_, e)) => e.as_str().into(),
+                    None => alternative
+                        .shape
+                        .check(value)
+                        .err()
+                        .unwrap_or_default()
+                        .into(),
+                };
+                format!("{}: {}", alternative.name, shortened(reason))
+            })
+            .collect();
+        format!(
+            "matches none of the {keyword} alternatives of `{type_name}` ({})",
+            why.join("; ")
+        )
+    }
+
+    /// Longest reason quoted per alternative: a nested choice's reasons
+    /// quote their own, which would double the message per level.
+    const MAX_REASON: usize = 200;
+
+    fn shortened(reason: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+        if reason.len() <= MAX_REASON {
+            return reason;
+        }
+        let mut end = MAX_REASON;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &reason[..end]).into()
     }
 
     #[cfg(test)]
     mod tests {
+        use std::cell::RefCell;
+
+        use serde_json::json;
+
         use super::*;
+
+        thread_local! {
+            static TRIED: RefCell<Vec<(&'static str, bool)>> = const { RefCell::new(Vec::new()) };
+        }
+
+        fn log(name: &'static str, check: bool) {
+            TRIED.with_borrow_mut(|t| t.push((name, check)));
+        }
+
+        fn tried() -> Vec<(&'static str, bool)> {
+            TRIED.with_borrow_mut(std::mem::take)
+        }
+
+        const OBJECT: &[Kind] = &[Kind::Object];
+        const INTEGER: &[Kind] = &[Kind::Integer];
+
+        /// Two integer alternatives: A valid in 0..=10, B in 5..=20.
+        fn ranges() -> [Alternative<i64>; 2] {
+            let shape = Shape {
+                kinds: INTEGER,
+                ..Shape::ANY
+            };
+            [
+                Alternative {
+                    name: "A",
+                    shape,
+                    attempt: |v, check| {
+                        log("A", check);
+                        let n = v.as_i64().ok_or("not an integer")?;
+                        Ok((!check || (0..=10).contains(&n), n))
+                    },
+                },
+                Alternative {
+                    name: "B",
+                    shape,
+                    attempt: |v, check| {
+                        log("B", check);
+                        let n = v.as_i64().ok_or("not an integer")?;
+                        Ok((!check || (5..=20).contains(&n), n + 100))
+                    },
+                },
+            ]
+        }
 
         #[test]
         fn one_of_wants_exactly_one_any_of_the_first() {
-            let both = || vec![("A", Ok((true, 1))), ("B", Ok((true, 2)))];
+            let alternatives = ranges();
             assert!(
-                choose("T", "oneOf", both())
+                choose("T", "oneOf", &json!(7), &alternatives)
+                    .unwrap_err()
+                    .contains("matches 2 of the oneOf alternatives of `T` (A, B)")
+            );
+            assert_eq!(tried(), [("A", true), ("B", true)]);
+            // anyOf stops at the first valid alternative.
+            assert_eq!(choose("T", "anyOf", &json!(7), &alternatives), Ok(7));
+            assert_eq!(tried(), [("A", true)]);
+            assert_eq!(choose("T", "oneOf", &json!(15), &alternatives), Ok(115));
+            // None valid: the first that deserialized is kept.
+            assert_eq!(choose("T", "oneOf", &json!(30), &alternatives), Ok(30));
+            tried();
+            // Not an integer: neither is tried, each says why.
+            assert_eq!(
+                choose("T", "anyOf", &json!("x"), &alternatives).unwrap_err(),
+                "matches none of the anyOf alternatives of `T` (A: invalid type: a string, \
+                 expected an integer; B: invalid type: a string, expected an integer)"
+            );
+            assert_eq!(choose("T", "anyOf", &json!(1.5), &alternatives).ok(), None);
+            assert_eq!(tried(), []);
+        }
+
+        #[test]
+        fn shapes_decide_before_any_attempt() {
+            let alternatives: [Alternative<&str>; 3] = [
+                Alternative {
+                    name: "Circle",
+                    shape: Shape {
+                        kinds: OBJECT,
+                        required: &["kind"],
+                        consts: &[Const {
+                            name: "kind",
+                            value: Literal::String("circle"),
+                            nullable: false,
+                        }],
+                        closed: None,
+                    },
+                    attempt: |_, check| {
+                        log("Circle", check);
+                        Ok((true, "circle"))
+                    },
+                },
+                Alternative {
+                    name: "Closed",
+                    shape: Shape {
+                        kinds: OBJECT,
+                        closed: Some(&["kind", "side"]),
+                        ..Shape::ANY
+                    },
+                    attempt: |_, check| {
+                        log("Closed", check);
+                        Ok((true, "closed"))
+                    },
+                },
+                Alternative {
+                    name: "Flag",
+                    shape: Shape {
+                        kinds: &[Kind::Boolean, Kind::Null],
+                        ..Shape::ANY
+                    },
+                    attempt: |_, check| {
+                        log("Flag", check);
+                        Ok((true, "flag"))
+                    },
+                },
+            ];
+            let pick = |v: Value| choose("S", "oneOf", &v, &alternatives);
+            // One candidate left: deserialized once, not validated by `choose`.
+            assert_eq!(pick(json!({"kind": "circle", "r": 1})), Ok("circle"));
+            assert_eq!(tried(), [("Circle", false)]);
+            assert_eq!(pick(json!({"side": 1})), Ok("closed"));
+            assert_eq!(pick(json!(null)), Ok("flag"));
+            assert_eq!(tried(), [("Closed", false), ("Flag", false)]);
+            // Both object alternatives fit: both are tried, and validated.
+            assert!(
+                pick(json!({"kind": "circle"}))
                     .unwrap_err()
                     .contains("matches 2")
             );
-            assert_eq!(choose("T", "anyOf", both()), Ok(1));
-            let second = vec![
-                ("A", Err("missing field `a`".to_owned())),
-                ("B", Ok((true, 2))),
-            ];
-            assert_eq!(choose("T", "oneOf", second), Ok(2));
-            let invalid = vec![("A", Ok((false, 1))), ("B", Err("no".to_owned()))];
-            assert_eq!(choose("T", "oneOf", invalid), Ok(1));
-            let none: Vec<Tried<i32>> =
-                vec![("A", Err("x".to_owned())), ("B", Err("y".to_owned()))];
+            assert_eq!(tried(), [("Circle", true), ("Closed", true)]);
             assert_eq!(
-                choose("T", "anyOf", none).unwrap_err(),
-                "matches none of the anyOf alternatives of `T` (A: x; B: y)"
+                pick(json!({"kind": "square", "r": 1})).unwrap_err(),
+                "matches none of the oneOf alternatives of `S` (Circle: field `kind` is not \
+                 \"circle\"; Closed: unknown field `r`; Flag: invalid type: an object, \
+                 expected a boolean or null)"
             );
+            assert_eq!(pick(json!({})), Ok("closed"));
+            assert_eq!(tried(), [("Closed", false)]);
+        }
+
+        #[test]
+        fn literals_compare_as_json_schema_does() {
+            assert!(Literal::Number(1.0).matches(&json!(1)));
+            assert!(Literal::Number(2.5).matches(&json!(2.5)));
+            assert!(!Literal::Number(1.0).matches(&json!("1")));
+            assert!(Literal::Boolean(true).matches(&json!(true)));
+            assert!(!Literal::String("a").matches(&json!("b")));
+            assert_eq!(Kind::of(&json!(1.0)), Kind::Number);
+            assert_eq!(Kind::of(&json!(u64::MAX)), Kind::Integer);
+            assert_eq!(values_in(&json!({"a": [1, 2, {"b": null}], "c": "x"})), 7);
+        }
+
+        /// A recursive, overlapping anyOf: `Node: anyOf [{next: Node}, {next: Node}]`
+        /// in which no alternative is valid, so both are tried at every level.
+        fn node(value: &Value, check: bool) -> Result<(bool, u32), String> {
+            let next = value.get("next").ok_or("missing field `next`")?;
+            if next.is_null() {
+                return Ok((!check, 0));
+            }
+            let alternative = |name| Alternative {
+                name,
+                shape: Shape {
+                    kinds: OBJECT,
+                    required: &["next"],
+                    ..Shape::ANY
+                },
+                attempt: node,
+            };
+            let depth = choose("Node", "anyOf", next, &[alternative("A"), alternative("B")])?;
+            Ok((false, depth + 1))
+        }
+
+        fn chain(depth: usize) -> Value {
+            (0..depth).fold(json!({"next": null}), |inner, _| json!({"next": inner}))
+        }
+
+        #[test]
+        fn overlapping_recursion_runs_out_of_budget() {
+            let body = chain(40);
+            let values = values_in(&body);
+            let budget = Budget::start(values);
+            let error = node(&body, true).unwrap_err();
+            let stats = budget.stats();
+            drop(budget);
+            assert!(stats.exhausted, "{stats:?}");
+            assert!(error.contains("work limit"), "{error}");
+            assert!(error.contains(&budget_for(values).to_string()), "{error}");
+            // It stopped right after the limit, not 2^40 attempts later.
+            assert!(stats.steps <= stats.limit + values, "{stats:?}");
+            assert_eq!(last(), Some(stats));
+            // Nested reasons are cut short: the message does not double per level.
+            fn broken(value: &Value, _: bool) -> Result<(bool, u32), String> {
+                let next = value.get("next").filter(|next| !next.is_null());
+                let next = next.ok_or("a reason long enough to double in size per level")?;
+                let alternative = |name| Alternative {
+                    name,
+                    shape: Shape::ANY,
+                    attempt: broken,
+                };
+                choose("Node", "oneOf", next, &[alternative("A"), alternative("B")])
+                    .map(|depth| (false, depth + 1))
+            }
+            let error = broken(&chain(10), true).unwrap_err();
+            assert!(
+                error.starts_with(
+                    "matches none of the oneOf alternatives of `Node` (A: matches none"
+                )
+            );
+            assert!(error.len() < 600, "{} bytes", error.len());
+            // A shallow one fits its budget: 2 + 4 + ... + 2^4 attempts.
+            let body = chain(4);
+            let budget = Budget::start(values_in(&body));
+            assert_eq!(node(&body, true), Ok((false, 4)));
+            let stats = budget.stats();
+            drop(budget);
+            assert_eq!(stats.attempts, 30);
+            assert!(!stats.exhausted);
+        }
+
+        #[test]
+        fn a_choice_outside_any_budget_starts_its_own() {
+            let body = chain(40);
+            assert!(node(&body, true).unwrap_err().contains("work limit"));
+            let stats = last().unwrap();
+            assert!(stats.exhausted);
+            assert_eq!(stats.values, values_in(&chain(39)));
+            // The budget ended with the outermost choice.
+            assert_eq!(spent(), Ok(()));
         }
     }
 }
