@@ -462,6 +462,7 @@ fn schema(node: &mut Node, dialect: Dialect, diags: &mut Diagnostics) {
     annotation_parts(node);
     composition_siblings(node);
     names_are_strings(node);
+    implied_type(node);
     for key in ONE_SCHEMA {
         if let Some(sub) = get_mut(node, key) {
             // `additionalProperties: true|false` is meaningful as it is.
@@ -483,6 +484,57 @@ fn schema(node: &mut Node, dialect: Dialect, diags: &mut Diagnostics) {
         }
     }
     keep_for_the_generator(node);
+}
+
+/// A schema with no `type` whose constraints are all string keywords
+/// (`{maxLength: 4}`, the usual part beside a `$ref` to a string) or all
+/// numeric ones (`{minimum: 0}`) is read as that type, so they are enforced:
+/// stricter than JSON Schema, which lets other types pass such a schema
+/// untouched, and what a spec that writes them means.
+fn implied_type(node: &mut Node) {
+    const STRING: &[&str] = &["minLength", "maxLength", "pattern"];
+    const NUMBER: &[&str] = &[
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+    ];
+    let Some(entries) = node.entries() else {
+        return;
+    };
+    if entries.iter().any(|(k, _)| {
+        matches!(
+            k.text.as_str(),
+            "type" | "$ref" | "allOf" | "oneOf" | "anyOf" | "not" | "enum" | "const"
+        )
+    }) {
+        return;
+    }
+    let has = |words: &[&str]| {
+        entries
+            .iter()
+            .any(|(k, _)| words.contains(&k.text.as_str()))
+    };
+    let implied = match (has(STRING), has(NUMBER)) {
+        (true, false) => "string",
+        (false, true) => "number",
+        _ => return,
+    };
+    let others = schemas_keywords_other_than(entries, STRING, NUMBER);
+    if others {
+        return;
+    }
+    let span = entries[0].0.span;
+    set(node, "type", string(implied, span), span);
+}
+
+/// Whether `entries` holds a constraining keyword outside `a` and `b`.
+fn schemas_keywords_other_than(entries: &[(Key, Node)], a: &[&str], b: &[&str]) -> bool {
+    entries.iter().any(|(k, _)| {
+        let k = k.text.as_str();
+        crate::schemas::UNENFORCEABLE.contains(&k) && !a.contains(&k) && !b.contains(&k)
+    })
 }
 
 /// Property names are always strings: `propertyNames: {pattern: ...}`
@@ -1177,7 +1229,7 @@ components:
         );
         assert_eq!(
             s("Tag"),
-            serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Name"}, {"maxLength": 4}], "description": "short"})
+            serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Name"}, {"maxLength": 4, "type": "string"}], "description": "short"})
         );
         assert_eq!(
             s("Plain"),
@@ -1361,6 +1413,38 @@ components:
                 "{version}"
             );
         }
+    }
+
+    #[test]
+    fn a_schema_of_string_or_number_keywords_only_is_read_as_that_type() {
+        let loaded = load(
+            r#"paths: {}
+components:
+  schemas:
+    Short: { maxLength: 4 }
+    Positive: { minimum: 0 }
+    Mixed: { maxLength: 4, minimum: 0 }
+    Code: { $ref: '#/components/schemas/Short', pattern: '^a' }
+"#,
+        );
+        assert!(!loaded.has_errors(), "{}", loaded.render());
+        let s = |name: &str| schema(&loaded, &format!("/components/schemas/{name}"));
+        assert_eq!(
+            s("Short"),
+            serde_json::json!({"maxLength": 4, "type": "string"})
+        );
+        assert_eq!(
+            s("Positive"),
+            serde_json::json!({"minimum": 0, "type": "number"})
+        );
+        assert_eq!(
+            s("Mixed"),
+            serde_json::json!({"maxLength": 4, "minimum": 0})
+        );
+        assert_eq!(
+            s("Code"),
+            serde_json::json!({"allOf": [{"$ref": "#/components/schemas/Short"}, {"pattern": "^a", "type": "string"}]})
+        );
     }
 
     #[test]
