@@ -241,6 +241,150 @@ async fn petstore_mock_is_served_securely_with_schema_valid_bodies() {
     validate(&spec, "getHealth", &response.json().await.unwrap());
 }
 
+/// POST `body` to `path` with `token`; the status.
+async fn post_status(client: &reqwest::Client, url: &str, token: &str, body: Value) -> u16 {
+    client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// OpenAPI 3.1 over real HTTP (issue 23): each keyword, written the 3.1
+/// way, accepts what it allows and answers 422 for what it does not; roles
+/// and authentication behave as for 3.0.
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_31_keywords_are_enforced_over_http() {
+    let spec = root().join("specs/features-3.1.yaml");
+    let served = Served::start(&spec, "/v1").await;
+    let admin = served.printed_after("admin token (8 h):");
+    let viewer = served.printed_after("viewer token (8 h):");
+    let client = reqwest::Client::new();
+    let things = format!("{}/things", served.base);
+    let contacts = format!("{}/contacts", served.base);
+    let thing = |extra: Value| {
+        let mut body = serde_json::json!({ "kind": "widget" });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+
+    assert_eq!(
+        post_status(&client, &things, &admin, thing(serde_json::json!({}))).await,
+        201
+    );
+    // One case per keyword: (field and value, accepted?).
+    let cases = [
+        // const
+        (serde_json::json!({"kind": "gadget"}), false),
+        (serde_json::json!({"version": 2}), true),
+        (serde_json::json!({"version": 3}), false),
+        // type: [string, "null"] with maxLength beside it
+        (serde_json::json!({"nickname": null}), true),
+        (serde_json::json!({"nickname": "abc"}), true),
+        (serde_json::json!({"nickname": 5}), false),
+        (serde_json::json!({"nickname": "toolong"}), false),
+        // numeric exclusiveMinimum / exclusiveMaximum
+        (serde_json::json!({"ratio": 0.5}), true),
+        (serde_json::json!({"ratio": 0}), false),
+        (serde_json::json!({"ratio": 1}), false),
+        // $ref with a sibling maxLength: both the target's (10) and the sibling's (4)
+        (serde_json::json!({"code": "abcd"}), true),
+        (serde_json::json!({"code": "abcde"}), false),
+        (serde_json::json!({"code": "abcdefghijk"}), false),
+        // prefixItems with items: false
+        (serde_json::json!({"pair": ["abc", 1]}), true),
+        (serde_json::json!({"pair": ["abc"]}), true),
+        (serde_json::json!({"pair": ["abc", 1, 2]}), false),
+        (serde_json::json!({"pair": ["abcd", 1]}), false),
+        (serde_json::json!({"pair": ["abc", -1]}), false),
+        (serde_json::json!({"pair": [1, 1]}), false),
+        // propertyNames and map values
+        (serde_json::json!({"labels": {"ab": "x"}}), true),
+        (serde_json::json!({"labels": {"Ab": "x"}}), false),
+        (serde_json::json!({"labels": {"abcdefghi": "x"}}), false),
+        (serde_json::json!({"labels": {"ab": "long"}}), false),
+        (serde_json::json!({"scores": {"a": 1, "b": 10}}), true),
+        (serde_json::json!({"scores": {"a": 11}}), false),
+        (
+            serde_json::json!({"scores": {"a": 1, "b": 2, "c": 3}}),
+            false,
+        ),
+        // enum of integers, multipleOf
+        (serde_json::json!({"level": 2}), true),
+        (serde_json::json!({"level": 4}), false),
+        (serde_json::json!({"step": 1.5}), true),
+        (serde_json::json!({"step": 1.2}), false),
+        // an ECMA-262 backreference, matched with a bounded backtracking engine
+        (serde_json::json!({"twice": "abb-abb"}), true),
+        (serde_json::json!({"twice": "abb-ab"}), false),
+        // additionalProperties: false
+        (serde_json::json!({"unknown": 1}), false),
+    ];
+    for (extra, accepted) in cases {
+        let status = post_status(&client, &things, &admin, thing(extra.clone())).await;
+        let expected = if accepted { 201 } else { 422 };
+        assert_eq!(status, expected, "{extra}");
+    }
+
+    // "At least one of email or phone" beside the properties.
+    for (body, expected) in [
+        (serde_json::json!({"email": "a@b.example"}), 201),
+        (serde_json::json!({"phone": "+4912345678"}), 201),
+        (
+            serde_json::json!({"name": "Ann", "email": "a@b.example", "phone": "+4912345678"}),
+            201,
+        ),
+        (serde_json::json!({"name": "Ann"}), 422),
+        (serde_json::json!({"phone": "12"}), 422),
+        (serde_json::json!({"email": "a@b.example", "extra": 1}), 422),
+    ] {
+        assert_eq!(
+            post_status(&client, &contacts, &viewer, body.clone()).await,
+            expected,
+            "{body}"
+        );
+    }
+
+    // Roles and authentication as for 3.0: a viewer may not create things,
+    // no token is a 401 with a challenge.
+    assert_eq!(
+        post_status(&client, &things, &viewer, thing(serde_json::json!({}))).await,
+        403
+    );
+    let response = client
+        .post(&things)
+        .json(&thing(serde_json::json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    assert!(is_problem(&response));
+    // The served document keeps the version it was written in, and its 3.1 keywords.
+    let origin = served.base.trim_end_matches("/v1");
+    let document: Value = client
+        .get(format!("{origin}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["openapi"], "3.1.1");
+    let thing = &document["components"]["schemas"]["Thing"]["properties"];
+    assert_eq!(thing["kind"]["const"], "widget", "{thing}");
+    assert_eq!(
+        thing["nickname"]["type"],
+        serde_json::json!(["string", "null"])
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn corpus_spec_mock_bodies_validate() {
     let spec = root().join("../shared/corpus/oai-petstore-expanded.yaml");

@@ -177,6 +177,20 @@ pub(crate) fn check(translated: &str) -> Result<(), String> {
         })
 }
 
+/// Steps a backtracking match may take before the value is refused
+/// (`rampart::validate::keywords::BACKTRACK_LIMIT` at run time).
+pub(crate) const BACKTRACK_LIMIT: usize = 100_000;
+
+/// Whether the backtracking engine (`fancy-regex`) compiles `translated`:
+/// patterns with look-around or backreferences, which Rust's regex refuses.
+pub(crate) fn check_backtracking(translated: &str) -> Result<(), String> {
+    fancy_regex::RegexBuilder::new(translated)
+        .backtrack_limit(BACKTRACK_LIMIT)
+        .build()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,9 +190,12 @@ fn any_shape(any: &openapiv3::AnySchema) -> Shape<'_> {
             max_items: any.max_items,
             unique: any.unique_items.unwrap_or(false),
         },
+        // A schema that only requires keys (`anyOf: [{required: [email]},
+        // {required: [phone]}]`) is read as an object too, so they are checked.
         Some("object") | None
             if !any.properties.is_empty()
                 || any.additional_properties.is_some()
+                || !any.required.is_empty()
                 || any.typ.is_some() =>
         {
             Shape::Object {

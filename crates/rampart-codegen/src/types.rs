@@ -12,6 +12,7 @@ use crate::ecma;
 use crate::names::{Namer, camel, doc, ident, snake};
 use crate::shape::{Extra, NumRules, Shape, StrRules, shape};
 
+mod keywords;
 mod one_of;
 
 /// A schema reference or value, whatever box it came in.
@@ -288,12 +289,21 @@ impl<'a> TypeSpace<'a> {
             Shape::Object {
                 properties, extra, ..
             } if properties.is_empty() && !matches!(extra, Extra::Denied) => {
+                // Each value is checked against its schema (`#[validate(nested)]`
+                // on the map reaches every value's own checks).
                 let value = match extra {
-                    Extra::Schema(s) => self.type_of(s.into(), &format!("{hint}Value")).tokens,
-                    _ => quote!(::rampart::__private::serde_json::Value),
+                    Extra::Schema(s) => {
+                        let what = format!("A value of the map `{hint}`");
+                        self.checked_type(s.into(), &format!("{hint}Value"), hint, "value", &what)
+                    }
+                    _ => RustType::value(),
                 };
+                if value.nested {
+                    return self.checked_map(schema, hint, &value);
+                }
+                let t = &value.tokens;
                 RustType::plain(
-                    quote!(::std::collections::BTreeMap<String, #value>),
+                    quote!(::std::collections::BTreeMap<String, #t>),
                     Scalar::Other,
                 )
             }
@@ -475,6 +485,9 @@ impl<'a> TypeSpace<'a> {
                 &mut field_namer,
             ));
         }
+        if let Extra::Schema(value_schema) = extra {
+            fields.push(self.extra_properties_field(name, value_schema, &mut field_namer));
+        }
         let deny = matches!(extra, Extra::Denied).then(|| quote!(#[serde(deny_unknown_fields)]));
         let ident = format_ident!("{}", name);
         self.items.push(quote! {
@@ -495,28 +508,145 @@ impl<'a> TypeSpace<'a> {
         parts: &'a [ReferenceOr<Schema>],
     ) -> bool {
         let ident = format_ident!("{}", name);
-        let Some(merged) = merge_all_of(self.spec, parts) else {
-            if parts.len() == 1 {
+        let merged = merge_all_of(self.spec, parts).filter(|m| m.exact);
+        match merged {
+            // One object part: a struct of its own with the part's fields
+            // (closed if the part is).
+            Some(merged) if parts.len() == 1 => {
+                let extra = if merged.denied {
+                    Extra::Denied
+                } else {
+                    Extra::Unspecified
+                };
+                self.define_struct(name, docs, &merged.properties, &merged.required, &extra);
+                true
+            }
+            None if parts.len() == 1 => {
                 let ty = self.type_of((&parts[0]).into(), &format!("{name}Inner"));
                 let t = ty.tokens;
                 self.items.push(quote! { #docs pub type #ident = #t; });
-                return ty.nested;
+                ty.nested
             }
-            self.warnings.push(format!(
-                "allOf of `{name}` mixes objects with other types; it is serde_json::Value"
-            ));
-            self.items
-                .push(quote! { #docs pub type #ident = ::rampart::__private::serde_json::Value; });
-            return false;
-        };
-        // additionalProperties: false in one part cannot deny the other parts' keys.
-        let extra = if merged.denied && parts.len() == 1 {
-            Extra::Denied
+            // Objects that merge exactly (none closes its keys, which would
+            // refuse the other parts' properties): one struct.
+            Some(merged) if !merged.denied => {
+                self.define_struct(
+                    name,
+                    docs,
+                    &merged.properties,
+                    &merged.required,
+                    &Extra::Unspecified,
+                );
+                true
+            }
+            _ => {
+                self.define_all_parts_checked(name, docs, parts);
+                true
+            }
+        }
+    }
+
+    /// An `allOf` whose parts do not merge into one struct (a part is not
+    /// an object, two parts declare one property differently, a part closes
+    /// its keys): a newtype over the first object part (else the first
+    /// part), whose deserialization also checks the value against every
+    /// other part, each with its own type and validation, so every part's
+    /// constraints hold.
+    fn define_all_parts_checked(
+        &mut self,
+        name: &str,
+        docs: TokenStream,
+        parts: &'a [ReferenceOr<Schema>],
+    ) {
+        let ident = format_ident!("{}", name);
+        let mut namer = Namer::default();
+        let mut typed = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let r = SRef::from(part);
+            let base = match r {
+                SRef::Ref(reference) => self
+                    .component_of(reference)
+                    .map_or(format!("Part{i}"), |(_, rust)| rust),
+                SRef::Item(_) => format!("Part{i}"),
+            };
+            let part_name = namer.unique(&base);
+            let what = format!("The `{part_name}` part of `{name}`");
+            let ty = self.checked_type(r, &format!("{name}{part_name}"), name, &part_name, &what);
+            let boxed = self.needs_box(&ty);
+            let object = matches!(
+                self.resolve(r).map(shape),
+                Some(Shape::Object { .. } | Shape::AllOf(_))
+            );
+            typed.push((ty, boxed, object));
+        }
+        let main = typed.iter().position(|(_, _, object)| *object).unwrap_or(0);
+        let (main_ty, main_boxed, _) = &typed[main];
+        let main_tokens = &main_ty.tokens;
+        let inner = if *main_boxed {
+            quote!(Box<#main_tokens>)
         } else {
-            Extra::Unspecified
+            quote!(#main_tokens)
         };
-        self.define_struct(name, docs, &merged.properties, &merged.required, &extra);
-        true
+        let checks = typed.iter().enumerate().filter(|(i, _)| *i != main).map(|(i, (ty, _, _))| {
+            let t = &ty.tokens;
+            let validate = ty.nested.then(|| {
+                quote! {
+                    ::validator::Validate::validate(&part).map_err(|e| {
+                        D::Error::custom(::std::format!("allOf part {} of `{}`: {}", #i, #name, e))
+                    })?;
+                }
+            });
+            let binding = if validate.is_some() {
+                quote!(let part =)
+            } else {
+                quote!()
+            };
+            quote! {
+                #binding <#t as ::rampart::__private::serde::Deserialize>::deserialize(&value).map_err(|e| {
+                    D::Error::custom(::std::format!("allOf part {} of `{}`: {}", #i, #name, e))
+                })?;
+                #validate
+            }
+        });
+        let wrap = if *main_boxed {
+            quote!(#ident(Box::new(main)))
+        } else {
+            quote!(#ident(main))
+        };
+        let validate = if main_ty.nested && *main_boxed {
+            quote!(::validator::Validate::validate(&*self.0))
+        } else if main_ty.nested {
+            quote!(::validator::Validate::validate(&self.0))
+        } else {
+            quote!(Ok(()))
+        };
+        self.items.push(quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+            #[serde(crate = "::rampart::__private::serde", transparent)]
+            pub struct #ident(pub #inner);
+
+            impl<'de> ::rampart::__private::serde::Deserialize<'de> for #ident {
+                fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+                where
+                    D: ::rampart::__private::serde::Deserializer<'de>,
+                {
+                    use ::rampart::__private::serde::de::Error as _;
+                    let value: ::rampart::__private::serde_json::Value =
+                        ::rampart::__private::serde::Deserialize::deserialize(deserializer)?;
+                    #(#checks)*
+                    let main = <#main_tokens as ::rampart::__private::serde::Deserialize>::deserialize(&value)
+                        .map_err(D::Error::custom)?;
+                    Ok(#wrap)
+                }
+            }
+
+            impl ::validator::Validate for #ident {
+                fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+                    #validate
+                }
+            }
+        });
     }
 
     /// A oneOf / anyOf: an enum with one variant per alternative. It
@@ -899,9 +1029,12 @@ impl<'a> TypeSpace<'a> {
                             };
                             rules.push(quote!(regex(path = *#static_ident)));
                         }
-                        Err(why) => self.warnings.push(format!(
-                            "pattern `{pattern}` of `{parent}.{wire}` cannot be compiled by Rust's regex ({why}); it is not enforced"
-                        )),
+                        Err(why) => match self.backtracking_pattern_rule(&rust, &pattern, parent, wire) {
+                            Some(rule) => rules.push(rule),
+                            None => self.warnings.push(format!(
+                                "pattern `{pattern}` of `{parent}.{wire}` cannot be compiled by Rust's regex ({why}) nor by the backtracking engine; it is not enforced"
+                            )),
+                        },
                     }
                 }
             }
@@ -927,6 +1060,7 @@ impl<'a> TypeSpace<'a> {
             }
             _ => {}
         }
+        rules.extend(self.keyword_rules(schema, ty, parent, wire));
         rules
     }
 }
@@ -1062,11 +1196,21 @@ fn validating_kind<'a>(spec: &'a OpenAPI, r: SRef<'a>, seen: &mut HashSet<String
         SRef::Item(schema) => match shape(schema) {
             Shape::Object {
                 properties, extra, ..
-            } => !properties.is_empty() || matches!(extra, Extra::Denied),
+            } => match extra {
+                _ if !properties.is_empty() => true,
+                Extra::Denied => true,
+                // A map whose values carry checks is a `Validate` newtype.
+                Extra::Schema(value) => keywords::value_checked(spec, value.into(), seen),
+                _ => false,
+            },
             Shape::OneOf(_) | Shape::AnyOf(_) => true,
-            Shape::AllOf(parts) => match merge_all_of(spec, parts) {
+            // As `define_all_of` decides: one part is a struct of its own
+            // or an alias of that part; several are a merged struct or a
+            // newtype checking every part, both `Validate`.
+            Shape::AllOf(parts) => match merge_all_of(spec, parts).filter(|m| m.exact) {
                 Some(_) => true,
-                None => parts.len() == 1 && validating_kind(spec, (&parts[0]).into(), seen),
+                None if parts.len() == 1 => validating_kind(spec, (&parts[0]).into(), seen),
+                None => true,
             },
             _ => false,
         },
@@ -1075,6 +1219,9 @@ fn validating_kind<'a>(spec: &'a OpenAPI, r: SRef<'a>, seen: &mut HashSet<String
 
 /// The properties of an allOf, merged in order (later parts win).
 struct Merged<'a> {
+    /// No property is declared by two parts with different schemas (a
+    /// merged struct keeps one schema per property).
+    exact: bool,
     properties: Vec<(&'a str, &'a ReferenceOr<Box<Schema>>)>,
     required: Vec<&'a str>,
     denied: bool,
@@ -1083,6 +1230,7 @@ struct Merged<'a> {
 /// Merge an allOf of objects; `None` when a part is not an object.
 fn merge_all_of<'a>(spec: &'a OpenAPI, parts: &'a [ReferenceOr<Schema>]) -> Option<Merged<'a>> {
     let mut merged = Merged {
+        exact: true,
         properties: Vec::new(),
         required: Vec::new(),
         denied: false,
@@ -1108,7 +1256,10 @@ fn merge_all_of<'a>(spec: &'a OpenAPI, parts: &'a [ReferenceOr<Schema>]) -> Opti
             } => {
                 for (k, v) in properties {
                     match merged.properties.iter_mut().find(|(name, _)| *name == k) {
-                        Some(existing) => existing.1 = v,
+                        Some(existing) => {
+                            merged.exact &= existing.1 == v;
+                            existing.1 = v;
+                        }
                         None => merged.properties.push((k, v)),
                     }
                 }
@@ -1116,7 +1267,20 @@ fn merge_all_of<'a>(spec: &'a OpenAPI, parts: &'a [ReferenceOr<Schema>]) -> Opti
                 merged.denied |= matches!(extra, Extra::Denied);
             }
             Shape::AllOf(inner) => stack.extend(inner.iter().rev().map(SRef::from)),
-            Shape::Any => {}
+            Shape::Any => {
+                // A part with no type: its `required` joins the struct's;
+                // any other constraint it states needs the part checked on
+                // its own.
+                if let openapiv3::SchemaKind::Any(any) = &schema.schema_kind {
+                    merged
+                        .required
+                        .extend(any.required.iter().map(String::as_str));
+                }
+                let words = serde_json::to_value(&schema.schema_kind).unwrap_or_default();
+                merged.exact &= words
+                    .as_object()
+                    .is_none_or(|o| o.keys().all(|k| k == "required"));
+            }
             _ => return None,
         }
     }

@@ -66,6 +66,8 @@ pub mod version;
 pub mod __private {
     pub use axum;
     pub use bytes;
+    pub use fancy_regex::Regex as BacktrackingRegex;
+    pub use fancy_regex::RegexBuilder as BacktrackingRegexBuilder;
     pub use http;
     pub use regex::Regex;
     pub use serde;

@@ -325,7 +325,10 @@ impl SecurityBuilder {
             );
         }
         self.served = Some(ServedSpec {
-            document: serde_json::to_value(&model.openapi).unwrap_or_default(),
+            document: match &model.written {
+                Some(written) => written.clone(),
+                None => serde_json::to_value(&model.openapi).unwrap_or_default(),
+            },
             operations: model
                 .operations
                 .iter()

@@ -648,6 +648,8 @@ mod tests {
     }
 }
 
+pub mod keywords;
+
 /// Validators for OpenAPI formats `validator` lacks, used by generated code
 /// through `#[validate(custom(function = "..."))]`.
 pub mod formats {
