@@ -17,6 +17,7 @@ const SCENARIOS: &[&str] = &[
     "jwt-rate-memory",
     "jwt-rate-redis",
     "validated-json",
+    "recursive-one-of",
 ];
 
 #[test]
@@ -62,6 +63,7 @@ fn bench_reports_every_scenario_with_only_2xx_responses() {
         })
         .collect();
     let mut expected: Vec<&str> = SCENARIOS.to_vec();
+    expected.push("one-of-budget-refusal");
     expected.push("generation");
     assert_eq!(names, expected, "rows in order:\n{stdout}");
 
@@ -92,7 +94,18 @@ fn bench_reports_every_scenario_with_only_2xx_responses() {
         panic!("Redis is required under CI=true (REDIS_URL or redis://127.0.0.1:6379)");
     }
 
-    let generation = &rows[SCENARIOS.len()];
+    // The timed refusal of a body past the oneOf work budget: the budget ran
+    // out (steps past the limit) and the figure is a time.
+    let refusal = &rows[SCENARIOS.len()];
+    let limit = refusal["limit_steps"].as_u64().expect("limit_steps");
+    assert!(
+        refusal["steps"].as_u64().expect("steps") > limit,
+        "{refusal}"
+    );
+    let best = refusal["best_us"].as_f64().expect("best_us");
+    assert!(best.is_finite() && best > 0.0, "{refusal}");
+
+    let generation = &rows[SCENARIOS.len() + 1];
     assert!(
         generation["spec"]
             .as_str()
