@@ -1039,7 +1039,10 @@ impl<'a> TypeSpace<'a> {
                 }
             }
             Shape::Int(n) | Shape::Num(n) if ty.scalar != Scalar::Other => {
-                if let Some(range) = range(&n, ty.scalar, &ty.tokens.to_string()) {
+                // The primitive behind the type (a component alias such as
+                // `Int53Type` is `i64`), so bound literals get its type.
+                let primitive = scalar_primitive(ty.scalar, n.format.as_deref());
+                if let Some(range) = range(&n, ty.scalar, primitive) {
                     rules.push(range);
                 }
             }
@@ -1062,6 +1065,18 @@ impl<'a> TypeSpace<'a> {
         }
         rules.extend(self.keyword_rules(schema, ty, parent, wire));
         rules
+    }
+}
+
+/// The Rust primitive of a scalar schema (what `inline_type` generates for
+/// it): `i32` for `format: int32`, `f32` for `format: float`, else `i64` /
+/// `f64`.
+fn scalar_primitive(scalar: Scalar, format: Option<&str>) -> &'static str {
+    match (scalar, format) {
+        (Scalar::Int, Some("int32")) => "i32",
+        (Scalar::Int, _) => "i64",
+        (Scalar::Float, Some("float")) => "f32",
+        _ => "f64",
     }
 }
 

@@ -40,8 +40,14 @@ impl<'a> TypeSpace<'a> {
     ) -> Vec<TokenStream> {
         let mut rules = Vec::new();
         let words = keywords(schema);
-        let tokens = ty.tokens.to_string();
         let shape = shape(schema);
+        // A scalar behind an alias (`Int53Type`) is checked as its primitive.
+        let tokens = match (&shape, ty.scalar) {
+            (Shape::Int(n) | Shape::Num(n), Scalar::Int | Scalar::Float) => {
+                super::scalar_primitive(ty.scalar, n.format.as_deref()).to_owned()
+            }
+            _ => ty.tokens.to_string(),
+        };
         if let Some(values) = words.get("enum").and_then(Value::as_array)
             && !ty.is_enum
             && !matches!(shape, Shape::Str(_))
