@@ -48,10 +48,14 @@ impl<'a> TypeSpace<'a> {
             }
             _ => ty.tokens.to_string(),
         };
+        // `validator` passes a value by value only when the field's type is
+        // written as a primitive number; behind an alias it passes a
+        // reference (`&&i64` through an `Option`, which coerces to `&i64`).
+        let by_value = ty.tokens.to_string() == tokens;
         if let Some(values) = words.get("enum").and_then(Value::as_array)
             && !ty.is_enum
             && !matches!(shape, Shape::Str(_))
-            && let Some(rule) = self.enum_rule(values, &tokens, parent, wire)
+            && let Some(rule) = self.enum_rule(values, &tokens, by_value, parent, wire)
         {
             rules.push(rule);
         }
@@ -61,9 +65,13 @@ impl<'a> TypeSpace<'a> {
             && matches!(tokens.as_str(), "i32" | "i64" | "f32" | "f64")
         {
             let t = format_ident!("{}", tokens);
-            let param = quote!(value: #t);
+            let (param, value) = if by_value {
+                (quote!(value: #t), quote!(value))
+            } else {
+                (quote!(value: &#t), quote!(*value))
+            };
             let divisor = Literal::f64_unsuffixed(divisor);
-            let body = quote!(::rampart::validate::keywords::multiple_of(value as f64, #divisor));
+            let body = quote!(::rampart::validate::keywords::multiple_of(#value as f64, #divisor));
             let f = self.keyword_fn(parent, wire, "multiple_of", quote!(), param, body);
             rules.push(quote!(custom(function = #f)));
         }
@@ -336,6 +344,7 @@ impl<'a> TypeSpace<'a> {
         &mut self,
         values: &[Value],
         tokens: &str,
+        by_value: bool,
         parent: &str,
         wire: &str,
     ) -> Option<TokenStream> {
@@ -348,7 +357,7 @@ impl<'a> TypeSpace<'a> {
                     .filter_map(|v| v.as_i64())
                     .map(Literal::i64_unsuffixed);
                 let t = format_ident!("{}", tokens);
-                (quote!(value: #t), quote!(&[#(#lits),*]))
+                (number_param(&t, by_value), quote!(&[#(#lits),*]))
             }
             "f32" | "f64" => {
                 let lits = values
@@ -356,7 +365,7 @@ impl<'a> TypeSpace<'a> {
                     .filter_map(|v| v.as_f64())
                     .map(Literal::f64_unsuffixed);
                 let t = format_ident!("{}", tokens);
-                (quote!(value: #t), quote!(&[#(#lits),*]))
+                (number_param(&t, by_value), quote!(&[#(#lits),*]))
             }
             "bool" => {
                 let lits = values.iter().filter_map(|v| v.as_bool());
@@ -380,7 +389,7 @@ impl<'a> TypeSpace<'a> {
             }
             _ => return None,
         };
-        let value = if matches!(tokens, "bool") {
+        let value = if matches!(tokens, "bool") || !by_value {
             quote!(value)
         } else {
             quote!(&value)
@@ -480,5 +489,15 @@ pub(super) fn value_checked<'a>(
                 || items.is_some_and(|i| value_checked(spec, i.into(), seen))
         }
         Shape::Object { .. } | Shape::AllOf(_) | Shape::OneOf(_) | Shape::AnyOf(_) => false,
+    }
+}
+
+/// The parameter of a generated numeric check: by value for a field typed
+/// as the primitive, by reference behind an alias (how `validator` calls it).
+fn number_param(t: &proc_macro2::Ident, by_value: bool) -> TokenStream {
+    if by_value {
+        quote!(value: #t)
+    } else {
+        quote!(value: &#t)
     }
 }
