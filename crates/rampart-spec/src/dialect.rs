@@ -33,6 +33,7 @@
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::node::{Key, Node, NodeKind, escape_pointer_token};
+use crate::schemas::{ONE_SCHEMA, SCHEMA_LISTS, SCHEMA_MAPS};
 use crate::source::Span;
 
 /// The OpenAPI version family of a document.
@@ -391,27 +392,6 @@ fn document(node: &mut Node, pointer: &str, dialect: Dialect, diags: &mut Diagno
         _ => {}
     }
 }
-
-/// Keywords whose value is one schema.
-const ONE_SCHEMA: &[&str] = &[
-    "items",
-    "additionalProperties",
-    "not",
-    "propertyNames",
-    "contains",
-    "if",
-    "then",
-    "else",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-    "contentSchema",
-];
-
-/// Keywords whose value is a list of schemas.
-const SCHEMA_LISTS: &[&str] = &["allOf", "oneOf", "anyOf", "prefixItems"];
-
-/// Keywords whose value maps names to schemas.
-const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
 
 /// Rewrite one schema and, first, the schemas inside it.
 fn schema(node: &mut Node, dialect: Dialect, diags: &mut Diagnostics) {

@@ -203,8 +203,9 @@ fn document(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
     }
 }
 
-/// Keywords whose value is one schema.
-const ONE_SCHEMA: &[&str] = &[
+/// Keywords whose value is one schema (the walk over schemas and the 3.1
+/// rewrite in [`crate::dialect`] enter the same ones).
+pub(crate) const ONE_SCHEMA: &[&str] = &[
     "items",
     "additionalProperties",
     "not",
@@ -218,20 +219,17 @@ const ONE_SCHEMA: &[&str] = &[
     "contentSchema",
 ];
 
-/// Keywords (besides `properties`) whose value maps names to schemas.
-const SCHEMA_MAPS: &[&str] = &["patternProperties", "dependentSchemas"];
+/// Keywords whose value is a list of schemas.
+pub(crate) const SCHEMA_LISTS: &[&str] = &["allOf", "oneOf", "anyOf", "prefixItems"];
+
+/// Keywords whose value maps names to schemas.
+pub(crate) const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
 
 fn schema(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
     if node.entries().is_none() || node.get("$ref").is_some() {
         return;
     }
     f(pointer, node);
-    if let Some(properties) = node.get("properties").and_then(Node::entries) {
-        for (name, s) in properties {
-            let p = format!("{pointer}/properties/{}", escape_pointer_token(&name.text));
-            schema(s, &p, f);
-        }
-    }
     for key in SCHEMA_MAPS {
         for (name, s) in node.get(key).and_then(Node::entries).unwrap_or_default() {
             let p = format!("{pointer}/{key}/{}", escape_pointer_token(&name.text));
@@ -243,7 +241,7 @@ fn schema(node: &Node, pointer: &str, f: &mut dyn FnMut(&str, &Node)) {
             schema(s, &format!("{pointer}/{key}"), f);
         }
     }
-    for key in ["allOf", "oneOf", "anyOf", "prefixItems"] {
+    for key in SCHEMA_LISTS {
         for (i, s) in node
             .get(key)
             .and_then(Node::items)
