@@ -971,6 +971,37 @@ impl<'a> TypeSpace<'a> {
         }
     }
 
+    /// The `LazyLock<Regex>` static for an ECMA-262 `pattern` (already
+    /// translated to `rust` and checked), one per distinct pattern, named
+    /// after the first field it checks.
+    pub(crate) fn regex_static(
+        &mut self,
+        pattern: &str,
+        rust: &str,
+        parent: &str,
+        wire: &str,
+    ) -> proc_macro2::Ident {
+        if let Some(existing) = self.pattern_cache.get(pattern) {
+            return existing.clone();
+        }
+        let name = self
+            .pattern_namer
+            .unique(&format!("{}_{}", snake(parent), snake(wire)).to_ascii_uppercase());
+        let static_ident = format_ident!("{}_PATTERN", name);
+        let docs = (rust != pattern).then(|| {
+            let text = format!(" `{pattern}` (ECMA-262), in Rust's regex syntax.");
+            quote!(#[doc = #text])
+        });
+        self.patterns.push(quote! {
+            #docs
+            static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
+                ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#rust).expect("pattern checked when generated"));
+        });
+        self.pattern_cache
+            .insert(pattern.to_owned(), static_ident.clone());
+        static_ident
+    }
+
     fn rules(
         &mut self,
         schema: &Schema,
@@ -1009,24 +1040,7 @@ impl<'a> TypeSpace<'a> {
                     let rust = ecma::translate(&pattern);
                     match ecma::check(&rust) {
                         Ok(()) => {
-                            let static_ident = match self.pattern_cache.get(&pattern) {
-                                Some(existing) => existing.clone(),
-                                None => {
-                                    let name = self.pattern_namer.unique(&format!("{}_{}", snake(parent), snake(wire)).to_ascii_uppercase());
-                                    let static_ident = format_ident!("{}_PATTERN", name);
-                                    let docs = (rust != pattern).then(|| {
-                                        let text = format!(" `{pattern}` (ECMA-262), in Rust's regex syntax.");
-                                        quote!(#[doc = #text])
-                                    });
-                                    self.patterns.push(quote! {
-                                        #docs
-                                        static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
-                                            ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#rust).expect("pattern checked when generated"));
-                                    });
-                                    self.pattern_cache.insert(pattern.clone(), static_ident.clone());
-                                    static_ident
-                                }
-                            };
+                            let static_ident = self.regex_static(&pattern, &rust, parent, wire);
                             rules.push(quote!(regex(path = *#static_ident)));
                         }
                         Err(why) => match self.backtracking_pattern_rule(&rust, &pattern, parent, wire) {

@@ -313,15 +313,7 @@ impl<'a> TypeSpace<'a> {
         if let Some(pattern) = &rules.pattern {
             let rust = crate::ecma::translate(pattern);
             crate::ecma::check(&rust).ok()?;
-            let static_ident = format_ident!(
-                "{}_NAMES_PATTERN",
-                self.pattern_namer
-                    .unique(&format!("{}_{}", snake(parent), snake(wire)).to_ascii_uppercase())
-            );
-            self.patterns.push(quote! {
-                static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
-                    ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#rust).expect("pattern checked when generated"));
-            });
+            let static_ident = self.regex_static(pattern, &rust, parent, &format!("{wire}_names"));
             checks.push(quote!(#static_ident.is_match(name)));
         }
         if !rules.enumeration.is_empty() {
