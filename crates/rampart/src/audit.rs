@@ -351,14 +351,34 @@ impl fmt::Display for RedactedQuery<'_> {
 /// A logged value with its control characters escaped (`\n` → `\\n`), so a
 /// value that comes from a request or a token (a JWT `sub`, a scheme name
 /// from config) can never start a new log line or send terminal escapes.
+/// Besides the C0/C1 controls (NEL, U+0085, among them), the Unicode line
+/// and paragraph separators (U+2028, U+2029), which JavaScript and some log
+/// viewers treat as line breaks, and the bidirectional controls (U+200E,
+/// U+200F, U+061C, U+202A–U+202E, U+2066–U+2069), which reorder what a
+/// reader sees, are escaped as `\u{2028}`.
 #[derive(Debug, Clone, Copy)]
 pub struct Clean<'a>(pub &'a str);
+
+/// Whether `c` is written escaped by [`Clean`].
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
 
 impl fmt::Display for Clean<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use std::fmt::Write as _;
         for c in self.0.chars() {
-            if c.is_control() {
+            if needs_escape(c) {
                 write!(f, "{}", c.escape_default())?;
             } else {
                 f.write_char(c)?;
@@ -525,5 +545,18 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("\"name\":\"x\""));
+    }
+
+    #[test]
+    fn clean_escapes_unicode_line_breaks_and_bidi_controls() {
+        let dirty = "a\u{2028}b\u{2029}c\u{85}d\u{202E}e\u{2066}f\u{2069}g\u{200E}\u{200F}\u{61C}h";
+        let shown = Clean(dirty).to_string();
+        assert_eq!(
+            shown,
+            r"a\u{2028}b\u{2029}c\u{85}d\u{202e}e\u{2066}f\u{2069}g\u{200e}\u{200f}\u{61c}h"
+        );
+        // Everything else passes: accents, CJK, emoji, a zero-width joiner.
+        let fine = "Zoë 東京 👩\u{200D}💻";
+        assert_eq!(Clean(fine).to_string(), fine);
     }
 }
