@@ -51,13 +51,15 @@ static CLIENT_IP_UNKNOWN_LOGGED: std::sync::atomic::AtomicBool =
 
 /// The answer when a step needs the client's address (the brute-force
 /// lockout, a quota keyed by IP) and the server was run without the peer
-/// address (`ConnectInfo<SocketAddr>`): fail closed with `500` and say
+/// address (`ConnectInfo<SocketAddr>`), or a trusted proxy forwarded an
+/// unreadable client address ([`client_ip`](crate::rate::client_ip)): fail closed with `500` and say
 /// loudly why, rather than silently turning the lockout off or sharing one
 /// bucket between every anonymous client.
 pub(crate) fn client_ip_unknown(operation: &str, needed_for: &'static str) -> Response {
     const FIX: &str = "the client IP is unknown: serve with rampart::server::serve or \
-                       `into_make_service_with_connect_info::<SocketAddr>()`; refusing \
-                       requests that need it";
+                       `into_make_service_with_connect_info::<SocketAddr>()` (or a trusted \
+                       proxy forwarded a client address that is not an IP address); \
+                       refusing requests that need it";
     if !CLIENT_IP_UNKNOWN_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         tracing::error!(
             target: "rampart::audit",

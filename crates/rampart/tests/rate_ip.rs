@@ -117,3 +117,49 @@ async fn rfc7239_forwarded_with_ipv6_grouped_by_64() {
         429
     );
 }
+
+async fn status_with_bytes(url: &str, header: &str, value: &[u8]) -> u16 {
+    client()
+        .get(url)
+        .header(
+            header,
+            reqwest::header::HeaderValue::from_bytes(value).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Issue 24, item 7: one non-ASCII byte anywhere in `X-Forwarded-For` made
+/// the whole value unreadable and the trusted proxy the client, so every
+/// client behind it shared one bucket (and one lockout).
+#[tokio::test]
+async fn a_non_ascii_byte_does_not_make_the_trusted_proxy_the_client() {
+    let trusted = TrustedProxies::parse("127.0.0.1/32").unwrap();
+    let addr = serve(limited_app(trusted)).await;
+    let url = format!("http://{addr}/login");
+    let xff = "x-forwarded-for";
+
+    // A client writes a non-ASCII byte; the proxy appends its real address.
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(status_with_bytes(&url, xff, b"caf\xe9, 203.0.113.1").await);
+    }
+    assert_eq!(got, [200, 200, 429]);
+    // Another client behind the same proxy keeps its own bucket.
+    assert_eq!(
+        status_with_bytes(&url, xff, b"\xff, 203.0.113.2").await,
+        200
+    );
+    assert_eq!(status_with(&url, xff, "203.0.113.2").await, 200);
+    // The proxy itself (no header) is yet another bucket, untouched so far.
+    assert_eq!(client().get(&url).send().await.unwrap().status(), 200);
+    // The address the proxy vouches for is unreadable: the client is
+    // unknown and the quota keyed by it fails closed (not the proxy's bucket).
+    for _ in 0..3 {
+        assert_eq!(status_with_bytes(&url, xff, b"203.0.113.3\xe9").await, 500);
+    }
+    assert_eq!(client().get(&url).send().await.unwrap().status(), 200);
+}

@@ -335,7 +335,8 @@ where
                 None => allowed = Some(None),
             }
         }
-        let client = peer(&parts.extensions).map(|p| client_ip(p, &parts.headers, &config.trusted));
+        let client =
+            peer(&parts.extensions).and_then(|p| client_ip(p, &parts.headers, &config.trusted));
         parts.extensions.insert(
             RequestContext::new(finish.id.clone(), client, tls)
                 .with_owner(config.owner.clone())

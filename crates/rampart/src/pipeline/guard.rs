@@ -356,7 +356,7 @@ impl Facts {
         let ip = match context {
             Some(ctx) if plan.state.made(ctx) => ctx.client_ip(),
             _ => crate::context::peer(&req.extensions)
-                .map(|peer| crate::rate::client_ip(peer, &req.headers, &plan.state.trusted)),
+                .and_then(|peer| crate::rate::client_ip(peer, &req.headers, &plan.state.trusted)),
         };
         let request_id = match context {
             Some(_) => None,

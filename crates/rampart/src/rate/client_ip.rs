@@ -154,44 +154,109 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The client's address: the socket `peer` unless it is a trusted proxy, in
 /// which case the right-most address in the configured forwarding header
-/// that is not itself a trusted proxy. An unreadable hop stops the walk at
-/// the last trusted address (never at anything a client could choose).
-pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+/// that is not itself a trusted proxy.
+///
+/// `None` when a trusted proxy vouches for something that is not an address:
+/// an unreadable hop (`unknown`, an obfuscated name, garbage, bytes that are
+/// not ASCII) reached before the first untrusted address, or more than 32
+/// trusted hops. The client is then *unknown*; the proxy is never taken for
+/// the client, which would put every client behind it in one rate bucket
+/// and let one of them lock all the others out. Steps that need the client
+/// address refuse such a request (fail closed); steps that do not keep
+/// working. The header is split into hops as bytes, so a byte a client
+/// wrote left of what the proxies appended is never looked at.
+pub fn client_ip(
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> Option<IpAddr> {
     let mut walk = Walk {
         current: canonical(peer.ip()),
         walked: 0,
         trusted,
     };
     if !trusted.contains(walk.current) {
-        return walk.current;
+        return Some(walk.current);
     }
-    match trusted.header {
-        ForwardedHeader::XForwardedFor => {
-            for value in headers.get_all(X_FORWARDED_FOR).iter().rev() {
-                let Ok(value) = value.to_str() else {
-                    return walk.current;
-                };
-                for hop in value.rsplit(',').map(str::trim).filter(|h| !h.is_empty()) {
-                    if let Some(found) = walk.step(parse_hop(hop)) {
-                        return found;
-                    }
-                }
+    let found = match trusted.header {
+        ForwardedHeader::XForwardedFor => walk_values(
+            headers.get_all(X_FORWARDED_FOR).iter().rev(),
+            &mut walk,
+            |value| {
+                value
+                    .rsplit(|&b| b == b',')
+                    .filter(|h| !h.trim_ascii().is_empty())
+                    .map(Some)
+                    .collect()
+            },
+        ),
+        ForwardedHeader::Forwarded => walk_values(
+            headers.get_all(header::FORWARDED).iter().rev(),
+            &mut walk,
+            |value| forwarded_elements(value).into_iter().rev().collect(),
+        ),
+    };
+    match found {
+        Walked::Client(ip) => Some(ip),
+        // Every hop trusted (or no header: the proxy itself is talking).
+        Walked::AllTrusted => Some(walk.current),
+        Walked::Unreadable => {
+            unreadable_chain(trusted.header);
+            None
+        }
+    }
+}
+
+/// How a walk over the forwarding header ended.
+enum Walked {
+    /// At the first untrusted address.
+    Client(IpAddr),
+    /// Past the left-most hop, every hop trusted.
+    AllTrusted,
+    /// At a hop that is not an address, or past [`MAX_HOPS`].
+    Unreadable,
+}
+
+/// Walk the hops of each header value (right-most value first), each
+/// value's hops listed right to left by `hops`.
+fn walk_values<'v>(
+    values: impl Iterator<Item = &'v http::HeaderValue>,
+    walk: &mut Walk<'_>,
+    hops: impl Fn(&'v [u8]) -> Vec<Option<&'v [u8]>>,
+) -> Walked {
+    for value in values {
+        for hop in hops(value.as_bytes()) {
+            match walk.step(hop.and_then(parse_hop)) {
+                Step::Continue => {}
+                Step::Done(end) => return end,
             }
         }
-        ForwardedHeader::Forwarded => {
-            for value in headers.get_all(header::FORWARDED).iter().rev() {
-                let Ok(value) = value.to_str() else {
-                    return walk.current;
-                };
-                for element in forwarded_elements(value).into_iter().rev() {
-                    if let Some(found) = walk.step(element.and_then(parse_hop)) {
-                        return found;
-                    }
-                }
-            }
-        }
     }
-    walk.current
+    Walked::AllTrusted
+}
+
+/// Whether an unreadable forwarded chain was logged already (once per
+/// process at `warn`, later at `debug`).
+static UNREADABLE_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn unreadable_chain(header: ForwardedHeader) {
+    const WHY: &str = "a trusted proxy forwarded a client address that is not an IP address \
+                       (`unknown`, an obfuscated name, garbage or non-ASCII bytes): the client \
+                       IP is unknown; requests that need it are refused";
+    let header = match header {
+        ForwardedHeader::XForwardedFor => "x-forwarded-for",
+        ForwardedHeader::Forwarded => "forwarded",
+    };
+    if !UNREADABLE_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(target: "rampart::audit", event = "client_ip_unreadable", header, "{WHY}");
+    } else {
+        tracing::debug!(target: "rampart::audit", event = "client_ip_unreadable", header, "{WHY}");
+    }
+}
+
+enum Step {
+    Continue,
+    Done(Walked),
 }
 
 struct Walk<'a> {
@@ -201,15 +266,20 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    /// Move one hop left; `Some` when the walk ends there.
-    fn step(&mut self, hop: Option<IpAddr>) -> Option<IpAddr> {
+    /// Move one hop left: done at the first untrusted address, or at an
+    /// unreadable hop (or past [`MAX_HOPS`]).
+    fn step(&mut self, hop: Option<IpAddr>) -> Step {
         self.walked += 1;
         match hop {
             Some(ip) if self.walked <= MAX_HOPS => {
                 self.current = ip;
-                (!self.trusted.contains(ip)).then_some(ip)
+                if self.trusted.contains(ip) {
+                    Step::Continue
+                } else {
+                    Step::Done(Walked::Client(ip))
+                }
             }
-            _ => Some(self.current),
+            _ => Step::Done(Walked::Unreadable),
         }
     }
 }
@@ -219,13 +289,13 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// The `for=` value of each element of a `Forwarded` field value, in order
 /// (`None` for an element without one). Commas and semicolons inside quoted
 /// strings do not split.
-fn forwarded_elements(value: &str) -> Vec<Option<&str>> {
+fn forwarded_elements(value: &[u8]) -> Vec<Option<&[u8]>> {
     let mut out = Vec::new();
     let mut element_for = None;
     let mut pair_start = 0;
     let mut in_quotes = false;
     let mut escaped = false;
-    for (i, b) in value.bytes().enumerate() {
+    for (i, &b) in value.iter().enumerate() {
         if in_quotes {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -257,15 +327,19 @@ fn forwarded_elements(value: &str) -> Vec<Option<&str>> {
 }
 
 /// The value of a `for=` pair.
-fn for_param(pair: &str) -> Option<&str> {
-    let (name, v) = pair.split_once('=')?;
-    name.trim().eq_ignore_ascii_case("for").then(|| v.trim())
+fn for_param(pair: &[u8]) -> Option<&[u8]> {
+    let eq = pair.iter().position(|&b| b == b'=')?;
+    let (name, v) = (&pair[..eq], &pair[eq + 1..]);
+    name.trim_ascii()
+        .eq_ignore_ascii_case(b"for")
+        .then(|| v.trim_ascii())
 }
 
 /// One hop: `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]:80`,
-/// optionally quoted. `unknown` and obfuscated names are unreadable.
-fn parse_hop(hop: &str) -> Option<IpAddr> {
-    let hop = hop.trim();
+/// optionally quoted. `unknown`, obfuscated names and anything not ASCII
+/// are unreadable.
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let hop = std::str::from_utf8(hop.trim_ascii()).ok()?;
     let hop = hop
         .strip_prefix('"')
         .and_then(|h| h.strip_suffix('"'))
@@ -290,6 +364,10 @@ mod tests {
         SocketAddr::new(s.parse().unwrap(), 40000)
     }
 
+    fn ip(found: Option<IpAddr>) -> String {
+        found.map_or_else(|| "unknown".into(), |ip| ip.to_string())
+    }
+
     fn xff(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for v in values {
@@ -304,11 +382,11 @@ mod tests {
         let h = xff(&["1.2.3.4"]);
         assert_eq!(
             client_ip(peer("203.0.113.9"), &h, &trusted),
-            peer("203.0.113.9").ip()
+            Some(peer("203.0.113.9").ip())
         );
         assert_eq!(
             client_ip(peer("10.0.0.1"), &h, &TrustedProxies::none()),
-            peer("10.0.0.1").ip()
+            Some(peer("10.0.0.1").ip())
         );
     }
 
@@ -318,27 +396,18 @@ mod tests {
         // The client claimed 6.6.6.6; the edge proxy appended the real 198.51.100.7.
         let h = xff(&["6.6.6.6, 198.51.100.7", "192.168.1.1"]);
         assert_eq!(
-            client_ip(peer("10.1.2.3"), &h, &trusted).to_string(),
+            ip(client_ip(peer("10.1.2.3"), &h, &trusted)),
             "198.51.100.7"
         );
         // Ports and brackets are tolerated.
         let h = xff(&["[2001:db8::7]:443, 10.0.0.9:80"]);
-        assert_eq!(
-            client_ip(peer("10.1.2.3"), &h, &trusted).to_string(),
-            "2001:db8::7"
-        );
-        // Garbage right of the trusted hops stops at the last trusted address.
+        assert_eq!(ip(client_ip(peer("10.1.2.3"), &h, &trusted)), "2001:db8::7");
+        // Garbage right of the trusted hops: the client is unknown, never the proxy.
         let h = xff(&["1.2.3.4, garbage"]);
-        assert_eq!(
-            client_ip(peer("10.1.2.3"), &h, &trusted).to_string(),
-            "10.1.2.3"
-        );
+        assert_eq!(ip(client_ip(peer("10.1.2.3"), &h, &trusted)), "unknown");
         // All hops trusted: the left-most one.
         let h = xff(&["10.9.9.9"]);
-        assert_eq!(
-            client_ip(peer("10.1.2.3"), &h, &trusted).to_string(),
-            "10.9.9.9"
-        );
+        assert_eq!(ip(client_ip(peer("10.1.2.3"), &h, &trusted)), "10.9.9.9");
     }
 
     #[test]
@@ -356,19 +425,71 @@ mod tests {
         h.append(header::FORWARDED, HeaderValue::from_static("for=10.2.2.2"));
         h.append(X_FORWARDED_FOR, HeaderValue::from_static("7.7.7.7"));
         assert_eq!(
-            client_ip(peer("10.1.1.1"), &h, &trusted).to_string(),
+            ip(client_ip(peer("10.1.1.1"), &h, &trusted)),
             "2001:db8:cafe::17"
         );
         let xff_trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
-        assert_eq!(
-            client_ip(peer("10.1.1.1"), &h, &xff_trusted).to_string(),
-            "7.7.7.7"
-        );
+        assert_eq!(ip(client_ip(peer("10.1.1.1"), &h, &xff_trusted)), "7.7.7.7");
         let mut h = HeaderMap::new();
         h.append(header::FORWARDED, HeaderValue::from_static("for=unknown"));
+        assert_eq!(ip(client_ip(peer("10.1.1.1"), &h, &trusted)), "unknown");
+        // An element without `for=` says nothing about the client either.
+        let mut h = HeaderMap::new();
+        h.append(header::FORWARDED, HeaderValue::from_static("proto=https"));
+        assert_eq!(ip(client_ip(peer("10.1.1.1"), &h, &trusted)), "unknown");
+    }
+
+    /// Issue 24, item 7: before, a header value that was not visible ASCII
+    /// as a whole made the trusted proxy the client (one bucket and one
+    /// lockout for everyone behind it).
+    #[test]
+    fn a_non_ascii_byte_never_makes_the_proxy_the_client() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let raw = |bytes: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.append(X_FORWARDED_FOR, HeaderValue::from_bytes(bytes).unwrap());
+            h
+        };
+        // The client wrote a non-ASCII byte; the proxy appended the real address.
+        let h = raw(b"caf\xe9, 198.51.100.7");
         assert_eq!(
-            client_ip(peer("10.1.1.1"), &h, &trusted).to_string(),
-            "10.1.1.1"
+            ip(client_ip(peer("10.1.2.3"), &h, &trusted)),
+            "198.51.100.7"
+        );
+        let h = raw(b"\xff\xfe, 198.51.100.7, 10.0.0.9");
+        assert_eq!(
+            ip(client_ip(peer("10.1.2.3"), &h, &trusted)),
+            "198.51.100.7"
+        );
+        // The hop the proxy vouches for is itself unreadable: unknown.
+        let h = raw(b"198.51.100.7\xe9");
+        assert_eq!(ip(client_ip(peer("10.1.2.3"), &h, &trusted)), "unknown");
+        let h = raw(b"198.51.100.7, 10.0.0.\xe9");
+        assert_eq!(ip(client_ip(peer("10.1.2.3"), &h, &trusted)), "unknown");
+        // The same in RFC 7239 `Forwarded`, quoted strings included.
+        let fwd = trusted.clone().header(ForwardedHeader::Forwarded);
+        let mut h = HeaderMap::new();
+        h.append(
+            header::FORWARDED,
+            HeaderValue::from_bytes(b"for=\"caf\xe9\", for=198.51.100.8;by=\"\xe9,x\"").unwrap(),
+        );
+        assert_eq!(ip(client_ip(peer("10.1.2.3"), &h, &fwd)), "198.51.100.8");
+        let mut h = HeaderMap::new();
+        h.append(
+            header::FORWARDED,
+            HeaderValue::from_bytes(b"for=\"\xe9\"").unwrap(),
+        );
+        assert_eq!(ip(client_ip(peer("10.1.2.3"), &h, &fwd)), "unknown");
+        // More trusted hops than are examined: unknown, not the 32nd proxy.
+        let chain = vec!["10.0.0.1"; MAX_HOPS + 1].join(", ");
+        assert_eq!(
+            ip(client_ip(peer("10.1.2.3"), &xff(&[&chain]), &trusted)),
+            "unknown"
+        );
+        // No header from a trusted peer: the proxy itself is the client.
+        assert_eq!(
+            ip(client_ip(peer("10.1.2.3"), &HeaderMap::new(), &trusted)),
+            "10.1.2.3"
         );
     }
 

@@ -175,7 +175,7 @@ fn request_ip<B>(req: &Request<B>, trusted: &TrustedProxies) -> Option<IpAddr> {
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| client_ip(*peer, req.headers(), trusted))
+        .and_then(|ConnectInfo(peer)| client_ip(*peer, req.headers(), trusted))
 }
 
 impl<S, B> Service<Request<B>> for RateLimitService<S>
