@@ -8,7 +8,11 @@
 //! - JSON nesting depth and `Content-Type` → `400`/`415` by
 //!   [`crate::validate::ValidJson`] (not repeated here);
 //! - unsupported method on a known path → `405` with `Allow`, by the fallback
-//!   [`crate::harden::harden`] installs.
+//!   [`crate::harden::harden`] installs;
+//! - connection limits (request-head read timeout, idle timeout, HTTP/2
+//!   keep-alive pings, the connection cap), enforced by
+//!   [`crate::server`] → the connection is closed (or, at the cap, not
+//!   accepted yet).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -45,6 +49,25 @@ pub struct LimitsConfig {
     /// Most bytes of header names and values accepted (default `16KiB`).
     #[serde(deserialize_with = "size_usize")]
     pub max_header_bytes: usize,
+    /// Longest an HTTP/1 client may take to send a request head, in
+    /// milliseconds, else the connection is closed; `0` turns it off
+    /// (default 30000; `RAMPART_HEADER_READ_TIMEOUT_MS`).
+    pub header_read_timeout_ms: u64,
+    /// A connection (HTTP/1 or HTTP/2) with no request in flight for this
+    /// many milliseconds is closed; `0` turns it off (default 75000, longer
+    /// than the 60 s idle timeout of common load balancers;
+    /// `RAMPART_IDLE_TIMEOUT_MS`).
+    pub idle_timeout_ms: u64,
+    /// Interval of HTTP/2 keep-alive pings, in milliseconds; `0` sends none
+    /// (default 30000; `RAMPART_HTTP2_KEEP_ALIVE_INTERVAL_MS`).
+    pub http2_keep_alive_interval_ms: u64,
+    /// A ping not acknowledged within this many milliseconds closes the
+    /// HTTP/2 connection (default 10000; `RAMPART_HTTP2_KEEP_ALIVE_TIMEOUT_MS`).
+    pub http2_keep_alive_timeout_ms: u64,
+    /// Most connections open at once; at the cap the server stops accepting
+    /// and new connections wait in the listen backlog until one closes. `0`
+    /// removes the cap (default 10000; `RAMPART_MAX_CONNECTIONS`).
+    pub max_connections: usize,
 }
 
 impl Default for LimitsConfig {
@@ -55,14 +78,57 @@ impl Default for LimitsConfig {
             timeout_status: 408,
             max_headers: 64,
             max_header_bytes: 16 * 1024,
+            header_read_timeout_ms: 30_000,
+            idle_timeout_ms: 75_000,
+            http2_keep_alive_interval_ms: 30_000,
+            http2_keep_alive_timeout_ms: 10_000,
+            max_connections: 10_000,
         }
     }
 }
+
+/// The environment variables of the connection limits, with the field each sets.
+const CONNECTION_ENV: [&str; 5] = [
+    "RAMPART_HEADER_READ_TIMEOUT_MS",
+    "RAMPART_IDLE_TIMEOUT_MS",
+    "RAMPART_HTTP2_KEEP_ALIVE_INTERVAL_MS",
+    "RAMPART_HTTP2_KEEP_ALIVE_TIMEOUT_MS",
+    "RAMPART_MAX_CONNECTIONS",
+];
 
 impl LimitsConfig {
     /// The request timeout, if on.
     pub fn request_timeout(&self) -> Option<Duration> {
         (self.request_timeout_ms > 0).then(|| Duration::from_millis(self.request_timeout_ms))
+    }
+
+    /// The connection limits overlaid with `RAMPART_HEADER_READ_TIMEOUT_MS`,
+    /// `RAMPART_IDLE_TIMEOUT_MS`, `RAMPART_HTTP2_KEEP_ALIVE_INTERVAL_MS`,
+    /// `RAMPART_HTTP2_KEEP_ALIVE_TIMEOUT_MS` and `RAMPART_MAX_CONNECTIONS`
+    /// (whole numbers; the environment wins over the file).
+    pub fn apply_env(
+        &mut self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), crate::error::ConfigError> {
+        for name in CONNECTION_ENV {
+            let Some(value) = env(name).filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            let n: u64 = value.trim().parse().map_err(|_| {
+                crate::error::ConfigError::new(
+                    format!("{name}=`{value}` is not a whole number"),
+                    format!("set {name} to a whole number (0 turns the limit off)"),
+                )
+            })?;
+            match name {
+                "RAMPART_HEADER_READ_TIMEOUT_MS" => self.header_read_timeout_ms = n,
+                "RAMPART_IDLE_TIMEOUT_MS" => self.idle_timeout_ms = n,
+                "RAMPART_HTTP2_KEEP_ALIVE_INTERVAL_MS" => self.http2_keep_alive_interval_ms = n,
+                "RAMPART_HTTP2_KEEP_ALIVE_TIMEOUT_MS" => self.http2_keep_alive_timeout_ms = n,
+                _ => self.max_connections = usize::try_from(n).unwrap_or(usize::MAX),
+            }
+        }
+        Ok(())
     }
 
     /// The timeout status as a [`StatusCode`].

@@ -8,6 +8,17 @@
 //! layer answers moderate excess with problem+json and hyper cuts off the rest.
 //! Shutdown is graceful: stop accepting, let open connections finish (up to
 //! `drain_timeout`), then close them.
+//!
+//! Connections are bounded too, so a client cannot hold file descriptors
+//! forever: an HTTP/1 request head must arrive within `header_read_timeout`;
+//! a connection of either protocol with no request in flight for
+//! `idle_timeout` is closed (HTTP/2 with a `GOAWAY`); HTTP/2 peers are pinged
+//! every `http2_keep_alive_interval` and dropped when a ping goes
+//! unanswered for `http2_keep_alive_timeout`; and at most `max_connections`
+//! are open at once. At the cap the server stops accepting: new connections
+//! wait in the kernel's listen backlog (a client sees a slow connect, not a
+//! reset) and are served, oldest first, as open ones close. All come from
+//! [`LimitsConfig`] (`[harden.limits]`, `RAMPART_*`).
 
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -17,9 +28,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -27,9 +41,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 #[cfg(feature = "tls")]
 use tokio_rustls::TlsAcceptor;
@@ -57,8 +71,19 @@ pub struct ServeConfig {
     pub max_headers: usize,
     /// Hyper's hard limit on header bytes (default 32 KiB, twice the soft limit).
     pub max_header_bytes: usize,
-    /// Longest a client may take to send the request head (default 30 s).
-    pub header_read_timeout: Duration,
+    /// Longest an HTTP/1 client may take to send a request head (default
+    /// 30 s; `None`: no limit).
+    pub header_read_timeout: Option<Duration>,
+    /// A connection with no request in flight this long is closed (default
+    /// 75 s; `None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// Interval of HTTP/2 keep-alive pings (default 30 s; `None`: no pings).
+    pub http2_keep_alive_interval: Option<Duration>,
+    /// An HTTP/2 ping unanswered this long closes the connection (default 10 s).
+    pub http2_keep_alive_timeout: Duration,
+    /// Most connections open at once (default 10 000; `0`: no cap). At the
+    /// cap, new connections wait in the listen backlog.
+    pub max_connections: usize,
     /// Longest open connections may take to finish at shutdown (default 30 s).
     pub drain_timeout: Duration,
     shutdown: Option<ShutdownFuture>,
@@ -71,6 +96,10 @@ impl std::fmt::Debug for ServeConfig {
             .field("max_headers", &self.max_headers)
             .field("max_header_bytes", &self.max_header_bytes)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("http2_keep_alive_interval", &self.http2_keep_alive_interval)
+            .field("http2_keep_alive_timeout", &self.http2_keep_alive_timeout)
+            .field("max_connections", &self.max_connections)
             .field("drain_timeout", &self.drain_timeout)
             .field("shutdown", &self.shutdown.is_some())
             .finish()
@@ -84,17 +113,38 @@ impl ServeConfig {
             addr,
             max_headers: 0,
             max_header_bytes: 0,
-            header_read_timeout: Duration::from_secs(30),
+            header_read_timeout: None,
+            idle_timeout: None,
+            http2_keep_alive_interval: None,
+            http2_keep_alive_timeout: Duration::from_secs(10),
+            max_connections: 0,
             drain_timeout: Duration::from_secs(30),
             shutdown: None,
         }
         .with_limits(&LimitsConfig::default())
     }
 
-    /// Set hyper's hard limits to twice the soft limits of `limits`.
+    /// Listen on `addr` with the default limits overlaid with the
+    /// environment ([`LimitsConfig::apply_env`]: `RAMPART_IDLE_TIMEOUT_MS`,
+    /// `RAMPART_MAX_CONNECTIONS` and the rest).
+    pub fn from_env(addr: SocketAddr) -> Result<Self, crate::error::ConfigError> {
+        let mut limits = LimitsConfig::default();
+        limits.apply_env(|name| std::env::var(name).ok())?;
+        Ok(ServeConfig::new(addr).with_limits(&limits))
+    }
+
+    /// Set hyper's hard limits to twice the soft limits of `limits`, and take
+    /// its connection limits (timeouts, keep-alive, the connection cap).
     pub fn with_limits(mut self, limits: &LimitsConfig) -> Self {
+        let ms = |n: u64| (n > 0).then(|| Duration::from_millis(n));
         self.max_headers = limits.max_headers.saturating_mul(2);
         self.max_header_bytes = limits.max_header_bytes.saturating_mul(2);
+        self.header_read_timeout = ms(limits.header_read_timeout_ms);
+        self.idle_timeout = ms(limits.idle_timeout_ms);
+        self.http2_keep_alive_interval = ms(limits.http2_keep_alive_interval_ms);
+        self.http2_keep_alive_timeout =
+            Duration::from_millis(limits.http2_keep_alive_timeout_ms.max(1));
+        self.max_connections = limits.max_connections;
         self
     }
 
@@ -120,6 +170,8 @@ impl ServeConfig {
         builder
             .http2()
             .timer(TokioTimer::new())
+            .keep_alive_interval(self.http2_keep_alive_interval)
+            .keep_alive_timeout(self.http2_keep_alive_timeout)
             .max_header_list_size(u32::try_from(self.max_header_bytes).unwrap_or(u32::MAX));
         builder
     }
@@ -220,20 +272,30 @@ async fn accept_loop(
         .unwrap_or_else(|| Box::pin(std::future::pending()));
     let (drain, draining) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let idle = cfg.idle_timeout;
+    let mut cap = ConnectionCap::new(cfg.max_connections);
     loop {
+        // At the cap, wait for a connection to close before accepting the
+        // next: meanwhile new connections wait in the listen backlog.
+        let slot = tokio::select! {
+            slot = cap.slot() => slot,
+            _ = stop.changed() => break,
+            () = &mut signal => break,
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
+                    let stream = Counted { io: stream, _slot: slot };
                     let (builder, router, draining) = (builder.clone(), router.clone(), draining.clone());
                     match tls.clone() {
-                        None => connections.spawn(connection(stream, peer, false, router, builder, draining)),
+                        None => connections.spawn(connection(stream, peer, false, router, builder, idle, draining)),
                         #[cfg(not(feature = "tls"))]
                         Some((acceptor, _)) => match acceptor {},
                         #[cfg(feature = "tls")]
                         Some((acceptor, handshake_timeout)) => connections.spawn(async move {
                             if let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                                connection(stream, peer, true, router, builder, draining).await;
+                                connection(stream, peer, true, router, builder, idle, draining).await;
                             }
                         }),
                     };
@@ -260,35 +322,230 @@ async fn accept_loop(
     }
 }
 
+/// The connection cap: a semaphore of `max_connections` slots (none when 0).
+struct ConnectionCap {
+    slots: Option<Arc<Semaphore>>,
+    max: usize,
+    warned: Option<tokio::time::Instant>,
+}
+
+impl ConnectionCap {
+    fn new(max: usize) -> Self {
+        ConnectionCap {
+            slots: (max > 0).then(|| Arc::new(Semaphore::new(max))),
+            max,
+            warned: None,
+        }
+    }
+
+    /// A free slot, waiting for one at the cap (warning at most every 10 s).
+    async fn slot(&mut self) -> Option<OwnedSemaphorePermit> {
+        let slots = self.slots.clone()?;
+        if let Ok(slot) = slots.clone().try_acquire_owned() {
+            return Some(slot);
+        }
+        let now = tokio::time::Instant::now();
+        if self
+            .warned
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(10))
+        {
+            self.warned = Some(now);
+            tracing::warn!(
+                max_connections = self.max,
+                "connection cap reached: new connections wait in the listen backlog until one closes"
+            );
+        }
+        slots.acquire_owned().await.ok()
+    }
+}
+
+/// A TCP stream holding its slot of the connection cap: the slot is freed
+/// when the socket closes, wherever it went (an upgraded connection too).
+struct Counted {
+    io: TcpStream,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// Requests in flight on one connection, and since when it has had none.
+struct Activity {
+    in_flight: AtomicUsize,
+    idle_since: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            in_flight: AtomicUsize::new(0),
+            idle_since: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// When the connection became idle, or `None` while a request is in flight.
+    fn idle_since(&self) -> Option<tokio::time::Instant> {
+        let since = *self
+            .idle_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (self.in_flight.load(Ordering::Acquire) == 0).then_some(since)
+    }
+}
+
+/// One request in flight, from the call until its response body is sent
+/// (or dropped).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut since = self
+            .0
+            .idle_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *since = tokio::time::Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in flight.
+struct TrackedBody {
+    inner: Body,
+    _busy: Busy,
+}
+
+impl http_body::Body for TrackedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// How long an idle connection closed with a graceful shutdown (an HTTP/2
+/// `GOAWAY` and its ping) may take before it is dropped.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
 async fn connection<I>(
     io: I,
     peer: SocketAddr,
     tls: bool,
     router: Router,
     builder: Arc<Builder<TokioExecutor>>,
+    idle: Option<Duration>,
     mut draining: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = router.map_request(move |mut req: http::Request<Incoming>| {
+    let activity = Arc::new(Activity::new());
+    let tracked = activity.clone();
+    let service = tower::service_fn(move |mut req: http::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         if tls {
             req.extensions_mut().insert(Tls);
         }
-        req
+        let busy = Busy::start(&tracked);
+        let call = router.clone().oneshot(req);
+        async move {
+            let response = call.await?;
+            Ok::<_, std::convert::Infallible>(
+                response.map(|inner| Body::new(TrackedBody { inner, _busy: busy })),
+            )
+        }
     });
     let conn =
         builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
     tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+    let mut check = idle.map(|idle| tokio::time::Instant::now() + idle);
+    loop {
+        let idle_check = async move {
+            match check {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
             }
-        }
-        _ = draining.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+        };
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, %peer, "connection ended with an error");
+                }
+                return;
+            }
+            _ = draining.changed() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+                return;
+            }
+            () = idle_check => {
+                let (Some(idle), now) = (idle, tokio::time::Instant::now()) else { return };
+                match activity.idle_since() {
+                    Some(since) if now.duration_since(since) >= idle => {
+                        tracing::debug!(%peer, "closing an idle connection");
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(idle.min(IDLE_CLOSE_GRACE), conn.as_mut()).await;
+                        return;
+                    }
+                    Some(since) => check = Some(since + idle),
+                    None => check = Some(now + idle),
+                }
+            }
         }
     }
 }
