@@ -190,6 +190,60 @@ async fn an_unreachable_redis_makes_ready_503_but_never_health() {
     assert_eq!(status, 200);
 }
 
+/// A key store whose probe is slow and counts how often it is asked.
+struct CountingStore(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl rampart::auth::KeyStore for CountingStore {
+    fn lookup<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Option<std::sync::Arc<rampart::auth::StoredKey>>, rampart::auth::KeyStoreError>,
+    > {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn probe(&self) -> Option<futures_util::future::BoxFuture<'_, Result<(), String>>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(Box::pin(async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            Ok(())
+        }))
+    }
+}
+
+#[tokio::test]
+async fn concurrent_ready_calls_share_one_probe() {
+    let spec = SPEC.replace(
+        "    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }\n",
+        "    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }\n    apiKey: { type: apiKey, in: header, name: X-API-Key }\n",
+    ).replace("  - bearerAuth: []\n", "  - bearerAuth: []\n  - apiKey: []\n");
+    let model = model_of(&spec);
+    let probes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store = std::sync::Arc::new(CountingStore(probes.clone()));
+    let security = Security::builder()
+        .model(&model)
+        .config(hs_config())
+        .key_store("apiKey", store)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(routes(&model, &security))).await;
+    // Start-up asks the store whether it can be probed; count from here.
+    let before = probes.load(std::sync::atomic::Ordering::SeqCst);
+    let calls = (0..16).map(|_| get(format!("{base}/readyz")));
+    for (status, _, body) in futures_util::future::join_all(calls).await {
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["checks"]["api-keys:apiKey"], "up", "{body}");
+    }
+    assert_eq!(
+        probes.load(std::sync::atomic::Ordering::SeqCst) - before,
+        1,
+        "16 concurrent /readyz calls probe the store once"
+    );
+}
+
 /// The served spec for `operation`.
 fn operation<'a>(spec: &'a Value, path: &str, method: &str) -> &'a Value {
     &spec["paths"][path][method]

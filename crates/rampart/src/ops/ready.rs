@@ -3,10 +3,12 @@
 //! store (Redis), API-key stores that live elsewhere (Redis), and each JWKS
 //! (its last refresh succeeded) — else 503 problem+json naming what is down.
 //!
-//! Each probe is bounded ([`PROBE_TIMEOUT`]); results are kept for
-//! [`CACHE_FOR`] so a probe storm cannot become a Redis storm.
+//! Each probe is bounded ([`PROBE_TIMEOUT`]); one round runs at a time
+//! (single-flight: concurrent `/readyz` calls wait for the round under way
+//! and share its result) and its result is kept for [`CACHE_FOR`], so a
+//! probe storm cannot become a Redis storm.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::auth::api_key::KeyStore;
@@ -58,14 +60,16 @@ impl Report {
 /// The dependencies of one `Security`, probed on demand.
 pub(crate) struct Readiness {
     checks: Vec<Check>,
-    last: Mutex<Option<(Instant, Report)>>,
+    /// The last round and when it finished. Held across a round, so one
+    /// round runs at a time and callers meanwhile wait for its result.
+    last: tokio::sync::Mutex<Option<(Instant, Report)>>,
 }
 
 impl Readiness {
     pub(crate) fn new() -> Self {
         Readiness {
             checks: Vec::new(),
-            last: Mutex::new(None),
+            last: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -107,12 +111,14 @@ impl Readiness {
     }
 
     /// Probe every dependency (concurrently, each bounded), or answer
-    /// from the last round if it is recent.
+    /// from the last round if it is recent. Single-flight: a caller that
+    /// arrives while a round runs waits for it and answers its result.
     pub(crate) async fn report(&self) -> Report {
-        if let Some((at, report)) = self.cached()
+        let mut last = self.last.lock().await;
+        if let Some((at, report)) = last.as_ref()
             && at.elapsed() < CACHE_FOR
         {
-            return report;
+            return report.clone();
         }
         let probes = self.checks.iter().map(|check| async move {
             let result = match tokio::time::timeout(PROBE_TIMEOUT, probe(&check.dependency)).await {
@@ -124,14 +130,8 @@ impl Readiness {
         let report = Report {
             checks: futures_util::future::join_all(probes).await,
         };
-        if let Ok(mut last) = self.last.lock() {
-            *last = Some((Instant::now(), report.clone()));
-        }
+        *last = Some((Instant::now(), report.clone()));
         report
-    }
-
-    fn cached(&self) -> Option<(Instant, Report)> {
-        self.last.lock().ok().and_then(|last| last.clone())
     }
 }
 
