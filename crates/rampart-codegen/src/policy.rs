@@ -65,6 +65,9 @@ pub fn policy_tokens(policy: &OperationPolicy) -> TokenStream {
         };
         fields.push(quote!(deprecation: Some(::rampart::Deprecation { since: #since, sunset: #sunset, successor: #successor }),));
     }
+    if policy.replay == rampart_spec::Replay::Reject {
+        fields.push(quote!(replay: ::rampart::Replay::Reject,));
+    }
     if fields.is_empty() {
         return quote!(::rampart::OperationPolicy::new(#id, #method, #path));
     }

@@ -148,6 +148,7 @@ fn policy_of(name: &str, secured: &SecuredArgs) -> OperationPolicy {
     };
     OperationPolicy {
         security,
+        replay: Default::default(),
         public: secured.public.is_some(),
         roles: secured.roles.iter().map(syn::LitStr::value).collect(),
         rate: secured.effective_rate(),

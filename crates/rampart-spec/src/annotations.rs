@@ -4,12 +4,14 @@
 //! `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `cors`, `deprecated`,
 //! `deprecation`, `sunset`, `successor`, `endpoints` ([`crate::endpoints`]).
 //! Per operation: `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `public`,
-//! `deprecation`, `sunset`, `successor`.
+//! `deprecation`, `sunset`, `successor`, `replay`.
+//! Per JWT security scheme: `audience`, `issuer`, `typ`, `dpop`, `replay`,
+//! `client-id-subject`.
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::grammar::{Rate, ValueError, parse_instant, parse_rate, parse_role, parse_size};
 use crate::node::{Node, NodeKind};
-use crate::policy::{CorsOrigins, CorsPolicy, RateKey};
+use crate::policy::{CorsOrigins, CorsPolicy, DpopMode, RateKey, Replay};
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 
@@ -41,9 +43,17 @@ pub const OPERATION_KEYS: &[&str] = &[
     "deprecation",
     "sunset",
     "successor",
+    "replay",
 ];
 /// Keys allowed in a security scheme's `x-rampart` (JWT schemes only).
-pub const SCHEME_KEYS: &[&str] = &["audience", "issuer", "typ"];
+pub const SCHEME_KEYS: &[&str] = &[
+    "audience",
+    "issuer",
+    "typ",
+    "dpop",
+    "replay",
+    "client-id-subject",
+];
 /// Keys allowed in `x-rampart.cors`.
 pub const CORS_KEYS: &[&str] = &[
     "origins",
@@ -106,6 +116,8 @@ pub struct OperationAnnotations {
     pub common: CommonAnnotations,
     /// Explicit opt-out of authentication.
     pub public: Option<Spanned<bool>>,
+    /// `replay: reject`: one-time tokens on this operation.
+    pub replay: Option<Spanned<Replay>>,
 }
 
 /// A JWT security scheme's `x-rampart`: the non-secret verifier settings
@@ -119,13 +131,87 @@ pub struct SchemeAnnotations {
     pub issuer: Vec<Spanned<String>>,
     /// Required `typ` header.
     pub typ: Option<Spanned<String>>,
+    /// `dpop: required | allowed`: DPoP (RFC 9449) proofs.
+    pub dpop: Option<Spanned<DpopMode>>,
+    /// `replay: reject`: one-time tokens on every operation using the scheme.
+    pub replay: Option<Spanned<Replay>>,
+    /// `client-id-subject: true`: a token without `sub` is identified by its
+    /// `client_id` (client-credentials tokens); otherwise it is refused.
+    pub client_id_subject: Option<Spanned<bool>>,
 }
 
 impl SchemeAnnotations {
     /// Whether nothing is set.
     pub fn is_empty(&self) -> bool {
-        self.audience.is_empty() && self.issuer.is_empty() && self.typ.is_none()
+        self.audience.is_empty()
+            && self.issuer.is_empty()
+            && self.typ.is_none()
+            && self.dpop.is_none()
+            && self.replay.is_none()
+            && self.client_id_subject.is_none()
     }
+}
+
+/// Read `replay: reject | allow`.
+fn read_replay(node: &Node, diags: &mut Diagnostics) -> Option<Spanned<Replay>> {
+    read_word(
+        node,
+        "replay",
+        &[("reject", Replay::Reject), ("allow", Replay::Allow)],
+        diags,
+    )
+}
+
+/// Read `dpop: required | allowed | off`.
+fn read_dpop(node: &Node, diags: &mut Diagnostics) -> Option<Spanned<DpopMode>> {
+    read_word(
+        node,
+        "dpop",
+        &[
+            ("required", DpopMode::Required),
+            ("allowed", DpopMode::Allowed),
+            ("off", DpopMode::Off),
+        ],
+        diags,
+    )
+}
+
+/// Read one of a fixed set of words; anything else is an error naming the
+/// nearest word.
+fn read_word<T: Copy>(
+    node: &Node,
+    key: &str,
+    words: &[(&str, T)],
+    diags: &mut Diagnostics,
+) -> Option<Spanned<T>> {
+    let names = || words.iter().map(|(w, _)| *w);
+    if let Some(text) = node.as_str()
+        && let Some((_, value)) = words.iter().find(|(w, _)| *w == text)
+    {
+        return Some(Spanned {
+            value: *value,
+            span: node.span,
+        });
+    }
+    let found = match node.as_str() {
+        Some(text) => format!("`{text}`{}", did_you_mean(text, names())),
+        None => node.describe().to_string(),
+    };
+    diags.push(
+        Diagnostic::error(
+            "malformed-annotation",
+            format!(
+                "`{key}` must be one of {}, found {found}",
+                names()
+                    .map(|w| format!("`{w}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .at(node.span)
+        .help(format!("e.g. `{key}: {}`", words[0].0)),
+    );
+    None
 }
 
 /// Read a security scheme's `x-rampart` from the scheme node; `jwt` says
@@ -151,6 +237,11 @@ pub fn read_scheme(scheme: &Node, jwt: bool, diags: &mut Diagnostics) -> SchemeA
         return out;
     }
     check_keys(node, SCHEME_KEYS, "a security scheme's x-rampart", diags);
+    out.dpop = node.get("dpop").and_then(|n| read_dpop(n, diags));
+    out.replay = node.get("replay").and_then(|n| read_replay(n, diags));
+    out.client_id_subject = node
+        .get("client-id-subject")
+        .and_then(|n| read_bool(n, "client-id-subject", diags));
     out.audience = node
         .get("audience")
         .map(|n| read_string_list(n, "audience", diags))
@@ -225,6 +316,7 @@ pub fn read_operation(op: &Node, diags: &mut Diagnostics) -> OperationAnnotation
     out.public = node
         .get("public")
         .and_then(|n| read_bool(n, "public", diags));
+    out.replay = node.get("replay").and_then(|n| read_replay(n, diags));
     out
 }
 

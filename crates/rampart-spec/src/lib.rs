@@ -57,7 +57,7 @@ pub use grammar::{
 pub use load::{Loaded, load_file, load_str};
 pub use model::{ApiModel, Operation, SecuritySchemeKind};
 pub use policy::{
-    ANY_SCHEME, CorsOrigins, CorsPolicy, Deprecation, OperationPolicy, RateKey, SchemeRequirement,
-    SecurityRequirement,
+    ANY_SCHEME, CorsOrigins, CorsPolicy, Deprecation, DpopMode, OperationPolicy, RateKey, Replay,
+    SchemeRequirement, SecurityRequirement,
 };
 pub use source::{Location, SourceFiles, Span};

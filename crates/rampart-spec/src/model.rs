@@ -59,6 +59,9 @@ pub enum SecuritySchemeKind {
     },
     /// `type: http, scheme: basic`.
     Basic,
+    /// `type: http, scheme: dpop`: DPoP-bound JWT access tokens (RFC 9449),
+    /// sent as `Authorization: DPoP <token>` with a `DPoP` proof header.
+    Dpop,
     /// `type: mutualTLS` (OpenAPI 3.1): the client authenticates with a TLS
     /// certificate. Loads and is reported; serving an operation that
     /// requires it is refused at startup.
@@ -96,7 +99,9 @@ impl SecuritySchemeKind {
             SecuritySchemeKind::Bearer { format } => format
                 .as_deref()
                 .is_none_or(|f| f.eq_ignore_ascii_case("jwt")),
-            SecuritySchemeKind::OAuth2 { .. } | SecuritySchemeKind::OpenIdConnect { .. } => true,
+            SecuritySchemeKind::OAuth2 { .. }
+            | SecuritySchemeKind::OpenIdConnect { .. }
+            | SecuritySchemeKind::Dpop => true,
             _ => false,
         }
     }
@@ -281,6 +286,7 @@ fn read_schemes(
                     format: bearer_format.clone(),
                 },
                 "basic" => SecuritySchemeKind::Basic,
+                "dpop" => SecuritySchemeKind::Dpop,
                 "mutualtls" => SecuritySchemeKind::MutualTls,
                 other => SecuritySchemeKind::OtherHttp {
                     scheme: other.to_owned(),
@@ -612,6 +618,9 @@ fn build_policy(
         policy.security.clear();
     }
 
+    if let Some(replay) = &ann.replay {
+        policy.replay = replay.value;
+    }
     if let Some(public) = &ann.public {
         policy.public = public.value;
         if public.value

@@ -84,6 +84,30 @@ pub struct Deprecation {
     pub successor: Option<String>,
 }
 
+/// Whether a JWT may be presented more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Replay {
+    /// A token is valid until it expires (the default).
+    #[default]
+    Allow,
+    /// `x-rampart: { replay: reject }`: every token must carry a `jti`, and a
+    /// `jti` already accepted within the token's lifetime is refused (one-time tokens).
+    Reject,
+}
+
+/// How a JWT scheme treats DPoP (RFC 9449) sender-constrained tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum DpopMode {
+    /// Only `Authorization: Bearer`; a token bound to a key (`cnf`) is refused.
+    #[default]
+    Off,
+    /// `Bearer` for unbound tokens, or `DPoP` with a proof (`x-rampart: { dpop: allowed }`).
+    Allowed,
+    /// Only `Authorization: DPoP` with a valid proof (`scheme: dpop`, or
+    /// `x-rampart: { dpop: required }`).
+    Required,
+}
+
 /// Everything about one operation's security, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OperationPolicy {
@@ -107,6 +131,8 @@ pub struct OperationPolicy {
     pub body_limit: Option<u64>,
     /// Deprecation and sunset, if deprecated.
     pub deprecation: Option<Deprecation>,
+    /// Whether a JWT may be used more than once on this operation.
+    pub replay: Replay,
 }
 
 /// Two schemes named in different OR-alternatives of one operation, where

@@ -821,3 +821,65 @@ fn scheme_settings_on_an_api_key_scheme_are_an_error() {
         (8, 69),
     );
 }
+
+#[test]
+fn a_jwt_scheme_declares_dpop_one_time_tokens_and_client_id_subjects() {
+    let loaded = load(&scheme(
+        "        dpop: required\n        replay: reject\n        client-id-subject: true\n",
+    ));
+    let model = assert_clean(&loaded);
+    let a = model.scheme_annotations("oauth2").unwrap();
+    assert_eq!(
+        a.dpop.as_ref().unwrap().value,
+        rampart_spec::DpopMode::Required
+    );
+    assert_eq!(
+        a.replay.as_ref().unwrap().value,
+        rampart_spec::Replay::Reject
+    );
+    assert_eq!(a.client_id_subject.as_ref().map(|c| c.value), Some(true));
+}
+
+#[test]
+fn dpop_and_replay_words_are_checked_with_the_nearest_word() {
+    let loaded = load(&scheme("        dpop: requird\n"));
+    let d = assert_error(
+        &loaded,
+        "malformed-annotation",
+        &[
+            "`dpop` must be one of `required`, `allowed`, `off`",
+            "did you mean `required`?",
+        ],
+        (11, 15),
+    );
+    assert_eq!(spanned_text(&loaded, d), "requird");
+    let loaded = load(&op("        replay: rejct\n"));
+    assert_error(
+        &loaded,
+        "malformed-annotation",
+        &[
+            "`replay` must be one of `reject`, `allow`",
+            "did you mean `reject`?",
+        ],
+        (21, 17),
+    );
+}
+
+#[test]
+fn an_operation_asks_for_one_time_tokens_and_a_dpop_scheme_is_a_jwt_scheme() {
+    let loaded = load(&op("        replay: reject\n"));
+    let model = assert_clean(&loaded);
+    assert_eq!(
+        model.operations[0].policy.replay,
+        rampart_spec::Replay::Reject
+    );
+    let loaded = load(&spec("", "", "").replace(
+        "    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }\n",
+        "    bearerAuth: { type: http, scheme: dpop, x-rampart: { typ: at+jwt } }\n",
+    ));
+    let model = assert_clean(&loaded);
+    assert_eq!(
+        model.scheme("bearerAuth"),
+        Some(&rampart_spec::SecuritySchemeKind::Dpop)
+    );
+}

@@ -95,6 +95,30 @@ pub struct JwtConfig {
     pub skip_issuer_check: Option<bool>,
     /// Accept tokens without checking `aud` (`RAMPART_JWT_SKIP_AUDIENCE_CHECK`).
     pub skip_audience_check: Option<bool>,
+    /// DPoP (RFC 9449): from the spec only (`scheme: dpop`, or the scheme's
+    /// `x-rampart: { dpop: ... }`), never from configuration.
+    #[serde(skip)]
+    pub dpop: Option<crate::DpopMode>,
+    /// One-time tokens: from the spec only (`x-rampart: { replay: reject }`).
+    #[serde(skip)]
+    pub replay: Option<crate::Replay>,
+    /// `client_id` stands in for a missing `sub`: from the spec only
+    /// (`x-rampart: { client-id-subject: true }`).
+    #[serde(skip)]
+    pub client_id_subject: Option<bool>,
+    /// Seconds a DPoP proof's `iat` may lie in the past (`RAMPART_DPOP_MAX_AGE`), default 60.
+    pub dpop_max_age: Option<u64>,
+    /// DPoP proof algorithms accepted (`RAMPART_DPOP_ALGORITHMS`); default
+    /// ES256, ES384, EdDSA, PS256/384/512, RS256/384/512. Asymmetric only.
+    pub dpop_algorithms: Option<Vec<String>>,
+    /// Require a server nonce in DPoP proofs (`RAMPART_DPOP_NONCE`), default false.
+    pub dpop_nonce: Option<bool>,
+    /// The secret server nonces are made with (`RAMPART_DPOP_NONCE_SECRET`,
+    /// at least 32 bytes; the same on every instance). Without it each
+    /// process makes its own, so a nonce only works on the instance that
+    /// gave it out.
+    #[serde(skip)]
+    pub dpop_nonce_secret: Option<Secret>,
 }
 
 macro_rules! overlay {
@@ -124,7 +148,14 @@ impl JwtConfig {
             jwks_refresh_interval,
             jwks_max_age,
             skip_issuer_check,
-            skip_audience_check
+            skip_audience_check,
+            dpop,
+            replay,
+            client_id_subject,
+            dpop_max_age,
+            dpop_algorithms,
+            dpop_nonce,
+            dpop_nonce_secret
         )
     }
 }
@@ -224,6 +255,57 @@ pub struct SecurityConfig {
     /// a `brute_force_detected` alert (`RAMPART_ALERT_BURST`, default `50/min`).
     #[serde(default)]
     pub alert_burst: Option<String>,
+    /// The origin clients reach the API at (`RAMPART_PUBLIC_ORIGIN`, e.g.
+    /// `https://api.example.com`): what DPoP proofs' `htu` is compared
+    /// with and where the plain-HTTP listener redirects, instead of the
+    /// request's own `Host` (which behind a proxy names the proxy's upstream,
+    /// and which a client chooses).
+    #[serde(default)]
+    pub public_origin: Option<String>,
+}
+
+/// A configured public origin: scheme, host and port, without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicOrigin {
+    /// `https://api.example.com` or `https://api.example.com:8443`.
+    pub origin: String,
+    /// The host (with `[` `]` for IPv6) and the port when not the scheme's default.
+    pub authority: String,
+}
+
+/// Parse `RAMPART_PUBLIC_ORIGIN`/`public-origin`: `https://host[:port]` (or
+/// `http://` to a loopback host), no path, query, fragment or user info.
+pub fn parse_public_origin(text: &str) -> Result<PublicOrigin, ConfigError> {
+    let fix = "set RAMPART_PUBLIC_ORIGIN (or `public-origin` in rampart.toml) to the origin clients use, e.g. `https://api.example.com`";
+    let bad = |why: &str| ConfigError::new(format!("public origin `{text}` {why}"), fix);
+    let url = url::Url::parse(text.trim()).map_err(|_| bad("is not a URL"))?;
+    let host = url.host_str().ok_or_else(|| bad("has no host"))?;
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(bad("is plain HTTP to a host that is not loopback")),
+        _ => return Err(bad("is not an http(s) origin")),
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("has a path, query or fragment; give the origin only"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("holds user information"));
+    }
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    Ok(PublicOrigin {
+        origin: format!("{}://{authority}", url.scheme()),
+        authority,
+    })
 }
 
 fn secret_inline_error(origin: &str, table: &str) -> ConfigError {
@@ -406,6 +488,18 @@ impl SecurityConfig {
         if let Some(v) = get("RAMPART_JWT_SKIP_AUDIENCE_CHECK") {
             jwt.skip_audience_check = Some(parse_bool("RAMPART_JWT_SKIP_AUDIENCE_CHECK", &v)?);
         }
+        if let Some(v) = get("RAMPART_DPOP_MAX_AGE") {
+            jwt.dpop_max_age = Some(parse_num("RAMPART_DPOP_MAX_AGE", &v)?);
+        }
+        if let Some(v) = get("RAMPART_DPOP_ALGORITHMS") {
+            jwt.dpop_algorithms = Some(list(&v));
+        }
+        if let Some(v) = get("RAMPART_DPOP_NONCE") {
+            jwt.dpop_nonce = Some(parse_bool("RAMPART_DPOP_NONCE", &v)?);
+        }
+        if let Some(v) = env("RAMPART_DPOP_NONCE_SECRET").filter(|v| !v.is_empty()) {
+            jwt.dpop_nonce_secret = Some(Secret(v.into_bytes()));
+        }
         if let Some(v) = get("RAMPART_API_KEYS") {
             if is_sql_url(&v) {
                 self.api_keys.url = Some(v);
@@ -452,6 +546,9 @@ impl SecurityConfig {
             let v = v.trim();
             self.forwarded_header = (!v.is_empty()).then(|| v.to_owned());
         }
+        if let Some(v) = get("RAMPART_PUBLIC_ORIGIN") {
+            self.public_origin = Some(v.trim().to_owned());
+        }
         if let Some(v) = get("RAMPART_LOCKOUT") {
             if matches!(
                 v.trim().to_ascii_lowercase().as_str(),
@@ -464,7 +561,16 @@ impl SecurityConfig {
             }
         }
         self.trusted_proxy_nets()?;
+        self.public_origin()?;
         Ok(())
+    }
+
+    /// `public_origin` parsed (see [`parse_public_origin`]).
+    pub fn public_origin(&self) -> Result<Option<PublicOrigin>, ConfigError> {
+        self.public_origin
+            .as_deref()
+            .map(parse_public_origin)
+            .transpose()
     }
 
     /// `trusted_proxies` parsed; a bare IP means that one address.
@@ -547,6 +653,34 @@ mod tests {
         let mut c = SecurityConfig::default();
         assert!(
             c.apply_env(env(&[("RAMPART_TRUSTED_PROXIES", "nope")]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn public_origins() {
+        let o = parse_public_origin("https://API.example.com:8443").unwrap();
+        assert_eq!(o.origin, "https://api.example.com:8443");
+        assert_eq!(o.authority, "api.example.com:8443");
+        assert_eq!(
+            parse_public_origin("https://api.example.com/")
+                .unwrap()
+                .origin,
+            "https://api.example.com"
+        );
+        assert!(parse_public_origin("http://127.0.0.1:8080").is_ok());
+        for bad in [
+            "http://api.example.com",
+            "https://api.example.com/v1",
+            "https://u:p@api.example.com",
+            "ftp://x",
+            "api.example.com",
+        ] {
+            assert!(parse_public_origin(bad).is_err(), "{bad}");
+        }
+        let mut c = SecurityConfig::default();
+        assert!(
+            c.apply_env(env(&[("RAMPART_PUBLIC_ORIGIN", "http://example.com")]))
                 .is_err()
         );
     }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 use rampart_spec::grammar::RoleHierarchy;
-use rampart_spec::policy::{ANY_SCHEME, OperationPolicy, SchemeRequirement, SecurityRequirement};
+use rampart_spec::policy::{
+    ANY_SCHEME, DpopMode, OperationPolicy, Replay, SchemeRequirement, SecurityRequirement,
+};
 
 use crate::access::RoleRequirement;
 use crate::audit::Redactor;
@@ -67,6 +69,10 @@ pub(crate) struct State {
     pub(crate) alerts: crate::alert::Alerts,
     /// The built-in endpoints the front answers (`None` when all are off).
     pub(crate) ops: Option<Arc<crate::ops::Ops>>,
+    /// DPoP proof and one-time token identifiers already accepted.
+    pub(crate) replay: crate::auth::replay::ReplayCache,
+    /// The origin clients use (`RAMPART_PUBLIC_ORIGIN`), for DPoP `htu`.
+    pub(crate) public_origin: Option<crate::config::PublicOrigin>,
 }
 
 pub(crate) struct SchemeReq {
@@ -99,6 +105,11 @@ pub(crate) struct RoutePlan {
     /// Deprecation headers, prebuilt, and the sunset check.
     pub(crate) deprecated: Option<DeprecatedOperation>,
     pub(crate) body_limit: Option<u64>,
+    /// One-time tokens on this operation (`x-rampart: { replay: reject }`).
+    pub(crate) one_time: bool,
+    /// The `DPoP` challenge of the route's DPoP schemes (`algs` listed), for
+    /// refusals that name a DPoP error.
+    pub(crate) dpop_challenge: Option<String>,
     /// The route's metric series, while metrics are recorded.
     pub(crate) metrics: Option<crate::telemetry::RouteMetrics>,
 }
@@ -214,14 +225,57 @@ impl RoutePlan {
         let has_key = schemes
             .iter()
             .any(|i| matches!(inner.schemes[*i].auth, SchemeAuth::ApiKey(_)));
-        let bearer = challenge(format!("Bearer realm=\"{realm}\""))?;
-        let bearer_bad = challenge(format!("Bearer realm=\"{realm}\", error=\"invalid_token\""))?;
+        let jwt_verifiers = || {
+            schemes
+                .iter()
+                .filter_map(|i| match &inner.schemes[*i].auth {
+                    SchemeAuth::Jwt(v) => Some(v),
+                    SchemeAuth::ApiKey(_) => None,
+                })
+        };
+        // Bearer tokens are offered unless every JWT scheme requires DPoP;
+        // a DPoP challenge names the proof algorithms every DPoP scheme accepts.
+        let offers_bearer = jwt_verifiers().any(|v| v.dpop().mode != DpopMode::Required);
+        let mut dpop_algs: Vec<String> = Vec::new();
+        for v in jwt_verifiers().filter(|v| v.dpop().mode != DpopMode::Off) {
+            for alg in v.dpop().algs().split(' ') {
+                if !dpop_algs.iter().any(|a| a == alg) {
+                    dpop_algs.push(alg.to_owned());
+                }
+            }
+        }
+        let dpop_challenge = (!dpop_algs.is_empty())
+            .then(|| format!("DPoP realm=\"{realm}\", algs=\"{}\"", dpop_algs.join(" ")));
+        let one_time = policy.replay == Replay::Reject;
+        if one_time && !has_jwt {
+            return Err(ConfigError::new(
+                format!(
+                    "operation `{}` says `replay: reject` (one-time tokens) but no JWT scheme authenticates it, so nothing would be checked",
+                    policy.operation_id
+                ),
+                "require a bearer (JWT), oauth2, openIdConnect or dpop scheme on the operation, or remove `replay: reject`",
+            ));
+        }
+        let consumes_ids =
+            one_time || jwt_verifiers().any(|v| v.one_time() || v.dpop().mode != DpopMode::Off);
+        let (bearer, bearer_bad) = if offers_bearer {
+            (
+                Some(challenge(format!("Bearer realm=\"{realm}\""))?),
+                Some(challenge(format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_token\""
+                ))?),
+            )
+        } else {
+            (None, None)
+        };
+        let dpop_missing = dpop_challenge.clone().map(challenge).transpose()?;
         let key = challenge(format!("ApiKey realm=\"{realm}\""))?;
         let key_bad = challenge(format!("ApiKey realm=\"{realm}\", error=\"invalid_token\""))?;
-        let pick = |jwt: &HeaderValue, api: &HeaderValue| -> Box<[HeaderValue]> {
+        let pick = |jwt: &Option<HeaderValue>, api: &HeaderValue| -> Box<[HeaderValue]> {
             let mut v = Vec::new();
             if has_jwt {
-                v.push(jwt.clone());
+                v.extend(jwt.iter().cloned());
+                v.extend(dpop_missing.iter().cloned());
             }
             if has_key {
                 v.push(api.clone());
@@ -230,13 +284,21 @@ impl RoutePlan {
         };
         let rate = inner.limiter.for_operation(policy);
         let deprecated = inner.deprecations.operation(policy);
-        let local = inner.lockout.is_local() && rate.as_ref().is_none_or(RatePolicy::is_local);
+        // A route that remembers identifiers (DPoP proofs, one-time tokens)
+        // always takes the waiting path: the no-waiting attempt may give up
+        // after an identifier was remembered, and the second attempt would
+        // then see its own first use as a replay.
+        let local = inner.lockout.is_local()
+            && rate.as_ref().is_none_or(RatePolicy::is_local)
+            && !consumes_ids;
         Ok(RoutePlan {
             local,
             rate,
             rate_key: policy.rate_key,
             deprecated,
             body_limit: policy.body_limit,
+            one_time,
+            dpop_challenge,
             metrics: crate::telemetry::RouteMetrics::new(&policy.operation_id),
             operation: policy.operation_id.clone(),
             public,

@@ -19,6 +19,11 @@ pub enum AuthMethod {
 pub struct Principal {
     /// The subject: the JWT `sub`, or the API key's id.
     pub subject: String,
+    /// The JWT `iss` that vouched for `subject` (`None` for API keys and
+    /// tokens without `iss`). A subject is only unique within its issuer:
+    /// compare `(issuer, subject)`, never `subject` alone, when several
+    /// issuers are trusted.
+    pub issuer: Option<String>,
     /// Roles granted.
     pub roles: Vec<String>,
     /// OAuth2 scopes granted.

@@ -300,6 +300,9 @@ impl SecurityBuilder {
                 audience: list(&annotations.audience),
                 issuer: list(&annotations.issuer),
                 typ: annotations.typ.as_ref().map(|t| t.value.clone()),
+                dpop: annotations.dpop.as_ref().map(|d| d.value),
+                replay: annotations.replay.as_ref().map(|r| r.value),
+                client_id_subject: annotations.client_id_subject.as_ref().map(|c| c.value),
                 ..JwtConfig::default()
             };
             self.spec_schemes.retain(|(n, _)| n != name);
@@ -523,6 +526,7 @@ impl SecurityBuilder {
             let used = self.used.iter().any(|u| u == name);
             let auth = match kind {
                 SecuritySchemeKind::Bearer { .. }
+                | SecuritySchemeKind::Dpop
                 | SecuritySchemeKind::OAuth2 { .. }
                 | SecuritySchemeKind::OpenIdConnect { .. } => {
                     let config = match self.spec_schemes.iter().find(|(n, _)| n == name) {
@@ -653,6 +657,15 @@ impl SecurityBuilder {
         let limiter = self
             .limiter
             .unwrap_or_else(|| RateLimiter::memory(MemoryConfig::default()));
+        // DPoP proofs and one-time tokens are remembered where the rate
+        // limits are: in Redis when the limiter shares it, so a proof used at
+        // one instance is refused at every other.
+        let replay = limiter.replay_store().unwrap_or_else(|| {
+            crate::auth::replay::ReplayCache::Memory(crate::auth::replay::MemoryReplay::new(
+                crate::auth::replay::DEFAULT_CAPACITY,
+            ))
+        });
+        let public_origin = self.config.public_origin()?;
         let metrics_path = self.endpoints.as_ref().and_then(|e| e.metrics.clone());
         if let Some(path) = &metrics_path {
             crate::telemetry::install().map_err(|e| {
@@ -712,6 +725,8 @@ impl SecurityBuilder {
                 url_params,
                 trusted: TrustedProxies::from_nets(trusted_proxies.clone()).header(forwarded),
                 trusted_proxies,
+                replay,
+                public_origin,
                 limiter,
                 deprecations,
                 harden,

@@ -3,6 +3,7 @@
 //! nothing about which check failed.
 
 mod auth_common;
+mod dpop_cases;
 
 use std::time::Duration;
 

@@ -36,6 +36,7 @@ async fn fake_auth(mut request: Request, next: Next) -> Response {
             method: AuthMethod::Jwt,
             scheme: "bearerAuth".into(),
             key_id: None,
+            issuer: None,
         });
     }
     next.run(request).await

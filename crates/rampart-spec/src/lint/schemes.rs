@@ -31,7 +31,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         // `bearerFormat: JWT`, whatever its type; the arms below cover
         // bearer, oauth2 and openIdConnect schemes.
         let covered = matches!(ty, Some("oauth2" | "openIdConnect"))
-            || (ty == Some("http") && http.as_deref() == Some("bearer"));
+            || (ty == Some("http") && matches!(http.as_deref(), Some("bearer" | "dpop")));
         let jwt_format =
             str_field(scheme, "bearerFormat").is_some_and(|f| f.eq_ignore_ascii_case("jwt"));
         if jwt_format && !covered {
@@ -67,6 +67,8 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
                         ),
                         "authenticate with a bearer (JWT) or header apiKey scheme, or terminate mutual TLS in a proxy and describe what it forwards as an apiKey header",
                     );
+                } else if http == "dpop" {
+                    check_rfc8725(ctx, name, scheme, key.span, "DPoP-bound JWT");
                 } else if !matches!(http.as_str(), "bearer" | "basic") {
                     ctx.report(
                         UNVERIFIED_SCHEME,

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::auth::cache::TokenCache;
+use crate::auth::dpop::DpopRules;
 use crate::auth::jwks::JwksSource;
 use crate::auth::keys::{KeySet, parse_algorithm};
 use crate::clock::SharedClock;
@@ -43,6 +44,9 @@ pub struct JwtRules {
     pub roles_claim: Option<String>,
     /// Largest token accepted, in bytes.
     pub max_token_bytes: usize,
+    /// Whether a token without `sub` is identified by its `client_id`
+    /// (`x-rampart: { client-id-subject: true }`); otherwise it is refused.
+    pub client_id_subject: bool,
 }
 
 impl Default for JwtRules {
@@ -54,6 +58,7 @@ impl Default for JwtRules {
             typ: None,
             roles_claim: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            client_id_subject: false,
         }
     }
 }
@@ -108,6 +113,15 @@ pub(crate) struct Identity {
     pub(crate) scopes: Vec<String>,
     pub(crate) expires: u64,
     pub(crate) not_before: Option<u64>,
+    /// `iss`, which scopes `subject`.
+    pub(crate) issuer: Option<String>,
+    /// `jti`, for one-time tokens.
+    pub(crate) jti: Option<String>,
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the key the token is bound to (DPoP).
+    pub(crate) cnf_jkt: Option<String>,
+    /// The token carries a `cnf` claim (bound to a key or certificate): it
+    /// must never be accepted as a plain bearer token.
+    pub(crate) bound: bool,
 }
 
 /// Verifies the bearer tokens of one scheme.
@@ -117,6 +131,10 @@ pub(crate) struct JwtVerifier {
     jwks: Option<Arc<JwksSource>>,
     cache: TokenCache<Identity>,
     clock: SharedClock,
+    /// DPoP (RFC 9449) proofs: whether and how they are verified.
+    dpop: DpopRules,
+    /// One-time tokens on every operation of the scheme (`replay: reject`).
+    one_time: bool,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -208,7 +226,37 @@ impl JwtVerifier {
             jwks,
             cache: TokenCache::new(cache_size),
             clock,
+            dpop: DpopRules {
+                mode: crate::DpopMode::Off,
+                algorithms: crate::auth::dpop::DEFAULT_ALGORITHMS.to_vec(),
+                max_age: crate::auth::dpop::DEFAULT_PROOF_MAX_AGE_SECS,
+                leeway: DEFAULT_LEEWAY_SECS,
+                nonce_key: None,
+            },
+            one_time: false,
         }
+    }
+
+    /// With DPoP rules and the scheme's one-time-token setting.
+    pub(crate) fn with_replay_rules(mut self, dpop: DpopRules, one_time: bool) -> Self {
+        self.dpop = dpop;
+        self.one_time = one_time;
+        self
+    }
+
+    /// The scheme's DPoP rules.
+    pub(crate) fn dpop(&self) -> &DpopRules {
+        &self.dpop
+    }
+
+    /// Whether every token of the scheme is single-use.
+    pub(crate) fn one_time(&self) -> bool {
+        self.one_time
+    }
+
+    /// The verification rules.
+    pub(crate) fn rules(&self) -> &JwtRules {
+        &self.rules
     }
 
     /// The JWKS source, if the scheme has one.
@@ -413,12 +461,35 @@ impl JwtVerifier {
                 return Err(JwtFailure::Audience);
             }
         }
-        let subject = ["sub", "client_id"]
+        // `client_id` names the client, not a user: it stands in for a
+        // missing `sub` only where the scheme says so.
+        let subject_claims: &[&str] = if self.rules.client_id_subject {
+            &["sub", "client_id"]
+        } else {
+            &["sub"]
+        };
+        let subject = subject_claims
             .iter()
             .find_map(|c| claims.get(*c).and_then(Value::as_str))
             .filter(|s| !s.is_empty())
             .ok_or(JwtFailure::NoSubject)?
             .to_owned();
+        let issuer = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        let jti = match claims.get("jti") {
+            None => None,
+            Some(Value::String(j)) if !j.is_empty() && j.len() <= 256 => Some(j.clone()),
+            Some(_) => return Err(JwtFailure::Malformed),
+        };
+        let cnf = claims.get("cnf");
+        let cnf_jkt = match cnf.map(|c| c.get("jkt")) {
+            None | Some(None) => None,
+            Some(Some(Value::String(jkt))) if !jkt.is_empty() => Some(jkt.clone()),
+            Some(Some(_)) => return Err(JwtFailure::Malformed),
+        };
         let roles = match &self.rules.roles_claim {
             Some(claim) => strings(path(claims, claim)),
             None => {
@@ -440,6 +511,10 @@ impl JwtVerifier {
             scopes,
             expires,
             not_before,
+            issuer,
+            jti,
+            cnf_jkt,
+            bound: cnf.is_some(),
         })
     }
 }

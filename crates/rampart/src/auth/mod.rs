@@ -6,6 +6,9 @@
 //! - [`api_key`]: `rk_<id>_<secret>` keys stored as SHA-256 hashes in a file
 //!   ([`FileKeyStore`]), Redis ([`RedisKeyStore`]) or a SQL database
 //!   ([`SqlKeyStore`]: PostgreSQL, or SQLite embedded).
+//! - [`dpop`]: DPoP (RFC 9449) proofs binding an access token to a client key.
+//! - `replay`: identifiers accepted once (DPoP proof and one-time token
+//!   `jti`s), in memory or Redis.
 //! - [`lockout`]: failed attempts counted per client IP and key id.
 //! - [`Clock`] (from [`crate::clock`]): the injectable time source all of them use.
 //! - [`url`]: credentials in the URL, refused before anything reads them.
@@ -15,6 +18,7 @@
 
 pub mod api_key;
 mod cache;
+pub mod dpop;
 pub mod jwks;
 pub mod jwt;
 pub mod key_file;
@@ -24,6 +28,7 @@ pub mod key_redis;
 pub mod key_sql;
 pub mod keys;
 pub mod lockout;
+pub(crate) mod replay;
 pub(crate) mod setup;
 pub mod url;
 
@@ -48,6 +53,17 @@ pub fn bearer_token(value: &[u8]) -> Option<&[u8]> {
     Some(rest[start..].trim_ascii_end())
 }
 
+/// The token of an `Authorization: DPoP <token>` header value (RFC 9449
+/// §7.1); `None` when the header uses another scheme.
+pub fn dpop_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(5)?;
+    if !scheme[..4].eq_ignore_ascii_case(b"dpop") || scheme[4] != b' ' {
+        return None;
+    }
+    let start = rest.iter().position(|b| *b != b' ')?;
+    Some(rest[start..].trim_ascii_end())
+}
+
 #[cfg(test)]
 mod tests {
     use super::bearer_token;
@@ -59,5 +75,8 @@ mod tests {
         assert_eq!(bearer_token(b"Basic abc"), None);
         assert_eq!(bearer_token(b"Bearer "), None);
         assert_eq!(bearer_token(b"Bearerabc"), None);
+        assert_eq!(super::dpop_token(b"DPoP abc"), Some(&b"abc"[..]));
+        assert_eq!(super::dpop_token(b"dpop  abc"), Some(&b"abc"[..]));
+        assert_eq!(super::dpop_token(b"Bearer abc"), None);
     }
 }

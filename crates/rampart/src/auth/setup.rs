@@ -9,6 +9,10 @@ use jsonwebtoken::Algorithm;
 use rampart_spec::model::SecuritySchemeKind;
 
 use crate::auth::api_key::KeyStore;
+use crate::auth::dpop::{
+    DEFAULT_ALGORITHMS as DEFAULT_DPOP_ALGORITHMS, DEFAULT_PROOF_MAX_AGE_SECS, DpopMode, DpopRules,
+    NonceKey,
+};
 use crate::auth::jwks::{JwksLocation, JwksSource, JwksTiming};
 use crate::auth::jwt::{
     DEFAULT_CACHE_SIZE, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, JwtRules, JwtVerifier,
@@ -34,6 +38,7 @@ pub(crate) fn jwt_verifier(
     let what = match kind {
         SecuritySchemeKind::OAuth2 { .. } => "oauth2",
         SecuritySchemeKind::OpenIdConnect { .. } => "openIdConnect",
+        SecuritySchemeKind::Dpop => "http dpop",
         _ => "http bearer",
     };
     let key_help = "set RAMPART_JWT_SECRET (HS256, at least 32 bytes), RAMPART_JWT_PUBLIC_KEY (path of a PEM public key) or RAMPART_JWKS (JWKS file path or https URL); or `[schemes.NAME]` in rampart.toml for one scheme";
@@ -134,14 +139,70 @@ pub(crate) fn jwt_verifier(
         typ: c.typ.clone(),
         roles_claim: c.roles_claim.clone(),
         max_token_bytes: c.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
+        client_id_subject: c.client_id_subject == Some(true),
     };
+    let dpop = dpop_rules(name, kind, c)?;
     Ok(JwtVerifier::new(
         rules,
         keys,
         jwks,
         c.cache_size.unwrap_or(DEFAULT_CACHE_SIZE),
         clock.clone(),
-    ))
+    )
+    .with_replay_rules(dpop, c.replay == Some(crate::Replay::Reject)))
+}
+
+/// A scheme's DPoP settings: `scheme: dpop` requires proofs whatever its
+/// `x-rampart` says; the proof algorithms must be asymmetric.
+fn dpop_rules(
+    name: &str,
+    kind: &SecuritySchemeKind,
+    c: &JwtConfig,
+) -> Result<DpopRules, ConfigError> {
+    let mode = match kind {
+        SecuritySchemeKind::Dpop => DpopMode::Required,
+        _ => c.dpop.unwrap_or_default(),
+    };
+    let algorithms = match &c.dpop_algorithms {
+        None => DEFAULT_DPOP_ALGORITHMS.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                parse_algorithm(n)
+                    .filter(|a| DEFAULT_DPOP_ALGORITHMS.contains(a))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            format!("DPoP proof algorithm `{n}` (scheme `{name}`) is not allowed"),
+                            "list asymmetric algorithms only: ES256, ES384, EdDSA, PS256, PS384, PS512, RS256, RS384 or RS512 (a proof is signed with the client's own key pair)",
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if algorithms.is_empty() {
+        return Err(ConfigError::new(
+            format!("no DPoP proof algorithm is allowed for scheme `{name}`"),
+            "remove `dpop-algorithms` for the defaults, or list at least one, e.g. ES256",
+        ));
+    }
+    let nonce_key = match (c.dpop_nonce == Some(true), &c.dpop_nonce_secret) {
+        (false, _) => None,
+        (true, Some(secret)) if secret.expose().len() >= 32 => Some(NonceKey::new(secret.expose())),
+        (true, Some(_)) => {
+            return Err(ConfigError::new(
+                "RAMPART_DPOP_NONCE_SECRET is shorter than 32 bytes",
+                "set it to at least 32 random bytes, e.g. the output of `openssl rand -base64 48`, the same on every instance",
+            ));
+        }
+        (true, None) => Some(NonceKey::new(&rand::random::<[u8; 32]>())),
+    };
+    Ok(DpopRules {
+        mode,
+        algorithms,
+        max_age: c.dpop_max_age.unwrap_or(DEFAULT_PROOF_MAX_AGE_SECS),
+        leeway: c.leeway.unwrap_or(DEFAULT_LEEWAY_SECS),
+        nonce_key,
+    })
 }
 
 pub(crate) fn key_store(

@@ -37,14 +37,16 @@ use tower::{Layer, Service};
 use crate::access::missing_scope;
 use crate::audit::{self, AuditContext};
 use crate::auth::api_key::{KeyOutcome, StoredKey};
-use crate::auth::bearer_token;
+use crate::auth::dpop::{DpopFailure, DpopMode, verify_proof};
 use crate::auth::jwt::Identity;
 use crate::auth::lockout::LockTarget;
+use crate::auth::replay::{FirstUse, ReplayKey, replay_key};
 use crate::auth::url::find_url_credential;
+use crate::auth::{bearer_token, dpop_token};
 use crate::config::ConfigError;
 use crate::context::RequestContext;
 use crate::net::ClientIp;
-use crate::plan::{MAX_SCHEMES_PER_ROUTE, RoutePlan, SchemeAuth, State};
+use crate::plan::{MAX_SCHEMES_PER_ROUTE, RoutePlan, SchemeAuth, SchemeEntry, State};
 use crate::principal::{AuthMethod, Principal};
 use crate::problem::{Problem, kinds};
 use crate::rate::{Outcome as RateOutcome, RateKeyValue, quota_exceeded, store_unavailable};
@@ -431,10 +433,35 @@ enum Outcome {
     Invalid {
         reason: &'static str,
         key_id: Option<String>,
+        /// A DPoP refusal, answered with its RFC 9449 challenge.
+        dpop: Option<DpopFailure>,
     },
     Unavailable,
     Jwt(Arc<Identity>),
     Key(Arc<StoredKey>),
+}
+
+fn invalid(reason: &'static str) -> Outcome {
+    Outcome::Invalid {
+        reason,
+        key_id: None,
+        dpop: None,
+    }
+}
+
+fn dpop_invalid(why: DpopFailure) -> Outcome {
+    Outcome::Invalid {
+        reason: why.as_str(),
+        key_id: None,
+        dpop: Some(why),
+    }
+}
+
+/// Reasons that are not a guess at a credential, so not counted towards the
+/// lockout: an expired credential was valid once, and a DPoP nonce request
+/// is the protocol's normal first round trip.
+fn counts_as_guess(reason: &str) -> bool {
+    reason != "expired" && reason != DpopFailure::Nonce.as_str()
 }
 
 fn single<'h>(
@@ -449,32 +476,145 @@ fn single<'h>(
     Ok(first)
 }
 
+/// The `DPoP` proof header (RFC 9449).
+static DPOP: HeaderName = HeaderName::from_static("dpop");
+
+/// The request's target URI as a DPoP `htu` names it: the configured public
+/// origin (or the connection's scheme and `Host`) and the path the client
+/// sent (before any nesting stripped a prefix).
+fn request_uri(state: &State, req: &Parts) -> Option<String> {
+    let path = req
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(req.uri.path(), |o| o.0.path());
+    match &state.public_origin {
+        Some(origin) => Some(format!("{}{path}", origin.origin)),
+        None => {
+            let scheme = if req.extensions.get::<crate::headers::Tls>().is_some() {
+                "https"
+            } else {
+                req.uri.scheme_str().unwrap_or("http")
+            };
+            let host = req
+                .uri
+                .authority()
+                .map(|a| a.as_str())
+                .or_else(|| req.headers.get(header::HOST).and_then(|h| h.to_str().ok()))?;
+            Some(format!("{scheme}://{host}{path}"))
+        }
+    }
+}
+
+/// Remember `key` until `expires` unless it was seen before; an identifier
+/// this request already consumed (two schemes reading one proof) is not a
+/// replay.
+async fn first_use(
+    state: &State,
+    consumed: &mut Vec<ReplayKey>,
+    key: ReplayKey,
+    expires: u64,
+    now: u64,
+    local: bool,
+) -> Result<FirstUse, WouldBlock> {
+    if consumed.contains(&key) {
+        return Ok(FirstUse::First);
+    }
+    let answer = store!(
+        local,
+        state.replay.first_use_now(&key, expires, now),
+        state.replay.first_use(&key, expires, now)
+    );
+    if answer == FirstUse::First {
+        consumed.push(key);
+    }
+    Ok(answer)
+}
+
 async fn evaluate(
     plan: &RoutePlan,
     slot: usize,
-    headers: &HeaderMap,
+    req: &Parts,
+    consumed: &mut Vec<ReplayKey>,
     local: bool,
 ) -> Result<Outcome, WouldBlock> {
     let inner = &*plan.state;
-    let invalid = |reason| Outcome::Invalid {
-        reason,
-        key_id: None,
-    };
+    let headers = &req.headers;
     Ok(match &inner.schemes[plan.schemes[slot]].auth {
         SchemeAuth::Jwt(verifier) => {
             let Ok(value) = single(headers, &header::AUTHORIZATION) else {
                 return Ok(invalid("several_authorization_headers"));
             };
-            let Some(token) = value.and_then(|v| bearer_token(v.as_bytes())) else {
+            let Some(value) = value else {
                 return Ok(Outcome::Missing);
             };
+            let rules = verifier.dpop();
+            let (token, via_dpop) =
+                match (bearer_token(value.as_bytes()), dpop_token(value.as_bytes())) {
+                    (Some(token), _) => (token, false),
+                    (None, Some(token)) if rules.mode != DpopMode::Off => (token, true),
+                    _ => return Ok(Outcome::Missing),
+                };
             let Ok(token) = std::str::from_utf8(token) else {
                 return Ok(invalid("malformed"));
             };
-            match store!(local, verifier.verify_now(token), verifier.verify(token)) {
-                Ok(identity) => Outcome::Jwt(identity),
-                Err(why) => invalid(why.as_str()),
+            if !via_dpop && rules.mode == DpopMode::Required {
+                return Ok(dpop_invalid(DpopFailure::BearerNotAllowed));
             }
+            let identity = match store!(local, verifier.verify_now(token), verifier.verify(token)) {
+                Ok(identity) => identity,
+                Err(why) => return Ok(invalid(why.as_str())),
+            };
+            let now = inner.clock.unix_secs();
+            if via_dpop {
+                let proof = match single(headers, &DPOP) {
+                    Ok(Some(proof)) => proof,
+                    _ => return Ok(dpop_invalid(DpopFailure::MissingProof)),
+                };
+                let (Ok(proof), Some(htu)) = (proof.to_str(), request_uri(inner, req)) else {
+                    return Ok(dpop_invalid(DpopFailure::Malformed));
+                };
+                let proof = match verify_proof(proof, req.method.as_str(), &htu, token, rules, now)
+                {
+                    Ok(proof) => proof,
+                    Err(why) => return Ok(dpop_invalid(why)),
+                };
+                // The token must be bound to the very key that signed the proof.
+                if identity.cnf_jkt.as_deref() != Some(proof.jkt.as_str()) {
+                    return Ok(dpop_invalid(DpopFailure::Binding));
+                }
+                let key = replay_key(&format!("dpop:{}", proof.jkt), &proof.jti);
+                let expires = proof
+                    .iat
+                    .saturating_add(rules.max_age)
+                    .saturating_add(rules.leeway.saturating_mul(2))
+                    .max(now.saturating_add(1));
+                match first_use(inner, consumed, key, expires, now, local).await? {
+                    FirstUse::First => {}
+                    FirstUse::Replayed => return Ok(dpop_invalid(DpopFailure::Replayed)),
+                    FirstUse::Unavailable => return Ok(Outcome::Unavailable),
+                }
+            } else if identity.bound {
+                // A sender-constrained token sent without its proof: the
+                // downgrade RFC 9449 §7.2 warns about.
+                return Ok(dpop_invalid(DpopFailure::BoundTokenAsBearer));
+            }
+            if plan.one_time || verifier.one_time() {
+                let Some(jti) = &identity.jti else {
+                    return Ok(invalid("no_jti"));
+                };
+                let namespace = format!("jwt:{}", identity.issuer.as_deref().unwrap_or(""));
+                let expires = identity
+                    .expires
+                    .saturating_add(verifier.rules().leeway)
+                    .max(now.saturating_add(1));
+                let key = replay_key(&namespace, jti);
+                match first_use(inner, consumed, key, expires, now, local).await? {
+                    FirstUse::First => {}
+                    FirstUse::Replayed => return Ok(invalid("token_replayed")),
+                    FirstUse::Unavailable => return Ok(Outcome::Unavailable),
+                }
+            }
+            Outcome::Jwt(identity)
         }
         SchemeAuth::ApiKey(verifier) => {
             let Ok(value) = single(headers, &verifier.header) else {
@@ -492,6 +632,7 @@ async fn evaluate(
                 KeyOutcome::Invalid { why, key_id } => Outcome::Invalid {
                     reason: why.as_str(),
                     key_id,
+                    dpop: None,
                 },
                 KeyOutcome::Unavailable => Outcome::Unavailable,
             }
@@ -512,6 +653,10 @@ fn add_identity(principal: &mut Option<Principal>, scheme: &str, outcome: &Outco
         ),
         _ => return,
     };
+    let issuer = match outcome {
+        Outcome::Jwt(id) => id.issuer.as_ref(),
+        _ => None,
+    };
     match principal {
         None => {
             *principal = Some(Principal {
@@ -521,6 +666,7 @@ fn add_identity(principal: &mut Option<Principal>, scheme: &str, outcome: &Outco
                 method,
                 scheme: scheme.to_owned(),
                 key_id: key_id.cloned(),
+                issuer: issuer.cloned(),
             });
         }
         Some(p) => {
@@ -541,6 +687,48 @@ fn too_many(retry_after: u64) -> Response {
     )
     .into_response()
 }
+
+/// 401 for a DPoP refusal: the RFC 9449 §7.1 challenge with its error code
+/// (and a fresh `DPoP-Nonce` when a nonce is what was missing); a route
+/// without DPoP schemes (a bound token sent as Bearer) gets a Bearer
+/// `invalid_token` challenge.
+fn dpop_refusal(plan: &RoutePlan, why: DpopFailure, now: u64) -> Response {
+    let detail = match why {
+        DpopFailure::Nonce => "a DPoP proof with the server's nonce is required",
+        DpopFailure::BoundTokenAsBearer => {
+            "the access token is bound to a key: send it with `Authorization: DPoP` and a proof"
+        }
+        DpopFailure::BearerNotAllowed => {
+            "this operation accepts only DPoP-bound tokens: send `Authorization: DPoP` and a proof"
+        }
+        _ => "the DPoP proof was not accepted",
+    };
+    let realm = &plan.state.realm;
+    let text = match &plan.dpop_challenge {
+        Some(base) => format!("{base}, error=\"{}\"", why.error_code()),
+        None => format!("Bearer realm=\"{realm}\", error=\"invalid_token\""),
+    };
+    let mut problem = Problem::of(kinds::UNAUTHORIZED).detail(detail);
+    if let Ok(value) = HeaderValue::try_from(text) {
+        problem = problem.header(header::WWW_AUTHENTICATE, value);
+    }
+    if why == DpopFailure::Nonce {
+        let nonce = plan
+            .schemes
+            .iter()
+            .find_map(|i| match &plan.state.schemes[*i].auth {
+                SchemeAuth::Jwt(v) => v.dpop().nonce_key.as_ref().map(|k| k.current(now)),
+                SchemeAuth::ApiKey(_) => None,
+            });
+        if let Some(value) = nonce.and_then(|n| HeaderValue::try_from(n).ok()) {
+            problem = problem.header(DPOP_NONCE.clone(), value);
+        }
+    }
+    problem.into_response()
+}
+
+/// The `DPoP-Nonce` response header (RFC 9449 §8).
+static DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 fn unauthorized(challenges: &[HeaderValue], detail: &'static str) -> Response {
     let mut problem = Problem::of(kinds::UNAUTHORIZED).detail(detail);
@@ -608,6 +796,7 @@ async fn decide(
 
     // 5. Authentication: OR of ANDs, each scheme's credential checked at most once.
     let mut memo: [Option<Outcome>; MAX_SCHEMES_PER_ROUTE] = Default::default();
+    let mut consumed: Vec<ReplayKey> = Vec::new();
     let mut scope_denied: Option<&HeaderValue> = None;
     let mut scope_principal: Option<Principal> = None;
     let mut role_denied: Option<Principal> = None;
@@ -619,7 +808,7 @@ async fn decide(
         for req_scheme in alternative.iter() {
             if memo[req_scheme.slot].is_none() {
                 memo[req_scheme.slot] =
-                    Some(evaluate(plan, req_scheme.slot, &req.headers, local).await?);
+                    Some(evaluate(plan, req_scheme.slot, req, &mut consumed, local).await?);
             }
             let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
             let granted: &[String] = match outcome {
@@ -671,11 +860,28 @@ async fn decide(
     // it, another scheme's refusal (another audience, issuer or `typ`) does
     // not make it a bad credential, let alone a brute-force attempt.
     let token_verified = memo.iter().any(|o| matches!(o, Some(Outcome::Jwt(_))));
-    if let Some((entry, reason, key)) = evaluated().find_map(|(e, o)| match o {
-        Outcome::Invalid { .. } if token_verified && matches!(e.auth, SchemeAuth::Jwt(_)) => None,
-        Outcome::Invalid { reason, key_id } => Some((e, *reason, key_id.as_deref())),
-        _ => None,
-    }) {
+    // Every credential the request carried that failed: all are counted, so
+    // an expired (uncounted) token sent beside API-key guesses does not hide
+    // the guesses from the lockout.
+    let failures: Vec<(
+        &SchemeEntry,
+        &'static str,
+        Option<&str>,
+        Option<DpopFailure>,
+    )> = evaluated()
+        .filter_map(|(e, o)| match o {
+            Outcome::Invalid { .. } if token_verified && matches!(e.auth, SchemeAuth::Jwt(_)) => {
+                None
+            }
+            Outcome::Invalid {
+                reason,
+                key_id,
+                dpop,
+            } => Some((e, *reason, key_id.as_deref(), *dpop)),
+            _ => None,
+        })
+        .collect();
+    if let Some(&(entry, _, _, _)) = failures.first() {
         // Failures of one key id count per client, so nobody can lock a real
         // key out by sending its (public) id with a wrong secret.
         // Clients are grouped as the rate limiter groups them: IPv6 by /64
@@ -690,17 +896,34 @@ async fn decide(
                 "lockout",
             )));
         }
-        let client_key = key.map(|id| match client {
-            Some(client) => format!("{id}@{client}"),
-            None => id.to_owned(),
-        });
-        let targets = [
-            client.map(LockTarget::Ip),
-            client_key.as_deref().map(LockTarget::KeyId),
-        ];
+        let client_keys: Vec<(String, bool)> = failures
+            .iter()
+            .filter_map(|(_, reason, key, _)| {
+                key.map(|id| {
+                    let key = match client {
+                        Some(client) => format!("{id}@{client}"),
+                        None => id.to_owned(),
+                    };
+                    (key, counts_as_guess(reason))
+                })
+            })
+            .collect();
+        let guessed = failures
+            .iter()
+            .any(|(_, reason, _, _)| counts_as_guess(reason));
+        let targets = || {
+            client
+                .map(|c| (LockTarget::Ip(c), guessed))
+                .into_iter()
+                .chain(
+                    client_keys
+                        .iter()
+                        .map(|(key, counted)| (LockTarget::KeyId(key), *counted)),
+                )
+        };
         // `local` routes have a local lockout (checked when the plan was
         // built), so these never give up after an event was logged.
-        for target in targets.into_iter().flatten() {
+        for (target, _) in targets() {
             let locked = store!(
                 local,
                 security.lockout.locked_local(target, now),
@@ -711,28 +934,33 @@ async fn decide(
                 return Ok(Verdict::Refuse(too_many(retry_after)));
             }
         }
-        audit::failure(&ctx, &entry.name, reason, key, 401);
+        for (entry, reason, key, _) in &failures {
+            audit::failure(&ctx, &entry.name, reason, *key, 401);
+        }
         security.alerts.failure(&plan.operation);
-        // An expired credential was valid once: not a guess, not counted.
-        if reason != "expired" {
-            for target in targets.into_iter().flatten() {
-                let locked = store!(
-                    local,
-                    security.lockout.fail_local(target, now),
-                    security.lockout.fail(target, now)
-                );
-                if let Some(secs) = locked {
-                    audit::lockout(&ctx, target, secs);
-                    if let Some(policy) = security.lockout.policy() {
-                        security.alerts.lockout(
-                            ip.map(crate::net::ClientIp),
-                            &plan.operation,
-                            u64::from(policy.threshold),
-                            policy.window,
-                        );
-                    }
+        for (target, counted) in targets() {
+            if !counted {
+                continue;
+            }
+            let locked = store!(
+                local,
+                security.lockout.fail_local(target, now),
+                security.lockout.fail(target, now)
+            );
+            if let Some(secs) = locked {
+                audit::lockout(&ctx, target, secs);
+                if let Some(policy) = security.lockout.policy() {
+                    security.alerts.lockout(
+                        ip.map(crate::net::ClientIp),
+                        &plan.operation,
+                        u64::from(policy.threshold),
+                        policy.window,
+                    );
                 }
             }
+        }
+        if let Some(why) = failures.iter().find_map(|(_, _, _, dpop)| *dpop) {
+            return Ok(Verdict::Refuse(dpop_refusal(plan, why, now)));
         }
         let challenges = match entry.auth {
             SchemeAuth::Jwt(_) => &plan.invalid_jwt,

@@ -13,8 +13,16 @@ use rampart_spec::policy::RateKey;
 /// subject named `10.0.0.1` never shares a bucket with that address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RateKeyValue<'a> {
-    /// An authenticated subject (JWT `sub`).
+    /// An authenticated subject (JWT `sub`) of a token without `iss`.
     Subject(&'a str),
+    /// An authenticated subject of the issuer that vouched for it: two
+    /// identity providers' `alice` are two callers, with two buckets.
+    IssuedSubject {
+        /// The token's `iss`.
+        issuer: &'a str,
+        /// The token's `sub` (or `client_id`, where the scheme allows it).
+        subject: &'a str,
+    },
     /// An API key id.
     ApiKey(&'a str),
     /// A client address; IPv6 addresses are grouped by /64 (see [`ip_bucket`]).
@@ -49,7 +57,13 @@ impl<'a> RateKeyValue<'a> {
             Some(p) => match (&p.key_id, p.method) {
                 (Some(id), _) => RateKeyValue::ApiKey(id),
                 (None, AuthMethod::ApiKey) => RateKeyValue::ApiKey(&p.subject),
-                (None, AuthMethod::Jwt) => RateKeyValue::Subject(&p.subject),
+                (None, AuthMethod::Jwt) => match &p.issuer {
+                    Some(issuer) => RateKeyValue::IssuedSubject {
+                        issuer,
+                        subject: &p.subject,
+                    },
+                    None => RateKeyValue::Subject(&p.subject),
+                },
             },
             None => RateKeyValue::Ip(client_ip),
         }
@@ -93,6 +107,7 @@ impl<'a> RateKeyValue<'a> {
     fn tag(&self) -> &'static str {
         match self {
             RateKeyValue::Subject(_) => "sub",
+            RateKeyValue::IssuedSubject { .. } => "iss",
             RateKeyValue::ApiKey(_) => "key",
             RateKeyValue::Ip(_) => "ip",
             RateKeyValue::Custom(_) => "k",
@@ -105,6 +120,10 @@ impl<'a> RateKeyValue<'a> {
         match self {
             RateKeyValue::Subject(s) | RateKeyValue::ApiKey(s) | RateKeyValue::Custom(s) => {
                 s.hash(state)
+            }
+            RateKeyValue::IssuedSubject { issuer, subject } => {
+                issuer.hash(state);
+                subject.hash(state);
             }
             RateKeyValue::Ip(ip) => ip_bucket(*ip).hash(state),
         }
@@ -126,6 +145,11 @@ impl<'a> RateKeyValue<'a> {
         match self {
             RateKeyValue::Subject(s) | RateKeyValue::ApiKey(s) | RateKeyValue::Custom(s) => {
                 push_safe(&mut out, s)
+            }
+            RateKeyValue::IssuedSubject { issuer, subject } => {
+                push_safe(&mut out, issuer);
+                out.push(':');
+                push_safe(&mut out, subject);
             }
             RateKeyValue::Ip(ip) => {
                 let _ = write!(out, "{}", ip_bucket(*ip));
@@ -202,5 +226,17 @@ mod tests {
         assert!(nasty.starts_with("p:{op:sub:#"), "{nasty}");
         assert_eq!(nasty.matches('{').count(), 1);
         assert_eq!(nasty.matches('}').count(), 1);
+        let issued = |issuer| RateKeyValue::IssuedSubject {
+            issuer,
+            subject: "alice",
+        };
+        assert_eq!(
+            issued("https://idp-a").redis_key("p", "op"),
+            "p:{op:iss:https://idp-a:alice}"
+        );
+        assert_ne!(
+            issued("https://idp-a").redis_key("p", "op"),
+            issued("https://idp-b").redis_key("p", "op")
+        );
     }
 }

@@ -25,7 +25,7 @@ mod key;
 mod layer;
 mod memory;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -253,6 +253,19 @@ impl RateLimiter {
             Store::Redis(store) => {
                 Some(std::sync::Arc::new(redis::RedisLockout::new(store.clone())))
             }
+            Store::Memory(_) => None,
+        }
+    }
+
+    /// A replay cache in the same Redis, when this limiter uses Redis (so
+    /// every instance refuses an identifier another one accepted); `None`
+    /// in memory.
+    pub(crate) fn replay_store(&self) -> Option<crate::auth::replay::ReplayCache> {
+        match &self.inner.store {
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => Some(crate::auth::replay::ReplayCache::Redis(
+                redis::RedisReplay::new(store.clone()),
+            )),
             Store::Memory(_) => None,
         }
     }

@@ -566,6 +566,63 @@ impl LockoutStore for RedisLockout {
     }
 }
 
+/// Replay identifiers in the same Redis as the rate limits, so a DPoP proof
+/// or one-time token accepted by one instance is refused by all. While
+/// Redis is unreachable the answer is [`FirstUse::Unavailable`]: the guard
+/// refuses (503) rather than admit what may be a replay.
+///
+/// [`FirstUse::Unavailable`]: crate::auth::replay::FirstUse::Unavailable
+pub(crate) struct RedisReplay {
+    store: RedisStore,
+}
+
+impl RedisReplay {
+    pub(crate) fn new(store: RedisStore) -> Self {
+        RedisReplay { store }
+    }
+
+    /// `SET key 1 NX EX ttl`: first use when the key was absent.
+    pub(crate) async fn first_use(
+        &self,
+        key: &crate::auth::replay::ReplayKey,
+        ttl_secs: u64,
+    ) -> crate::auth::replay::FirstUse {
+        use crate::auth::replay::FirstUse;
+        let inner = &*self.store.inner;
+        if inner.quiet() {
+            return FirstUse::Unavailable;
+        }
+        let mut conn = inner.target.conn();
+        let name = format!("{}:{{replay:{}}}", inner.prefix, hex::encode(key));
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&name)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl_secs.max(1));
+        match tokio::time::timeout(inner.timeout, cmd.query_async::<Option<String>>(&mut conn))
+            .await
+        {
+            Ok(Ok(set)) => {
+                inner.report_up();
+                if set.is_some() {
+                    FirstUse::First
+                } else {
+                    FirstUse::Replayed
+                }
+            }
+            Ok(Err(e)) => {
+                inner.mark_down(&e);
+                FirstUse::Unavailable
+            }
+            Err(_) => {
+                inner.mark_down(&"no answer within the timeout");
+                FirstUse::Unavailable
+            }
+        }
+    }
+}
+
 impl Inner {
     fn elapsed_ms(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)

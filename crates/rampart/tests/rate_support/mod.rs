@@ -38,6 +38,7 @@ async fn fake_auth(mut request: Request, next: Next) -> Response {
             method: AuthMethod::Jwt,
             scheme: "bearerAuth".into(),
             key_id: None,
+            issuer: None,
         }),
         (None, Some(key)) => Some(Principal {
             subject: key.clone(),
@@ -46,6 +47,7 @@ async fn fake_auth(mut request: Request, next: Next) -> Response {
             method: AuthMethod::ApiKey,
             scheme: "apiKey".into(),
             key_id: Some(key),
+            issuer: None,
         }),
         _ => None,
     };
