@@ -521,7 +521,7 @@ const STATIC_HEADERS: [(&str, &str); 10] = [
     ("access-control-allow-origin", ORIGIN),
     (
         "access-control-expose-headers",
-        "x-request-id, x-api-version, deprecation, sunset, link, retry-after, ratelimit, ratelimit-policy",
+        "x-request-id, x-client-request-id, x-api-version, deprecation, sunset, link, retry-after, ratelimit, ratelimit-policy",
     ),
 ];
 

@@ -35,6 +35,7 @@ use rampart_spec::policy::{CorsOrigins, CorsPolicy};
 /// addition to the policy's `expose-headers`.
 pub const DEFAULT_EXPOSED: &[&str] = &[
     "x-request-id",
+    "x-client-request-id",
     "x-api-version",
     "deprecation",
     "sunset",

@@ -219,13 +219,18 @@ async fn request_ids_are_generated_echoed_and_sanitised() {
     assert_eq!(generated.len(), 36, "{generated}");
     assert_eq!(&generated[14..15], "4", "{generated}");
 
+    // A caller's id is not trusted by default: the server's own id is the
+    // request id, and the caller's (well formed) is echoed beside it.
     let response = client
         .get(format!("{base}/nowhere"))
         .header("x-request-id", "caller-42.a:b_c")
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["x-request-id"], "caller-42.a:b_c");
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert_ne!(id, "caller-42.a:b_c");
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(response.headers()["x-client-request-id"], "caller-42.a:b_c");
 
     for bad in ["has space", "x".repeat(129).as_str(), "quote\"d"] {
         let response = client
@@ -237,7 +242,30 @@ async fn request_ids_are_generated_echoed_and_sanitised() {
         let id = response.headers()["x-request-id"].to_str().unwrap();
         assert_ne!(id, bad);
         assert_eq!(id.len(), 36);
+        // A malformed one is not echoed at all.
+        assert!(response.headers().get("x-client-request-id").is_none());
     }
+    server.shutdown().await;
+
+    // Behind a gateway that assigns ids, `trust-incoming = true` keeps a
+    // caller's well-formed id as the request id (and still replaces a bad one).
+    let trusting: HardenConfig = toml::from_str("[request-id]\ntrust-incoming = true\n").unwrap();
+    let (server, base) = start(&trusting).await;
+    let response = client
+        .get(format!("{base}/nowhere"))
+        .header("x-request-id", "caller-42.a:b_c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "caller-42.a:b_c");
+    assert!(response.headers().get("x-client-request-id").is_none());
+    let response = client
+        .get(format!("{base}/ok"))
+        .header("x-request-id", "has space")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"].len(), 36);
     server.shutdown().await;
 }
 

@@ -63,22 +63,34 @@ async fn panic_is_500_problem_with_request_id_and_no_internals() {
     assert_eq!(body["status"], 500);
     assert_eq!(body["request_id"], id.as_str());
 
-    // The server keeps serving, and a caller-chosen id is the one answered and logged.
+    // The server keeps serving. A caller-chosen id is not trusted as the
+    // request id (the server's own is answered and logged) but travels
+    // beside it: echoed in X-Client-Request-Id and logged as client_request_id.
     let response = reqwest::Client::new()
         .get(format!("{base}/panic"))
         .header("x-request-id", "support-ticket-7")
         .send()
         .await
         .unwrap();
+    let second = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, "support-ticket-7");
+    assert_eq!(
+        response.headers()["x-client-request-id"],
+        "support-ticket-7"
+    );
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["request_id"], "support-ticket-7");
+    assert_eq!(body["request_id"], second.as_str());
     server.shutdown().await;
 
     let panics = captured.audit("panic");
     assert_eq!(panics.len(), 2, "{:#?}", captured.lines());
     assert_eq!(panics[0]["fields"]["request_id"], id.as_str());
     assert_eq!(panics[0]["span"]["request_id"], id.as_str());
-    assert_eq!(panics[1]["fields"]["request_id"], "support-ticket-7");
+    assert_eq!(panics[1]["fields"]["request_id"], second.as_str());
+    assert_eq!(panics[1]["span"]["client_request_id"], "support-ticket-7");
     // The operator sees what happened.
     assert!(
         panics[0]["fields"]["panic"]

@@ -124,6 +124,8 @@ struct Finish {
     config: Arc<FrontConfig>,
     api: Option<usize>,
     id: RequestId,
+    /// The caller's own well-formed id, when not trusted as the request id.
+    client_id: Option<RequestId>,
     facts: RequestFacts,
 }
 
@@ -151,6 +153,9 @@ impl Finish {
                 .insert(X_API_VERSION, version.clone());
         }
         config.ids.echo(&self.id, response.headers_mut());
+        if let Some(client_id) = &self.client_id {
+            config.ids.echo_client(client_id, response.headers_mut());
+        }
     }
 }
 
@@ -270,7 +275,8 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let config = &self.config;
         let (mut parts, body) = req.into_parts();
-        let (id, replaced) = config.ids.assign_noting(&mut parts.headers);
+        let assigned = config.ids.assign_all(&mut parts.headers);
+        let (id, replaced) = (assigned.id, assigned.replaced);
         // One pass over the headers: size, credentials, Origin.
         let mut bytes = 0usize;
         let mut credentials = false;
@@ -294,12 +300,14 @@ where
             config: config.clone(),
             api,
             id,
+            client_id: assigned.client,
             facts,
         };
         let span = tracing::info_span!(
             target: "rampart::audit",
             "request",
             request_id = %finish.id,
+            client_request_id = finish.client_id.as_ref().map(RequestId::as_str),
             method = %parts.method,
             path = parts.uri.path(),
         );
