@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use rampart::server::{ServeConfig, Serving, redirect_listener, serve, serve_tls};
+use rampart::server::{RedirectTarget, ServeConfig, Serving, redirect_listener, serve, serve_tls};
 use rampart::tls::{TlsConfig, self_signed};
 use rampart::{ApiInfo, HardenConfig, harden};
 use rustls::crypto::CryptoProvider;
@@ -423,7 +423,8 @@ fn location(head: &str) -> &str {
 
 #[tokio::test]
 async fn http_listener_only_redirects_to_https() {
-    let server = redirect_listener(local(), 8443).await.unwrap();
+    let target = RedirectTarget::hosts(["API.example.com", "::1"], 8443);
+    let server = redirect_listener(local(), target).await.unwrap();
     let addr = server.local_addr();
 
     let (status, head, _) = raw(addr, b"GET /pets/7?tag=a%20b HTTP/1.1\r\nHost: api.example.com:8080\r\nConnection: close\r\n\r\n")
@@ -461,6 +462,14 @@ async fn http_listener_only_redirects_to_https() {
             "GET / HTTP/1.1\r\nHost: bad_host!\r\nConnection: close\r\n\r\n",
             "bad host",
         ),
+        (
+            "GET /login HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+            "a host the listener does not serve",
+        ),
+        (
+            "GET http://evil.example/login HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n",
+            "an absolute target naming another host",
+        ),
     ] {
         let (status, head, body) = raw(addr, request.as_bytes()).await;
         assert_eq!(status, 400, "{why}: {head}");
@@ -474,7 +483,8 @@ async fn http_listener_only_redirects_to_https() {
     server.shutdown().await;
 
     // On 443 the port is left out.
-    let server = redirect_listener(local(), 443).await.unwrap();
+    let target = RedirectTarget::hosts(["api.example.com"], 443);
+    let server = redirect_listener(local(), target).await.unwrap();
     let (status, head, _) = raw(
         server.local_addr(),
         b"GET /a HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n",
@@ -483,6 +493,33 @@ async fn http_listener_only_redirects_to_https() {
     assert_eq!(status, 301);
     assert_eq!(location(&head), "https://api.example.com/a");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn http_redirect_goes_to_the_public_origin_whatever_the_host() {
+    let mut config = rampart::SecurityConfig::default();
+    config
+        .apply_env(|name| {
+            (name == "RAMPART_PUBLIC_ORIGIN").then(|| "https://api.example.com:8443".to_owned())
+        })
+        .unwrap();
+    let target = RedirectTarget::from_config(&config, &["localhost"], 9999).unwrap();
+    let server = redirect_listener(local(), target).await.unwrap();
+    let addr = server.local_addr();
+    for request in [
+        "GET /pets?x=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        "GET http://evil.example/pets?x=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        "GET /pets?x=1 HTTP/1.0\r\n\r\n",
+    ] {
+        let (status, head, _) = raw(addr, request.as_bytes()).await;
+        assert_eq!(status, 301, "{request}: {head}");
+        assert_eq!(location(&head), "https://api.example.com:8443/pets?x=1");
+    }
+    server.shutdown().await;
+
+    // A public origin that is not HTTPS cannot be redirected to.
+    let origin = rampart::config::parse_public_origin("http://127.0.0.1:8080").unwrap();
+    assert!(RedirectTarget::origin(&origin).is_err());
 }
 
 /// Poll until the server presents the certificate `expected` (the reload is

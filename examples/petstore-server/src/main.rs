@@ -9,13 +9,19 @@
 //! when it is set. A database that cannot be opened stops the demo before it
 //! listens, with a message naming the variable (never the password).
 //!
-//! Ports: `RAMPART_DEMO_HTTPS_PORT`, `RAMPART_DEMO_HTTP_PORT`.
+//! Ports: `RAMPART_DEMO_HTTPS_PORT`, `RAMPART_DEMO_HTTP_PORT`. The HTTP
+//! listener redirects to `RAMPART_PUBLIC_ORIGIN` when it is set, else only
+//! requests for the names the certificate covers (`localhost`, `127.0.0.1`).
 
 use std::net::SocketAddr;
 
 use petstore_server::app;
-use rampart::server::{ServeConfig, redirect_listener, serve_tls};
+use rampart::server::{RedirectTarget, ServeConfig, redirect_listener, serve_tls};
 use rampart::tls::{TlsConfig, self_signed};
+
+/// The names the self-signed certificate covers, and the only hosts the HTTP
+/// listener redirects for without `RAMPART_PUBLIC_ORIGIN`.
+const HOSTS: [&str; 2] = ["localhost", "127.0.0.1"];
 
 fn port(var: &str, default: u16) -> anyhow::Result<u16> {
     match std::env::var(var) {
@@ -42,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     // Embedded defaults: nothing here is ever written to the repository.
     let dir = std::env::temp_dir().join(format!("rampart-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (cert, key) = self_signed(&["localhost", "127.0.0.1"])?;
+    let (cert, key) = self_signed(&HOSTS)?;
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, cert)?;
     std::fs::write(&key_path, key)?;
@@ -55,10 +61,15 @@ async fn main() -> anyhow::Result<()> {
     let router = app::router(security, db.clone());
 
     let https = SocketAddr::from(([127, 0, 0, 1], https_port));
-    let tls = TlsConfig::new(ServeConfig::new(https), &cert_path, &key_path);
+    let tls = TlsConfig::new(ServeConfig::from_env(https)?, &cert_path, &key_path);
     let serving = serve_tls(router, tls).await?;
-    let redirect =
-        redirect_listener(SocketAddr::from(([127, 0, 0, 1], http_port)), https_port).await?;
+    let target = match std::env::var("RAMPART_PUBLIC_ORIGIN") {
+        Ok(origin) if !origin.trim().is_empty() => {
+            RedirectTarget::origin(&rampart::config::parse_public_origin(&origin)?)?
+        }
+        _ => RedirectTarget::hosts(HOSTS, https_port),
+    };
+    let redirect = redirect_listener(SocketAddr::from(([127, 0, 0, 1], http_port)), target).await?;
 
     let base = format!("https://127.0.0.1:{https_port}/v1");
     println!(

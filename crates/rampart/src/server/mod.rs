@@ -1,6 +1,8 @@
 //! Serving a router over real sockets: plain HTTP ([`serve`]), HTTPS
 //! ([`serve_tls`], HTTP/1.1 and HTTP/2 chosen by ALPN), and the plain-HTTP
-//! listener that only redirects to HTTPS ([`redirect_listener`]).
+//! listener that only redirects to HTTPS ([`redirect_listener`]), to the
+//! configured public origin or an allowlisted host, never to whatever
+//! `Host` a client sent ([`RedirectTarget`]).
 //!
 //! Each request gets `ConnectInfo<SocketAddr>` (the peer) and, over TLS, the
 //! [`crate::headers::Tls`] marker in its extensions. Hyper's own header
@@ -550,42 +552,125 @@ async fn connection<I>(
     }
 }
 
-/// A router that answers every `GET`/`HEAD` with `301` to the same host and
-/// path on HTTPS (`https_port`, omitted when 443), and anything else with
-/// `400` problem+json: other methods, and a missing or malformed `Host`.
-pub fn redirect_router(https_port: u16) -> Router {
+/// Where the plain-HTTP listener sends clients. Never the request's own
+/// `Host` unchecked: that is chosen by the client (and behind a proxy names
+/// the proxy's upstream), so an unchecked redirect could point anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectTarget {
+    /// Always this origin (`RAMPART_PUBLIC_ORIGIN`): `Location` is the
+    /// origin followed by the request's path and query. The recommended
+    /// setting in production.
+    Origin(String),
+    /// The request's host, only when it is one of `names` (the host names
+    /// the TLS certificate covers, say), on `https_port` (left out when
+    /// 443). Any other host is answered `400`.
+    Hosts {
+        /// Accepted host names and IP addresses, lower-case (IPv6 in brackets).
+        names: Vec<String>,
+        /// The HTTPS port.
+        https_port: u16,
+    },
+}
+
+impl RedirectTarget {
+    /// Always redirect to `origin` (see [`crate::config::parse_public_origin`]),
+    /// which must be `https://`.
+    pub fn origin(origin: &crate::config::PublicOrigin) -> Result<Self, crate::error::ConfigError> {
+        if !origin.origin.starts_with("https://") {
+            return Err(crate::error::ConfigError::new(
+                format!(
+                    "the plain-HTTP listener cannot redirect to `{}`, which is not HTTPS",
+                    origin.origin
+                ),
+                "set RAMPART_PUBLIC_ORIGIN to the https:// origin clients use",
+            ));
+        }
+        Ok(RedirectTarget::Origin(origin.origin.clone()))
+    }
+
+    /// Redirect to the request's host when it is one of `names`, on `https_port`.
+    pub fn hosts<I, S>(names: I, https_port: u16) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let names = names
+            .into_iter()
+            .map(|name| {
+                let name = name.as_ref().trim().to_ascii_lowercase();
+                match name.parse::<std::net::Ipv6Addr>() {
+                    Ok(_) => format!("[{name}]"),
+                    Err(_) => name,
+                }
+            })
+            .collect();
+        RedirectTarget::Hosts { names, https_port }
+    }
+
+    /// The origin `RAMPART_PUBLIC_ORIGIN` (or `public-origin`) names if set,
+    /// else the request's host when it is one of `names`, on `https_port`.
+    pub fn from_config<S: AsRef<str>>(
+        config: &crate::config::SecurityConfig,
+        names: &[S],
+        https_port: u16,
+    ) -> Result<Self, crate::error::ConfigError> {
+        match config.public_origin()? {
+            Some(origin) => RedirectTarget::origin(&origin),
+            None => Ok(RedirectTarget::hosts(
+                names.iter().map(AsRef::as_ref),
+                https_port,
+            )),
+        }
+    }
+}
+
+/// A router that answers every `GET`/`HEAD` with `301` to the same path and
+/// query on HTTPS at `target`, and anything else with `400` problem+json:
+/// other methods, and (for [`RedirectTarget::Hosts`]) a missing or
+/// malformed `Host` or one not among the names.
+pub fn redirect_router(target: RedirectTarget) -> Router {
+    let target = Arc::new(target);
     Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap| async move {
-            redirect(https_port, &method, &uri, &headers)
+            redirect(&target, &method, &uri, &headers)
         },
     )
 }
 
 /// Listen on `addr` with [`redirect_router`] behind the global layer (request
 /// ids and security headers; no HSTS, which only means something over TLS).
-pub async fn redirect_listener(addr: SocketAddr, https_port: u16) -> io::Result<Serving> {
+pub async fn redirect_listener(addr: SocketAddr, target: RedirectTarget) -> io::Result<Serving> {
     let cfg = HardenConfig::default();
-    let router = redirect_router(https_port).layer(HardenLayer::new(&cfg));
+    let router = redirect_router(target).layer(HardenLayer::new(&cfg));
     serve(router, ServeConfig::new(addr).with_limits(&cfg.limits)).await
 }
 
-fn redirect(https_port: u16, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+fn redirect(target: &RedirectTarget, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return Problem::bad_request("this listener only redirects GET and HEAD requests to HTTPS")
             .into_response();
     }
-    let host = uri
-        .authority()
-        .map(|a| a.as_str())
-        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
-    let Some(host) = host.and_then(crate::net::host_of) else {
-        return Problem::bad_request("a valid Host header is required").into_response();
-    };
     let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let location = if https_port == 443 {
-        format!("https://{host}{path}")
-    } else {
-        format!("https://{host}:{https_port}{path}")
+    let location = match target {
+        RedirectTarget::Origin(origin) => format!("{origin}{path}"),
+        RedirectTarget::Hosts { names, https_port } => {
+            let host = uri
+                .authority()
+                .map(|a| a.as_str())
+                .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
+            let Some(host) = host.and_then(crate::net::host_of) else {
+                return Problem::bad_request("a valid Host header is required").into_response();
+            };
+            let Some(host) = names.iter().find(|name| name.eq_ignore_ascii_case(host)) else {
+                return Problem::bad_request("this listener does not redirect for that host")
+                    .into_response();
+            };
+            if *https_port == 443 {
+                format!("https://{host}{path}")
+            } else {
+                format!("https://{host}:{https_port}{path}")
+            }
+        }
     };
     match HeaderValue::try_from(location) {
         Ok(location) => (
