@@ -14,6 +14,8 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
+use crate::auth::api_key::BoxFuture;
+
 /// Default identifiers remembered in memory.
 pub(crate) const DEFAULT_CAPACITY: usize = 1_000_000;
 const SHARDS: usize = 16;
@@ -87,19 +89,25 @@ impl MemoryReplay {
     }
 }
 
+/// A shared store of identifiers (Redis, implemented beside the rate
+/// limiter's store): `ttl_secs` is how long the identifier stays refused.
+pub(crate) trait ReplayStore: Send + Sync {
+    fn first_use<'a>(&'a self, key: &'a ReplayKey, ttl_secs: u64) -> BoxFuture<'a, FirstUse>;
+}
+
 /// Where identifiers are remembered.
 pub(crate) enum ReplayCache {
     Memory(MemoryReplay),
-    #[cfg(feature = "redis")]
-    Redis(crate::rate::redis::RedisReplay),
+    /// Shared by every instance.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Shared(Box<dyn ReplayStore>),
 }
 
 impl std::fmt::Debug for ReplayCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReplayCache::Memory(_) => f.write_str("ReplayCache::Memory"),
-            #[cfg(feature = "redis")]
-            ReplayCache::Redis(_) => f.write_str("ReplayCache::Redis"),
+            ReplayCache::Shared(_) => f.write_str("ReplayCache::Shared"),
         }
     }
 }
@@ -115,8 +123,7 @@ impl ReplayCache {
     ) -> Option<FirstUse> {
         match self {
             ReplayCache::Memory(memory) => Some(memory.first_use(key, expires, now)),
-            #[cfg(feature = "redis")]
-            ReplayCache::Redis(_) => None,
+            ReplayCache::Shared(_) => None,
         }
     }
 
@@ -124,8 +131,7 @@ impl ReplayCache {
     pub(crate) async fn first_use(&self, key: &ReplayKey, expires: u64, now: u64) -> FirstUse {
         match self {
             ReplayCache::Memory(memory) => memory.first_use(key, expires, now),
-            #[cfg(feature = "redis")]
-            ReplayCache::Redis(redis) => redis.first_use(key, expires.saturating_sub(now)).await,
+            ReplayCache::Shared(store) => store.first_use(key, expires.saturating_sub(now)).await,
         }
     }
 }

@@ -25,7 +25,7 @@ mod key;
 mod layer;
 mod memory;
 #[cfg(feature = "redis")]
-pub(crate) mod redis;
+mod redis;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -263,9 +263,9 @@ impl RateLimiter {
     pub(crate) fn replay_store(&self) -> Option<crate::auth::replay::ReplayCache> {
         match &self.inner.store {
             #[cfg(feature = "redis")]
-            Store::Redis(store) => Some(crate::auth::replay::ReplayCache::Redis(
+            Store::Redis(store) => Some(crate::auth::replay::ReplayCache::Shared(Box::new(
                 redis::RedisReplay::new(store.clone()),
-            )),
+            ))),
             Store::Memory(_) => None,
         }
     }

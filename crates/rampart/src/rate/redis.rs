@@ -576,13 +576,23 @@ pub(crate) struct RedisReplay {
     store: RedisStore,
 }
 
+impl crate::auth::replay::ReplayStore for RedisReplay {
+    fn first_use<'a>(
+        &'a self,
+        key: &'a crate::auth::replay::ReplayKey,
+        ttl_secs: u64,
+    ) -> BoxFuture<'a, crate::auth::replay::FirstUse> {
+        Box::pin(self.set_once(key, ttl_secs))
+    }
+}
+
 impl RedisReplay {
     pub(crate) fn new(store: RedisStore) -> Self {
         RedisReplay { store }
     }
 
     /// `SET key 1 NX EX ttl`: first use when the key was absent.
-    pub(crate) async fn first_use(
+    async fn set_once(
         &self,
         key: &crate::auth::replay::ReplayKey,
         ttl_secs: u64,
