@@ -6,7 +6,7 @@
 //! the limiter uses Redis ([`RateLimiter::lockout_store`](crate::RateLimiter::lockout_store)),
 //! else in [`MemoryLockout`] (bounded, sharded), the embedded default.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -92,6 +92,8 @@ struct Entry {
     failures: u32,
     window_start: u64,
     locked_until: u64,
+    /// Failed again since the eviction clock last passed it (its second chance).
+    referenced: bool,
 }
 
 impl Entry {
@@ -102,20 +104,81 @@ impl Entry {
 
 const SHARDS: usize = 16;
 
+/// Entries the eviction clock looks at, at most, to make room for one new
+/// client: eviction is O(1) per insert, never a scan of the shard.
+const EVICTION_PROBES: usize = 8;
+
+/// One shard: the counts, and every key once in a ring in the order the
+/// eviction clock visits them (second chance, "CLOCK").
+struct Shard<K> {
+    map: HashMap<K, Entry>,
+    ring: VecDeque<K>,
+}
+
+impl<K: Hash + Eq + Clone> Shard<K> {
+    fn new() -> Self {
+        Shard {
+            map: HashMap::new(),
+            ring: VecDeque::new(),
+        }
+    }
+
+    /// Make room for one entry by evicting one; returns the entries looked
+    /// at (at most [`EVICTION_PROBES`]).
+    ///
+    /// The clock hand walks the ring from the front. A stale entry, or one
+    /// neither locked nor failed again since the hand last passed it, is
+    /// evicted. A locked entry, and one that failed again (its
+    /// `referenced` bit, cleared as the hand passes), go to the back: a
+    /// flood of one-off failures from fresh addresses evicts its own
+    /// entries, not the locks and counts of the clients it hides among.
+    /// When every probed entry was spared, the one that matters least (not
+    /// locked before locked, then the lock that ends first) is evicted
+    /// rather than stop counting the newcomer: an attacker filling the
+    /// table must not switch the defence off for everyone else.
+    fn evict_one(&mut self, now: u64, policy: &LockoutPolicy) -> usize {
+        let probes = EVICTION_PROBES.min(self.ring.len());
+        for visited in 1..=probes {
+            let Some(key) = self.ring.pop_front() else {
+                return visited - 1;
+            };
+            let Some(entry) = self.map.get_mut(&key) else {
+                continue;
+            };
+            if entry.stale(now, policy) || (!entry.referenced && entry.locked_until <= now) {
+                self.map.remove(&key);
+                return visited;
+            }
+            entry.referenced = false;
+            self.ring.push_back(key);
+        }
+        // The probed entries now sit at the back of the ring.
+        let len = self.ring.len();
+        let victim = (len - probes..len).min_by_key(|&i| {
+            let e = self.map.get(&self.ring[i]);
+            e.map(|e| (e.locked_until > now, e.locked_until, e.window_start))
+        });
+        if let Some(key) = victim.and_then(|i| self.ring.remove(i)) {
+            self.map.remove(&key);
+        }
+        probes
+    }
+}
+
 struct Shards<K> {
-    maps: Box<[Mutex<HashMap<K, Entry>>]>,
+    maps: Box<[Mutex<Shard<K>>]>,
     hasher: RandomState,
 }
 
-impl<K: Hash + Eq> Shards<K> {
+impl<K: Hash + Eq + Clone> Shards<K> {
     fn new() -> Self {
         Shards {
-            maps: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            maps: (0..SHARDS).map(|_| Mutex::new(Shard::new())).collect(),
             hasher: RandomState::new(),
         }
     }
 
-    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<HashMap<K, Entry>> {
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<Shard<K>> {
         &self.maps[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 }
@@ -156,8 +219,8 @@ impl MemoryLockout {
             return None;
         }
         let until = match target {
-            LockTarget::Ip(ip) => self.ips.shard(&ip).lock().ok()?.get(&ip)?.locked_until,
-            LockTarget::KeyId(id) => self.keys.shard(id).lock().ok()?.get(id)?.locked_until,
+            LockTarget::Ip(ip) => self.ips.shard(&ip).lock().ok()?.map.get(&ip)?.locked_until,
+            LockTarget::KeyId(id) => self.keys.shard(id).lock().ok()?.map.get(id)?.locked_until,
         };
         (until > now).then(|| until - now)
     }
@@ -177,45 +240,30 @@ impl MemoryLockout {
         now: u64,
         policy: LockoutPolicy,
     ) -> Option<u64> {
-        let mut map = shards.shard(&key).lock().ok()?;
-        if !map.contains_key(&key) && map.len() >= self.per_shard {
-            let before = map.len();
-            map.retain(|_, e| !e.stale(now, &policy));
-            if map.len() >= self.per_shard {
-                // Still full of live entries: forget the oldest window.
-                let victim = map
-                    .iter()
-                    .filter(|(_, e)| e.locked_until <= now)
-                    .min_by_key(|(_, e)| e.window_start)
-                    .map(|(k, _)| k.clone());
-                if let Some(victim) = victim {
-                    map.remove(&victim);
+        let mut shard = shards.shard(&key).lock().ok()?;
+        let shard = &mut *shard;
+        let entry = match shard.map.get_mut(&key) {
+            Some(entry) => {
+                entry.referenced = true;
+                entry
+            }
+            None => {
+                if shard.map.len() >= self.per_shard {
+                    let before = shard.map.len();
+                    shard.evict_one(now, &policy);
+                    self.entries
+                        .fetch_sub(before - shard.map.len(), Ordering::Relaxed);
                 }
+                self.entries.fetch_add(1, Ordering::Relaxed);
+                shard.ring.push_back(key.clone());
+                shard.map.entry(key).or_insert(Entry {
+                    failures: 0,
+                    window_start: now,
+                    locked_until: 0,
+                    referenced: false,
+                })
             }
-            self.entries
-                .fetch_sub(before.saturating_sub(map.len()), Ordering::Relaxed);
-            if map.len() >= self.per_shard {
-                // Every tracked client is locked: evict the lock that ends
-                // first rather than stop counting (an attacker filling the
-                // table must not switch the defence off for everyone else).
-                let victim = map
-                    .iter()
-                    .min_by_key(|(_, e)| e.locked_until)
-                    .map(|(k, _)| k.clone());
-                if let Some(victim) = victim {
-                    map.remove(&victim);
-                    self.entries.fetch_sub(1, Ordering::Relaxed);
-                }
-            }
-        }
-        let entry = map.entry(key).or_insert_with(|| {
-            self.entries.fetch_add(1, Ordering::Relaxed);
-            Entry {
-                failures: 0,
-                window_start: now,
-                locked_until: 0,
-            }
-        });
+        };
         if entry.locked_until > now {
             return None;
         }
@@ -224,6 +272,7 @@ impl MemoryLockout {
                 failures: 0,
                 window_start: now,
                 locked_until: 0,
+                referenced: entry.referenced,
             };
         }
         entry.failures += 1;
@@ -378,6 +427,91 @@ mod tests {
         assert_eq!(store.fail_now(key, 0, policy), None);
         assert_eq!(store.fail_now(key, 11, policy), None);
         assert_eq!(store.fail_now(key, 12, policy), Some(10));
+    }
+
+    /// Issue 24, item 7: making room looks at a bounded number of entries,
+    /// however large and however locked the shard is (it used to scan the
+    /// whole shard, under its lock, for every new client).
+    #[test]
+    fn eviction_visits_a_bounded_number_of_entries() {
+        let policy = LockoutPolicy {
+            threshold: 1,
+            window: 600,
+            lock_for: 600,
+        };
+        let mut shard = Shard::new();
+        for i in 0..10_000u32 {
+            shard.ring.push_back(i);
+            shard.map.insert(
+                i,
+                Entry {
+                    failures: 1,
+                    window_start: 0,
+                    locked_until: 600 + u64::from(i % 7),
+                    referenced: i % 2 == 0,
+                },
+            );
+        }
+        for round in 0..1000 {
+            let visited = shard.evict_one(1, &policy);
+            assert!(visited <= EVICTION_PROBES, "visited {visited}");
+            assert_eq!(shard.map.len(), 10_000 - round - 1);
+            assert_eq!(shard.ring.len(), shard.map.len());
+        }
+    }
+
+    /// A flood of one-off failures from fresh addresses evicts its own
+    /// entries, not a lock nor a count in progress (the old eviction took
+    /// the unlocked entry with the oldest window first: the one counting
+    /// the attacker's real address).
+    #[test]
+    fn a_flood_of_new_clients_keeps_locks_and_counts_in_progress() {
+        let policy = LockoutPolicy {
+            threshold: 3,
+            window: 600,
+            lock_for: 600,
+        };
+        let capacity = SHARDS * 64;
+        let store = MemoryLockout::new(capacity, policy);
+        let locked = LockTarget::Ip("192.0.2.1".parse().unwrap());
+        let counting = LockTarget::Ip("192.0.2.2".parse().unwrap());
+        for now in 0..3 {
+            store.fail_now(locked, now, policy);
+        }
+        assert_eq!(store.locked_now(locked, 3), Some(599));
+        store.fail_now(counting, 0, policy);
+        store.fail_now(counting, 1, policy);
+        // Fresh addresses that land in the counted client's shard: more
+        // than it holds, so entries must be evicted there.
+        let LockTarget::Ip(counted_ip) = counting else {
+            unreachable!()
+        };
+        let home = store.ips.shard(&counted_ip);
+        let flood = (0u32..)
+            .map(|i| IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)))
+            .filter(|ip| std::ptr::eq(store.ips.shard(ip), home))
+            .take(64 + 30);
+        for ip in flood {
+            store.fail_now(LockTarget::Ip(ip), 3, policy);
+            assert!(home.lock().unwrap().map.len() <= 64);
+        }
+        assert_eq!(store.locked_now(locked, 4), Some(598));
+        // The third failure of the counted client still locks it.
+        assert_eq!(store.fail_now(counting, 4, policy), Some(600));
+        // Far more fresh clients than fit: the lock stays, the bound holds.
+        for i in 0..(capacity as u32 * 20) {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + i));
+            store.fail_now(LockTarget::Ip(ip), 5, policy);
+        }
+        assert_eq!(store.locked_now(locked, 6), Some(596));
+        assert!(store.entries.load(Ordering::Relaxed) <= capacity);
+        for shards in [&store.ips] {
+            for shard in shards.maps.iter() {
+                let shard = shard.lock().unwrap();
+                assert_eq!(shard.map.len(), shard.ring.len());
+                assert!(shard.map.len() <= 64);
+            }
+        }
     }
 
     #[test]
