@@ -6,7 +6,10 @@
 //! Pets and owners persist in the SQLite file `petstore-demo.sqlite3` in the
 //! target directory (`$CARGO_TARGET_DIR`, else `target/`), unless
 //! `RAMPART_DEMO_DB` names another file or `DATABASE_URL` a database
-//! (`postgres://...`); both pass through to the demo.
+//! (`postgres://...`); both pass through to the demo. The self-signed
+//! certificate (valid 30 days, replaced a day before it expires) is kept in
+//! `rampart-demo-tls/` there too (`RAMPART_DEMO_TLS_DIR`), so a client can
+//! trust it (`curl --cacert target/rampart-demo-tls/cert.pem`) across runs.
 
 use std::process::{Command, ExitCode};
 
@@ -28,11 +31,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .current_dir(&root)
         .env("RAMPART_DEMO_HTTPS_PORT", args.https_port.to_string())
         .env("RAMPART_DEMO_HTTP_PORT", args.http_port.to_string());
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
     if std::env::var_os("RAMPART_DEMO_DB").is_none_or(|v| v.is_empty()) {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| root.join("target"), |dir| root.join(dir));
         command.env("RAMPART_DEMO_DB", target.join("petstore-demo.sqlite3"));
+    }
+    // The self-signed certificate (30 days) is kept here across runs and
+    // replaced a day before it expires.
+    if std::env::var_os("RAMPART_DEMO_TLS_DIR").is_none_or(|v| v.is_empty()) {
+        command.env("RAMPART_DEMO_TLS_DIR", target.join("rampart-demo-tls"));
     }
     let status = command.status()?;
     Ok(if status.success() {

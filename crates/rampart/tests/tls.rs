@@ -12,7 +12,7 @@ use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
 use rampart::server::{RedirectTarget, ServeConfig, Serving, redirect_listener, serve, serve_tls};
-use rampart::tls::{TlsConfig, self_signed};
+use rampart::tls::{TlsConfig, self_signed, self_signed_cached};
 use rampart::{ApiInfo, HardenConfig, harden};
 use rustls::crypto::CryptoProvider;
 use rustls::crypto::aws_lc_rs::{cipher_suite, kx_group};
@@ -582,4 +582,104 @@ async fn certificate_is_reloaded_on_sighup() {
     assert!(status.success());
     until_served(addr, &second).await;
     server.shutdown().await;
+}
+
+/// Whether `cert_pem` (trusted as its own root) is valid for `host` at `t`.
+fn valid_at(cert_pem: &str, host: &'static str, t: std::time::SystemTime) -> bool {
+    use rustls::client::danger::ServerCertVerifier;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der(cert_pem)).unwrap();
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+    )
+    .build()
+    .unwrap();
+    let at = rustls::pki_types::UnixTime::since_unix_epoch(
+        t.duration_since(std::time::UNIX_EPOCH).unwrap(),
+    );
+    let name = ServerName::try_from(host).unwrap();
+    verifier
+        .verify_server_cert(&der(cert_pem), &[], &name, &[], at)
+        .is_ok()
+}
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+#[test]
+fn self_signed_certificates_are_short_lived() {
+    let (cert, _) = self_signed(&["localhost", "127.0.0.1"]).unwrap();
+    let now = std::time::SystemTime::now();
+    assert!(valid_at(&cert, "localhost", now));
+    assert!(valid_at(&cert, "127.0.0.1", now + 29 * DAY));
+    // notAfter is at most 31 days out (30 days, not ~2,100 years).
+    assert!(!valid_at(&cert, "localhost", now + 31 * DAY));
+}
+
+/// A self-signed pair for localhost valid from `from` to `until` (OffsetDateTime).
+fn pair_valid(from: time::OffsetDateTime, until: time::OffsetDateTime) -> (String, String) {
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    params.not_before = from;
+    params.not_after = until;
+    let key = rcgen::KeyPair::generate().unwrap();
+    (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+}
+
+#[test]
+fn a_cached_self_signed_certificate_is_replaced_when_it_expires() {
+    let dir = CertDir::new("cached");
+    let hosts = ["localhost", "127.0.0.1"];
+    let read = || std::fs::read_to_string(dir.cert()).unwrap();
+    let (cert_path, key_path) = self_signed_cached(&dir.0, &hosts).unwrap();
+    assert_eq!((cert_path, key_path), (dir.cert(), dir.key()));
+    let first = read();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.key()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key is readable by others: {mode:o}");
+    }
+    // Still good: reused.
+    self_signed_cached(&dir.0, &hosts).unwrap();
+    assert_eq!(read(), first);
+
+    let now = time::OffsetDateTime::now_utc();
+    let stale = [
+        // Expired yesterday.
+        pair_valid(
+            now - time::Duration::days(31),
+            now - time::Duration::days(1),
+        ),
+        // Expires within the day.
+        pair_valid(
+            now - time::Duration::days(29),
+            now + time::Duration::hours(12),
+        ),
+        // The ~2,100-year certificates of before.
+        pair_valid(
+            now - time::Duration::days(1),
+            now + time::Duration::days(365 * 2000),
+        ),
+    ];
+    for (cert, key) in stale {
+        std::fs::write(dir.cert(), &cert).unwrap();
+        std::fs::write(dir.key(), &key).unwrap();
+        self_signed_cached(&dir.0, &hosts).unwrap();
+        let replaced = read();
+        assert_ne!(replaced, cert);
+        let now = std::time::SystemTime::now();
+        assert!(valid_at(&replaced, "localhost", now + 29 * DAY));
+        assert!(!valid_at(&replaced, "localhost", now + 31 * DAY));
+        let key = std::fs::read_to_string(dir.key()).unwrap();
+        rampart::tls::certified_key(replaced.as_bytes(), key.as_bytes()).unwrap();
+    }
+
+    // A certificate for other names is replaced too.
+    let (cert, key) = self_signed(&["elsewhere.example"]).unwrap();
+    std::fs::write(dir.cert(), &cert).unwrap();
+    std::fs::write(dir.key(), &key).unwrap();
+    self_signed_cached(&dir.0, &hosts).unwrap();
+    assert_ne!(read(), cert);
 }

@@ -9,7 +9,8 @@
 //! when it is set. A database that cannot be opened stops the demo before it
 //! listens, with a message naming the variable (never the password).
 //!
-//! Ports: `RAMPART_DEMO_HTTPS_PORT`, `RAMPART_DEMO_HTTP_PORT`. The HTTP
+//! Ports: `RAMPART_DEMO_HTTPS_PORT`, `RAMPART_DEMO_HTTP_PORT`. The
+//! certificate is cached in `RAMPART_DEMO_TLS_DIR` when set. The HTTP
 //! listener redirects to `RAMPART_PUBLIC_ORIGIN` when it is set, else only
 //! requests for the names the certificate covers (`localhost`, `127.0.0.1`).
 
@@ -17,7 +18,7 @@ use std::net::SocketAddr;
 
 use petstore_server::app;
 use rampart::server::{RedirectTarget, ServeConfig, redirect_listener, serve_tls};
-use rampart::tls::{TlsConfig, self_signed};
+use rampart::tls::{TlsConfig, self_signed, self_signed_cached};
 
 /// The names the self-signed certificate covers, and the only hosts the HTTP
 /// listener redirects for without `RAMPART_PUBLIC_ORIGIN`.
@@ -48,10 +49,22 @@ async fn main() -> anyhow::Result<()> {
     // Embedded defaults: nothing here is ever written to the repository.
     let dir = std::env::temp_dir().join(format!("rampart-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (cert, key) = self_signed(&HOSTS)?;
-    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_path, cert)?;
-    std::fs::write(&key_path, key)?;
+    // The certificate (30 days) is kept in RAMPART_DEMO_TLS_DIR when set
+    // (`cargo xtask demo` points it into the target directory, so a client
+    // can trust it across runs) and replaced a day before it expires;
+    // otherwise a fresh one lives as long as this process.
+    let (cert_path, key_path) = match std::env::var_os("RAMPART_DEMO_TLS_DIR") {
+        Some(tls_dir) if !tls_dir.is_empty() => {
+            self_signed_cached(std::path::Path::new(&tls_dir), &HOSTS)?
+        }
+        _ => {
+            let (cert, key) = self_signed(&HOSTS)?;
+            let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+            std::fs::write(&cert_path, cert)?;
+            std::fs::write(&key_path, key)?;
+            (cert_path, key_path)
+        }
+    };
     let secret = app::dev_secret();
     let key_file = dir.join("api-keys.toml");
     let api_key = app::dev_api_key(&key_file, "admin").map_err(anyhow::Error::msg)?;

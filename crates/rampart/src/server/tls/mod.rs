@@ -4,16 +4,18 @@
 //! ChaCha20-Poly1305) in the server's order of preference, certificate and key from PEM files, reloaded without a restart
 //! ([`CertReloader`]: on SIGHUP and when the files change), ALPN `h2` and
 //! `http/1.1`. [`self_signed`] makes a throwaway certificate for demos and
-//! tests; none is ever committed.
+//! tests, valid for 30 days ([`SELF_SIGNED_VALIDITY`]);
+//! [`self_signed_cached`] keeps one on disk and replaces it a day before it
+//! expires. None is ever committed.
 //!
 //! [`crate::server::serve_tls`] serves a router with it;
 //! [`crate::server::redirect_listener`] answers plain HTTP with `301` to HTTPS.
 
 mod reload;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rustls::crypto::aws_lc_rs::{self, cipher_suite, kx_group};
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
@@ -134,13 +136,104 @@ pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, Co
         .map_err(|e| ConfigError::tls(format!("certificate and key do not form a pair: {e}")))
 }
 
-/// A self-signed certificate for `hosts` (DNS names or IP addresses):
-/// `(certificate PEM, private key PEM)`. For demos and tests only.
+/// How long a [`self_signed`] certificate is valid: 30 days (from an hour
+/// ago, for clock skew), so a leaked dev key does not stay usable.
+pub const SELF_SIGNED_VALIDITY: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// [`self_signed_cached`] replaces a certificate that expires within this.
+pub const SELF_SIGNED_RENEW_BEFORE: Duration = Duration::from_secs(24 * 3600);
+
+/// A self-signed certificate for `hosts` (DNS names or IP addresses), valid
+/// for [`SELF_SIGNED_VALIDITY`]: `(certificate PEM, private key PEM)`. For
+/// demos and tests only.
 pub fn self_signed(hosts: &[&str]) -> Result<(String, String), ConfigError> {
+    let failed =
+        |e: rcgen::Error| ConfigError::tls(format!("could not generate a certificate: {e}"));
     let names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
-    let generated = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| ConfigError::tls(format!("could not generate a certificate: {e}")))?;
-    Ok((generated.cert.pem(), generated.signing_key.serialize_pem()))
+    let mut params = rcgen::CertificateParams::new(names).map_err(failed)?;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + SELF_SIGNED_VALIDITY;
+    let key = rcgen::KeyPair::generate().map_err(failed)?;
+    let cert = params.self_signed(&key).map_err(failed)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// A self-signed certificate for `hosts` kept in `dir` as `cert.pem` and
+/// `key.pem` (the key readable by the owner only, on Unix): the files there
+/// are reused while they form a pair valid for every one of `hosts` for at
+/// least another [`SELF_SIGNED_RENEW_BEFORE`] and no longer than a
+/// [`self_signed`] certificate would be; otherwise (expired, about to
+/// expire, for other names, unreadable, or a long-lived certificate from
+/// before) a new pair replaces them. Returns `(cert_path, key_path)`.
+pub fn self_signed_cached(dir: &Path, hosts: &[&str]) -> Result<(PathBuf, PathBuf), ConfigError> {
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if let (Ok(cert), Ok(key)) = (std::fs::read(&cert_path), std::fs::read(&key_path))
+        && cached_is_usable(&cert, &key, hosts, SystemTime::now())
+    {
+        return Ok((cert_path, key_path));
+    }
+    let (cert, key) = self_signed(hosts)?;
+    let io = |path: &Path, e: std::io::Error| {
+        ConfigError::tls(format!("cannot write {} ({})", path.display(), e.kind()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    write_private(&key_path, key.as_bytes()).map_err(|e| io(&key_path, e))?;
+    std::fs::write(&cert_path, cert).map_err(|e| io(&cert_path, e))?;
+    Ok((cert_path, key_path))
+}
+
+/// Write `bytes` to `path`, readable by the owner only (Unix).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// Whether a cached pair matches, and its certificate is valid for every
+/// host from `now` until at least [`SELF_SIGNED_RENEW_BEFORE`] later, but
+/// not beyond what [`self_signed`] issues.
+fn cached_is_usable(cert_pem: &[u8], key_pem: &[u8], hosts: &[&str], now: SystemTime) -> bool {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::{ServerName, UnixTime};
+
+    if certified_key(cert_pem, key_pem).is_err() {
+        return false;
+    }
+    let Some(Ok(cert)) = rustls_pemfile::certs(&mut &*cert_pem).next() else {
+        return false;
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    if roots.add(cert.clone()).is_err() {
+        return false;
+    }
+    let Ok(verifier) =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+    else {
+        return false;
+    };
+    let at = |t: SystemTime| {
+        UnixTime::since_unix_epoch(t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default())
+    };
+    !hosts.is_empty()
+        && hosts.iter().all(|host| {
+            let Ok(name) = ServerName::try_from(*host) else {
+                return false;
+            };
+            let valid_at = |t: SystemTime| {
+                verifier
+                    .verify_server_cert(&cert, &[], &name, &[], at(t))
+                    .is_ok()
+            };
+            valid_at(now)
+                && valid_at(now + SELF_SIGNED_RENEW_BEFORE)
+                && !valid_at(now + SELF_SIGNED_VALIDITY + SELF_SIGNED_RENEW_BEFORE)
+        })
 }
 
 #[cfg(test)]
