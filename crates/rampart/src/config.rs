@@ -91,6 +91,10 @@ pub struct JwtConfig {
     pub jwks_refresh_interval: Option<u64>,
     /// Refetch the JWKS once it is this many seconds old, default 3600.
     pub jwks_max_age: Option<u64>,
+    /// Refuse tokens signed by JWKS keys once the copy is this many seconds
+    /// old and refreshing it fails (`RAMPART_JWKS_MAX_STALE`), default 86400
+    /// (a day); never less than `jwks-max-age`.
+    pub jwks_max_stale: Option<u64>,
     /// Accept tokens without checking `iss` (`RAMPART_JWT_SKIP_ISSUER_CHECK`).
     pub skip_issuer_check: Option<bool>,
     /// Accept tokens without checking `aud` (`RAMPART_JWT_SKIP_AUDIENCE_CHECK`).
@@ -147,6 +151,7 @@ impl JwtConfig {
             cache_size,
             jwks_refresh_interval,
             jwks_max_age,
+            jwks_max_stale,
             skip_issuer_check,
             skip_audience_check,
             dpop,
@@ -478,6 +483,9 @@ impl SecurityConfig {
         }
         if let Some(v) = get("RAMPART_JWT_ROLES_CLAIM") {
             jwt.roles_claim = Some(v);
+        }
+        if let Some(v) = get("RAMPART_JWKS_MAX_STALE") {
+            jwt.jwks_max_stale = Some(parse_num("RAMPART_JWKS_MAX_STALE", &v)?);
         }
         if let Some(v) = get("RAMPART_JWT_MAX_TOKEN_BYTES") {
             jwt.max_token_bytes = Some(parse_num("RAMPART_JWT_MAX_TOKEN_BYTES", &v)?);

@@ -405,3 +405,112 @@ async fn a_failing_jwks_refresh_makes_ready_503_while_bearer_requests_keep_being
     .await
     .assert_ok_as("alice");
 }
+
+/// A JWKS endpoint that serves `document` while `up` holds, else 502.
+async fn flaky_idp(document: Value, up: Arc<std::sync::atomic::AtomicBool>) -> String {
+    let app = Router::new().route(
+        "/jwks.json",
+        get(move || {
+            let (up, document) = (up.clone(), document.clone());
+            async move {
+                if up.load(Ordering::SeqCst) {
+                    Ok(Json(document))
+                } else {
+                    Err(axum::http::StatusCode::BAD_GATEWAY)
+                }
+            }
+        }),
+    );
+    format!("{}/jwks.json", serve(app).await)
+}
+
+/// Issue 24, item 7: a JWKS that cannot be refreshed for longer than
+/// `jwks-max-stale` stops being trusted: tokens only its keys verify are
+/// answered 503 (the token cache included), it is logged, `/readyz` says
+/// so; once a refresh succeeds they are served again. Before, the last
+/// copy was trusted forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_that_cannot_be_refreshed_past_max_stale_is_not_trusted() {
+    let captured = capture_logs_at(tracing::Level::INFO);
+    let idp = Idp::default();
+    let k1 = idp.publish("test-only-rsa-private.pem", "k1");
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let url = flaky_idp(json!({ "keys": *idp.keys.lock().unwrap() }), up.clone()).await;
+    let mut config = jwks_config(url);
+    config.jwt.jwks_max_age = Some(3600);
+    config.jwt.jwks_max_stale = Some(4 * 3600);
+    let (keys, _) = write_keys(&temp_dir("jwks-max-stale"));
+    config.api_keys.file = Some(keys);
+    let model = model();
+    let clock = rampart::auth::ManualClock::at(NOW);
+    let security = rampart::Security::builder()
+        .model(&model)
+        .config(config)
+        .clock(clock.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let c = client();
+    let mut long_lived = claims("alice", &[]);
+    long_lived["exp"] = json!(NOW + 3 * 86_400);
+    let token = sign(&long_lived, Algorithm::RS256, &k1, Some("k1"));
+    let call = || {
+        send(
+            c.get(format!("{base}/any"))
+                .header("authorization", bearer(&token)),
+        )
+    };
+    call().await.assert_ok_as("alice");
+
+    // The identity provider goes down; the copy goes stale and its
+    // refreshes fail, but it is younger than jwks-max-stale: still served.
+    up.store(false, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(3600));
+    call().await.assert_ok_as("alice");
+    eventually(|| security.jwks_fetch_count("bearerAuth") == Some(2)).await;
+    clock.advance(Duration::from_secs(2 * 3600));
+    call().await.assert_ok_as("alice");
+
+    // Past jwks-max-stale with a failed refresh: refused, cache or not.
+    clock.advance(Duration::from_secs(3600));
+    call().await.assert_problem(503, "unavailable");
+    call().await.assert_problem(503, "unavailable");
+    let ready = c.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    let report: Value = ready.json().await.unwrap();
+    assert_eq!(report["checks"]["jwks:bearerAuth"], "down", "{report}");
+    let text = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(text.contains("jwks.untrusted"), "not logged:\n{text}");
+
+    // The identity provider is back: the next refresh restores trust.
+    up.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(60));
+    let mut served = false;
+    for _ in 0..200 {
+        let a = call().await;
+        if a.status == 200 {
+            a.assert_ok_as("alice");
+            served = true;
+            break;
+        }
+        a.assert_problem(503, "unavailable");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(served, "trust never came back after a successful refresh");
+    // `/readyz` follows (its answer is kept for a second).
+    let mut ready = 0;
+    for _ in 0..40 {
+        ready = c
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, 200);
+}

@@ -194,7 +194,17 @@ pub(crate) struct JwksTiming {
     pub(crate) min_interval: u64,
     /// Refetch (on the next token) once the copy is this old.
     pub(crate) max_age: u64,
+    /// Stop trusting the keys once the copy is this old and refreshing it
+    /// fails (`jwks-max-stale`); never less than `max_age`.
+    pub(crate) max_stale: u64,
 }
+
+/// Default `jwks-max-stale`: a day.
+pub(crate) const DEFAULT_MAX_STALE: u64 = 24 * 3600;
+
+/// Set in [`JwksSource::generation`] while the keys are not trusted, so no
+/// token verified with them is answered from the token cache.
+const UNTRUSTED: u64 = 1 << 63;
 
 /// A cached JWKS with throttled refresh.
 pub(crate) struct JwksSource {
@@ -214,6 +224,10 @@ pub(crate) struct JwksSource {
     refreshing: AtomicBool,
     /// Why the last refresh failed; `None` once one succeeds.
     last_error: std::sync::Mutex<Option<String>>,
+    /// The last refresh failed (the lock-free copy of `last_error.is_some()`).
+    failing: AtomicBool,
+    /// The keys were found past `max_stale` (logged once per outage).
+    untrusted: AtomicBool,
 }
 
 impl std::fmt::Debug for JwksSource {
@@ -252,6 +266,8 @@ impl JwksSource {
             refresh: tokio::sync::Mutex::new(()),
             refreshing: AtomicBool::new(false),
             last_error: std::sync::Mutex::new(None),
+            failing: AtomicBool::new(false),
+            untrusted: AtomicBool::new(false),
         })
     }
 
@@ -262,9 +278,44 @@ impl JwksSource {
             .map_or_else(|p| p.into_inner().clone(), |k| k.clone())
     }
 
-    /// Changes whenever the keys change.
+    /// Changes whenever the keys change, and while they are not
+    /// [trusted](Self::trusted) (so the token cache answers nothing they verified).
     pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.trusted() {
+            generation
+        } else {
+            generation | UNTRUSTED
+        }
+    }
+
+    /// Seconds since the keys were last loaded.
+    fn age(&self) -> u64 {
+        self.clock
+            .unix_secs()
+            .saturating_sub(self.fetched_at.load(Ordering::Relaxed))
+    }
+
+    /// Whether tokens may be verified with these keys: not when refreshing
+    /// them has failed and the copy is older than `jwks-max-stale` (the
+    /// identity provider may have revoked a key since; better refuse than
+    /// trust it forever). A quiet server whose copy merely grew old is
+    /// trusted until a refresh is tried and fails. Logs the change both ways.
+    pub(crate) fn trusted(&self) -> bool {
+        let stale_and_failing = self.failing.load(Ordering::Acquire)
+            && self.age() >= self.timing.max_stale.max(self.timing.max_age);
+        if stale_and_failing && !self.untrusted.swap(true, Ordering::AcqRel) {
+            crate::telemetry::store_error("jwks");
+            tracing::error!(
+                target: "rampart::audit",
+                event = "jwks.untrusted",
+                jwks = %self.location,
+                age_secs = self.age(),
+                max_stale_secs = self.timing.max_stale,
+                "JWKS could not be refreshed for longer than jwks-max-stale: tokens signed by its keys are refused (503) until a refresh succeeds"
+            );
+        }
+        !stale_and_failing
     }
 
     /// How many times the document has been loaded (startup included).
@@ -281,11 +332,18 @@ impl JwksSource {
             .map_or_else(|p| p.into_inner().clone(), |e| e.clone());
         match last {
             None => Ok(()),
+            Some(reason) if !self.trusted() => Err(format!(
+                "{}: {reason}; not refreshed for {}s, longer than jwks-max-stale ({}s): its keys are not trusted",
+                self.location,
+                self.age(),
+                self.timing.max_stale.max(self.timing.max_age),
+            )),
             Some(reason) => Err(format!("{}: {reason}", self.location)),
         }
     }
 
     fn set_error(&self, error: Option<String>) {
+        self.failing.store(error.is_some(), Ordering::Release);
         match self.last_error.lock() {
             Ok(mut slot) => *slot = error,
             Err(poisoned) => *poisoned.into_inner() = error,
@@ -331,9 +389,9 @@ impl JwksSource {
     /// Refetch unless a fetch happened within the refresh interval. Returns
     /// whether the keys were replaced. Concurrent callers share one fetch.
     pub(crate) async fn refresh(&self) -> bool {
-        let seen = self.generation();
+        let seen = self.generation.load(Ordering::Acquire);
         let _guard = self.refresh.lock().await;
-        if self.generation() != seen {
+        if self.generation.load(Ordering::Acquire) != seen {
             return true; // another caller refreshed while we waited
         }
         let now = self.clock.unix_secs();
@@ -351,6 +409,9 @@ impl JwksSource {
                 self.fetched_at.store(now, Ordering::Relaxed);
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 self.set_error(None);
+                if self.untrusted.swap(false, Ordering::AcqRel) {
+                    tracing::warn!(target: "rampart::audit", event = "jwks.trusted", jwks = %self.location, "JWKS refreshed: its keys are trusted again");
+                }
                 true
             }
             Ok(_) => {

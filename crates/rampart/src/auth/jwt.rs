@@ -81,6 +81,9 @@ pub(crate) enum JwtFailure {
     Critical,
     NoSubject,
     NoExpiry,
+    /// The JWKS could not be refreshed for longer than `jwks-max-stale`:
+    /// answered 503, not 401 (the token may well be good).
+    JwksStale,
 }
 
 impl JwtFailure {
@@ -101,6 +104,7 @@ impl JwtFailure {
             JwtFailure::Critical => "crit_header",
             JwtFailure::NoSubject => "no_subject",
             JwtFailure::NoExpiry => "no_exp",
+            JwtFailure::JwksStale => "jwks_stale",
         }
     }
 }
@@ -433,6 +437,9 @@ impl JwtVerifier {
         let Some(jwks) = &self.jwks else {
             return Err(SignatureFailure::Failed(last));
         };
+        if !jwks.trusted() {
+            return Err(SignatureFailure::Failed(JwtFailure::JwksStale));
+        }
         let generation = jwks.generation();
         match check(&jwks.keys()) {
             Ok(true) => Ok(generation),

@@ -105,6 +105,9 @@ pub(crate) fn jwt_verifier(
             let timing = JwksTiming {
                 min_interval: c.jwks_refresh_interval.unwrap_or(60),
                 max_age: c.jwks_max_age.unwrap_or(3600).max(1),
+                max_stale: c
+                    .jwks_max_stale
+                    .unwrap_or(crate::auth::jwks::DEFAULT_MAX_STALE),
             };
             Some(JwksSource::open(location.clone(), algorithms.clone(), timing, clock.clone()).map(Arc::new).map_err(|m| {
                 fail(

@@ -562,6 +562,7 @@ async fn evaluate(
             }
             let identity = match store!(local, verifier.verify_now(token), verifier.verify(token)) {
                 Ok(identity) => identity,
+                Err(crate::auth::jwt::JwtFailure::JwksStale) => return Ok(Outcome::Unavailable),
                 Err(why) => return Ok(invalid(why.as_str())),
             };
             let now = inner.clock.unix_secs();
