@@ -15,6 +15,9 @@ use crate::policy::{CorsOrigins, CorsPolicy, DpopMode, RateKey, Replay};
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 
+pub use crate::spanned::Spanned;
+pub(crate) use crate::spanned::{check_keys, expect_map};
+
 /// The extension's name.
 pub const EXTENSION: &str = "x-rampart";
 
@@ -63,15 +66,6 @@ pub const CORS_KEYS: &[&str] = &[
     "expose-headers",
     "max-age",
 ];
-
-/// A value and where it was written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spanned<T> {
-    /// The value.
-    pub value: T,
-    /// Its span.
-    pub span: Span,
-}
 
 /// Annotations shared by the top level and operations.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -540,36 +534,6 @@ fn valid_origin(origin: &str) -> bool {
         && !rest.is_empty()
         && !rest.contains('/')
         && !rest.contains('*')
-}
-
-pub(crate) fn expect_map(node: &Node, what: &str, diags: &mut Diagnostics) -> bool {
-    if node.entries().is_some() {
-        return true;
-    }
-    diags.push(
-        Diagnostic::error(
-            "malformed-annotation",
-            format!("`{what}` must be a mapping, found {}", node.describe()),
-        )
-        .at(node.span),
-    );
-    false
-}
-
-pub(crate) fn check_keys(node: &Node, allowed: &[&str], context: &str, diags: &mut Diagnostics) {
-    for (key, _) in node.entries().unwrap_or_default() {
-        if !allowed.contains(&key.text.as_str()) {
-            let suggestion = did_you_mean(&key.text, allowed.iter().copied());
-            let mut d = Diagnostic::error(
-                "unknown-key",
-                format!("unknown key `{}` in {context}{suggestion}", key.text),
-            )
-            .at(key.span)
-            .label("unknown key");
-            d = d.help(format!("valid keys: {}", allowed.join(", ")));
-            diags.push(d);
-        }
-    }
 }
 
 fn read_bool(node: &Node, key: &str, diags: &mut Diagnostics) -> Option<Spanned<bool>> {

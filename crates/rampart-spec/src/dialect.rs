@@ -36,6 +36,11 @@ use crate::node::{Key, Node, NodeKind, escape_pointer_token};
 use crate::schemas::{ONE_SCHEMA, SCHEMA_LISTS, SCHEMA_MAPS};
 use crate::source::Span;
 
+/// HTTP methods an OpenAPI path item can hold, in document order.
+pub const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
 /// The OpenAPI version family of a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dialect {
@@ -186,7 +191,7 @@ fn path_item(item: &mut Node, dialect: Dialect, diags: &mut Diagnostics) {
     remove(item, "query");
     remove(item, "additionalOperations");
     check_parameters(item, diags);
-    for method in crate::model::METHODS {
+    for method in METHODS {
         if let Some(op) = get_mut(item, method) {
             check_parameters(op, diags);
             if op.entries().is_some() && op.get("responses").is_none() {

@@ -14,7 +14,7 @@
 //! The paths are absolute (not under the spec's base path): orchestrators
 //! and scrapers look for them at the root.
 
-use crate::annotations::{Spanned, check_keys, expect_map};
+use crate::spanned::{Spanned, check_keys, expect_map};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::node::{Node, NodeKind};
 

@@ -46,6 +46,7 @@ mod refs;
 pub mod resolve;
 pub mod schemas;
 pub mod source;
+pub mod spanned;
 pub mod suggest;
 pub mod yaml;
 

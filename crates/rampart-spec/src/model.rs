@@ -17,10 +17,7 @@ use crate::resolve::resolve;
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 
-/// HTTP methods an OpenAPI path item can hold, in document order.
-pub const METHODS: &[&str] = &[
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+pub use crate::dialect::METHODS;
 
 /// A loaded, checked spec.
 #[derive(Debug, Clone)]

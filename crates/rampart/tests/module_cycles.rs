@@ -4,15 +4,17 @@
 //! cors, limits, panic, version → settings → plan → pipeline → harden →
 //! security → secured, with server beside the facade.
 //!
-//! This test reads every `use crate::…` line and every `crate::…` path in
-//! the crate's code (comments and `#[cfg(test)]` modules excluded), builds
-//! the graph between top-level modules and fails on any cycle, naming the
-//! lines that close it.
+//! This test reads every `crate::…` and `super::…` path in the crate's code
+//! (comments and `#[cfg(test)]` modules excluded), builds the graph between
+//! the modules at every level (top-level modules, and the submodules of each
+//! module, e.g. `rate::config` and `rate::memory`) and fails on any cycle,
+//! naming the lines that close it. It checks `rampart-spec` the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Top-level module → (module it names → first `file:line` naming it).
+/// Module → (module it names → first `file:line` naming it). Modules are
+/// `::`-joined paths (`rate::config`); one graph per parent module.
 type Graph = BTreeMap<String, BTreeMap<String, String>>;
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -26,42 +28,91 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level module a source file belongs to (`None` for lib.rs).
-fn module_of(src: &Path, file: &Path) -> Option<String> {
+/// The module a source file is (`[]` for lib.rs, `[rate]` for
+/// rate/mod.rs, `[rate, config]` for rate/config.rs).
+fn module_of(src: &Path, file: &Path) -> Option<Vec<String>> {
     let relative = file.strip_prefix(src).ok()?;
-    let first = relative.components().next()?.as_os_str().to_str()?;
-    let name = first.strip_suffix(".rs").unwrap_or(first);
-    (name != "lib").then(|| name.to_owned())
+    let mut parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_owned))
+        .collect::<Option<_>>()?;
+    let last = parts.pop()?;
+    let stem = last.strip_suffix(".rs")?;
+    if !matches!(stem, "mod" | "lib" | "main") || !parts.is_empty() && stem != "mod" {
+        parts.push(stem.to_owned());
+    }
+    Some(parts)
 }
 
-/// The names following each `crate::` in `code`.
-fn crate_paths(code: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        let before = rest[..at].chars().next_back();
-        rest = &rest[at + "crate::".len()..];
-        // `$crate::` and `foo_crate::` are not this crate.
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
-            continue;
-        }
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
-            .collect();
-        if !name.is_empty() {
-            names.push(name);
+/// The module paths each `crate::` (or, resolved against `module`,
+/// `super::`) path in `code` names, as written (`crate::rate::memory::X`
+/// gives `[rate, memory, X]`, cut later at the longest known module).
+fn crate_paths_in(code: &str, module: &[String]) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    for (anchor, base) in [
+        ("crate::", Vec::new()),
+        ("super::", module[..module.len().saturating_sub(1)].to_vec()),
+    ] {
+        let mut from = 0;
+        while let Some(found_at) = code[from..].find(anchor) {
+            let at = from + found_at;
+            let before = code[..at].chars().next_back();
+            let rest = &code[at + anchor.len()..];
+            from = at + anchor.len();
+            // `$crate::`, `foo_crate::` and the second `super::` of
+            // `super::super::` (read with the first) are not paths of their own.
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == ':') {
+                continue;
+            }
+            let mut path = base.clone();
+            let mut tail = rest;
+            let mut up = 0;
+            while let Some(next) = tail.strip_prefix("super::") {
+                up += 1;
+                tail = next;
+            }
+            path.truncate(path.len().saturating_sub(up));
+            loop {
+                let name: String = tail
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if name.is_empty() {
+                    break;
+                }
+                tail = &tail[name.len()..];
+                path.push(name);
+                match tail.strip_prefix("::") {
+                    Some(next) => tail = next,
+                    None => break,
+                }
+            }
+            if !path.is_empty() {
+                found.push(path);
+            }
         }
     }
-    names
+    found
 }
 
-fn graph(src: &Path) -> Graph {
+/// The names following each `crate::` in `code` (top-level modules).
+fn crate_paths(code: &str) -> Vec<String> {
+    crate_paths_in(code, &[])
+        .into_iter()
+        .map(|p| p[0].clone())
+        .collect()
+}
+
+/// One graph per parent module (keyed `""` for the crate root): an edge
+/// `a -> b` between two children of that parent when code in `a` (or below
+/// it) names `b` (or something below it). A module naming its own ancestor
+/// or descendant is not an edge: parents declare and re-export children.
+fn graphs(src: &Path) -> BTreeMap<String, Graph> {
     let mut files = Vec::new();
     sources(src, &mut files);
     files.sort();
-    let modules: BTreeSet<String> = files.iter().filter_map(|f| module_of(src, f)).collect();
-    let mut graph = Graph::new();
+    let modules: BTreeSet<Vec<String>> = files.iter().filter_map(|f| module_of(src, f)).collect();
+    let mut graphs: BTreeMap<String, Graph> = BTreeMap::new();
     for file in &files {
         let Some(module) = module_of(src, file) else {
             continue;
@@ -73,18 +124,61 @@ fn graph(src: &Path) -> Graph {
                 break;
             }
             let code = line.split("//").next().unwrap_or("");
-            for target in crate_paths(code) {
-                if target != module && modules.contains(&target) {
-                    graph
-                        .entry(module.clone())
-                        .or_default()
-                        .entry(target)
-                        .or_insert_with(|| format!("src/{shown}:{}", number + 1));
+            for mut target in crate_paths_in(code, &module) {
+                while !target.is_empty() && !modules.contains(&target) {
+                    target.pop();
                 }
+                let common = module
+                    .iter()
+                    .zip(&target)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                if common == module.len() || common == target.len() {
+                    continue;
+                }
+                graphs
+                    .entry(module[..common].join("::"))
+                    .or_default()
+                    .entry(module[..=common].join("::"))
+                    .or_default()
+                    .entry(target[..=common].join("::"))
+                    .or_insert_with(|| format!("src/{shown}:{}", number + 1));
             }
         }
     }
-    graph
+    graphs
+}
+
+/// The top-level graph of the crate at `src`.
+fn graph(src: &Path) -> Graph {
+    graphs(src).remove("").unwrap_or_default()
+}
+
+/// Fail on the first cycle in any of the crate's graphs.
+fn assert_acyclic(src: &Path, what: &str) {
+    let graphs = graphs(src);
+    for (parent, graph) in &graphs {
+        if let Some(cycle) = find_cycle(graph) {
+            let evidence: Vec<String> = cycle
+                .windows(2)
+                .map(|pair| {
+                    format!(
+                        "  {} -> {} ({})",
+                        pair[0], pair[1], graph[&pair[0]][&pair[1]]
+                    )
+                })
+                .collect();
+            let place = if parent.is_empty() {
+                "top-level modules".to_owned()
+            } else {
+                format!("the submodules of `{parent}`")
+            };
+            panic!(
+                "import cycle between {what}'s {place}:\n{}\nmove the shared item to a lower module (docs/architecture.md)",
+                evidence.join("\n")
+            );
+        }
+    }
 }
 
 /// A cycle, as the modules in order, if there is one.
@@ -130,21 +224,21 @@ fn runtime_modules_have_no_import_cycle() {
         graph.len() > 10,
         "the scan found too few modules: {graph:?}"
     );
-    if let Some(cycle) = find_cycle(&graph) {
-        let evidence: Vec<String> = cycle
-            .windows(2)
-            .map(|pair| {
-                format!(
-                    "  {} -> {} ({})",
-                    pair[0], pair[1], graph[&pair[0]][&pair[1]]
-                )
-            })
-            .collect();
-        panic!(
-            "import cycle between runtime modules:\n{}\nmove the shared item to a lower module (docs/architecture.md)",
-            evidence.join("\n")
-        );
-    }
+    assert!(
+        graphs(&src).contains_key("rate"),
+        "the scan did not see the rate module's submodules"
+    );
+    assert_acyclic(&src, "the runtime");
+}
+
+#[test]
+fn spec_modules_have_no_import_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-spec/src");
+    assert!(
+        graph(&src).len() > 10,
+        "the scan found too few spec modules"
+    );
+    assert_acyclic(&src, "rampart-spec");
 }
 
 #[test]
@@ -166,5 +260,30 @@ fn the_cycle_finder_finds_cycles() {
     assert_eq!(
         crate_paths("use crate::auth::x; $crate::no; my_crate::no; (crate::rate::y)"),
         ["auth", "rate"]
+    );
+    // A cycle between two submodules of one module is found too.
+    let dir = std::env::temp_dir().join(format!("rampart-cycles-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    std::fs::write(dir.join("lib.rs"), "pub mod a;\n").unwrap();
+    std::fs::write(dir.join("a/mod.rs"), "pub mod x;\npub mod y;\n").unwrap();
+    std::fs::write(dir.join("a/x.rs"), "use crate::a::y::Y;\n").unwrap();
+    std::fs::write(dir.join("a/y.rs"), "pub struct Y(super::x::X);\n").unwrap();
+    let nested = graphs(&dir);
+    assert_eq!(
+        find_cycle(&nested["a"]),
+        Some(vec!["a::x".into(), "a::y".into(), "a::x".into()])
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let module = ["rate".to_owned(), "config".to_owned()];
+    assert_eq!(
+        crate_paths_in(
+            "use crate::rate::memory::X; use super::key; super::super::plan::P",
+            &module
+        ),
+        [
+            vec!["rate".to_owned(), "memory".to_owned()],
+            vec!["rate".to_owned(), "key".to_owned()],
+            vec!["plan".to_owned()],
+        ]
     );
 }

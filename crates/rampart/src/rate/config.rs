@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::rate::RateError;
 use crate::rate::client_ip::{ForwardedHeader, TrustedProxies};
-use crate::rate::memory::RateClock;
+use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryConfig};
 
 /// What a Redis-backed limiter answers when Redis does not answer in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
@@ -41,57 +41,12 @@ impl std::str::FromStr for FailurePolicy {
     }
 }
 
-/// Default most buckets held by the in-memory store.
-pub const DEFAULT_MAX_KEYS: usize = 100_000;
 /// Default prefix of every Redis key.
 pub const DEFAULT_KEY_PREFIX: &str = "rampart:rl";
 /// Default time allowed for one Redis decision.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(100);
 /// Default pause before asking Redis again after it failed.
 pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Settings of the in-memory store.
-#[derive(Debug, Clone)]
-pub struct MemoryConfig {
-    /// Most buckets held at once, over all policies (default 100 000).
-    /// Memory stays under about `max_keys × 40` bytes.
-    pub max_keys: usize,
-    /// How often a background task drops idle buckets (default 60 s;
-    /// `None`: only when the store is full, or on [`RateLimiter::sweep`](crate::rate::RateLimiter::sweep)).
-    pub sweep_interval: Option<Duration>,
-    /// The clock (monotonic; [`RateClock::fake`] in tests).
-    pub clock: RateClock,
-}
-
-impl Default for MemoryConfig {
-    fn default() -> Self {
-        MemoryConfig {
-            max_keys: DEFAULT_MAX_KEYS,
-            sweep_interval: Some(Duration::from_secs(60)),
-            clock: RateClock::monotonic(),
-        }
-    }
-}
-
-impl MemoryConfig {
-    /// Hold at most `max_keys` buckets.
-    pub fn max_keys(mut self, max_keys: usize) -> Self {
-        self.max_keys = max_keys;
-        self
-    }
-
-    /// Use this clock.
-    pub fn clock(mut self, clock: RateClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Sweep idle buckets this often (`None`: never in the background).
-    pub fn sweep_interval(mut self, every: Option<Duration>) -> Self {
-        self.sweep_interval = every;
-        self
-    }
-}
 
 /// Settings of the Redis store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,9 +28,54 @@ use governor::nanos::Nanos;
 use governor::state::StateStore;
 
 use crate::rate::Decision;
-use crate::rate::config::MemoryConfig;
 use crate::rate::gcra::Gcra;
 use crate::rate::key::RateKeyValue;
+
+/// Default most buckets held by the in-memory store.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+
+/// Settings of the in-memory store.
+#[derive(Debug, Clone)]
+pub struct MemoryConfig {
+    /// Most buckets held at once, over all policies (default 100 000).
+    /// Memory stays under about `max_keys × 40` bytes.
+    pub max_keys: usize,
+    /// How often a background task drops idle buckets (default 60 s;
+    /// `None`: only when the store is full, or on [`RateLimiter::sweep`](crate::rate::RateLimiter::sweep)).
+    pub sweep_interval: Option<Duration>,
+    /// The clock (monotonic; [`RateClock::fake`] in tests).
+    pub clock: RateClock,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            max_keys: DEFAULT_MAX_KEYS,
+            sweep_interval: Some(Duration::from_secs(60)),
+            clock: RateClock::monotonic(),
+        }
+    }
+}
+
+impl MemoryConfig {
+    /// Hold at most `max_keys` buckets.
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys;
+        self
+    }
+
+    /// Use this clock.
+    pub fn clock(mut self, clock: RateClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sweep idle buckets this often (`None`: never in the background).
+    pub fn sweep_interval(mut self, every: Option<Duration>) -> Self {
+        self.sweep_interval = every;
+        self
+    }
+}
 
 /// Shards of the bucket map (fewer when `max_keys` is smaller).
 const SHARDS: usize = 64;

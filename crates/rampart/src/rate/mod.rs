@@ -36,9 +36,10 @@ use rampart_spec::policy::OperationPolicy;
 
 pub use crate::rate::client_ip::{ClientIp, ForwardedHeader, TrustedProxies, client_ip};
 pub use crate::rate::config::{
-    DEFAULT_KEY_PREFIX, DEFAULT_MAX_KEYS, DEFAULT_RETRY_INTERVAL, DEFAULT_TIMEOUT, FailurePolicy,
-    MemoryConfig, RateConfig, RedisConfig,
+    DEFAULT_KEY_PREFIX, DEFAULT_RETRY_INTERVAL, DEFAULT_TIMEOUT, FailurePolicy, RateConfig,
+    RedisConfig,
 };
+pub use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryConfig};
 pub use crate::rate::headers::{
     RATELIMIT, RATELIMIT_POLICY, quota_exceeded, ratelimit_headers, store_unavailable,
 };
