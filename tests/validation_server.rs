@@ -202,6 +202,58 @@ async fn array_items_are_checked_against_the_item_schema() {
     }
 }
 
+/// Issue 24, item 7: `format: uri` is http/https unless the schema allows
+/// other schemes (`x-rampart: { uri-schemes: [...] }`); a `javascript:` or
+/// `file:` URI used to pass as well-formed.
+#[tokio::test]
+async fn uri_formats_accept_only_the_allowed_schemes() {
+    let (_serving, base) = start().await;
+    accepted(
+        &base,
+        "/lists",
+        json!({
+            "links": ["https://example.com/a?b=c", "HTTP://example.com/"],
+            "contacts": ["mailto:ada@example.com", "https://example.com/"],
+        }),
+    )
+    .await;
+    let cases: &[(Value, &[(&str, &str)])] = &[
+        (
+            json!({"links": ["javascript:alert(1)"]}),
+            &[("body.links[0]", "uri_scheme")],
+        ),
+        (
+            json!({"links": ["file:///etc/passwd", "data:text/html,<b>x</b>"]}),
+            &[
+                ("body.links[0]", "uri_scheme"),
+                ("body.links[1]", "uri_scheme"),
+            ],
+        ),
+        (
+            json!({"links": ["mailto:ada@example.com"]}),
+            &[("body.links[0]", "uri_scheme")],
+        ),
+        (json!({"links": ["not a uri"]}), &[("body.links[0]", "url")]),
+        (
+            json!({"contacts": ["javascript:alert(1)", "http://example.com/"]}),
+            &[
+                ("body.contacts[0]", "uri_scheme"),
+                ("body.contacts[1]", "uri_scheme"),
+            ],
+        ),
+    ];
+    for (body, want) in cases {
+        refused(&base, "/lists", body.clone(), want).await;
+    }
+    let (_, problem) = post(&base, "/lists", &json!({"links": ["file:///x"]})).await;
+    assert!(
+        problem
+            .to_string()
+            .contains("must be a URL with scheme http, https"),
+        "{problem}"
+    );
+}
+
 #[tokio::test]
 async fn one_of_and_any_of_alternatives_are_validated() {
     let (_serving, base) = start().await;

@@ -1002,6 +1002,43 @@ impl<'a> TypeSpace<'a> {
         static_ident
     }
 
+    /// `format: uri`: http/https only, or the schemes the schema's
+    /// `x-rampart: { uri-schemes: [...] }` allows (a generated function).
+    fn uri_rule(&mut self, schema: &Schema, parent: &str, wire: &str) -> TokenStream {
+        let schemes: Vec<String> = schema
+            .schema_data
+            .extensions
+            .get("x-rampart")
+            .and_then(|x| x.get("uri-schemes"))
+            .map(|v| match v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|s| s.as_str())
+                    .map(str::to_ascii_lowercase)
+                    .collect(),
+                serde_json::Value::String(s) => vec![s.to_ascii_lowercase()],
+                _ => Vec::new(),
+            })
+            .unwrap_or_default();
+        if schemes.is_empty() {
+            return quote!(custom(function = "::rampart::validate::formats::uri"));
+        }
+        let name = self
+            .pattern_namer
+            .unique(&format!("{}_{}_URI", snake(parent), snake(wire)).to_ascii_uppercase())
+            .to_ascii_lowercase();
+        let function = format_ident!("{}", name);
+        let text = format!(" `format: uri` with scheme {}.", schemes.join(", "));
+        self.patterns.push(quote! {
+            #[doc = #text]
+            fn #function<T: AsRef<str> + ?Sized>(value: &T) -> Result<(), ::validator::ValidationError> {
+                ::rampart::validate::formats::uri_with_schemes(value.as_ref(), &[#(#schemes),*])
+            }
+        });
+        let path = name.clone();
+        quote!(custom(function = #path))
+    }
+
     fn rules(
         &mut self,
         schema: &Schema,
@@ -1023,7 +1060,10 @@ impl<'a> TypeSpace<'a> {
                 }
                 match format.as_deref() {
                     Some("email") => rules.push(quote!(email)),
-                    Some("uri" | "url") => rules.push(quote!(url)),
+                    Some("uri" | "url") => {
+                        let rule = self.uri_rule(schema, parent, wire);
+                        rules.push(rule);
+                    }
                     Some("uuid") => rules.push(quote!(custom(
                         function = "::rampart::validate::formats::uuid"
                     ))),

@@ -11,7 +11,7 @@ use crate::node::{Node, NodeKind, escape_pointer_token};
 use crate::suggest::did_you_mean;
 
 /// Keys allowed in a schema's `x-rampart`.
-pub const SCHEMA_KEYS: &[&str] = &["unenforced"];
+pub const SCHEMA_KEYS: &[&str] = &["unenforced", "uri-schemes"];
 
 /// Keywords `unenforced` may name: every JSON Schema keyword that
 /// constrains a value. The generator enforces each one present in a schema
@@ -64,6 +64,9 @@ pub const UNENFORCEABLE: &[&str] = &[
 pub struct SchemaAnnotations {
     /// Keywords whose constraint is knowingly left unenforced.
     pub unenforced: Vec<Spanned<String>>,
+    /// URI schemes a `format: uri` value may have (`uri-schemes`, lower
+    /// case); empty: `http` and `https`.
+    pub uri_schemes: Vec<Spanned<String>>,
 }
 
 impl SchemaAnnotations {
@@ -94,6 +97,10 @@ pub fn read_schema(schema: &Node, diags: &mut Diagnostics) -> SchemaAnnotations 
         return out;
     };
     for (key, value) in entries {
+        if key.text == "uri-schemes" {
+            read_uri_schemes(value, &mut out, diags);
+            continue;
+        }
         if key.text != "unenforced" {
             diags.push(
                 Diagnostic::error(
@@ -154,6 +161,55 @@ pub fn read_schema(schema: &Node, diags: &mut Diagnostics) -> SchemaAnnotations 
         }
     }
     out
+}
+
+/// `uri-schemes: [https, mailto]`: RFC 3986 scheme names.
+fn read_uri_schemes(value: &Node, out: &mut SchemaAnnotations, diags: &mut Diagnostics) {
+    let items: Vec<&Node> = match &value.kind {
+        NodeKind::Seq(items) if !items.is_empty() => items.iter().collect(),
+        NodeKind::Str(_) => vec![value],
+        _ => {
+            diags.push(
+                Diagnostic::error(
+                    "malformed-annotation",
+                    format!(
+                        "`uri-schemes` must be a non-empty list of URI schemes, found {}",
+                        value.describe()
+                    ),
+                )
+                .at(value.span)
+                .help("e.g. `uri-schemes: [https, mailto]`"),
+            );
+            return;
+        }
+    };
+    for item in items {
+        let scheme = item.as_str().filter(|s| {
+            let mut bytes = s.bytes();
+            bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+                && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        });
+        match scheme {
+            Some(scheme) => out.uri_schemes.push(Spanned {
+                value: scheme.to_ascii_lowercase(),
+                span: item.span,
+            }),
+            None => {
+                let text = item
+                    .scalar_text()
+                    .unwrap_or_else(|| item.describe().to_owned());
+                diags.push(
+                    Diagnostic::error(
+                        "malformed-annotation",
+                        format!("`{text}` is not a URI scheme"),
+                    )
+                    .at(item.span)
+                    .label("not a scheme")
+                    .help("a scheme is a letter then letters, digits, `+`, `-` or `.`, without `:` (`https`, `mailto`)"),
+                );
+            }
+        }
+    }
 }
 
 /// Check every schema's `x-rampart` in the document.
@@ -263,6 +319,38 @@ mod tests {
     }
 
     const HEAD: &str = "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths: {}\n";
+
+    #[test]
+    fn uri_schemes_are_read_and_checked() {
+        let loaded = load(&format!(
+            "{HEAD}components:\n  schemas:\n    A:\n      type: string\n      format: uri\n      x-rampart: {{ uri-schemes: [HTTPS, mailto] }}\n    B:\n      type: string\n      format: uri\n      x-rampart: {{ uri-scheme: [https] }}\n    C:\n      type: string\n      format: uri\n      x-rampart: {{ uri-schemes: ['javascript:'] }}\n    D:\n      type: string\n      x-rampart: {{ uri-schemes: [] }}\n"
+        ));
+        let rendered = loaded.render();
+        assert!(
+            rendered.contains(
+                "unknown key `uri-scheme` in a schema's x-rampart; did you mean `uri-schemes`?"
+            ),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("`javascript:` is not a URI scheme"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("`uri-schemes` must be a non-empty list of URI schemes"),
+            "{rendered}"
+        );
+        let loaded = load(&format!(
+            "{HEAD}components:\n  schemas:\n    A:\n      type: string\n      format: uri\n      x-rampart: {{ uri-schemes: [HTTPS, mailto] }}\n"
+        ));
+        let model = loaded.model.expect("valid");
+        let mut found = Vec::new();
+        walk(&model.root, &mut |_, node| {
+            let read = read_schema(node, &mut Diagnostics::default());
+            found.extend(read.uri_schemes.into_iter().map(|s| s.value));
+        });
+        assert_eq!(found, ["https", "mailto"]);
+    }
 
     #[test]
     fn schema_opt_outs_are_read_and_unknown_words_named() {

@@ -261,7 +261,10 @@ pub struct Owner {
         deserialize_with = "::rampart::__private::non_null",
         skip_serializing_if = "Option::is_none"
     )]
-    #[validate(length(max = 2048), url)]
+    #[validate(
+        length(max = 2048),
+        custom(function = "::rampart::validate::formats::uri")
+    )]
     pub website: Option<String>,
 }
 #[derive(
@@ -299,7 +302,10 @@ pub struct ProblemErrorsItem {
 #[serde(crate = "::rampart::__private::serde")]
 #[serde(deny_unknown_fields)]
 pub struct Problem {
-    #[validate(length(max = 2048), url)]
+    #[validate(
+        length(max = 2048),
+        custom(function = "::rampart::validate::formats::uri")
+    )]
     pub r#type: String,
     #[validate(length(max = 256))]
     pub title: String,

@@ -22,6 +22,12 @@ static LISTS_TAGS_ITEM_PATTERN: ::std::sync::LazyLock<::rampart::__private::Rege
     ::rampart::__private::Regex::new("^[a-z0-9-]+$")
         .expect("pattern checked when generated")
 });
+/// `format: uri` with scheme https, mailto.
+fn lists_contacts_item_uri<T: AsRef<str> + ?Sized>(
+    value: &T,
+) -> Result<(), ::validator::ValidationError> {
+    ::rampart::validate::formats::uri_with_schemes(value.as_ref(), &["https", "mailto"])
+}
 static LISTS_SLUGS_ITEM_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
 ::rampart::__private::Regex::new("^[a-z]+$").expect("pattern checked when generated"));
 /// `^\d{4}$` (ECMA-262), in Rust's regex syntax.
@@ -1079,6 +1085,71 @@ impl ::validator::Validate for ListsEmailsItem {
         ::validator::Validate::validate(&Item { __all__: &self.0 })
     }
 }
+/// An item of `ListsLinks`, checked against its schema's constraints.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::rampart::__private::serde::Serialize,
+    ::rampart::__private::serde::Deserialize
+)]
+#[serde(crate = "::rampart::__private::serde", transparent)]
+pub struct ListsLinksItem(pub String);
+impl ::std::ops::Deref for ListsLinksItem {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+impl ::std::convert::From<String> for ListsLinksItem {
+    fn from(value: String) -> Self {
+        ListsLinksItem(value)
+    }
+}
+impl ::validator::Validate for ListsLinksItem {
+    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+        #[derive(::validator::Validate)]
+        struct Item<'a> {
+            #[validate(
+                length(max = 2048),
+                custom(function = "::rampart::validate::formats::uri")
+            )]
+            __all__: &'a String,
+        }
+        ::validator::Validate::validate(&Item { __all__: &self.0 })
+    }
+}
+/// An item of `ListsContacts`, checked against its schema's constraints.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::rampart::__private::serde::Serialize,
+    ::rampart::__private::serde::Deserialize
+)]
+#[serde(crate = "::rampart::__private::serde", transparent)]
+pub struct ListsContactsItem(pub String);
+impl ::std::ops::Deref for ListsContactsItem {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+impl ::std::convert::From<String> for ListsContactsItem {
+    fn from(value: String) -> Self {
+        ListsContactsItem(value)
+    }
+}
+impl ::validator::Validate for ListsContactsItem {
+    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+        #[derive(::validator::Validate)]
+        struct Item<'a> {
+            #[validate(length(max = 2048), custom(function = "lists_contacts_item_uri"))]
+            __all__: &'a String,
+        }
+        ::validator::Validate::validate(&Item { __all__: &self.0 })
+    }
+}
 /// An item of `ListsScores`, checked against its schema's constraints.
 #[derive(
     Debug,
@@ -1273,6 +1344,20 @@ pub struct Lists {
     )]
     #[validate(length(max = 8), nested)]
     pub emails: Option<Vec<ListsEmailsItem>>,
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(length(max = 8), nested)]
+    pub links: Option<Vec<ListsLinksItem>>,
+    #[serde(
+        default,
+        deserialize_with = "::rampart::__private::non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(length(max = 8), nested)]
+    pub contacts: Option<Vec<ListsContactsItem>>,
     #[serde(
         default,
         deserialize_with = "::rampart::__private::non_null",
