@@ -558,9 +558,12 @@ async fn run() -> Result<(), String> {{
         {lib}::not_implemented_router(security)
     }};
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let config = rampart::server::ServeConfig::new(addr).with_shutdown(async {{
-        let _ = tokio::signal::ctrl_c().await;
-    }});
+    // Connection limits from RAMPART_IDLE_TIMEOUT_MS, RAMPART_MAX_CONNECTIONS, ...
+    let config = rampart::server::ServeConfig::from_env(addr)
+        .map_err(|e| e.to_string())?
+        .with_shutdown(async {{
+            let _ = tokio::signal::ctrl_c().await;
+        }});
     let serving = rampart::server::serve(router, config)
         .await
         .map_err(|e| format!("cannot listen on {{addr}}: {{e}}"))?;
