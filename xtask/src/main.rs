@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod check;
 mod demo;
+mod dpop_proof;
 mod generate;
 mod lint;
 mod serve;
@@ -45,6 +46,8 @@ enum Command {
     Apikey(apikey::Args),
     /// Probe a running server for the security its spec promises (401/403/429, headers, CORS, deprecation); exit 1 on any failure.
     Audit(audit::Args),
+    /// Print a DPoP proof (RFC 9449) for one request: the `DPoP:` header value (a key is generated without --key).
+    DpopProof(dpop_proof::Args),
     /// Measure requests/s of rampart routes against bare axum over real sockets, and generation time.
     Bench(bench::Args),
 }
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Apikey(args) => apikey::run(args),
         Command::Bench(args) => bench::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::DpopProof(args) => dpop_proof::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -490,3 +490,384 @@ async fn usage_errors_and_unreachable_servers_exit_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("specs/no-such.yaml"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------
+// DPoP (RFC 9449) and one-time tokens, against a rampart server in this process.
+
+/// DPoP required (`scheme: dpop`), DPoP allowed beside Bearer, a one-time
+/// operation (allowing DPoP too) and a scheme whose tokens are one-time.
+const DPOP_SPEC: &str = r#"openapi: 3.0.3
+info: { title: DPoP audit, version: "1" }
+components:
+  securitySchemes:
+    dpopAuth: { type: http, scheme: dpop, bearerFormat: JWT }
+    bearerAuth:
+      type: http
+      scheme: bearer
+      bearerFormat: JWT
+      x-rampart: { dpop: allowed }
+    onceAuth:
+      type: http
+      scheme: bearer
+      bearerFormat: JWT
+      x-rampart: { replay: reject }
+paths:
+  /dpop:
+    get:
+      operationId: getDpop
+      security: [ { dpopAuth: [] } ]
+      responses: { "200": { description: ok } }
+  /mixed:
+    get:
+      operationId: getMixed
+      security: [ { bearerAuth: [] } ]
+      responses: { "200": { description: ok } }
+  /once:
+    post:
+      operationId: once
+      security: [ { bearerAuth: [] } ]
+      x-rampart: { replay: reject }
+      responses: { "200": { description: ok } }
+  /ticket:
+    get:
+      operationId: ticket
+      security: [ { onceAuth: [] } ]
+      responses: { "200": { description: ok } }
+"#;
+
+const DPOP_SECRET: &str = "an-audit-dpop-secret-of-32-bytes-or-more";
+const DPOP_ISSUER: &str = "https://issuer.dpop.test/";
+const DPOP_AUDIENCE: &str = "dpop-audit";
+
+/// The DPoP spec in a file of its own (the audit reads a file).
+fn dpop_spec(tag: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("rampart-audit-dpop-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("dpop.yaml");
+    std::fs::write(&spec, DPOP_SPEC).unwrap();
+    (dir, spec)
+}
+
+/// Every operation of `spec` behind rampart's guard and global layers, answering 200; with a
+/// public origin when given (proofs' `htu` are then compared with it).
+async fn rampart_server(
+    spec: &Path,
+    public_origin: Option<&str>,
+) -> (u16, tokio::task::JoinHandle<()>) {
+    use axum::routing::{MethodFilter, on};
+    let (model, _, _) = rampart_spec::load_file(spec).into_result().unwrap();
+    let mut config = rampart::SecurityConfig::default();
+    config.jwt.secret = Some(rampart::config::Secret::new(DPOP_SECRET));
+    config.jwt.issuer = Some(rampart::config::OneOrMany::One(DPOP_ISSUER.into()));
+    config.jwt.audience = Some(rampart::config::OneOrMany::One(DPOP_AUDIENCE.into()));
+    // The refusals must be seen as 401s, not as the lockout's 429s.
+    config.lockout.after = Some("100/15min".into());
+    config.public_origin = public_origin.map(str::to_owned);
+    let security = rampart::Security::builder()
+        .model(&model)
+        .config(config)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut app = axum::Router::new();
+    for op in &model.operations {
+        let filter = match op.method.as_str() {
+            "post" => MethodFilter::POST,
+            _ => MethodFilter::GET,
+        };
+        app = app.route(
+            &op.path,
+            on(filter, || async { axum::Json(serde_json::json!({})) })
+                .route_layer(security.guard(op.policy.clone())),
+        );
+    }
+    // Security headers, no-store and the rest, as a generated server has them.
+    let app = security.harden(app);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (port, handle)
+}
+
+fn dpop_args(spec: &Path, port: u16, secret: bool, format: &str) -> Vec<String> {
+    let mut args = vec![
+        spec.display().to_string(),
+        "--base".into(),
+        format!("http://127.0.0.1:{port}"),
+        "--issuer".into(),
+        DPOP_ISSUER.into(),
+        "--audience".into(),
+        DPOP_AUDIENCE.into(),
+        "--format".into(),
+        format.into(),
+    ];
+    if secret {
+        args.extend(["--jwt-secret".to_owned(), DPOP_SECRET.to_owned()]);
+    }
+    args
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dpop_and_one_time_token_checks_pass_against_rampart() {
+    let (dir, spec) = dpop_spec("pass");
+    let (port, server) = rampart_server(&spec, None).await;
+
+    let output = audit(dpop_args(&spec, port, true, "json")).await;
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    let (counts, failures) = tally(&stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}, failures {failures:?}\n{stdout}\n{stderr}",
+        output.status.code()
+    );
+    // getDpop, getMixed and once take DPoP; once and ticket one-time tokens.
+    for check in [
+        "dpop-accepted",
+        "dpop-replayed-proof",
+        "dpop-wrong-target",
+        "dpop-bound-as-bearer",
+    ] {
+        assert_eq!(counts[check], [3, 0, 0], "{check}: {counts:?}");
+    }
+    assert_eq!(counts["reused-jti"], [2, 0, 0], "{counts:?}");
+    // The usual probes mint a DPoP-bound or one-time token per request.
+    assert_eq!(counts["accepted"], [4, 0, 0], "{counts:?}");
+    assert_eq!(counts["no-store"], [4, 0, 0], "{counts:?}");
+    assert_eq!(counts["expired-token"], [4, 0, 0], "{counts:?}");
+    // Never a credential in the report.
+    assert!(
+        !stdout.contains(DPOP_SECRET) && !stdout.contains("eyJ"),
+        "{stdout}"
+    );
+
+    // The human report names the new checks.
+    let output = audit(dpop_args(&spec, port, true, "human")).await;
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for line in [
+        "dpop-replayed-proof  3 passed, 0 failed, 0 skipped",
+        "dpop-bound-as-bearer 3 passed, 0 failed, 0 skipped",
+        "reused-jti           2 passed, 0 failed, 0 skipped",
+    ] {
+        assert!(stdout.contains(line), "no `{line}` in\n{stdout}");
+    }
+
+    // Without the secret nothing can be bound to the audit's key: skipped, not failed.
+    let output = audit(dpop_args(&spec, port, false, "json")).await;
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let (counts, _) = tally(&stdout);
+    assert_eq!(counts["dpop-replayed-proof"], [0, 0, 3], "{counts:?}");
+    assert_eq!(counts["reused-jti"], [0, 0, 2], "{counts:?}");
+    assert!(
+        stdout.contains("pass --jwt-secret"),
+        "the skip says what to pass:\n{stdout}"
+    );
+
+    // SARIF: every new check is a rule.
+    let output = audit(dpop_args(&spec, port, true, "sarif")).await;
+    let log: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rules: Vec<&str> = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "dpop-accepted",
+        "dpop-replayed-proof",
+        "dpop-wrong-target",
+        "dpop-bound-as-bearer",
+        "reused-jti",
+    ] {
+        assert!(rules.contains(&id), "{rules:?}");
+    }
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dpop_and_one_time_token_checks_fail_against_a_server_that_ignores_them() {
+    let (dir, spec) = dpop_spec("fail");
+    // Any credential, any proof, any number of times: 200.
+    let (port, server) = insecure_server_at(&["/dpop", "/mixed", "/once", "/ticket"]).await;
+    let output = audit(dpop_args(&spec, port, true, "human")).await;
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    for line in [
+        "FAIL getDpop dpop-replayed-proof: expected the first use admitted, the replay 401 with a DPoP challenge (or 429 once the client is locked out), got 200 then 200 (the second use was not refused)",
+        "FAIL getMixed dpop-wrong-target: expected 401 with a DPoP challenge (or 429 once the client is locked out) for each, got 200 for a proof for another method; 200 for a proof for another URI",
+        "FAIL getDpop dpop-bound-as-bearer: expected 401 (or 429 once the client is locked out), got 200",
+        "FAIL once reused-jti: expected the first use admitted, the second 401 (or 429 once the client is locked out), got 200 then 200 (the second use was not refused)",
+        "FAIL ticket reused-jti: ",
+    ] {
+        assert!(stdout.contains(line), "no `{line}` in\n{stdout}");
+    }
+    // A valid DPoP request is still admitted there.
+    assert!(
+        stdout.contains("dpop-accepted        3 passed, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
+    server.abort();
+
+    // rampart behind a proxy whose public origin the audit does not call:
+    // every proof names another URL (`htu`), so DPoP requests are refused.
+    let (port, server) = rampart_server(&spec, Some("https://api.example.test")).await;
+    let output = audit(dpop_args(&spec, port, true, "human")).await;
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL getDpop dpop-accepted: expected 2xx (or 501 from a server without handlers), got 401 (the credential was refused)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL getDpop dpop-replayed-proof: expected the first use admitted, the replay 401 with a DPoP challenge (or 429 once the client is locked out), got the first use got 401"),
+        "{stdout}"
+    );
+    // Bearer tokens do not depend on the origin.
+    assert!(!stdout.contains("FAIL ticket"), "{stdout}");
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `paths` answering 200 to anything, with no security at all.
+async fn insecure_server_at(paths: &[&str]) -> (u16, tokio::task::JoinHandle<()>) {
+    use axum::routing::any;
+    let mut app = axum::Router::new();
+    for path in paths {
+        app = app.route(path, any(|| async { axum::Json(serde_json::json!({})) }));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (port, handle)
+}
+
+/// Run `cargo xtask dpop-proof` (blocking, off the runtime's workers).
+async fn dpop_proof(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("dpop-proof")
+            .args(&args)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dpop_proof_prints_a_proof_the_server_accepts() {
+    let (dir, spec) = dpop_spec("proof");
+    let (port, server) = rampart_server(&spec, None).await;
+    let url = format!("http://127.0.0.1:{port}/dpop");
+    let key = dir.join("client-key.pem");
+
+    // No key: one is generated, saved, and its thumbprint printed.
+    let output = dpop_proof(vec![
+        "--method".into(),
+        "get".into(),
+        "--url".into(),
+        url.clone(),
+        "--key-out".into(),
+        key.display().to_string(),
+    ])
+    .await;
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let jkt = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("jkt (RFC 7638 thumbprint): "))
+        .unwrap_or_else(|| panic!("no jkt in\n{stderr}"))
+        .to_owned();
+    assert!(stderr.contains(r#""cnf": {"jkt": "#), "{stderr}");
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+    let unbound_proof = text(&output.stdout).trim().to_owned();
+    assert_eq!(unbound_proof.split('.').count(), 3, "{unbound_proof}");
+
+    // A token bound to that key, and a proof for it made with the saved key.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({
+            "sub": "dpop-proof-test", "iss": DPOP_ISSUER, "aud": DPOP_AUDIENCE,
+            "iat": now, "exp": now + 600, "cnf": { "jkt": jkt },
+        }),
+        &jsonwebtoken::EncodingKey::from_secret(DPOP_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let proof_for = |method: &str| {
+        vec![
+            "--method".to_owned(),
+            method.to_owned(),
+            "--url".into(),
+            url.clone(),
+            "--token".into(),
+            token.clone(),
+            "--key".into(),
+            key.display().to_string(),
+        ]
+    };
+    let output = dpop_proof(proof_for("GET")).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
+    let proof = text(&output.stdout).trim().to_owned();
+
+    let client = reqwest::Client::new();
+    let call = |proof: String| {
+        client
+            .get(&url)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    assert_eq!(call(proof.clone()).await.unwrap().status(), 200);
+    // Once only; and a proof without `ath`, or for another method, is refused.
+    assert_eq!(call(proof).await.unwrap().status(), 401);
+    assert_eq!(call(unbound_proof).await.unwrap().status(), 401);
+    let output = dpop_proof(proof_for("POST")).await;
+    assert_eq!(
+        call(text(&output.stdout).trim().to_owned())
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    // Usage errors: not a method, not a URL, an unreadable key.
+    for bad in [
+        vec!["--method", "G T", "--url", "http://x/"],
+        vec!["--method", "GET", "--url", "/relative"],
+        vec![
+            "--method",
+            "GET",
+            "--url",
+            "http://x/",
+            "--key",
+            "/no/such.pem",
+        ],
+    ] {
+        let output = dpop_proof(bad.iter().map(|s| s.to_string()).collect()).await;
+        assert!(!output.status.success(), "{bad:?}");
+        assert!(output.stdout.is_empty(), "{bad:?}");
+    }
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,13 +21,14 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::ValueEnum;
 use rampart_spec::ApiModel;
 use rampart_spec::model::Operation;
 
-use plan::{Action, Check, Credentials, FOREIGN_ORIGIN, Judged, Observed, Planned, Shape};
+use plan::{Action, Check, Credentials, FOREIGN_ORIGIN, Judged, Mint, Observed, Planned, Shape};
 use report::{Finding, Outcome};
 
 /// Output format.
@@ -142,6 +143,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| serve_audience(&args.spec)),
         run_id: hex::encode(rand::random::<[u8; 4]>()),
+        // A key pair of the audit's own for the DPoP checks, made per run.
+        dpop: token::new_dpop_key()
+            .ok()
+            .map(|(_, signer)| Arc::new(signer)),
         ..Credentials::default()
     };
     for (flag, values, into) in [
@@ -177,6 +182,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         https: base.starts_with("https://"),
         timeout: Duration::from_secs(args.timeout.max(1)),
         insecure: args.insecure,
+        nonce: Mutex::new(None),
     };
     let findings = match runtime.block_on(auditor.run()) {
         Ok(findings) => findings,
@@ -259,6 +265,8 @@ struct Auditor<'a> {
     https: bool,
     timeout: Duration,
     insecure: bool,
+    /// The last `DPoP-Nonce` the server handed out (RFC 9449 §8), put in later proofs.
+    nonce: Mutex<Option<String>>,
 }
 
 impl Auditor<'_> {
@@ -316,23 +324,40 @@ impl Auditor<'_> {
                         Action::Skip(reason) => {
                             Some(self.finding(target, check, Outcome::Skip, String::new(), reason))
                         }
-                        Action::Send { headers, query } => {
-                            let mut answer = self
-                                .send(&client, &target.shape, &headers, query.as_ref())
-                                .await;
+                        Action::Send {
+                            headers,
+                            query,
+                            fresh,
+                        } => {
+                            let send = || {
+                                self.send(
+                                    &client,
+                                    &target.shape,
+                                    &headers,
+                                    query.as_ref(),
+                                    fresh.as_ref(),
+                                )
+                            };
+                            let mut answer = send().await;
                             // A quota spent moments ago (a previous run): wait it out once.
                             if let Some(wait) = answer.as_ref().ok().and_then(short_retry) {
                                 tokio::time::sleep(wait).await;
-                                answer = self
-                                    .send(&client, &target.shape, &headers, query.as_ref())
-                                    .await;
+                                answer = send().await;
                             }
                             let finding = self.judge_one(target, check, &answer, now);
                             target.answers.insert(check, answer);
                             Some(finding)
                         }
-                        Action::Burst { headers, count } => {
-                            Some(self.burst(&client, target, check, &headers, count).await)
+                        Action::Burst {
+                            headers,
+                            count,
+                            fresh,
+                        } => Some(
+                            self.burst(&client, target, check, &headers, count, fresh.as_ref())
+                                .await,
+                        ),
+                        Action::Minted { headers, mint } => {
+                            Some(self.minted(&client, target, check, &headers, &mint).await)
                         }
                         Action::Inspect => None,
                     };
@@ -474,10 +499,11 @@ impl Auditor<'_> {
         check: Check,
         headers: &[(String, String)],
         count: u32,
+        fresh: Option<&Mint>,
     ) -> Finding {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..count {
-            let request = self.request(client, &target.shape, headers, None);
+            let request = self.request(client, &target.shape, headers, None, fresh);
             set.spawn(async move { observe(request).await });
         }
         let mut answers = Vec::new();
@@ -541,7 +567,7 @@ impl Auditor<'_> {
             preflight = preflight.header("access-control-request-headers", "authorization");
         }
         let request = self
-            .request(client, &plain.shape, &[], None)
+            .request(client, &plain.shape, &[], None, None)
             .header("origin", FOREIGN_ORIGIN);
         let mut answers = Vec::new();
         for (label, request) in [("preflight", preflight), ("request", request)] {
@@ -578,17 +604,34 @@ impl Auditor<'_> {
         url
     }
 
+    /// The request for `shape` with `headers`, `query`, and a token minted
+    /// for it (with a DPoP proof for this very method and URL) when `fresh`.
     fn request(
         &self,
         client: &reqwest::Client,
         shape: &Shape,
         headers: &[(String, String)],
         query: Option<&(String, String)>,
+        fresh: Option<&Mint>,
     ) -> reqwest::RequestBuilder {
         let method =
             reqwest::Method::from_bytes(shape.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut request = client.request(method, self.url(shape, query));
-        for (name, value) in shape.headers.iter().chain(headers) {
+        let url = self.url(shape, query);
+        let minted = fresh.map(|mint| {
+            let signer = self.creds.dpop.as_deref().filter(|_| mint.dpop);
+            let token = mint.token(signer.map(|s| s.jkt()));
+            match signer {
+                Some(_) => self.dpop_headers(&token, &shape.method, url.as_str()),
+                None => vec![("authorization".to_owned(), format!("Bearer {token}"))],
+            }
+        });
+        let mut request = client.request(method, url);
+        for (name, value) in shape
+            .headers
+            .iter()
+            .chain(headers)
+            .chain(minted.iter().flatten())
+        {
             if let (Ok(name), Ok(value)) = (
                 http::HeaderName::from_bytes(name.as_bytes()),
                 http::HeaderValue::from_str(value),
@@ -610,8 +653,214 @@ impl Auditor<'_> {
         shape: &Shape,
         headers: &[(String, String)],
         query: Option<&(String, String)>,
+        fresh: Option<&Mint>,
     ) -> Result<Observed, String> {
-        observe(self.request(client, shape, headers, query)).await
+        let answer = observe(self.request(client, shape, headers, query, fresh)).await;
+        // A server that wants its nonce in proofs: once more with it.
+        if fresh.is_some_and(|m| m.dpop) && answer.as_ref().is_ok_and(|o| self.took_nonce(o)) {
+            return observe(self.request(client, shape, headers, query, fresh)).await;
+        }
+        answer
+    }
+
+    /// A DPoP proof for `method` `url` bound to `token`, with the server's latest nonce.
+    fn proof(&self, token: &str, method: &str, url: &str) -> String {
+        let Some(signer) = self.creds.dpop.as_deref() else {
+            return String::new();
+        };
+        let nonce = self.nonce.lock().map(|n| n.clone()).unwrap_or(None);
+        signer
+            .proof(
+                method,
+                url,
+                Some(token),
+                token::now().max(0) as u64,
+                nonce.as_deref(),
+            )
+            .unwrap_or_default()
+    }
+
+    /// `Authorization: DPoP <token>` and a proof for `method` `url`.
+    fn dpop_headers(&self, token: &str, method: &str, url: &str) -> Vec<(String, String)> {
+        vec![
+            ("authorization".to_owned(), format!("DPoP {token}")),
+            ("dpop".to_owned(), self.proof(token, method, url)),
+        ]
+    }
+
+    /// Whether `o` asks for a DPoP nonce (401 `use_dpop_nonce` with
+    /// `DPoP-Nonce`); the nonce is kept for the next proofs.
+    fn took_nonce(&self, o: &Observed) -> bool {
+        let asks = o.status == 401
+            && o.headers
+                .get_all("www-authenticate")
+                .iter()
+                .any(|v| v.to_str().is_ok_and(|v| v.contains("use_dpop_nonce")));
+        let nonce = o.headers.get("dpop-nonce").and_then(|v| v.to_str().ok());
+        match (asks, nonce) {
+            (true, Some(nonce)) => {
+                if let Ok(mut kept) = self.nonce.lock() {
+                    *kept = Some(nonce.to_owned());
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Send `shape` with `Authorization: DPoP <token>` and a proof made for
+    /// `proof_method` `proof_url` (again with the server's nonce, if it asks
+    /// for one); the answer and the proof that was sent last.
+    async fn dpop_call(
+        &self,
+        client: &reqwest::Client,
+        shape: &Shape,
+        headers: &[(String, String)],
+        token: &str,
+        proof_method: &str,
+        proof_url: &str,
+    ) -> (Result<Observed, String>, String) {
+        let mut proof = String::new();
+        let mut answer = Err("not sent".to_owned());
+        for _ in 0..2 {
+            proof = self.proof(token, proof_method, proof_url);
+            let mut all = headers.to_vec();
+            all.push(("authorization".into(), format!("DPoP {token}")));
+            all.push(("dpop".into(), proof.clone()));
+            answer = self.send(client, shape, &all, None, None).await;
+            if !answer.as_ref().is_ok_and(|o| self.took_nonce(o)) {
+                break;
+            }
+        }
+        (answer, proof)
+    }
+
+    /// A DPoP or one-time token check: several requests with tokens (and
+    /// proofs) minted for them, judged together.
+    async fn minted(
+        &self,
+        client: &reqwest::Client,
+        target: &Target<'_>,
+        check: Check,
+        headers: &[(String, String)],
+        mint: &Mint,
+    ) -> Finding {
+        let shape = &target.shape;
+        let url = self.url(shape, None);
+        let method = shape.method.as_str();
+        let jkt = self.creds.dpop.as_deref().map(|s| s.jkt().to_owned());
+        let token = mint.token(jkt.as_deref().filter(|_| mint.dpop));
+        let with_token = |extra: Vec<(String, String)>| {
+            let mut all = headers.to_vec();
+            all.extend(extra);
+            all
+        };
+        let answers: Vec<(&str, Result<Observed, String>)> = match check {
+            Check::DpopAccepted => {
+                vec![(
+                    "the DPoP request",
+                    self.dpop_call(client, shape, headers, &token, method, url.as_str())
+                        .await
+                        .0,
+                )]
+            }
+            Check::DpopReplayedProof => {
+                let (first, proof) = self
+                    .dpop_call(client, shape, headers, &token, method, url.as_str())
+                    .await;
+                let again = with_token(vec![
+                    ("authorization".into(), format!("DPoP {token}")),
+                    ("dpop".into(), proof),
+                ]);
+                let second = self.send(client, shape, &again, None, None).await;
+                vec![("the first use", first), ("the replayed proof", second)]
+            }
+            Check::DpopWrongTarget => {
+                let other_method = if method == "POST" { "PUT" } else { "POST" };
+                let mut other_url = url.clone();
+                other_url.set_query(None);
+                other_url.set_path(&format!(
+                    "{}/rampart-audit-elsewhere",
+                    url.path().trim_end_matches('/')
+                ));
+                let by_method = self
+                    .dpop_call(client, shape, headers, &token, other_method, url.as_str())
+                    .await
+                    .0;
+                let by_uri = self
+                    .dpop_call(client, shape, headers, &token, method, other_url.as_str())
+                    .await
+                    .0;
+                vec![
+                    ("a proof for another method", by_method),
+                    ("a proof for another URI", by_uri),
+                ]
+            }
+            Check::DpopBoundAsBearer => {
+                let bearer = with_token(vec![("authorization".into(), format!("Bearer {token}"))]);
+                vec![(
+                    "the bound token as Bearer",
+                    self.send(client, shape, &bearer, None, None).await,
+                )]
+            }
+            Check::ReusedJti => {
+                let mut answers = Vec::new();
+                for label in ["the first use", "the reused token"] {
+                    let answer = if mint.dpop {
+                        self.dpop_call(client, shape, headers, &token, method, url.as_str())
+                            .await
+                            .0
+                    } else {
+                        let bearer =
+                            with_token(vec![("authorization".into(), format!("Bearer {token}"))]);
+                        self.send(client, shape, &bearer, None, None).await
+                    };
+                    answers.push((label, answer));
+                }
+                answers
+            }
+            _ => unreachable!("only DPoP and one-time token checks mint per request"),
+        };
+        let mut observed = Vec::new();
+        for (label, answer) in answers {
+            match answer {
+                Ok(o) => observed.push((label, o)),
+                Err(e) => {
+                    return self.finding(
+                        target,
+                        check,
+                        Outcome::Fail,
+                        "an answer".into(),
+                        format!("no answer to {label}: {e}"),
+                    );
+                }
+            }
+        }
+        let labelled: Vec<(&str, &Observed)> = observed.iter().map(|(l, o)| (*l, o)).collect();
+        let judged = match check {
+            Check::DpopAccepted => plan::judge_accepted(
+                labelled[0].1,
+                target.op.policy.deprecation.as_ref(),
+                token::now(),
+            ),
+            Check::DpopReplayedProof | Check::ReusedJti => {
+                let (first, second) = (labelled[0].1, labelled[1].1);
+                // A quota spent by the rate-limit probe: the replay cannot be told apart.
+                if first.status == 429 {
+                    return self.finding(
+                        target,
+                        check,
+                        Outcome::Skip,
+                        String::new(),
+                        "the first use was answered 429 (the quota is spent): the second use could not be told apart".into(),
+                    );
+                }
+                plan::judge_second_use(first, second, check == Check::DpopReplayedProof)
+            }
+            Check::DpopWrongTarget => plan::judge_dpop_refusals(&labelled),
+            _ => plan::judge_invalid_credential(labelled[0].1),
+        };
+        self.judged_finding(target, check, judged)
     }
 }
 

@@ -3,10 +3,12 @@
 //! well-formed request per operation, and how each answer is judged.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use rampart_spec::ApiModel;
+use rampart::auth::dpop::ProofSigner;
 use rampart_spec::model::{ApiKeyLocation, Operation, SecuritySchemeKind};
 use rampart_spec::policy::{CorsOrigins, Deprecation};
+use rampart_spec::{ApiModel, DpopMode, Replay};
 use serde_json::Value;
 
 use super::token::{self, Claims};
@@ -48,11 +50,21 @@ pub(crate) enum Check {
     AlgNone,
     /// An API key nobody holds: 401.
     BadApiKey,
+    /// A DPoP-bound token with a valid proof is admitted.
+    DpopAccepted,
+    /// A DPoP proof sent a second time: 401 with a `DPoP` challenge.
+    DpopReplayedProof,
+    /// A DPoP proof for another method or another URI: 401.
+    DpopWrongTarget,
+    /// A DPoP-bound token (`cnf`) sent as `Bearer`: 401.
+    DpopBoundAsBearer,
+    /// A one-time token (`jti`) accepted once, sent again: 401.
+    ReusedJti,
 }
 
 impl Check {
     /// Every check, in report order.
-    pub(crate) const ALL: [Check; 14] = [
+    pub(crate) const ALL: [Check; 19] = [
         Check::NoCredentials,
         Check::Accepted,
         Check::WeakerRole,
@@ -67,6 +79,11 @@ impl Check {
         Check::ExpiredToken,
         Check::AlgNone,
         Check::BadApiKey,
+        Check::DpopAccepted,
+        Check::DpopReplayedProof,
+        Check::DpopWrongTarget,
+        Check::DpopBoundAsBearer,
+        Check::ReusedJti,
     ];
 
     /// The stable id printed in reports.
@@ -86,6 +103,11 @@ impl Check {
             Check::ExpiredToken => "expired-token",
             Check::AlgNone => "alg-none",
             Check::BadApiKey => "bad-api-key",
+            Check::DpopAccepted => "dpop-accepted",
+            Check::DpopReplayedProof => "dpop-replayed-proof",
+            Check::DpopWrongTarget => "dpop-wrong-target",
+            Check::DpopBoundAsBearer => "dpop-bound-as-bearer",
+            Check::ReusedJti => "reused-jti",
         }
     }
 
@@ -120,6 +142,21 @@ impl Check {
             Check::ExpiredToken => "a correctly signed but expired JWT gets 401",
             Check::AlgNone => "an unsigned JWT (alg: none) gets 401",
             Check::BadApiKey => "an API key nobody holds gets 401",
+            Check::DpopAccepted => {
+                "a token bound to the audit's key (cnf.jkt) sent as Authorization: DPoP with a valid proof is admitted"
+            }
+            Check::DpopReplayedProof => {
+                "a DPoP proof that was accepted once gets 401 with a DPoP challenge the second time"
+            }
+            Check::DpopWrongTarget => {
+                "a DPoP proof made for another method, or for another URI, gets 401 with a DPoP challenge"
+            }
+            Check::DpopBoundAsBearer => {
+                "a DPoP-bound token (cnf) sent as a plain Bearer token gets 401"
+            }
+            Check::ReusedJti => {
+                "a one-time token (replay: reject) accepted once gets 401 when its jti is presented again"
+            }
         }
     }
 
@@ -129,7 +166,14 @@ impl Check {
     pub(crate) fn phase(self) -> u8 {
         match self {
             Check::RateLimit => 2,
-            Check::BadSignature | Check::ExpiredToken | Check::AlgNone | Check::BadApiKey => 3,
+            Check::BadSignature
+            | Check::ExpiredToken
+            | Check::AlgNone
+            | Check::BadApiKey
+            | Check::DpopReplayedProof
+            | Check::DpopWrongTarget
+            | Check::DpopBoundAsBearer
+            | Check::ReusedJti => 3,
             _ => 1,
         }
     }
@@ -142,6 +186,74 @@ pub(crate) struct Cred {
     pub(crate) headers: Vec<(String, String)>,
     /// The query parameter the same credential would travel as (`access_token`, `api_key`).
     pub(crate) as_query: (String, String),
+    /// A token minted afresh for every request (DPoP, one-time tokens), beside `headers`.
+    pub(crate) fresh: Option<Mint>,
+}
+
+/// How to mint a token per request: a one-time token (a random `jti`) and,
+/// for DPoP, bound to the audit's key and sent as `Authorization: DPoP` with
+/// a proof for the request's own method and URL.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Mint {
+    pub(crate) claims: Claims,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) role: Option<String>,
+    /// Bound to the audit's DPoP key and sent with a proof.
+    pub(crate) dpop: bool,
+}
+
+impl std::fmt::Debug for Mint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mint")
+            .field("role", &self.role)
+            .field("dpop", &self.dpop)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mint {
+    /// A new token (a fresh `jti`), bound to `jkt` when given.
+    pub(crate) fn token(&self, jkt: Option<&str>) -> String {
+        self.claims
+            .mint_bound(&self.secret, self.role.as_deref(), jkt)
+    }
+}
+
+/// How a scheme treats DPoP: `scheme: dpop` requires it, a JWT scheme says so in `x-rampart: { dpop }`.
+pub(crate) fn dpop_mode(model: &ApiModel, scheme: &str) -> DpopMode {
+    match model.scheme(scheme) {
+        Some(SecuritySchemeKind::Dpop) => DpopMode::Required,
+        Some(kind) if kind.is_jwt() => model
+            .scheme_annotations(scheme)
+            .and_then(|a| a.dpop.as_ref())
+            .map_or(DpopMode::Off, |d| d.value),
+        _ => DpopMode::Off,
+    }
+}
+
+/// Whether a token sent through `scheme` to `op` must be one-time (`replay: reject` on either).
+pub(crate) fn one_time(model: &ApiModel, op: &Operation, scheme: &str) -> bool {
+    op.policy.replay == Replay::Reject
+        || model
+            .scheme_annotations(scheme)
+            .and_then(|a| a.replay.as_ref())
+            .is_some_and(|r| r.value == Replay::Reject)
+}
+
+/// The JWT scheme of `op` the DPoP checks go through: one requiring or allowing DPoP.
+pub(crate) fn dpop_scheme<'a>(model: &ApiModel, op: &'a Operation) -> Option<&'a str> {
+    op.policy
+        .schemes()
+        .into_iter()
+        .find(|s| dpop_mode(model, s) != DpopMode::Off)
+}
+
+/// The JWT scheme of `op` whose tokens are one-time, if any.
+pub(crate) fn one_time_scheme<'a>(model: &ApiModel, op: &'a Operation) -> Option<&'a str> {
+    op.policy
+        .schemes()
+        .into_iter()
+        .find(|s| model.scheme(s).is_some_and(SecuritySchemeKind::is_jwt) && one_time(model, op, s))
 }
 
 /// What the audit may present: supplied tokens and keys, and a secret to mint with.
@@ -159,6 +271,8 @@ pub(crate) struct Credentials {
     pub(crate) audience: String,
     /// Unique per run (subjects of minted tokens).
     pub(crate) run_id: String,
+    /// The audit's own DPoP key pair, made for this run.
+    pub(crate) dpop: Option<Arc<ProofSigner>>,
 }
 
 /// The roles to try, strongest first: the declared ones, or one `None` when there are none.
@@ -269,13 +383,53 @@ impl Credentials {
         op: &Operation,
         role: Option<&str>,
     ) -> Option<Cred> {
+        self.through(model, op, role, None, false)
+    }
+
+    /// [`for_role`](Self::for_role) through the alternatives naming `via`
+    /// when given, with a DPoP-bound token for it when `dpop`. Tokens a
+    /// scheme requires DPoP for, and one-time tokens, are minted per
+    /// request: they need `--jwt-secret`.
+    pub(crate) fn through(
+        &self,
+        model: &ApiModel,
+        op: &Operation,
+        role: Option<&str>,
+        via: Option<&str>,
+        dpop: bool,
+    ) -> Option<Cred> {
+        let dpop_via = via.filter(|_| dpop);
         'alternatives: for alternative in &op.policy.security {
+            if let Some(via) = via
+                && !alternative.schemes.iter().any(|r| r.scheme == via)
+            {
+                continue;
+            }
             let mut headers: Vec<(String, String)> = Vec::new();
             let mut as_query = None;
+            let mut fresh = None;
             for requirement in &alternative.schemes {
-                let (name, value, query) = match model.scheme(&requirement.scheme) {
+                let scheme = requirement.scheme.as_str();
+                let (name, value, query) = match model.scheme(scheme) {
                     Some(kind) if kind.is_jwt() => {
-                        let Some(token) = self.token(model, role, &requirement.scheme) else {
+                        let dpop = dpop_mode(model, scheme) == DpopMode::Required
+                            || dpop_via == Some(scheme);
+                        if dpop || one_time(model, op, scheme) {
+                            let (Some(secret), Some(signer)) = (&self.secret, &self.dpop) else {
+                                continue 'alternatives;
+                            };
+                            let mint = Mint {
+                                claims: self.claims(model, Some(scheme)),
+                                secret: secret.clone(),
+                                role: role.map(str::to_owned),
+                                dpop,
+                            };
+                            let token = mint.token(dpop.then(|| signer.jkt()));
+                            as_query.get_or_insert(("access_token".to_owned(), token));
+                            fresh.get_or_insert(mint);
+                            continue;
+                        }
+                        let Some(token) = self.token(model, role, scheme) else {
                             continue 'alternatives;
                         };
                         let query = ("access_token".to_owned(), token.clone());
@@ -299,10 +453,14 @@ impl Credentials {
                 as_query.get_or_insert(query);
             }
             if let Some(as_query) = as_query {
+                if fresh.is_some() {
+                    headers.retain(|(n, _)| n != "authorization");
+                }
                 return Some(Cred {
                     role: role.map(str::to_owned),
                     headers,
                     as_query,
+                    fresh,
                 });
             }
         }
@@ -470,15 +628,24 @@ impl Shape {
 pub(crate) enum Action {
     /// Not probed, and why.
     Skip(String),
-    /// One request with these headers (credentials) and, possibly, a query parameter.
+    /// One request with these headers (credentials) and, possibly, a query
+    /// parameter; and a token minted for the request.
     Send {
         headers: Vec<(String, String)>,
         query: Option<(String, String)>,
+        fresh: Option<Mint>,
     },
-    /// `count` requests at once with these headers.
+    /// `count` requests at once with these headers (and a token minted for each).
     Burst {
         headers: Vec<(String, String)>,
         count: u32,
+        fresh: Option<Mint>,
+    },
+    /// The requests of a DPoP or one-time token check, with tokens (and
+    /// proofs) minted for them when they are sent, beside these headers.
+    Minted {
+        headers: Vec<(String, String)>,
+        mint: Mint,
     },
     /// Judged on the answers of this operation's other probes.
     Inspect,
@@ -537,6 +704,7 @@ pub(crate) fn plan_operation(
             role: None,
             headers: Vec::new(),
             as_query: (String::new(), String::new()),
+            fresh: None,
         })
     };
     let no_sufficient = || {
@@ -552,6 +720,7 @@ pub(crate) fn plan_operation(
             Action::Send {
                 headers: Vec::new(),
                 query: None,
+                fresh: None,
             },
         );
     }
@@ -561,6 +730,7 @@ pub(crate) fn plan_operation(
             Some(cred) => Action::Send {
                 headers: cred.headers.clone(),
                 query: None,
+                fresh: cred.fresh.clone(),
             },
             None => no_sufficient(),
         },
@@ -573,6 +743,7 @@ pub(crate) fn plan_operation(
                 Some(cred) => Action::Send {
                     headers: cred.headers,
                     query: None,
+                    fresh: cred.fresh,
                 },
                 None => Action::Skip(format!(
                     "no credential of a weaker role: {}",
@@ -592,6 +763,7 @@ pub(crate) fn plan_operation(
                 Some(cred) => Action::Send {
                     headers: Vec::new(),
                     query: Some(cred.as_query.clone()),
+                    fresh: None,
                 },
                 None => no_sufficient(),
             },
@@ -635,6 +807,7 @@ pub(crate) fn plan_operation(
                     Some(cred) => Action::Burst {
                         headers: cred.headers.clone(),
                         count,
+                        fresh: cred.fresh.clone(),
                     },
                     None => no_sufficient(),
                 }
@@ -658,6 +831,7 @@ pub(crate) fn plan_operation(
             let bearer = |token: String| Action::Send {
                 headers: vec![("authorization".into(), format!("Bearer {token}"))],
                 query: None,
+                fresh: None,
             };
             let bad = supplied
                 .and_then(|t| token::corrupt_signature(t))
@@ -684,11 +858,66 @@ pub(crate) fn plan_operation(
                 Action::Send {
                     headers: vec![(header.to_ascii_lowercase(), token::unknown_api_key())],
                     query: None,
+                    fresh: None,
                 },
             );
         }
+        plan_replay(model, op, creds, &mut add);
     }
     plan
+}
+
+/// The DPoP checks (for an operation whose scheme requires or allows DPoP)
+/// and the one-time token check (`replay: reject` on the operation or its
+/// scheme). Tokens are minted with `--jwt-secret`: a supplied token can be
+/// neither bound to the audit's key nor trusted to be unused.
+fn plan_replay(
+    model: &ApiModel,
+    op: &Operation,
+    creds: &Credentials,
+    add: &mut impl FnMut(Check, Action),
+) {
+    let roles = sufficient_roles(model, op);
+    let minted = |via: &str, dpop: bool| -> Action {
+        if creds.secret.is_none() {
+            return Action::Skip(format!(
+                "{} tokens are minted by the audit with the server's HS256 secret: pass --jwt-secret",
+                if dpop { "DPoP-bound" } else { "one-time" }
+            ));
+        }
+        if dpop && creds.dpop.is_none() {
+            return Action::Skip("the audit has no DPoP key pair".into());
+        }
+        let cred = roles
+            .iter()
+            .rev()
+            .find_map(|role| creds.through(model, op, role.as_deref(), Some(via), dpop));
+        match cred {
+            Some(Cred {
+                headers,
+                fresh: Some(mint),
+                ..
+            }) => Action::Minted { headers, mint },
+            _ => Action::Skip(format!(
+                "no credential of a role the operation admits through `{via}`: {}",
+                hint(model, op, &roles)
+            )),
+        }
+    };
+    if let Some(scheme) = dpop_scheme(model, op) {
+        let action = minted(scheme, true);
+        for check in [
+            Check::DpopAccepted,
+            Check::DpopReplayedProof,
+            Check::DpopWrongTarget,
+            Check::DpopBoundAsBearer,
+        ] {
+            add(check, action.clone());
+        }
+    }
+    if let Some(scheme) = one_time_scheme(model, op) {
+        add(Check::ReusedJti, minted(scheme, false));
+    }
 }
 
 /// Whether the API's CORS policy admits every origin (then a foreign origin may be answered).
@@ -747,6 +976,85 @@ pub(crate) fn judge_invalid_credential(o: &Observed) -> Judged {
         "401 (or 429 once the client is locked out)",
         o.status.to_string(),
     )
+}
+
+/// Whether `o` carries a `WWW-Authenticate: DPoP ...` challenge (RFC 9449 §7.1).
+fn dpop_challenge(o: &Observed) -> bool {
+    o.headers.get_all("www-authenticate").iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            let scheme = v.trim_start().split([' ', ',']).next().unwrap_or("");
+            scheme.eq_ignore_ascii_case("DPoP")
+        })
+    })
+}
+
+/// A refused DPoP request: 401 with a `DPoP` challenge, or 429 once the client is locked out.
+fn dpop_refused(o: &Observed) -> Result<(), String> {
+    match o.status {
+        429 => Ok(()),
+        401 if dpop_challenge(o) => Ok(()),
+        401 => Err("401 without a DPoP challenge".to_owned()),
+        status => Err(status.to_string()),
+    }
+}
+
+/// The second use of a DPoP proof (`dpop`) or of a one-time token: the first
+/// use admitted, the second refused.
+pub(crate) fn judge_second_use(first: &Observed, second: &Observed, dpop: bool) -> Judged {
+    let expected = if dpop {
+        "the first use admitted, the replay 401 with a DPoP challenge (or 429 once the client is locked out)"
+    } else {
+        "the first use admitted, the second 401 (or 429 once the client is locked out)"
+    };
+    let admitted = judge_accepted(first, None, 0);
+    if !admitted.pass {
+        return judged(
+            false,
+            expected,
+            format!("the first use got {}", admitted.got),
+        );
+    }
+    let refused = if dpop {
+        dpop_refused(second)
+    } else if matches!(second.status, 401 | 429) {
+        Ok(())
+    } else {
+        Err(second.status.to_string())
+    };
+    match refused {
+        Ok(()) => judged(
+            true,
+            expected,
+            format!("{} then {}", first.status, second.status),
+        ),
+        Err(got) => judged(
+            false,
+            expected,
+            format!(
+                "{} then {got} (the second use was not refused)",
+                first.status
+            ),
+        ),
+    }
+}
+
+/// Mis-targeted DPoP proofs, `(label, answer)`: each 401 with a DPoP challenge (or 429).
+pub(crate) fn judge_dpop_refusals(answers: &[(&str, &Observed)]) -> Judged {
+    let expected = "401 with a DPoP challenge (or 429 once the client is locked out) for each";
+    let problems: Vec<String> = answers
+        .iter()
+        .filter_map(|(label, o)| {
+            dpop_refused(o)
+                .err()
+                .map(|got| format!("{got} for {label}"))
+        })
+        .collect();
+    if problems.is_empty() {
+        let statuses: Vec<String> = answers.iter().map(|(_, o)| o.status.to_string()).collect();
+        judged(true, expected, statuses.join(", "))
+    } else {
+        judged(false, expected, problems.join("; "))
+    }
 }
 
 /// A credential in the query string: 400 (refused as such) or 401 (ignored).
@@ -1099,7 +1407,7 @@ mod tests {
             ["accepted", "security-headers", "rate-limit"]
         );
         assert!(
-            matches!(action(&health, Check::RateLimit), Action::Burst { count: 21, headers } if headers.is_empty())
+            matches!(action(&health, Check::RateLimit), Action::Burst { count: 21, headers, fresh: None } if headers.is_empty())
         );
 
         let list = plan("listPets");
@@ -1172,21 +1480,24 @@ mod tests {
             action(&create, Check::Accepted),
             &Action::Send {
                 headers: vec![("authorization".into(), "Bearer eee.fff.ggg".into())],
-                query: None
+                query: None,
+                fresh: None,
             }
         );
         assert_eq!(
             action(&create, Check::WeakerRole),
             &Action::Send {
                 headers: vec![("authorization".into(), "Bearer vvv.www.xxx".into())],
-                query: None
+                query: None,
+                fresh: None,
             }
         );
         assert_eq!(
             action(&create, Check::QueryCredentials),
             &Action::Send {
                 headers: vec![],
-                query: Some(("access_token".into(), "eee.fff.ggg".into()))
+                query: Some(("access_token".into(), "eee.fff.ggg".into())),
+                fresh: None,
             }
         );
         assert!(matches!(
@@ -1391,6 +1702,161 @@ mod tests {
         assert!(judge_accepted(&observed(410, &[]), Some(&dep), 1_811_808_001).pass);
         assert!(successor_matches("/v2/pets/abc", "/v2/pets/{petId}"));
         assert!(!successor_matches("/v3/pets/abc", "/v2/pets/{petId}"));
+    }
+
+    const DPOP_SPEC: &str = r#"
+openapi: 3.0.3
+info: { title: DPoP plan, version: "1" }
+components:
+  securitySchemes:
+    dpopAuth: { type: http, scheme: dpop, bearerFormat: JWT }
+    bearerAuth:
+      type: http
+      scheme: bearer
+      bearerFormat: JWT
+      x-rampart: { dpop: allowed }
+    onceAuth:
+      type: http
+      scheme: bearer
+      x-rampart: { replay: reject }
+paths:
+  /dpop:
+    get:
+      operationId: getDpop
+      security: [ { dpopAuth: [] } ]
+      responses: { "200": { description: ok } }
+  /mixed:
+    get:
+      operationId: getMixed
+      security: [ { bearerAuth: [] } ]
+      responses: { "200": { description: ok } }
+  /once:
+    post:
+      operationId: once
+      security: [ { bearerAuth: [] } ]
+      x-rampart: { replay: reject }
+      responses: { "200": { description: ok } }
+  /ticket:
+    get:
+      operationId: ticket
+      security: [ { onceAuth: [] } ]
+      responses: { "200": { description: ok } }
+"#;
+
+    fn dpop_model() -> ApiModel {
+        let loaded = rampart_spec::load_str("dpop.yaml", DPOP_SPEC.to_owned());
+        assert!(!loaded.has_errors(), "{}", loaded.render());
+        loaded.model.unwrap()
+    }
+
+    #[test]
+    fn dpop_and_one_time_checks_are_planned_and_need_the_secret() {
+        let model = dpop_model();
+        let op = |id| model.operation(id).unwrap();
+        assert_eq!(dpop_scheme(&model, op("getDpop")), Some("dpopAuth"));
+        assert_eq!(dpop_scheme(&model, op("getMixed")), Some("bearerAuth"));
+        assert_eq!(one_time_scheme(&model, op("getMixed")), None);
+        assert_eq!(one_time_scheme(&model, op("once")), Some("bearerAuth"));
+        assert_eq!(one_time_scheme(&model, op("ticket")), Some("onceAuth"));
+
+        // Without --jwt-secret: planned, skipped.
+        let bare = creds();
+        let plan = plan_operation(&model, op("getDpop"), &bare, false);
+        let ids = checks(&plan);
+        for id in [
+            "dpop-accepted",
+            "dpop-replayed-proof",
+            "dpop-wrong-target",
+            "dpop-bound-as-bearer",
+        ] {
+            assert!(ids.contains(&id), "{ids:?}");
+        }
+        assert!(!ids.contains(&"reused-jti"), "{ids:?}");
+        assert!(
+            matches!(action(&plan, Check::DpopReplayedProof), Action::Skip(r) if r.contains("--jwt-secret"))
+        );
+        // A DPoP-only scheme cannot be called with a bearer token of ours.
+        assert!(matches!(action(&plan, Check::Accepted), Action::Skip(_)));
+        let plan = plan_operation(&model, op("ticket"), &bare, false);
+        assert!(!checks(&plan).contains(&"dpop-accepted"));
+        assert!(
+            matches!(action(&plan, Check::ReusedJti), Action::Skip(r) if r.contains("one-time"))
+        );
+
+        let mut creds = creds();
+        creds.secret = Some(b"0123456789abcdef0123456789abcdef".to_vec());
+        creds.dpop = Some(Arc::new(token::new_dpop_key().unwrap().1));
+        // DPoP required: every credentialed probe mints a bound token per request.
+        let plan = plan_operation(&model, op("getDpop"), &creds, false);
+        assert!(
+            plan.iter().all(|p| !matches!(p.action, Action::Skip(_))),
+            "{plan:?}"
+        );
+        assert!(
+            matches!(action(&plan, Check::Accepted), Action::Send { headers, fresh: Some(m), .. } if headers.is_empty() && m.dpop)
+        );
+        assert!(
+            matches!(action(&plan, Check::DpopWrongTarget), Action::Minted { mint, .. } if mint.dpop)
+        );
+        // DPoP allowed: the usual probes use Bearer, the DPoP ones DPoP.
+        let plan = plan_operation(&model, op("getMixed"), &creds, false);
+        assert!(
+            matches!(action(&plan, Check::Accepted), Action::Send { headers, fresh: None, .. } if headers[0].1.starts_with("Bearer "))
+        );
+        assert!(
+            matches!(action(&plan, Check::DpopAccepted), Action::Minted { mint, .. } if mint.dpop)
+        );
+        // One-time: a new token per request, the reuse check with a plain bearer token.
+        let plan = plan_operation(&model, op("once"), &creds, false);
+        assert!(
+            matches!(action(&plan, Check::Accepted), Action::Send { fresh: Some(m), .. } if !m.dpop)
+        );
+        assert!(
+            matches!(action(&plan, Check::ReusedJti), Action::Minted { mint, .. } if !mint.dpop)
+        );
+        assert!(checks(&plan).contains(&"dpop-accepted"));
+        let plan = plan_operation(&model, op("ticket"), &creds, false);
+        assert!(
+            matches!(action(&plan, Check::ReusedJti), Action::Minted { mint, .. } if !mint.dpop)
+        );
+        // Minted tokens never show in a plan's debug output.
+        assert!(!format!("{plan:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn second_uses_and_mistargeted_proofs_are_judged() {
+        let ok = observed(200, &[]);
+        let dpop = observed(
+            401,
+            &[(
+                "www-authenticate",
+                "DPoP realm=\"api\", algs=\"ES256\", error=\"invalid_dpop_proof\"",
+            )],
+        );
+        let bearer = observed(401, &[("www-authenticate", "Bearer realm=\"api\"")]);
+        let locked = observed(429, &[("retry-after", "60")]);
+        assert!(judge_second_use(&ok, &dpop, true).pass);
+        assert!(judge_second_use(&ok, &locked, true).pass);
+        let j = judge_second_use(&ok, &bearer, true);
+        assert!(
+            !j.pass && j.got.contains("without a DPoP challenge"),
+            "{j:?}"
+        );
+        assert!(judge_second_use(&ok, &bearer, false).pass);
+        let j = judge_second_use(&ok, &ok, false);
+        assert!(
+            !j.pass && j.got == "200 then 200 (the second use was not refused)",
+            "{j:?}"
+        );
+        let j = judge_second_use(&dpop, &dpop, true);
+        assert!(
+            !j.pass && j.got.starts_with("the first use got 401"),
+            "{j:?}"
+        );
+
+        assert!(judge_dpop_refusals(&[("a", &dpop), ("b", &locked)]).pass);
+        let j = judge_dpop_refusals(&[("another method", &dpop), ("another URI", &ok)]);
+        assert!(!j.pass && j.got == "200 for another URI", "{j:?}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Tokens the audit sends: HS256 tokens minted with `--jwt-secret` (valid and
-//! expired), tokens signed with a random secret, `alg: none` tokens, and
-//! supplied tokens with a corrupted signature.
+//! expired, one-time tokens with a `jti`, tokens bound to the audit's DPoP key
+//! with `cnf.jkt`), tokens signed with a random secret, `alg: none` tokens,
+//! and supplied tokens with a corrupted signature; and the audit's own DPoP
+//! key pair.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -57,6 +59,24 @@ impl Claims {
         self.sign(secret, &self.payload(role, now, now + 600))
     }
 
+    /// An HS256 token for `role`, valid for ten minutes, with a random `jti`
+    /// (a one-time token) and, given a key thumbprint, bound to that key
+    /// (`cnf: {jkt}`, RFC 9449 §6).
+    pub(crate) fn mint_bound(
+        &self,
+        secret: &[u8],
+        role: Option<&str>,
+        jkt: Option<&str>,
+    ) -> String {
+        let now = now();
+        let mut payload = self.payload(role, now, now + 600);
+        payload["jti"] = json!(random_id());
+        if let Some(jkt) = jkt {
+            payload["cnf"] = json!({ "jkt": jkt });
+        }
+        self.sign(secret, &payload)
+    }
+
     /// An HS256 token for `role` that expired an hour ago (well past any leeway).
     pub(crate) fn mint_expired(&self, secret: &[u8], role: Option<&str>) -> String {
         let now = now();
@@ -83,6 +103,16 @@ impl Claims {
         )
         .expect("HS256 signing of JSON claims cannot fail")
     }
+}
+
+/// 128 random bits in hex: a `jti`.
+pub(crate) fn random_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// A fresh EC P-256 key pair (PKCS#8 PEM) and its DPoP proof signer (ES256).
+pub(crate) fn new_dpop_key() -> Result<(String, rampart::auth::dpop::ProofSigner), String> {
+    crate::dpop_proof::new_key().map_err(|e| format!("{e:#}"))
 }
 
 /// `{"alg":"none","typ":"JWT"}` over `payload`, with an empty signature.
@@ -241,6 +271,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(payload["roles"], json!([]));
+    }
+
+    #[test]
+    fn bound_tokens_carry_a_jti_and_the_key_thumbprint() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let (pem, signer) = new_dpop_key().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+        let token = claims().mint_bound(secret, Some("admin"), Some(signer.jkt()));
+        let data =
+            decode::<Value>(&token, &DecodingKey::from_secret(secret), &validation()).unwrap();
+        assert_eq!(data.claims["cnf"]["jkt"], signer.jkt());
+        assert_eq!(data.claims["jti"].as_str().unwrap().len(), 32);
+        let other = claims().mint_bound(secret, Some("admin"), None);
+        let data =
+            decode::<Value>(&other, &DecodingKey::from_secret(secret), &validation()).unwrap();
+        assert!(data.claims.get("cnf").is_none());
+        assert_ne!(other, claims().mint_bound(secret, Some("admin"), None));
+        assert_ne!(new_dpop_key().unwrap().1.jkt(), signer.jkt());
     }
 
     #[test]
