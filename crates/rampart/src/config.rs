@@ -267,6 +267,16 @@ pub struct SecurityConfig {
     /// and which a client chooses).
     #[serde(default)]
     pub public_origin: Option<String>,
+    /// Rate limiting: the `[rate]` table (the store, Redis, failure policy;
+    /// docs/runtime/rate.md), overlaid by `REDIS_URL` and `RAMPART_RATE_*`.
+    /// Client-IP settings are the top-level `trusted-proxies` and
+    /// `forwarded-header`, one for the whole pipeline.
+    #[serde(default)]
+    pub rate: crate::rate::RateConfig,
+    /// The front's settings: the `[harden]` table (security headers,
+    /// request ids, limits, deprecation; docs/runtime/hardening.md).
+    #[serde(default)]
+    pub harden: crate::settings::HardenConfig,
 }
 
 /// A configured public origin: scheme, host and port, without a trailing slash.
@@ -428,6 +438,23 @@ impl SecurityConfig {
                 }
             }
         }
+        if let Ok(value) = text.parse::<toml::Table>()
+            && let Some(rate) = value.get("rate").and_then(toml::Value::as_table)
+        {
+            for (key, top) in [
+                ("trusted-proxies", "trusted-proxies"),
+                ("forwarded-header", "forwarded-header"),
+            ] {
+                if rate.contains_key(key) {
+                    return Err(ConfigError::new(
+                        format!("{origin}: `[rate] {key}` is not read there"),
+                        format!(
+                            "move it to the top level (`{top} = ...` above every table): one setting for rate limits, lockout and audit"
+                        ),
+                    ));
+                }
+            }
+        }
         let config: SecurityConfig = toml::from_str(text).map_err(|e| {
             ConfigError::new(
                 format!("{origin}: {}", e.message()),
@@ -568,8 +595,30 @@ impl SecurityConfig {
                 self.lockout.after = Some(v);
             }
         }
-        self.trusted_proxy_nets()?;
+        let nets = self.trusted_proxy_nets()?;
         self.public_origin()?;
+        let rate = std::mem::take(&mut self.rate);
+        self.rate = rate.with_env(&env).map_err(|e| {
+            ConfigError::new(
+                format!("rate limiting: {e}"),
+                "fix REDIS_URL, the RAMPART_RATE_* variables or the [rate] table (docs/runtime/rate.md)",
+            )
+        })?;
+        // The limiter reads the client address as the rest of the pipeline does.
+        self.rate.trusted_proxies = nets
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        if let Some(header) = &self.forwarded_header {
+            self.rate.forwarded_header = header.parse().map_err(|e| {
+                ConfigError::new(
+                    format!("{e}"),
+                    "set RAMPART_FORWARDED_HEADER (or `forwarded-header`) to `x-forwarded-for` or `forwarded`",
+                )
+            })?;
+        }
+        self.harden.limits.apply_env(&env)?;
         Ok(())
     }
 

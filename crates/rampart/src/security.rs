@@ -26,7 +26,7 @@ use crate::ops::openapi::{RuntimeFacts, ServedOperation, served_document};
 use crate::ops::ready::Readiness;
 use crate::pipeline::GuardLayer;
 use crate::plan::{SchemeAuth, SchemeEntry, State};
-use crate::rate::{ForwardedHeader, MemoryConfig, RateConfig, RateLimiter, TrustedProxies};
+use crate::rate::{ForwardedHeader, RateLimiter, TrustedProxies};
 use crate::version::DeprecationTracker;
 use rampart_spec::endpoints::Endpoints;
 
@@ -55,17 +55,21 @@ impl Security {
     /// rate-limit store: Redis when `REDIS_URL` (or `[rate] redis-url`) is set,
     /// else in memory. The one constructor a server's `main` needs.
     pub async fn load(model: &ApiModel) -> Result<Self, ConfigError> {
-        let config = SecurityConfig::load(None)?;
-        let rate = RateConfig::from_env().map_err(|e| {
+        Self::load_with(model, None, |name| std::env::var(name).ok()).await
+    }
+
+    /// [`load`](Self::load) with an explicit configuration file and
+    /// environment (for tests and embedding).
+    pub async fn load_with(
+        model: &ApiModel,
+        path: Option<&std::path::Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let config = SecurityConfig::load_with(path, env)?;
+        let limiter = RateLimiter::from_config(&config.rate).await.map_err(|e| {
             ConfigError::new(
                 format!("rate limiting: {e}"),
-                "fix REDIS_URL / RAMPART_TRUSTED_PROXIES / [rate]",
-            )
-        })?;
-        let limiter = RateLimiter::from_config(&rate).await.map_err(|e| {
-            ConfigError::new(
-                format!("rate limiting: {e}"),
-                "check REDIS_URL (e.g. redis://127.0.0.1:6379)",
+                "check REDIS_URL or `[rate] redis-url` (e.g. redis://127.0.0.1:6379)",
             )
         })?;
         Self::builder()
@@ -590,11 +594,9 @@ impl SecurityBuilder {
                         Some(store) => store.clone(),
                         None => key_store(&self.config, name, &clock)?,
                     };
-                    SchemeAuth::ApiKey(Arc::new(ApiKeyVerifier::new(
-                        header_name,
-                        store,
-                        clock.clone(),
-                    )))
+                    SchemeAuth::ApiKey(Arc::new(
+                        ApiKeyVerifier::new(header_name, store, clock.clone()).for_scheme(name),
+                    ))
                 }
                 SecuritySchemeKind::MutualTls => {
                     if !used {
@@ -653,10 +655,17 @@ impl SecurityBuilder {
             }
             None => None,
         };
-        let harden = self.harden.unwrap_or_default();
+        let harden = self.harden.unwrap_or_else(|| self.config.harden.clone());
+        if self.limiter.is_none() && self.config.rate.redis_url.is_some() {
+            // A configured Redis that the limiter would silently not use.
+            return Err(ConfigError::new(
+                "the configuration names a Redis for rate limits (REDIS_URL or `[rate] redis-url`), but this constructor cannot connect to it",
+                "build with `Security::load(&model).await` (it connects), or pass `.rate_limiter(RateLimiter::from_config(&config.rate).await?)` to the builder",
+            ));
+        }
         let limiter = self
             .limiter
-            .unwrap_or_else(|| RateLimiter::memory(MemoryConfig::default()));
+            .unwrap_or_else(|| RateLimiter::memory(self.config.rate.memory()));
         // DPoP proofs and one-time tokens are remembered where the rate
         // limits are: in Redis when the limiter shares it, so a proof used at
         // one instance is refused at every other.

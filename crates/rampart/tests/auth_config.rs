@@ -235,7 +235,9 @@ fn api_key_stores_must_exist() {
         &[("RAMPART_API_KEYS", &path.display().to_string())],
     )
     .unwrap();
-    build(
+    // REDIS_URL makes the rate limits shared too, which the synchronous
+    // constructor cannot connect: it refuses rather than limit in memory.
+    let err = build(
         &spec,
         None,
         &[
@@ -243,7 +245,8 @@ fn api_key_stores_must_exist() {
             ("REDIS_URL", "redis://127.0.0.1:6379"),
         ],
     )
-    .unwrap();
+    .unwrap_err();
+    assert!(err.fix.contains("Security::load"), "{err}");
 }
 
 #[test]
@@ -307,4 +310,102 @@ fn the_petstore_spec_builds_and_guards_every_operation() {
     // Its apiKey header is secret in logs.
     let header = http::HeaderName::from_static("x-api-key");
     assert!(security.redactor().is_sensitive_header(&header));
+}
+
+/// Every ```toml block of the docs loads: `rampart.toml` fragments as the
+/// configuration, key-file examples (`[[keys]]`) as a key file.
+#[test]
+fn every_toml_block_in_the_docs_loads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = vec![root.join("README.md")];
+    for dir in ["docs", "docs/runtime"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                files.push(path);
+            }
+        }
+    }
+    let mut blocks = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut lines = text.lines().enumerate();
+        while let Some((number, line)) = lines.next() {
+            if line.trim_start() != "```toml" {
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            let block: Vec<&str> = lines
+                .by_ref()
+                .map(|(_, l)| l)
+                .take_while(|l| l.trim_start() != "```")
+                .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
+                .collect();
+            let block = block.join("\n");
+            let origin = format!("{}:{}", file.display(), number + 1);
+            if block.trim_start().starts_with("[[keys]]") {
+                rampart::auth::KeyFile::parse(&block).unwrap_or_else(|e| {
+                    panic!("{origin}: the key file example does not load: {e}")
+                });
+            } else {
+                SecurityConfig::from_toml_str(&block, &origin).unwrap_or_else(|e| {
+                    panic!("{origin}: the rampart.toml example does not load: {e}")
+                });
+            }
+            blocks += 1;
+        }
+    }
+    assert!(blocks >= 4, "only {blocks} toml blocks found in the docs");
+}
+
+#[test]
+fn client_ip_settings_in_the_rate_table_are_refused() {
+    let err =
+        SecurityConfig::from_toml_str("[rate]\ntrusted-proxies = \"10.0.0.0/8\"\n", "rampart.toml")
+            .unwrap_err();
+    assert!(err.fix.contains("top level"), "{err}");
+    let err = SecurityConfig::from_toml_str("[harden]\nheadrs = {}\n", "rampart.toml").unwrap_err();
+    assert!(err.message.contains("headrs"), "{err}");
+}
+
+/// `[harden]` and `[rate]` in rampart.toml take effect, over HTTP.
+#[tokio::test]
+async fn harden_and_rate_tables_take_effect() {
+    const SPEC: &str = r#"
+openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /limited:
+    get:
+      operationId: limited
+      security: []
+      x-rampart: { public: true, rate: 100/min }
+      responses: { "200": { description: ok } }
+"#;
+    let dir = temp_dir("tables");
+    let path = dir.join("rampart.toml");
+    // A Redis nobody listens on, failing closed: the limited route answers
+    // 503, which only happens if `[rate]` was read and used.
+    std::fs::write(
+        &path,
+        "[rate]\nredis-url = \"redis://127.0.0.1:1\"\nfailure = \"fail-closed\"\ntimeout-ms = 50\n\n[harden.headers]\nframe-options = \"SAMEORIGIN\"\n",
+    )
+    .unwrap();
+    let model = model_of(SPEC);
+    let security = rampart::Security::load_with(&model, Some(&path), |_| None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let response = client()
+        .get(format!("{base}/limited"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["x-frame-options"], "SAMEORIGIN");
+    // The builder cannot connect to a configured Redis: it says so instead
+    // of limiting in memory.
+    let config = SecurityConfig::load_with(Some(&path), |_| None).unwrap();
+    let err = rampart::Security::from_model(&model, config).unwrap_err();
+    assert!(err.fix.contains("Security::load"), "{err}");
 }
