@@ -2,7 +2,7 @@
 //! stored; `new` prints the key once, alone on the last line of stdout.
 //!
 //! ```text
-//! cargo xtask apikey new --role editor [--role viewer] [--scope pets:read] [--expires 2027-01-01] [--store URL]
+//! cargo xtask apikey new --role editor [--role viewer] [--scope pets:read] [--scheme partnerKey] [--expires 2027-01-01] [--store URL]
 //! cargo xtask apikey revoke 3f9a0c2b7d1e4a65 [--store URL]
 //! cargo xtask apikey list [--store URL]
 //! ```
@@ -53,6 +53,11 @@ enum Command {
         /// A scope the key grants (repeat for several).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// The apiKey security scheme (its name in the spec) the key is for
+        /// (repeat for several); presented in another scheme's header it is
+        /// refused. Without it the key works in every apiKey scheme.
+        #[arg(long = "scheme")]
+        schemes: Vec<String>,
         /// When the key stops working (RFC 3339 or YYYY-MM-DD).
         #[arg(long)]
         expires: Option<String>,
@@ -170,6 +175,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::New {
             roles,
             scopes,
+            schemes,
             expires,
             store,
         } => {
@@ -185,6 +191,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "--scope `{bad}` is not a scope: a scope is one word without spaces or commas"
                 );
             }
+            if let Some(bad) = schemes
+                .iter()
+                .find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == ','))
+            {
+                bail!(
+                    "--scheme `{bad}` is not a security scheme name: one word without spaces or commas, as in the spec's components.securitySchemes"
+                );
+            }
             let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
             if let Some(text) = &expires {
                 let at = rampart::parse_instant(text)
@@ -193,12 +207,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     bail!("--expires {text} is in the past");
                 }
             }
-            let new = NewKey::generate(roles.clone(), expires.clone(), now).with_scopes(scopes);
+            let new = NewKey::generate(roles.clone(), expires.clone(), now)
+                .with_scopes(scopes)
+                .with_schemes(schemes.clone());
             let place = store.open()?.insert(&new.record)?;
             eprintln!(
-                "created API key {} (roles: {}; expires: {}) in {place}",
+                "created API key {} (roles: {}; schemes: {}; expires: {}) in {place}",
                 new.record.id,
                 roles.join(", "),
+                if schemes.is_empty() {
+                    "any apiKey scheme".to_owned()
+                } else {
+                    schemes.join(", ")
+                },
                 expires.as_deref().unwrap_or("never")
             );
             eprintln!("copy the key now: it is shown once, and only its hash is stored");
@@ -226,6 +247,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     },
                     k.expires.as_deref().unwrap_or("never")
                 );
+                if !k.schemes.is_empty() {
+                    println!("    schemes: {}", k.schemes.join(","));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

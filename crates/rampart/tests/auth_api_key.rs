@@ -160,6 +160,12 @@ async fn redis_key_store() {
     expired.record.active = true;
     store.insert(&expired.record).await.unwrap();
     assert!(store.lookup(&editor.record.id).await.unwrap().is_some());
+    // Bound to another apiKey scheme (issue 24, item 7): stored, and refused here.
+    let bound = NewKey::generate(vec!["editor".into()], None, NOW as i64)
+        .with_schemes(vec!["otherKey".into()]);
+    store.insert(&bound.record).await.unwrap();
+    let found = store.lookup(&bound.record.id).await.unwrap().unwrap();
+    assert_eq!(found.schemes, ["otherKey"]);
 
     let dyn_store: Arc<dyn KeyStore> = store.clone();
     let s = start_with(SPEC, &mut hs_config(), |b| b.key_store("apiKey", dyn_store)).await;
@@ -167,6 +173,7 @@ async fn redis_key_store() {
     let a = send(c.get(s.url("/keys")).header("x-api-key", &editor.key)).await;
     a.assert_ok_as(&editor.record.id);
     assert_key_invalid(&send(c.get(s.url("/keys")).header("x-api-key", &expired.key)).await);
+    assert_key_invalid(&send(c.get(s.url("/keys")).header("x-api-key", &bound.key)).await);
     // A file key is unknown to this store.
     assert_key_invalid(&send(c.get(s.url("/keys")).header("x-api-key", s.key("editor"))).await);
     // Revocation takes effect on the next request.
@@ -184,4 +191,80 @@ async fn redis_key_store() {
         .query_async(&mut conn)
         .await
         .unwrap();
+}
+
+const TWO_KEY_SCHEMES: &str = r#"
+openapi: 3.0.3
+info: { title: Two key schemes, version: "1" }
+x-rampart:
+  roles: [admin, editor, viewer]
+components:
+  securitySchemes:
+    partnerKey: { type: apiKey, in: header, name: X-Partner-Key }
+    opsKey: { type: apiKey, in: header, name: X-Ops-Key }
+paths:
+  /partner:
+    get:
+      operationId: partner
+      security: [{ partnerKey: [] }]
+      x-rampart: { roles: [viewer] }
+      responses: { "200": { description: ok } }
+  /ops:
+    get:
+      operationId: ops
+      security: [{ opsKey: [] }]
+      x-rampart: { roles: [viewer] }
+      responses: { "200": { description: ok } }
+"#;
+
+/// Issue 24, item 7: a key issued for one apiKey scheme is refused in
+/// another's header (before, any stored key worked in every apiKey scheme);
+/// a key bound to several works in each, and an unbound key (issued before
+/// bindings existed) keeps working everywhere.
+#[tokio::test]
+async fn a_key_bound_to_a_scheme_is_refused_in_another_schemes_header() {
+    use rampart::auth::KeyFile;
+    let dir = temp_dir("key-schemes");
+    let path = dir.join("keys.toml");
+    let mut file = KeyFile::default();
+    let key = |schemes: &[&str]| {
+        NewKey::generate(vec!["admin".into()], None, NOW as i64)
+            .with_schemes(schemes.iter().map(|s| (*s).to_owned()).collect())
+    };
+    let partner = key(&["partnerKey"]);
+    let both = key(&["partnerKey", "opsKey"]);
+    let unbound = key(&[]);
+    for k in [&partner, &both, &unbound] {
+        file.add(k.record.clone());
+    }
+    file.save(&path).unwrap();
+    let mut config = hs_config();
+    config.api_keys.file = Some(path.clone());
+    let s = start_with(TWO_KEY_SCHEMES, &mut config, |b| b).await;
+    let c = client();
+    let get = |path: &'static str, header: &'static str, key: &str| {
+        send(c.get(s.url(path)).header(header, key))
+    };
+
+    get("/partner", "x-partner-key", &partner.key)
+        .await
+        .assert_ok_as(&partner.record.id);
+    let refused = get("/ops", "x-ops-key", &partner.key).await;
+    refused.assert_problem(401, "unauthorized");
+    assert_eq!(
+        refused.challenges,
+        [r#"ApiKey realm="api", error="invalid_token""#],
+        "{refused:?}"
+    );
+    for (path, header) in [("/partner", "x-partner-key"), ("/ops", "x-ops-key")] {
+        get(path, header, &both.key)
+            .await
+            .assert_ok_as(&both.record.id);
+        get(path, header, &unbound.key)
+            .await
+            .assert_ok_as(&unbound.record.id);
+    }
+    // The binding survives the key file's round trip.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#"schemes = ["partnerKey"]"#), "{text}");
 }

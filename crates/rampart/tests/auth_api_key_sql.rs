@@ -240,3 +240,49 @@ async fn the_store_can_be_given_directly() {
         .unwrap();
     assert_key_invalid(&send(c.get(s.url("/keys")).header("x-api-key", &keys.editor.key)).await);
 }
+
+/// Issue 24, item 7: the schemes a key was issued for are stored (the
+/// `schemes` column, added by a migration to existing tables) and honoured:
+/// a key bound to another apiKey scheme is refused in this one's header.
+async fn scheme_bindings(url: &str) {
+    let admin = SqlKeyStore::new(url, true).unwrap();
+    let here = NewKey::generate(vec!["editor".into()], None, NOW as i64)
+        .with_schemes(vec!["apiKey".into()]);
+    let elsewhere = NewKey::generate(vec!["editor".into()], None, NOW as i64)
+        .with_schemes(vec!["partnerKey".into(), "opsKey".into()]);
+    for key in [&here, &elsewhere] {
+        admin.insert(&key.record).await.unwrap();
+    }
+    let listed = admin.list().await.unwrap();
+    let schemes = |id: &str| {
+        listed
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.schemes.clone())
+    };
+    assert_eq!(schemes(&here.record.id), Some(vec!["apiKey".to_owned()]));
+    assert_eq!(
+        schemes(&elsewhere.record.id),
+        Some(vec!["partnerKey".to_owned(), "opsKey".to_owned()])
+    );
+    let s = start_on(url).await;
+    let c = client();
+    send(c.get(s.url("/keys")).header("x-api-key", &here.key))
+        .await
+        .assert_ok_as(&here.record.id);
+    assert_key_invalid(&send(c.get(s.url("/keys")).header("x-api-key", &elsewhere.key)).await);
+}
+
+#[tokio::test]
+async fn sqlite_keys_are_bound_to_their_schemes() {
+    scheme_bindings(&sqlite_url("sql-schemes")).await;
+}
+
+#[tokio::test]
+async fn postgres_keys_are_bound_to_their_schemes() {
+    let url = postgres_url();
+    if !postgres_reachable(&url).await {
+        return;
+    }
+    scheme_bindings(&url).await;
+}

@@ -49,6 +49,10 @@ pub struct KeyRecord {
     /// OAuth2-style scopes the key grants (checked like a token's `scope`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// The apiKey security schemes the key was issued for (empty: any).
+    /// Presented in another scheme's header, the key is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemes: Vec<String>,
     /// Inactive keys are refused.
     #[serde(default = "yes")]
     pub active: bool,
@@ -75,6 +79,8 @@ pub struct StoredKey {
     pub roles: Vec<String>,
     /// Scopes the key grants.
     pub scopes: Vec<String>,
+    /// The apiKey schemes the key is valid for; empty: every one.
+    pub schemes: Vec<String>,
     /// Whether the key may be used.
     pub active: bool,
     /// Expiry, Unix seconds.
@@ -115,6 +121,7 @@ impl StoredKey {
             hash,
             roles: record.roles.clone(),
             scopes: record.scopes.clone(),
+            schemes: record.schemes.clone(),
             active: record.active,
             expires_at,
         })
@@ -160,6 +167,7 @@ impl NewKey {
             hash: format!("sha256:{}", hex::encode(hash_key(&key))),
             roles,
             scopes: Vec::new(),
+            schemes: Vec::new(),
             active: true,
             expires,
             created,
@@ -170,6 +178,13 @@ impl NewKey {
     /// The same key granting `scopes` as well.
     pub fn with_scopes(mut self, scopes: Vec<String>) -> Self {
         self.record.scopes = scopes;
+        self
+    }
+
+    /// The same key bound to these apiKey security schemes: presented in
+    /// any other scheme's header it is refused (`wrong_scheme`).
+    pub fn with_schemes(mut self, schemes: Vec<String>) -> Self {
+        self.record.schemes = schemes;
         self
     }
 }
@@ -231,6 +246,8 @@ pub(crate) enum KeyFailure {
     WrongSecret,
     Inactive,
     Expired,
+    /// A valid key bound to other apiKey schemes than the one it was presented in.
+    WrongScheme,
 }
 
 impl KeyFailure {
@@ -241,6 +258,7 @@ impl KeyFailure {
             KeyFailure::WrongSecret => "wrong_secret",
             KeyFailure::Inactive => "inactive",
             KeyFailure::Expired => "expired",
+            KeyFailure::WrongScheme => "wrong_scheme",
         }
     }
 }
@@ -262,6 +280,9 @@ pub(crate) struct ApiKeyVerifier {
     pub(crate) header: http::HeaderName,
     pub(crate) store: Arc<dyn KeyStore>,
     clock: SharedClock,
+    /// The security scheme this verifier checks keys for: a key bound to
+    /// other schemes is refused here.
+    scheme: Option<String>,
 }
 
 impl std::fmt::Debug for ApiKeyVerifier {
@@ -282,7 +303,14 @@ impl ApiKeyVerifier {
             header,
             store,
             clock,
+            scheme: None,
         }
+    }
+
+    /// Check keys for security scheme `name` (keys bound to other schemes are refused).
+    pub(crate) fn for_scheme(mut self, name: &str) -> Self {
+        self.scheme = Some(name.to_owned());
+        self
     }
 
     /// Check a presented key.
@@ -333,6 +361,12 @@ impl ApiKeyVerifier {
         let now = i64::try_from(self.clock.unix_secs()).unwrap_or(i64::MAX);
         if stored.expires_at.is_some_and(|at| at <= now) {
             return invalid(KeyFailure::Expired, Some(id));
+        }
+        if let Some(scheme) = &self.scheme
+            && !stored.schemes.is_empty()
+            && !stored.schemes.iter().any(|s| s == scheme)
+        {
+            return invalid(KeyFailure::WrongScheme, Some(id));
         }
         KeyOutcome::Valid(stored)
     }

@@ -74,6 +74,9 @@ impl RedisKeyStore {
             ("roles", record.roles.join(",")),
             ("active", if record.active { "1" } else { "0" }.to_owned()),
         ];
+        if !record.schemes.is_empty() {
+            fields.push(("schemes", record.schemes.join(",")));
+        }
         if !record.scopes.is_empty() {
             fields.push(("scopes", record.scopes.join(",")));
         }
@@ -155,6 +158,7 @@ impl RedisKeyStore {
             hash: hash.clone(),
             roles: list("roles"),
             scopes: list("scopes"),
+            schemes: list("schemes"),
             active: fields
                 .get("active")
                 .is_some_and(|a| a == "1" || a == "true"),

@@ -11,6 +11,7 @@
 //! | `id` | the 16 hex digits of `rk_<id>_<secret>` (primary key) |
 //! | `hash` | `sha256:` and the hex SHA-256 of the whole key |
 //! | `roles`, `scopes` | space-separated |
+//! | `schemes` | the apiKey schemes the key was issued for, space-separated; empty: any (added by the second migration) |
 //! | `created_at`, `expires_at`, `revoked_at` | Unix seconds (`expires_at`, `revoked_at` nullable) |
 //!
 //! A lookup reads one row by primary key; the presented key's hash is then
@@ -206,8 +207,8 @@ impl SqlKeyStore {
         let pool = self.pool().await?;
         Self::bounded(
             sqlx::query(
-                "INSERT INTO rampart_api_keys (id, hash, roles, scopes, created_at, expires_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO rampart_api_keys (id, hash, roles, scopes, created_at, expires_at, revoked_at, schemes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(record.id.as_str())
             .bind(record.hash.as_str())
@@ -216,6 +217,7 @@ impl SqlKeyStore {
             .bind(created)
             .bind(key.expires_at)
             .bind((!record.active).then_some(created))
+            .bind(record.schemes.join(" "))
             .execute(pool),
         )
         .await
@@ -251,7 +253,7 @@ impl SqlKeyStore {
         let pool = self.pool().await?;
         let rows: Vec<Row> = Self::bounded(
             sqlx::query_as(
-                "SELECT id, hash, roles, scopes, created_at, expires_at, revoked_at \
+                "SELECT id, hash, roles, scopes, created_at, expires_at, revoked_at, schemes \
                  FROM rampart_api_keys ORDER BY created_at, id",
             )
             .fetch_all(pool),
@@ -264,7 +266,7 @@ impl SqlKeyStore {
         let pool = self.pool().await?;
         Self::bounded(
             sqlx::query_as(
-                "SELECT id, hash, roles, scopes, created_at, expires_at, revoked_at \
+                "SELECT id, hash, roles, scopes, created_at, expires_at, revoked_at, schemes \
                  FROM rampart_api_keys WHERE id = $1",
             )
             .bind(id)
@@ -326,7 +328,7 @@ impl SqlKeyStore {
     }
 }
 
-/// `id, hash, roles, scopes, created_at, expires_at, revoked_at`.
+/// `id, hash, roles, scopes, created_at, expires_at, revoked_at, schemes`.
 type Row = (
     String,
     String,
@@ -335,6 +337,7 @@ type Row = (
     i64,
     Option<i64>,
     Option<i64>,
+    String,
 );
 
 fn words(text: &str) -> Vec<String> {
@@ -348,12 +351,13 @@ fn rfc3339(unix: i64) -> Option<String> {
         .ok()
 }
 
-fn record_of((id, hash, roles, scopes, created, expires, revoked): Row) -> KeyRecord {
+fn record_of((id, hash, roles, scopes, created, expires, revoked, schemes): Row) -> KeyRecord {
     KeyRecord {
         id,
         hash,
         roles: words(&roles),
         scopes: words(&scopes),
+        schemes: words(&schemes),
         active: revoked.is_none(),
         expires: expires.and_then(rfc3339),
         created: rfc3339(created),
