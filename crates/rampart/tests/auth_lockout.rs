@@ -207,3 +207,30 @@ async fn ipv6_clients_are_counted_per_64_like_the_rate_limiter() {
     .await
     .assert_invalid_token();
 }
+
+/// A route guarded without the front does not take the caller's
+/// `x-request-id` as the request id of its audit events (`trust-incoming`
+/// is off by default, as in the front).
+#[tokio::test]
+async fn a_guard_outside_the_front_does_not_trust_the_callers_request_id() {
+    capture_logs();
+    let s = start(hs_config()).await;
+    let chosen = "caller-chosen-id-7f3a9c";
+    let a = send(
+        client()
+            .get(s.url("/any"))
+            .header("x-request-id", chosen)
+            .header("authorization", "Bearer not.a.token"),
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    let logs = captured_text();
+    assert!(
+        logs.contains("auth.failure") || logs.contains("malformed"),
+        "the failure was not logged: {logs}"
+    );
+    assert!(
+        !logs.contains(chosen),
+        "the caller's id became the request id: {logs}"
+    );
+}

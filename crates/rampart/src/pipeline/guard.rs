@@ -360,14 +360,18 @@ impl Facts {
             _ => crate::context::peer(&req.extensions)
                 .and_then(|peer| crate::rate::client_ip(peer, &req.headers, &plan.state.trusted)),
         };
+        // A route guarded outside the front makes its own id, trusting the
+        // caller's only where the front would (`trust-incoming`).
         let request_id = match context {
             Some(_) => None,
-            None => Some(
-                req.headers
-                    .get(crate::request_id::X_REQUEST_ID)
-                    .and_then(RequestId::parse)
-                    .unwrap_or_else(RequestId::generate),
-            ),
+            None => {
+                let ids = &plan.state.harden.request_id;
+                let incoming = ids
+                    .trust_incoming
+                    .then(|| req.headers.get(&ids.header).and_then(RequestId::parse))
+                    .flatten();
+                Some(incoming.unwrap_or_else(RequestId::generate))
+            }
         };
         Facts { request_id, ip }
     }
