@@ -14,9 +14,9 @@
 //! The paths are absolute (not under the spec's base path): orchestrators
 //! and scrapers look for them at the root.
 
-use crate::spanned::{Spanned, check_keys, expect_map};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::node::{Node, NodeKind};
+use crate::spanned::{Spanned, check_keys, expect_map};
 
 /// Keys allowed in `x-rampart.endpoints`.
 pub const ENDPOINT_KEYS: &[&str] = &["health", "ready", "openapi", "docs", "metrics"];

@@ -97,7 +97,7 @@ pub use rampart_spec::grammar::{
     Rate, RoleHierarchy, parse_instant, parse_rate, parse_role, parse_size,
 };
 pub use rampart_spec::policy::{
-    ANY_SCHEME, CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, DpopMode, OperationPolicy,
-    RateKey, Replay, SchemeRequirement, SecurityRequirement,
+    ANY_SCHEME, CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, DpopMode,
+    OperationPolicy, RateKey, Replay, SchemeRequirement, SecurityRequirement,
 };
 pub use rate::{Decision, RateLimitLayer, RateLimiter, RatePolicy, TrustedProxies};

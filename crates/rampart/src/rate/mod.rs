@@ -39,13 +39,13 @@ pub use crate::rate::config::{
     DEFAULT_KEY_PREFIX, DEFAULT_RETRY_INTERVAL, DEFAULT_TIMEOUT, FailurePolicy, RateConfig,
     RedisConfig,
 };
-pub use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryConfig};
 pub use crate::rate::headers::{
     RATELIMIT, RATELIMIT_POLICY, quota_exceeded, ratelimit_headers, store_unavailable,
 };
 pub use crate::rate::key::{RateKeyValue, ip_bucket};
 pub use crate::rate::layer::{KeyContext, RateLimitLayer, RateLimitService};
 pub use crate::rate::memory::RateClock;
+pub use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryConfig};
 pub use rampart_spec::grammar::Rate;
 
 use crate::rate::gcra::Gcra;

@@ -25,10 +25,10 @@ use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, Valu
 
 use crate::auth::api_key::BoxFuture;
 use crate::auth::lockout::{LockTarget, LockoutPolicy, LockoutStore};
-use crate::rate::memory::MemoryConfig;
 use crate::rate::config::{FailurePolicy, RedisConfig, mask_url, mask_url_list};
 use crate::rate::gcra::Gcra;
 use crate::rate::key::RateKeyValue;
+use crate::rate::memory::MemoryConfig;
 use crate::rate::memory::{MemoryPolicy, MemoryStore};
 use crate::rate::{Decision, RateError};
 
