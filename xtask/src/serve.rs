@@ -17,17 +17,22 @@
 //! `RAMPART_API_KEYS`, `RAMPART_CONFIG` or `./rampart.toml`), a random HS256
 //! secret, a dev issuer and audience, and an API key file with one key per
 //! role (if the spec has an apiKey scheme) are generated; a token per declared
-//! role and one `curl` per role are printed.
+//! role and one `curl` per role are printed. When an operation takes DPoP
+//! (RFC 9449: `scheme: dpop`, or `x-rampart: { dpop }` on a JWT scheme), a dev
+//! client key pair is written beside the crate and a token per role bound to
+//! it (`cnf.jkt`) is printed, with a `curl` whose `DPoP` header comes from
+//! `cargo xtask dpop-proof`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
+use rampart::auth::dpop::ProofSigner;
 use rampart::auth::{KeyFile, NewKey};
 use rampart_codegen::CrateOptions;
-use rampart_spec::ApiModel;
 use rampart_spec::model::{ApiKeyLocation, Operation, SecuritySchemeKind};
+use rampart_spec::{ApiModel, DpopMode, Replay};
 
 use crate::generate::workspace_root;
 
@@ -209,6 +214,20 @@ struct DevKeys {
     api_keys: Vec<(String, String)>,
     /// Every OAuth2 scope the spec declares (dev tokens carry them all).
     scopes: Vec<String>,
+    /// The dev DPoP client key (its PEM file), when an operation takes DPoP.
+    dpop: Option<(PathBuf, ProofSigner)>,
+}
+
+/// How a scheme treats DPoP: `scheme: dpop` requires it, a JWT scheme says so in `x-rampart: { dpop }`.
+fn dpop_mode(model: &ApiModel, scheme: &str) -> DpopMode {
+    match model.scheme(scheme) {
+        Some(SecuritySchemeKind::Dpop) => DpopMode::Required,
+        Some(kind) if kind.is_jwt() => model
+            .scheme_annotations(scheme)
+            .and_then(|a| a.dpop.as_ref())
+            .map_or(DpopMode::Off, |d| d.value),
+        _ => DpopMode::Off,
+    }
 }
 
 impl DevKeys {
@@ -258,21 +277,45 @@ impl DevKeys {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let dpop = if used.iter().any(|s| dpop_mode(model, s) != DpopMode::Off) {
+            let path = out.join("dev-dpop-key.pem");
+            // Kept across runs, so printed commands keep working.
+            let existing = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|pem| crate::dpop_proof::signer_from_pem(&pem).ok());
+            let signer = match existing {
+                Some(signer) => signer,
+                None => {
+                    let (pem, signer) = crate::dpop_proof::new_key()?;
+                    crate::dpop_proof::write_key(&path, &pem)?;
+                    signer
+                }
+            };
+            Some((path, signer))
+        } else {
+            None
+        };
         Ok(DevKeys {
             secret,
             audience: stem.to_owned(),
             key_file,
             api_keys,
             scopes,
+            dpop,
         })
     }
 
     /// An HS256 token for `role` (none: no roles), valid for 8 hours.
     fn token(&self, role: Option<&str>) -> String {
+        self.mint(role, None)
+    }
+
+    /// [`token`](Self::token), bound to the key with thumbprint `jkt` (`cnf`, RFC 9449 §6) when given.
+    fn mint(&self, role: Option<&str>, jkt: Option<&str>) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let claims = serde_json::json!({
+        let mut claims = serde_json::json!({
             "sub": format!("dev-{}", role.unwrap_or("user")),
             "iss": DEV_ISSUER,
             "aud": self.audience,
@@ -281,6 +324,9 @@ impl DevKeys {
             "roles": role.into_iter().collect::<Vec<_>>(),
             "scope": self.scopes.join(" "),
         });
+        if let Some(jkt) = jkt {
+            claims["cnf"] = serde_json::json!({ "jkt": jkt });
+        }
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
@@ -290,17 +336,39 @@ impl DevKeys {
     }
 
     fn print(&self, model: &ApiModel, base: &str) {
+        // Schemes a plain Bearer token gets through.
         let jwt_schemes: BTreeSet<&str> = model
             .schemes
             .iter()
-            .filter(|(_, kind)| {
+            .filter(|(name, kind)| {
                 matches!(
                     kind,
                     SecuritySchemeKind::Bearer { .. }
                         | SecuritySchemeKind::OAuth2 { .. }
                         | SecuritySchemeKind::OpenIdConnect { .. }
-                )
+                ) && dpop_mode(model, name) != DpopMode::Required
             })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        // Operations taking one-time tokens: the dev tokens (no `jti`) are refused there.
+        let one_time: Vec<&str> = model
+            .operations
+            .iter()
+            .filter(|op| {
+                op.policy.replay == Replay::Reject
+                    || op.policy.schemes().iter().any(|s| {
+                        model
+                            .scheme_annotations(s)
+                            .and_then(|a| a.replay.as_ref())
+                            .is_some_and(|r| r.value == Replay::Reject)
+                    })
+            })
+            .map(|op| op.id.as_str())
+            .collect();
+        let dpop_schemes: BTreeSet<&str> = model
+            .schemes
+            .iter()
+            .filter(|(name, _)| dpop_mode(model, name) != DpopMode::Off)
             .map(|(name, _)| name.as_str())
             .collect();
         let api_key_header = model.schemes.iter().find_map(|(_, kind)| match kind {
@@ -315,7 +383,7 @@ impl DevKeys {
             .iter()
             .find(|op| !op.policy.requires_auth())
         {
-            println!("public:\n  {}\n", curl(model, op, base, None));
+            println!("public:\n  {}\n", curl(model, op, base, &[]));
         }
         for role in roles(model) {
             let label = role.as_deref().unwrap_or("any signed-in caller");
@@ -329,11 +397,13 @@ impl DevKeys {
                     })
             };
             let by_token = example_operation(model, |op| {
-                accepts(op) && op.policy.schemes().iter().any(|s| jwt_schemes.contains(s))
+                accepts(op)
+                    && !one_time.contains(&op.id.as_str())
+                    && op.policy.schemes().iter().any(|s| jwt_schemes.contains(s))
             });
             if let Some(op) = by_token {
-                let header = format!("Authorization: Bearer {token}");
-                println!("  {}", curl(model, op, base, Some(&header)));
+                let header = format!("-H 'Authorization: Bearer {token}'");
+                println!("  {}", curl(model, op, base, &[header]));
             }
             if let (Some(header_name), Some((_, key))) = (
                 &api_key_header,
@@ -349,11 +419,42 @@ impl DevKeys {
                         })
                 });
                 if let Some(op) = by_key {
-                    let header = format!("{header_name}: {key}");
-                    println!("  {}", curl(model, op, base, Some(&header)));
+                    let header = format!("-H '{header_name}: {key}'");
+                    println!("  {}", curl(model, op, base, &[header]));
                 }
             }
+            let by_dpop = example_operation(model, |op| {
+                accepts(op)
+                    && !one_time.contains(&op.id.as_str())
+                    && op.policy.schemes().iter().any(|s| dpop_schemes.contains(s))
+            });
+            if let (Some((key, signer)), Some(op)) = (&self.dpop, by_dpop) {
+                let token = self.mint(role.as_deref(), Some(signer.jkt()));
+                let url = format!("{base}{}", example_path(model, op));
+                println!("{label} DPoP-bound token (8 h):\n  {token}");
+                let proof = format!(
+                    "-H \"DPoP: $(cargo xtask dpop-proof --key {} --method {} --url {url} --token {token})\"",
+                    key.display(),
+                    op.method.to_ascii_uppercase()
+                );
+                let authorization = format!("-H 'Authorization: DPoP {token}'");
+                println!("  {}", curl(model, op, base, &[authorization, proof]));
+            }
             println!();
+        }
+        if let Some((key, signer)) = &self.dpop {
+            println!(
+                "DPoP (RFC 9449): the DPoP-bound tokens above are bound to the dev client key (jkt {});\n  \
+                 a proof is valid once, for one method and URL, for about a minute: make one per request.\nDPoP dev key (EC P-256, PEM):\n  {}\n",
+                signer.jkt(),
+                key.display()
+            );
+        }
+        if !one_time.is_empty() {
+            println!(
+                "one-time tokens (replay: reject) on {}: each call needs a new token with a `jti`; the dev tokens above have none and are refused there.\n",
+                one_time.join(", ")
+            );
         }
     }
 }
@@ -377,9 +478,8 @@ fn example_operation(model: &ApiModel, fits: impl Fn(&&Operation) -> bool) -> Op
         .or_else(|| fitting().next())
 }
 
-/// A `curl` for `op`, path parameters filled with synthesized values and a
-/// synthesized JSON body when it takes one.
-fn curl(model: &ApiModel, op: &Operation, base: &str, header: Option<&str>) -> String {
+/// `op`'s path, parameters filled with synthesized values.
+fn example_path(model: &ApiModel, op: &Operation) -> String {
     let mut path = op.path.clone();
     for p in &op.parameters {
         let data = p.parameter_data_ref();
@@ -398,13 +498,19 @@ fn curl(model: &ApiModel, op: &Operation, base: &str, header: Option<&str>) -> S
             );
         path = path.replace(&format!("{{{}}}", data.name), &value);
     }
+    path
+}
+
+/// A `curl` for `op` with `headers` (each a quoted `-H` argument), path
+/// parameters filled with synthesized values and a synthesized JSON body
+/// when it takes one.
+fn curl(model: &ApiModel, op: &Operation, base: &str, headers: &[String]) -> String {
+    let path = example_path(model, op);
     let mut parts = vec!["curl -i".to_owned()];
     if op.method != "get" {
         parts.push(format!("-X {}", op.method.to_ascii_uppercase()));
     }
-    if let Some(h) = header {
-        parts.push(format!("-H '{h}'"));
-    }
+    parts.extend(headers.iter().cloned());
     let body = op
         .operation
         .request_body

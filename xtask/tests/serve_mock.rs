@@ -477,3 +477,96 @@ fn bad_specs_are_refused_with_a_clear_message() {
     assert!(broken.contains("invalid YAML"), "{broken}");
     assert!(!broken.contains("panicked"), "{broken}");
 }
+
+/// A DPoP-only operation and a one-time one.
+const DPOP_SPEC: &str = r#"openapi: 3.0.3
+info: { title: Serve DPoP, version: "1" }
+components:
+  securitySchemes:
+    dpopAuth: { type: http, scheme: dpop, bearerFormat: JWT }
+    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }
+paths:
+  /dpop:
+    get:
+      operationId: getDpop
+      security: [ { dpopAuth: [] } ]
+      responses: { "200": { description: ok } }
+  /once:
+    post:
+      operationId: once
+      security: [ { bearerAuth: [] } ]
+      x-rampart: { replay: reject }
+      responses: { "200": { description: ok } }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_mode_prints_a_dpop_bound_token_and_a_working_dpop_proof_command() {
+    let dir = std::env::temp_dir().join(format!("rampart-serve-dpop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("serve_dpop.yaml");
+    std::fs::write(&spec, DPOP_SPEC).unwrap();
+    let served = Served::start(&spec, "").await;
+    let label = "any signed-in caller DPoP-bound token (8 h):";
+    let token = served.printed_after(label);
+    let key = served.printed_after("DPoP dev key (EC P-256, PEM):");
+    let url = format!("{}/dpop", served.base);
+    {
+        let lines = served.output.lock().unwrap();
+        let i = lines.iter().position(|l| l.ends_with(label)).unwrap();
+        let curl = &lines[i + 2];
+        for part in [
+            format!("-H 'Authorization: DPoP {token}'"),
+            format!(
+                "-H \"DPoP: $(cargo xtask dpop-proof --key {key} --method GET --url {url} --token {token})\""
+            ),
+        ] {
+            assert!(curl.contains(&part), "no `{part}` in {curl}");
+        }
+        let all = lines.join("\n");
+        assert!(
+            all.contains("one-time tokens (replay: reject) on once"),
+            "{all}"
+        );
+    }
+
+    // What the printed command does: a proof the server accepts, once.
+    let proof = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "dpop-proof",
+                "--key",
+                &key,
+                "--method",
+                "GET",
+                "--url",
+                &url,
+            ])
+            .args(["--token", &token])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let client = reqwest::Client::new();
+    let call = |proof: String| {
+        client
+            .get(&url)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    let first = proof();
+    let response = call(first.clone()).await.unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+    assert_eq!(call(first).await.unwrap().status(), 401);
+    assert!(call(proof()).await.unwrap().status().is_success());
+    // The bound token is no bearer token.
+    let response = client.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let _ = std::fs::remove_dir_all(&dir);
+}
