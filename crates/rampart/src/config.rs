@@ -220,7 +220,7 @@ pub struct LockoutConfig {
 }
 
 /// Everything the security runtime reads from `rampart.toml` and the environment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SecurityConfig {
     /// `realm` of `WWW-Authenticate` challenges (`RAMPART_REALM`), default `api`.
@@ -268,15 +268,21 @@ pub struct SecurityConfig {
     #[serde(default)]
     pub public_origin: Option<String>,
     /// Rate limiting: the `[rate]` table (the store, Redis, failure policy;
-    /// docs/runtime/rate.md), overlaid by `REDIS_URL` and `RAMPART_RATE_*`.
-    /// Client-IP settings are the top-level `trusted-proxies` and
-    /// `forwarded-header`, one for the whole pipeline.
+    /// docs/runtime/rate.md), as written. `Security::load` reads it into a
+    /// [`RateConfig`](crate::rate::RateConfig) overlaid by `REDIS_URL` and
+    /// `RAMPART_RATE_*`, and refuses an unknown key there (this module sits
+    /// below the rate module, so it keeps the table). Client-IP settings are
+    /// the top-level `trusted-proxies` and `forwarded-header`, one for the
+    /// whole pipeline.
     #[serde(default)]
-    pub rate: crate::rate::RateConfig,
+    pub rate: toml::Table,
     /// The front's settings: the `[harden]` table (security headers,
-    /// request ids, limits, deprecation; docs/runtime/hardening.md).
+    /// request ids, limits, deprecation; docs/runtime/hardening.md), as
+    /// written. `Security::load` reads it into a
+    /// [`HardenConfig`](crate::settings::HardenConfig) (the connection limits
+    /// overlaid by `RAMPART_*`) and refuses an unknown key there.
     #[serde(default)]
-    pub harden: crate::settings::HardenConfig,
+    pub harden: toml::Table,
 }
 
 /// A configured public origin: scheme, host and port, without a trailing slash.
@@ -595,30 +601,8 @@ impl SecurityConfig {
                 self.lockout.after = Some(v);
             }
         }
-        let nets = self.trusted_proxy_nets()?;
+        self.trusted_proxy_nets()?;
         self.public_origin()?;
-        let rate = std::mem::take(&mut self.rate);
-        self.rate = rate.with_env(&env).map_err(|e| {
-            ConfigError::new(
-                format!("rate limiting: {e}"),
-                "fix REDIS_URL, the RAMPART_RATE_* variables or the [rate] table (docs/runtime/rate.md)",
-            )
-        })?;
-        // The limiter reads the client address as the rest of the pipeline does.
-        self.rate.trusted_proxies = nets
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        if let Some(header) = &self.forwarded_header {
-            self.rate.forwarded_header = header.parse().map_err(|e| {
-                ConfigError::new(
-                    format!("{e}"),
-                    "set RAMPART_FORWARDED_HEADER (or `forwarded-header`) to `x-forwarded-for` or `forwarded`",
-                )
-            })?;
-        }
-        self.harden.limits.apply_env(&env)?;
         Ok(())
     }
 

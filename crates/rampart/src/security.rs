@@ -26,7 +26,7 @@ use crate::ops::openapi::{RuntimeFacts, ServedOperation, served_document};
 use crate::ops::ready::Readiness;
 use crate::pipeline::GuardLayer;
 use crate::plan::{SchemeAuth, SchemeEntry, State};
-use crate::rate::{ForwardedHeader, RateLimiter, TrustedProxies};
+use crate::rate::{ForwardedHeader, RateConfig, RateLimiter, TrustedProxies};
 use crate::version::DeprecationTracker;
 use rampart_spec::endpoints::Endpoints;
 
@@ -65,8 +65,10 @@ impl Security {
         path: Option<&std::path::Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let config = SecurityConfig::load_with(path, env)?;
-        let limiter = RateLimiter::from_config(&config.rate).await.map_err(|e| {
+        let config = SecurityConfig::load_with(path, &env)?;
+        let rate = rate_config(&config, &env)?;
+        let harden = harden_config(&config, &env)?;
+        let limiter = RateLimiter::from_config(&rate).await.map_err(|e| {
             ConfigError::new(
                 format!("rate limiting: {e}"),
                 "check REDIS_URL or `[rate] redis-url` (e.g. redis://127.0.0.1:6379)",
@@ -75,6 +77,7 @@ impl Security {
         Self::builder()
             .model(model)
             .config(config)
+            .harden(harden)
             .rate_limiter(limiter)
             .build()
     }
@@ -655,17 +658,23 @@ impl SecurityBuilder {
             }
             None => None,
         };
-        let harden = self.harden.unwrap_or_else(|| self.config.harden.clone());
-        if self.limiter.is_none() && self.config.rate.redis_url.is_some() {
+        let harden = match self.harden {
+            Some(harden) => harden,
+            None => harden_config(&self.config, |_| None)?,
+        };
+        if self.limiter.is_none()
+            && (self.config.redis_url.is_some() || self.config.rate.contains_key("redis-url"))
+        {
             // A configured Redis that the limiter would silently not use.
             return Err(ConfigError::new(
                 "the configuration names a Redis for rate limits (REDIS_URL or `[rate] redis-url`), but this constructor cannot connect to it",
                 "build with `Security::load(&model).await` (it connects), or pass `.rate_limiter(RateLimiter::from_config(&config.rate).await?)` to the builder",
             ));
         }
-        let limiter = self
-            .limiter
-            .unwrap_or_else(|| RateLimiter::memory(self.config.rate.memory()));
+        let limiter = self.limiter.map_or_else(
+            || rate_config(&self.config, |_| None).map(|r| RateLimiter::memory(r.memory())),
+            Ok,
+        )?;
         // DPoP proofs and one-time tokens are remembered where the rate
         // limits are: in Redis when the limiter shares it, so a proof used at
         // one instance is refused at every other.
@@ -745,6 +754,56 @@ impl SecurityBuilder {
             }),
         })
     }
+}
+
+/// The `[rate]` table of `config` as a [`RateConfig`], overlaid by the
+/// environment (`REDIS_URL`, `RAMPART_RATE_*`), with the client-IP settings
+/// of the whole pipeline (top-level `trusted-proxies`, `forwarded-header`).
+fn rate_config(
+    config: &SecurityConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<RateConfig, ConfigError> {
+    let fix =
+        "fix REDIS_URL, the RAMPART_RATE_* variables or the [rate] table (docs/runtime/rate.md)";
+    let table: RateConfig = toml::Value::Table(config.rate.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::new(format!("[rate]: {}", e.message()), fix))?;
+    let mut rate = table
+        .with_env(env)
+        .map_err(|e| ConfigError::new(format!("rate limiting: {e}"), fix))?;
+    rate.trusted_proxies = config
+        .trusted_proxy_nets()?
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if let Some(header) = &config.forwarded_header {
+        rate.forwarded_header = header.parse().map_err(|e| {
+            ConfigError::new(
+                format!("{e}"),
+                "set RAMPART_FORWARDED_HEADER (or `forwarded-header`) to `x-forwarded-for` or `forwarded`",
+            )
+        })?;
+    }
+    Ok(rate)
+}
+
+/// The `[harden]` table of `config` as a [`HardenConfig`], its connection
+/// limits overlaid by the environment (`RAMPART_IDLE_TIMEOUT_MS`, ...).
+fn harden_config(
+    config: &SecurityConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<HardenConfig, ConfigError> {
+    let mut harden: HardenConfig = toml::Value::Table(config.harden.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            ConfigError::new(
+                format!("[harden]: {}", e.message()),
+                "see docs/runtime/hardening.md for the keys [harden] accepts",
+            )
+        })?;
+    harden.limits.apply_env(env)?;
+    Ok(harden)
 }
 
 /// What the built-in endpoints need from the rest of the configuration.

@@ -348,9 +348,24 @@ fn every_toml_block_in_the_docs_loads() {
                     panic!("{origin}: the key file example does not load: {e}")
                 });
             } else {
-                SecurityConfig::from_toml_str(&block, &origin).unwrap_or_else(|e| {
+                let config = SecurityConfig::from_toml_str(&block, &origin).unwrap_or_else(|e| {
                     panic!("{origin}: the rampart.toml example does not load: {e}")
                 });
+                // `[rate]` and `[harden]` are read when the server starts:
+                // check them as they will be.
+                if !config.rate.is_empty() {
+                    let table = toml::to_string(&config.rate).unwrap();
+                    rampart::rate::RateConfig::from_toml(&table).unwrap_or_else(|e| {
+                        panic!("{origin}: its [rate] table does not load: {e}")
+                    });
+                }
+                if !config.harden.is_empty() {
+                    toml::Value::Table(config.harden.clone())
+                        .try_into::<rampart::HardenConfig>()
+                        .unwrap_or_else(|e| {
+                            panic!("{origin}: its [harden] table does not load: {e}")
+                        });
+                }
             }
             blocks += 1;
         }
@@ -364,8 +379,26 @@ fn client_ip_settings_in_the_rate_table_are_refused() {
         SecurityConfig::from_toml_str("[rate]\ntrusted-proxies = \"10.0.0.0/8\"\n", "rampart.toml")
             .unwrap_err();
     assert!(err.fix.contains("top level"), "{err}");
-    let err = SecurityConfig::from_toml_str("[harden]\nheadrs = {}\n", "rampart.toml").unwrap_err();
-    assert!(err.message.contains("headrs"), "{err}");
+}
+
+/// A misspelt `[rate]` or `[harden]` key refuses to start, naming it.
+#[tokio::test]
+async fn an_unknown_rate_or_harden_key_refuses_to_start() {
+    let dir = temp_dir("table-keys");
+    let path = dir.join("rampart.toml");
+    let model = model_of(BEARER_ONLY);
+    for (text, word) in [
+        ("[rate]\nfailur = \"fail-closed\"\n", "failur"),
+        ("[harden]\nheadrs = {}\n", "headrs"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let err = rampart::Security::load_with(&model, Some(&path), |n| {
+            (n == "RAMPART_JWT_SECRET").then(|| SECRET.to_owned())
+        })
+        .await
+        .unwrap_err();
+        assert!(err.message.contains(word), "{err}");
+    }
 }
 
 /// `[harden]` and `[rate]` in rampart.toml take effect, over HTTP.
