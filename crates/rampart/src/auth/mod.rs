@@ -45,19 +45,20 @@ pub use lockout::{LockTarget, LockoutPolicy, LockoutStore, MemoryLockout};
 /// The token of an `Authorization: Bearer <token>` header value; `None` when
 /// the header uses another scheme. The scheme name is case-insensitive.
 pub fn bearer_token(value: &[u8]) -> Option<&[u8]> {
-    let (scheme, rest) = value.split_at_checked(7)?;
-    if !scheme[..6].eq_ignore_ascii_case(b"bearer") || scheme[6] != b' ' {
-        return None;
-    }
-    let start = rest.iter().position(|b| *b != b' ')?;
-    Some(rest[start..].trim_ascii_end())
+    scheme_token(value, b"bearer")
 }
 
 /// The token of an `Authorization: DPoP <token>` header value (RFC 9449
 /// §7.1); `None` when the header uses another scheme.
 pub fn dpop_token(value: &[u8]) -> Option<&[u8]> {
-    let (scheme, rest) = value.split_at_checked(5)?;
-    if !scheme[..4].eq_ignore_ascii_case(b"dpop") || scheme[4] != b' ' {
+    scheme_token(value, b"dpop")
+}
+
+/// The credential of an `Authorization: <scheme> <credential>` value when
+/// its scheme is `scheme` (compared case-insensitively).
+fn scheme_token<'v>(value: &'v [u8], scheme: &[u8]) -> Option<&'v [u8]> {
+    let (name, rest) = value.split_at_checked(scheme.len() + 1)?;
+    if !name[..scheme.len()].eq_ignore_ascii_case(scheme) || name[scheme.len()] != b' ' {
         return None;
     }
     let start = rest.iter().position(|b| *b != b' ')?;
