@@ -4,6 +4,7 @@
 
 mod auth_common;
 mod dpop_cases;
+mod rate_support;
 
 use std::time::Duration;
 

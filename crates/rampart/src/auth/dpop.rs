@@ -206,10 +206,7 @@ struct ProofHeader {
 }
 
 fn b64_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, DpopFailure> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| DpopFailure::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| DpopFailure::Malformed)
+    crate::auth::jwt::b64_json(segment).map_err(|_| DpopFailure::Malformed)
 }
 
 /// Verify a proof for a request to `method` `htu` carrying `access_token`,

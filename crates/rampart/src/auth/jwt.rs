@@ -162,7 +162,8 @@ struct JoseHeader {
     crit: Option<Value>,
 }
 
-fn b64_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, JwtFailure> {
+/// A base64url JSON segment of a compact JWS, decoded.
+pub(crate) fn b64_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, JwtFailure> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| JwtFailure::Malformed)?;

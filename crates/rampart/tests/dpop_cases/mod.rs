@@ -345,7 +345,7 @@ async fn a_server_nonce_is_required_when_configured() {
 
 #[tokio::test]
 async fn a_proof_replayed_at_a_second_instance_sharing_redis_is_refused() {
-    let Some(redis) = redis_url_or_skip("dpop replay across instances").await else {
+    let Some(redis) = crate::rate_support::redis_url("dpop replay across instances").await else {
         return;
     };
     let prefix = format!("rampart-test-dpop-{}", rand::random::<u32>());
@@ -404,36 +404,6 @@ async fn a_proof_replayed_at_a_second_instance_sharing_redis_is_refused() {
     ))
     .await;
     assert_dpop_refusal(&a, "invalid_dpop_proof");
-}
-
-async fn redis_url_or_skip(test: &str) -> Option<String> {
-    let url = std::env::var("REDIS_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
-    let answers = async {
-        let client = redis::Client::open(url.as_str()).ok()?;
-        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .ok()
-    };
-    if tokio::time::timeout(std::time::Duration::from_secs(2), answers)
-        .await
-        .ok()
-        .flatten()
-        .is_some()
-    {
-        return Some(url);
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(
-        !ci,
-        "{test}: Redis does not answer at {url} and CI=true (run scripts/ensure-redis.sh)"
-    );
-    eprintln!("{test}: SKIPPED, Redis does not answer at {url}");
-    None
 }
 
 #[tokio::test]
