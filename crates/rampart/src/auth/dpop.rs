@@ -206,7 +206,7 @@ struct ProofHeader {
 }
 
 fn b64_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, DpopFailure> {
-    crate::auth::jwt::b64_json(segment).map_err(|_| DpopFailure::Malformed)
+    crate::auth::keys::decode_segment(segment).ok_or(DpopFailure::Malformed)
 }
 
 /// Verify a proof for a request to `method` `htu` carrying `access_token`,

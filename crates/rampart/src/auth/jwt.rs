@@ -7,14 +7,12 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::auth::cache::TokenCache;
 use crate::auth::dpop::DpopRules;
 use crate::auth::jwks::JwksSource;
-use crate::auth::keys::{KeySet, parse_algorithm};
+use crate::auth::keys::{KeySet, decode_segment, parse_algorithm};
 use crate::clock::SharedClock;
 
 /// Default largest token accepted, in bytes.
@@ -163,11 +161,8 @@ struct JoseHeader {
 }
 
 /// A base64url JSON segment of a compact JWS, decoded.
-pub(crate) fn b64_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, JwtFailure> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| JwtFailure::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| JwtFailure::Malformed)
+fn b64_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, JwtFailure> {
+    decode_segment(segment).ok_or(JwtFailure::Malformed)
 }
 
 fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, JwtFailure> {

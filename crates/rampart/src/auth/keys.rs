@@ -221,3 +221,13 @@ impl KeySet {
         found.ok_or(false)
     }
 }
+
+/// Decode one base64url (unpadded) JWS segment as JSON; `None` when either
+/// step fails. Shared by JWT and DPoP-proof verification.
+pub(crate) fn decode_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Option<T> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
