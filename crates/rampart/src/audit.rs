@@ -518,6 +518,20 @@ pub(crate) fn unavailable(ctx: &AuditContext<'_>, scheme: &str) {
     );
 }
 
+pub(crate) fn lookups_busy(ctx: &AuditContext<'_>, scheme: &str) {
+    tracing::warn!(
+        target: "rampart::audit",
+        event = "auth.lookups_busy",
+        outcome = "refused",
+        status = 503u16,
+        request_id = ctx.request_id.as_str(),
+        client_ip = %ClientIp::or_dash(ctx.client_ip),
+        operation = ctx.operation,
+        scheme = %Clean(scheme),
+        "request refused: every remote key lookup of this instance is in use"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -205,6 +205,14 @@ pub struct ApiKeyConfig {
     pub reload_interval: Option<u64>,
     /// Prefix of key hashes in Redis, default `rampart:apikey:`.
     pub redis_prefix: Option<String>,
+    /// Remote key lookups (`sql`, `redis`) one instance makes at once; a
+    /// request beyond them gets 503 with `Retry-After`
+    /// (`RAMPART_API_KEY_MAX_LOOKUPS`), default 6. The SQL pool holds two
+    /// connections more.
+    pub max_lookups: Option<usize>,
+    /// Seconds an unknown key id is remembered, so it is not looked up again
+    /// (`RAMPART_API_KEY_UNKNOWN_TTL`), default 5; 0: never.
+    pub unknown_ttl: Option<u64>,
 }
 
 /// `[lockout]`.
@@ -551,6 +559,12 @@ impl SecurityConfig {
         }
         if let Some(v) = get("RAMPART_API_KEY_CACHE_TTL") {
             self.api_keys.cache_ttl = Some(parse_num("RAMPART_API_KEY_CACHE_TTL", &v)?);
+        }
+        if let Some(v) = get("RAMPART_API_KEY_MAX_LOOKUPS") {
+            self.api_keys.max_lookups = Some(parse_num("RAMPART_API_KEY_MAX_LOOKUPS", &v)?);
+        }
+        if let Some(v) = get("RAMPART_API_KEY_UNKNOWN_TTL") {
+            self.api_keys.unknown_ttl = Some(parse_num("RAMPART_API_KEY_UNKNOWN_TTL", &v)?);
         }
         if let Some(v) = get("RAMPART_API_KEY_STORE") {
             self.api_keys.store = Some(match v.trim().to_ascii_lowercase().as_str() {

@@ -15,8 +15,8 @@ use rampart_spec::policy::{
 
 use crate::access::RoleRequirement;
 use crate::audit::Redactor;
-use crate::auth::api_key::ApiKeyVerifier;
 use crate::auth::jwt::JwtVerifier;
+use crate::auth::key_verify::ApiKeyVerifier;
 use crate::auth::lockout::Lockout;
 use crate::clock::SharedClock;
 use crate::context::RequestContext;

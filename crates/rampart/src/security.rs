@@ -13,11 +13,12 @@ use rampart_spec::model::{ApiKeyLocation, ApiModel, SecuritySchemeKind};
 use rampart_spec::policy::OperationPolicy;
 
 use crate::audit::Redactor;
-use crate::auth::api_key::{ApiKeyVerifier, KeyStore};
+use crate::auth::api_key::KeyStore;
 use crate::auth::jwks::JwksSource;
 use crate::auth::jwt::JwtVerifier;
+use crate::auth::key_verify::ApiKeyVerifier;
 use crate::auth::lockout::LockoutStore;
-use crate::auth::setup::{has_key, jwt_verifier, key_store, lockout};
+use crate::auth::setup::{has_key, jwt_verifier, key_store, lockout, lookup_limits};
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::{ConfigError, JwtConfig, Secret, SecurityConfig};
 use crate::harden::{ApiInfo, HardenConfig};
@@ -598,7 +599,13 @@ impl SecurityBuilder {
                         None => key_store(&self.config, name, &clock)?,
                     };
                     SchemeAuth::ApiKey(Arc::new(
-                        ApiKeyVerifier::new(header_name, store, clock.clone()).for_scheme(name),
+                        ApiKeyVerifier::new(
+                            header_name,
+                            store,
+                            clock.clone(),
+                            lookup_limits(&self.config)?,
+                        )
+                        .for_scheme(name),
                     ))
                 }
                 SecuritySchemeKind::MutualTls => {
@@ -857,7 +864,9 @@ fn ops(
     for entry in inputs.schemes {
         match &entry.auth {
             SchemeAuth::Jwt(verifier) => readiness.jwt(&entry.name, verifier),
-            SchemeAuth::ApiKey(verifier) => readiness.key_store(&entry.name, &verifier.store),
+            SchemeAuth::ApiKey(verifier) => {
+                readiness.key_store(&entry.name, verifier.lookup.store())
+            }
         }
     }
     let facts = RuntimeFacts {

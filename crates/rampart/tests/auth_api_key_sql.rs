@@ -8,10 +8,12 @@
 mod auth_common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_common::*;
-use rampart::auth::{KeyStore, NewKey, SqlKeyStore};
+use rampart::auth::api_key::BoxFuture;
+use rampart::auth::{KeyStore, KeyStoreError, NewKey, SqlKeyStore, StoredKey};
 
 const KEY_INVALID: &str = r#"ApiKey realm="api", error="invalid_token""#;
 
@@ -285,4 +287,200 @@ async fn postgres_keys_are_bound_to_their_schemes() {
         return;
     }
     scheme_bindings(&url).await;
+}
+
+/// A SQL store that counts the lookups reaching it.
+struct Counting {
+    inner: SqlKeyStore,
+    lookups: AtomicUsize,
+}
+
+impl KeyStore for Counting {
+    fn lookup<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<StoredKey>>, KeyStoreError>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.inner.lookup(id)
+    }
+
+    fn lookup_now(&self, id: &str) -> Option<Result<Option<Arc<StoredKey>>, KeyStoreError>> {
+        self.inner.lookup_now(id)
+    }
+
+    fn probe(&self) -> Option<BoxFuture<'_, Result<(), String>>> {
+        self.inner.probe()
+    }
+}
+
+/// Issue 26, item 4: random `X-API-Key` values from one client neither reach
+/// the database once the client is locked out (the lockout is checked before
+/// any remote lookup) nor take more than `max-lookups` connections, so a
+/// valid key keeps working and `/readyz` stays 200 throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_flood_leaves_valid_keys_readyz_and_the_database_alone() {
+    let url = sqlite_url("sql-flood");
+    let keys = seed(&url).await;
+    let store = Arc::new(Counting {
+        inner: SqlKeyStore::new(&url, false).unwrap(),
+        lookups: AtomicUsize::new(0),
+    });
+    let model = model();
+    let mut config = hs_config();
+    config.lockout.after = None; // the default: 5 failures in 15 minutes
+    let security = rampart::Security::builder()
+        .model(&model)
+        .config(config)
+        .key_store("apiKey", store.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let user = client_from("127.0.0.1");
+    let attacker = client_from("127.0.0.9");
+    let keys_url = format!("{base}/keys");
+    let ready_url = format!("{base}/readyz");
+    send(user.get(&keys_url).header("x-api-key", &keys.editor.key))
+        .await
+        .assert_ok_as(&keys.editor.record.id);
+    let before = store.lookups.load(Ordering::SeqCst);
+
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for _ in 0..8 {
+        let flood = (0..50).map(|_| {
+            let key = NewKey::generate(vec!["admin".into()], None, 0).key;
+            send(attacker.get(&keys_url).header("x-api-key", key))
+        });
+        let (flood, valid, ready) = tokio::join!(
+            futures_util::future::join_all(flood),
+            send(user.get(&keys_url).header("x-api-key", &keys.editor.key)),
+            user.get(&ready_url).send(),
+        );
+        valid.assert_ok_as(&keys.editor.record.id);
+        assert_eq!(
+            ready.unwrap().status().as_u16(),
+            200,
+            "/readyz during the flood"
+        );
+        for a in flood {
+            if a.status == 503 {
+                // Beyond `max-lookups`: this caller is told when to come back.
+                a.assert_problem(503, "unavailable");
+            }
+            *statuses.entry(a.status).or_default() += 1;
+        }
+    }
+    let attack_lookups = store.lookups.load(Ordering::SeqCst) - before;
+    // Five failures lock the client out; at most `max-lookups` (6) more were
+    // in flight when that happened. Without the check before the lookup,
+    // every one of the 400 keys would reach the database.
+    assert!(
+        attack_lookups <= 5 + 6 + 2,
+        "{attack_lookups} lookups for 400 unknown keys: {statuses:?}"
+    );
+    assert!(
+        statuses.get(&401).copied().unwrap_or(0) >= 5,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&429).copied().unwrap_or(0) >= 300,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .keys()
+            .filter(|s| ![401, 429, 503].contains(s))
+            .count(),
+        0,
+        "{statuses:?}"
+    );
+}
+
+/// A store whose lookups wait until released.
+struct Gated {
+    gate: tokio::sync::Semaphore,
+}
+
+impl KeyStore for Gated {
+    fn lookup<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<StoredKey>>, KeyStoreError>> {
+        Box::pin(async {
+            drop(self.gate.acquire().await);
+            Ok(None)
+        })
+    }
+}
+
+/// Issue 26, item 4: with every remote lookup of the instance in use, a
+/// request needing another is answered 503 with `Retry-After` at once (not
+/// queued); a repeated unknown id is answered from memory, even then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_beyond_max_lookups_get_503_with_retry_after() {
+    let store = Arc::new(Gated {
+        gate: tokio::sync::Semaphore::new(0),
+    });
+    let model = model();
+    let mut config = hs_config();
+    let env = |name: &str| (name == "RAMPART_API_KEY_MAX_LOOKUPS").then(|| "1".to_owned());
+    config.apply_env(env).unwrap();
+    assert_eq!(config.api_keys.max_lookups, Some(1));
+    let security = rampart::Security::builder()
+        .model(&model)
+        .config(config)
+        .key_store("apiKey", store.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let keys_url = format!("{base}/keys");
+    let c = client();
+    let first = NewKey::generate(vec!["admin".into()], None, 0).key;
+    let waiting = tokio::spawn({
+        let (c, url, key) = (c.clone(), keys_url.clone(), first.clone());
+        async move { send(c.get(url).header("x-api-key", key)).await }
+    });
+    // Until the first lookup holds the only slot.
+    let mut busy = None;
+    for _ in 0..200 {
+        let other = NewKey::generate(vec!["admin".into()], None, 0).key;
+        let a = send(c.get(&keys_url).header("x-api-key", other)).await;
+        if a.status == 503 {
+            busy = Some(a);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let busy = busy.expect("a lookup beyond max-lookups was queued instead of refused");
+    busy.assert_problem(503, "unavailable");
+    assert_eq!(busy.retry_after.as_deref(), Some("1"), "{busy:?}");
+    store.gate.add_permits(1_000);
+    assert_key_invalid(&waiting.await.unwrap());
+    // The unknown id is remembered: no lookup, no slot needed.
+    store.gate.forget_permits(1_000);
+    let again = tokio::time::timeout(
+        Duration::from_secs(5),
+        send(c.get(&keys_url).header("x-api-key", &first)),
+    )
+    .await
+    .expect("a remembered unknown id waited for the store");
+    assert_key_invalid(&again);
+}
+
+#[tokio::test]
+async fn max_lookups_of_zero_refuses_to_start() {
+    let mut config = hs_config();
+    config.api_keys.max_lookups = Some(0);
+    let err = rampart::Security::builder()
+        .model(&model())
+        .config(config)
+        .key_store(
+            "apiKey",
+            Arc::new(Gated {
+                gate: tokio::sync::Semaphore::new(0),
+            }),
+        )
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("max-lookups"), "{err}");
 }

@@ -4,7 +4,6 @@
 
 mod auth_common;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use auth_common::*;
@@ -13,14 +12,6 @@ fn lockout_config() -> rampart::SecurityConfig {
     let mut config = hs_config();
     config.lockout.after = None; // the default: 5 failures in 15 minutes
     config
-}
-
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap()
 }
 
 fn bearer(token: &str) -> String {

@@ -18,7 +18,8 @@
 //! compared in constant time by the verifier. Keys found usable are cached
 //! for [`SqlKeyStore::cache_ttl`] (default 5 s): a key revoked in the
 //! database stops working on every instance within that bound (at once on
-//! the instance that revoked it). Unknown ids are never cached.
+//! the instance that revoked it). Unknown ids are remembered by the runtime's
+//! lookup layer (`unknown-ttl`), not here.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,6 +37,8 @@ use crate::config::is_sql_url;
 
 /// Default seconds a usable key is remembered (the revocation bound).
 pub const DEFAULT_KEY_CACHE_SECS: u64 = 5;
+/// Default number of database connections.
+pub const DEFAULT_POOL_SIZE: u32 = 8;
 /// Keys remembered at most, per store.
 const CACHE_CAPACITY: usize = 10_000;
 /// Time allowed for one statement, connection included.
@@ -85,6 +88,7 @@ pub struct SqlKeyStore {
     cache: Mutex<HashMap<String, Cached>>,
     cache_ttl: Duration,
     clock: SharedClock,
+    pool_size: u32,
 }
 
 impl std::fmt::Debug for SqlKeyStore {
@@ -145,7 +149,16 @@ impl SqlKeyStore {
             cache: Mutex::new(HashMap::new()),
             cache_ttl: Duration::from_secs(DEFAULT_KEY_CACHE_SECS),
             clock: Arc::new(SystemClock),
+            pool_size: DEFAULT_POOL_SIZE,
         })
+    }
+
+    /// Open at most `connections` database connections (default 8; the
+    /// runtime sizes it `max-lookups` + 2, so lookups never take the
+    /// connections `/readyz` and administration need).
+    pub fn with_pool_size(mut self, connections: u32) -> Self {
+        self.pool_size = connections.max(1);
+        self
     }
 
     /// Remember usable keys this long (0: ask the database every time). A
@@ -170,7 +183,7 @@ impl SqlKeyStore {
         self.pool
             .get_or_try_init(|| async {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(self.pool_size)
                     .acquire_timeout(QUERY_TIMEOUT)
                     .connect_lazy_with(self.options.clone());
                 let migrate = async { migrator().run(&pool).await };

@@ -22,10 +22,12 @@ pub mod dpop;
 pub mod jwks;
 pub mod jwt;
 pub mod key_file;
+pub(crate) mod key_lookup;
 #[cfg(feature = "redis")]
 pub mod key_redis;
 #[cfg(feature = "sql")]
 pub mod key_sql;
+pub(crate) mod key_verify;
 pub mod keys;
 pub mod lockout;
 pub(crate) mod replay;

@@ -18,6 +18,7 @@ use crate::auth::jwt::{
     DEFAULT_CACHE_SIZE, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, JwtRules, JwtVerifier,
 };
 use crate::auth::key_file::{DEFAULT_KEY_FILE, DEFAULT_RELOAD_SECS, FileKeyStore};
+use crate::auth::key_lookup::{DEFAULT_MAX_LOOKUPS, DEFAULT_UNKNOWN_TTL_SECS, LookupLimits};
 #[cfg(feature = "redis")]
 use crate::auth::key_redis::RedisKeyStore;
 use crate::auth::keys::{KeySet, hmac_key, parse_algorithm, pem_key};
@@ -208,6 +209,24 @@ fn dpop_rules(
     })
 }
 
+/// The limits of remote key lookups, from `[api-keys]`.
+pub(crate) fn lookup_limits(config: &SecurityConfig) -> Result<LookupLimits, ConfigError> {
+    let c = &config.api_keys;
+    let max_lookups = c.max_lookups.unwrap_or(DEFAULT_MAX_LOOKUPS);
+    if max_lookups == 0 {
+        return Err(ConfigError::new(
+            "`max-lookups` (RAMPART_API_KEY_MAX_LOOKUPS) is 0: no API key could ever be looked up",
+            format!("set it to at least 1 (default {DEFAULT_MAX_LOOKUPS})"),
+        ));
+    }
+    Ok(LookupLimits {
+        max_lookups,
+        unknown_ttl: std::time::Duration::from_secs(
+            c.unknown_ttl.unwrap_or(DEFAULT_UNKNOWN_TTL_SECS),
+        ),
+    })
+}
+
 pub(crate) fn key_store(
     config: &SecurityConfig,
     scheme: &str,
@@ -245,7 +264,7 @@ pub(crate) fn key_store(
                 })?;
             Ok(Arc::new(store))
         }
-        KeyStoreKind::Sql => sql_key_store(c, scheme, clock),
+        KeyStoreKind::Sql => sql_key_store(c, scheme, clock, lookup_limits(config)?),
         #[cfg(not(feature = "redis"))]
         KeyStoreKind::Redis => Err(ConfigError::new(
             format!(
@@ -277,6 +296,7 @@ fn sql_key_store(
     c: &crate::config::ApiKeyConfig,
     scheme: &str,
     clock: &SharedClock,
+    limits: LookupLimits,
 ) -> Result<Arc<dyn KeyStore>, ConfigError> {
     use crate::auth::key_sql::{DEFAULT_KEY_CACHE_SECS, SqlKeyStore};
     let url = c.url.as_deref().ok_or_else(|| {
@@ -295,7 +315,10 @@ fn sql_key_store(
     Ok(Arc::new(
         store
             .with_cache_ttl(std::time::Duration::from_secs(ttl))
-            .with_clock(clock.clone()),
+            .with_clock(clock.clone())
+            .with_pool_size(
+                u32::try_from(limits.max_lookups.saturating_add(2)).unwrap_or(u32::MAX),
+            ),
     ))
 }
 
@@ -304,6 +327,7 @@ fn sql_key_store(
     _: &crate::config::ApiKeyConfig,
     scheme: &str,
     _: &SharedClock,
+    _: LookupLimits,
 ) -> Result<Arc<dyn KeyStore>, ConfigError> {
     Err(ConfigError::new(
         format!(

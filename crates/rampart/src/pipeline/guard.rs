@@ -36,9 +36,10 @@ use tower::{Layer, Service};
 
 use crate::access::missing_scope;
 use crate::audit::{self, AuditContext};
-use crate::auth::api_key::{KeyOutcome, StoredKey};
+use crate::auth::api_key::StoredKey;
 use crate::auth::dpop::{DpopFailure, DpopMode, verify_proof};
 use crate::auth::jwt::Identity;
+use crate::auth::key_verify::KeyOutcome;
 use crate::auth::lockout::LockTarget;
 use crate::auth::replay::{FirstUse, ReplayKey, replay_key};
 use crate::auth::url::find_url_credential;
@@ -441,6 +442,10 @@ enum Outcome {
         dpop: Option<DpopFailure>,
     },
     Unavailable,
+    /// Every remote key lookup of this instance was in use.
+    Busy,
+    /// The client is locked out, found before a remote key lookup (seconds left).
+    Locked(u64),
     Jwt(Arc<Identity>),
     Key(Arc<StoredKey>),
 }
@@ -538,6 +543,7 @@ async fn evaluate(
     plan: &RoutePlan,
     slot: usize,
     req: &Parts,
+    ip: Option<IpAddr>,
     consumed: &mut Vec<ReplayKey>,
     local: bool,
 ) -> Result<Outcome, WouldBlock> {
@@ -628,11 +634,23 @@ async fn evaluate(
             let Some(value) = value else {
                 return Ok(Outcome::Missing);
             };
-            match store!(
-                local,
-                verifier.verify_now(value.as_bytes()),
-                verifier.verify(value.as_bytes())
-            ) {
+            let outcome = match verifier.verify_now(value.as_bytes()) {
+                Some(outcome) => outcome,
+                None if local => return Err(WouldBlock),
+                None => {
+                    // A remote lookup: none is made for a locked-out client,
+                    // so guesses from it cost the key store nothing.
+                    let now = inner.clock.unix_secs();
+                    if let Some(client) = ip.map(crate::rate::ip_bucket)
+                        && let Some(retry_after) =
+                            inner.lockout.locked(LockTarget::Ip(client), now).await
+                    {
+                        return Ok(Outcome::Locked(retry_after));
+                    }
+                    verifier.verify(value.as_bytes()).await
+                }
+            };
+            match outcome {
                 KeyOutcome::Valid(key) => Outcome::Key(key),
                 KeyOutcome::Invalid { why, key_id } => Outcome::Invalid {
                     reason: why.as_str(),
@@ -640,6 +658,7 @@ async fn evaluate(
                     dpop: None,
                 },
                 KeyOutcome::Unavailable => Outcome::Unavailable,
+                KeyOutcome::Busy => Outcome::Busy,
             }
         }
     })
@@ -813,7 +832,7 @@ async fn decide(
         for req_scheme in alternative.iter() {
             if memo[req_scheme.slot].is_none() {
                 memo[req_scheme.slot] =
-                    Some(evaluate(plan, req_scheme.slot, req, &mut consumed, local).await?);
+                    Some(evaluate(plan, req_scheme.slot, req, ip, &mut consumed, local).await?);
             }
             let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
             let granted: &[String] = match outcome {
@@ -861,6 +880,15 @@ async fn decide(
                 .map(|o| (&security.schemes[plan.schemes[slot]], o))
         })
     };
+    // A locked-out client whose key would have needed a remote lookup.
+    if let Some(retry_after) = memo.iter().find_map(|o| match o {
+        Some(Outcome::Locked(secs)) => Some(*secs),
+        _ => None,
+    }) && let Some(client) = ip.map(crate::rate::ip_bucket)
+    {
+        audit::locked(&ctx, LockTarget::Ip(client), retry_after);
+        return Ok(Verdict::Refuse(too_many(retry_after)));
+    }
     // Every JWT scheme reads the one bearer token: when one of them verified
     // it, another scheme's refusal (another audience, issuer or `typ`) does
     // not make it a bad credential, let alone a brute-force attempt.
@@ -975,6 +1003,14 @@ async fn decide(
             challenges,
             "the credentials were not accepted",
         )));
+    }
+    if let Some((entry, _)) = evaluated().find(|(_, o)| matches!(o, Outcome::Busy)) {
+        audit::lookups_busy(&ctx, &entry.name);
+        return Ok(Verdict::Refuse(
+            Problem::unavailable("too many credential checks are in progress; retry shortly")
+                .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+                .into_response(),
+        ));
     }
     if let Some((entry, _)) = evaluated().find(|(_, o)| matches!(o, Outcome::Unavailable)) {
         audit::unavailable(&ctx, &entry.name);

@@ -187,6 +187,16 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// A client whose connections come from `ip` (any 127.0.0.0/8 address), so
+/// one test can play several clients.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
 /// Standard claims valid at [`NOW`].
 pub fn claims(sub: &str, roles: &[&str]) -> Value {
     json!({
