@@ -392,3 +392,57 @@ async fn fail_local_is_the_default_and_two_instances_keep_the_quota_during_an_ou
     let r = eventually(&b, 200, 200).await;
     assert_eq!(header(&r, "ratelimit"), "\"listPets\";r=2;t=1800");
 }
+
+/// Issue 26, item 1: a bucket Redis said is over its limit is refused on the
+/// instance without asking Redis again until it can pass, so it is refused
+/// (429, with the true `Retry-After`) even while Redis is away, where a
+/// bucket not known to be denied gets the failure policy (503). Exactness is
+/// unchanged: the cache only ever holds denials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_known_to_be_over_its_limit_is_refused_without_asking_redis() {
+    if redis_url("deny_cache").await.is_none() {
+        return;
+    }
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    let limiter = redis_limiter(&url, &unique_prefix("deny"), FailurePolicy::FailClosed).await;
+    let base = format!("http://{}/pets", serve(app(&limiter, per_hour(2))).await);
+    let get = |user: &'static str| {
+        let base = base.clone();
+        async move {
+            client()
+                .get(&base)
+                .header("x-test-user", user)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(get("alice").await.status().as_u16(), 200);
+    }
+    // Redis refuses the third; the answer is remembered.
+    let refused = get("alice").await;
+    assert_eq!(refused.status().as_u16(), 429);
+    let retry: u64 = header(&refused, "retry-after").parse().unwrap();
+    assert!((1790..=1800).contains(&retry), "retry-after {retry}");
+
+    redis.kill().await.unwrap();
+    redis.wait().await.unwrap();
+    let failures = limiter.store_failures();
+    for _ in 0..5 {
+        let r = get("alice").await;
+        assert_eq!(r.status().as_u16(), 429, "known over its limit");
+        let left: u64 = header(&r, "retry-after").parse().unwrap();
+        assert!(left <= retry && left + 5 >= retry, "retry-after {left}");
+        assert_eq!(
+            header(&r, "ratelimit"),
+            format!("\"listPets\";r=0;t={}", left + 1800)
+        );
+    }
+    assert_eq!(limiter.store_failures(), failures, "Redis was not asked");
+    // A bucket not known to be denied needs Redis: fail-closed.
+    assert_eq!(get("bob").await.status().as_u16(), 503);
+    assert!(limiter.store_failures() > failures);
+}

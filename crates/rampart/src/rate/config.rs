@@ -74,6 +74,10 @@ pub struct RedisConfig {
     /// each enforces `quota / instances` (rounded up, at least 1) while Redis
     /// is away (default 1: each instance enforces the whole quota).
     pub instances: u32,
+    /// Refuse a bucket known to be over its limit on this instance, without
+    /// asking Redis, until it can pass (default true; exact: see
+    /// `docs/runtime/rate.md`).
+    pub deny_cache: bool,
 }
 
 impl RedisConfig {
@@ -87,7 +91,14 @@ impl RedisConfig {
             failure: FailurePolicy::default(),
             retry_interval: DEFAULT_RETRY_INTERVAL,
             instances: 1,
+            deny_cache: true,
         }
+    }
+
+    /// Keep the deny cache on (default) or turn it off, so every decision asks Redis.
+    pub fn deny_cache(mut self, on: bool) -> Self {
+        self.deny_cache = on;
+        self
     }
 
     /// Talk to a Redis Cluster even when the URL names a single node.
@@ -208,6 +219,9 @@ pub struct RateConfig {
     /// Which header those proxies write: `x-forwarded-for` or `forwarded`
     /// (`RAMPART_FORWARDED_HEADER`).
     pub forwarded_header: ForwardedHeader,
+    /// Refuse buckets known to be over their limit without asking Redis
+    /// (`RAMPART_RATE_DENY_CACHE`, default true).
+    pub deny_cache: bool,
 }
 
 impl Default for RateConfig {
@@ -222,6 +236,7 @@ impl Default for RateConfig {
             max_keys: DEFAULT_MAX_KEYS,
             trusted_proxies: String::new(),
             forwarded_header: ForwardedHeader::default(),
+            deny_cache: true,
         }
     }
 }
@@ -261,6 +276,9 @@ impl RateConfig {
         }
         if let Some(n) = get("RAMPART_RATE_INSTANCES") {
             self.instances = parse_number("RAMPART_RATE_INSTANCES", &n)?;
+        }
+        if let Some(on) = get("RAMPART_RATE_DENY_CACHE") {
+            self.deny_cache = parse_bool("RAMPART_RATE_DENY_CACHE", &on)?;
         }
         if let Some(n) = get("RAMPART_RATE_MAX_KEYS") {
             self.max_keys = parse_number("RAMPART_RATE_MAX_KEYS", &n)?;
@@ -327,6 +345,7 @@ impl RateConfig {
                 .timeout(Duration::from_millis(self.timeout_ms.max(1)))
                 .failure(self.failure)
                 .instances(self.instances)
+                .deny_cache(self.deny_cache)
         })
     }
 

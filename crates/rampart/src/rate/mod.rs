@@ -19,6 +19,8 @@
 
 mod client_ip;
 mod config;
+#[cfg(feature = "redis")]
+mod deny;
 mod gcra;
 mod headers;
 mod key;

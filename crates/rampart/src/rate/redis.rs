@@ -26,6 +26,7 @@ use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, Valu
 use crate::auth::api_key::BoxFuture;
 use crate::auth::lockout::{LockTarget, LockoutPolicy, LockoutStore};
 use crate::rate::config::{FailurePolicy, RedisConfig, mask_url, mask_url_list};
+use crate::rate::deny::DenyCache;
 use crate::rate::gcra::Gcra;
 use crate::rate::key::RateKeyValue;
 use crate::rate::memory::MemoryConfig;
@@ -278,6 +279,8 @@ struct Inner {
     local: Option<MemoryStore>,
     /// Instances sharing the quota (each enforces its share when local).
     instances: u32,
+    /// Buckets known to be over their limit (`deny_cache`).
+    deny: Option<DenyCache>,
 }
 
 impl RedisStore {
@@ -300,6 +303,7 @@ impl RedisStore {
                 local: (config.failure == FailurePolicy::FailLocal)
                     .then(|| MemoryStore::new(&MemoryConfig::default())),
                 instances: config.instances.max(1),
+                deny: config.deny_cache.then(DenyCache::default),
             }),
         };
         // Connect now (and load the script into a single server), so the
@@ -372,12 +376,22 @@ impl RedisStore {
         local: Option<&MemoryPolicy>,
     ) -> Decision {
         let inner = &*self.inner;
+        let bucket = key.redis_key(&inner.prefix, scope);
+        let sent = Instant::now();
+        // Known to be over its limit: refused here, exactly (rate/deny.rs),
+        // whether Redis answers or not.
+        if let Some(decision) = inner
+            .deny
+            .as_ref()
+            .and_then(|d| d.check(&bucket, gcra, sent))
+        {
+            return decision;
+        }
         if inner.quiet() {
             inner.failures.fetch_add(1, Ordering::Relaxed);
             crate::telemetry::store_error("redis");
             return inner.fallback(gcra, local, key, spend);
         }
-        let bucket = key.redis_key(&inner.prefix, scope);
         let mut conn = inner.target.conn();
         let args = [gcra.t_us, gcra.tau_us, u64::from(spend)];
         let answer = tokio::time::timeout(
@@ -389,6 +403,9 @@ impl RedisStore {
             Ok(Ok((allowed, ahead))) => {
                 inner.report_up();
                 let ahead = u64::try_from(ahead).unwrap_or(0);
+                if let Some(deny) = &inner.deny {
+                    deny.record(bucket, gcra, sent, ahead);
+                }
                 match (allowed == 1, spend) {
                     (true, true) => gcra.allowed(ahead),
                     (false, true) => gcra.limited(ahead),
