@@ -446,3 +446,58 @@ async fn a_bucket_known_to_be_over_its_limit_is_refused_without_asking_redis() {
     assert_eq!(get("bob").await.status().as_u16(), 503);
     assert!(limiter.store_failures() > failures);
 }
+
+/// Issue 26, item 2: with batching on (the default for a single server),
+/// concurrent decisions of two instances go to Redis several to a call and
+/// admission stays exact: N concurrent requests at a quota of q admit
+/// exactly min(N, q), for N below and above q.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_decisions_of_two_instances_admit_exactly_min_n_q() {
+    let Some(url) = redis_url("batched_decisions").await else {
+        return;
+    };
+    let prefix = unique_prefix("batched");
+    let limiters = [
+        redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await,
+        redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await,
+    ];
+    let quota = 50;
+    let policies = [
+        limiters[0].policy("batched", per_hour(quota)),
+        limiters[1].policy("batched", per_hour(quota)),
+    ];
+    let run = |user: String, n: usize| {
+        let policies = policies.clone();
+        async move {
+            let decisions = (0..n).map(|i| {
+                let (policy, user) = (policies[i % 2].clone(), user.clone());
+                tokio::spawn(async move { policy.check(user.as_str()).await.is_allowed() })
+            });
+            let mut admitted = 0;
+            for decision in decisions.collect::<Vec<_>>() {
+                admitted += usize::from(decision.await.unwrap());
+            }
+            admitted
+        }
+    };
+    let calls = || limiters.iter().map(RateLimiter::store_calls).sum::<u64>();
+    // Below the quota: every request admitted. No denial, so no deny cache:
+    // fewer calls than decisions means batches. Whether requests meet in a
+    // batch depends on scheduling, so a few rounds are allowed to show it.
+    let mut batched = false;
+    for round in 0..5 {
+        let before = calls();
+        assert_eq!(run(format!("below-{round}"), 30).await, 30);
+        if calls() - before < 30 {
+            batched = true;
+            break;
+        }
+    }
+    assert!(batched, "30 concurrent decisions never shared a call");
+    // Above the quota: exactly the quota.
+    assert_eq!(run("above".to_owned(), 120).await, quota as usize);
+    assert_eq!(
+        limiters[0].store_failures() + limiters[1].store_failures(),
+        0
+    );
+}

@@ -78,6 +78,10 @@ pub struct RedisConfig {
     /// asking Redis, until it can pass (default true; exact: see
     /// `docs/runtime/rate.md`).
     pub deny_cache: bool,
+    /// Send the decisions that queue up while a call to a single server is
+    /// in flight together, as one call (default true; a Redis Cluster is
+    /// always asked one decision per call).
+    pub batch: bool,
 }
 
 impl RedisConfig {
@@ -92,7 +96,14 @@ impl RedisConfig {
             retry_interval: DEFAULT_RETRY_INTERVAL,
             instances: 1,
             deny_cache: true,
+            batch: true,
         }
+    }
+
+    /// Batch decisions to a single server (default) or send each alone.
+    pub fn batch(mut self, on: bool) -> Self {
+        self.batch = on;
+        self
     }
 
     /// Keep the deny cache on (default) or turn it off, so every decision asks Redis.
@@ -222,6 +233,9 @@ pub struct RateConfig {
     /// Refuse buckets known to be over their limit without asking Redis
     /// (`RAMPART_RATE_DENY_CACHE`, default true).
     pub deny_cache: bool,
+    /// Batch the decisions queued while a call to a single Redis server is
+    /// in flight into one call (`RAMPART_RATE_BATCH`, default true).
+    pub batch: bool,
 }
 
 impl Default for RateConfig {
@@ -237,6 +251,7 @@ impl Default for RateConfig {
             trusted_proxies: String::new(),
             forwarded_header: ForwardedHeader::default(),
             deny_cache: true,
+            batch: true,
         }
     }
 }
@@ -276,6 +291,9 @@ impl RateConfig {
         }
         if let Some(n) = get("RAMPART_RATE_INSTANCES") {
             self.instances = parse_number("RAMPART_RATE_INSTANCES", &n)?;
+        }
+        if let Some(on) = get("RAMPART_RATE_BATCH") {
+            self.batch = parse_bool("RAMPART_RATE_BATCH", &on)?;
         }
         if let Some(on) = get("RAMPART_RATE_DENY_CACHE") {
             self.deny_cache = parse_bool("RAMPART_RATE_DENY_CACHE", &on)?;
@@ -346,6 +364,7 @@ impl RateConfig {
                 .failure(self.failure)
                 .instances(self.instances)
                 .deny_cache(self.deny_cache)
+                .batch(self.batch)
         })
     }
 

@@ -17,6 +17,8 @@
 //!
 //! See `docs/runtime/rate.md` for every setting, header and status code.
 
+#[cfg(feature = "redis")]
+mod batch;
 mod client_ip;
 mod config;
 #[cfg(feature = "redis")]
@@ -422,6 +424,17 @@ impl RateLimiter {
             Store::Memory(_) => 0,
             #[cfg(feature = "redis")]
             Store::Redis(store) => store.failures(),
+        }
+    }
+
+    /// How many calls the shared store made to Redis for decisions (always
+    /// 0 in memory): fewer than the decisions when batching joins them or
+    /// the deny cache answers.
+    pub fn store_calls(&self) -> u64 {
+        match &self.inner.store {
+            Store::Memory(_) => 0,
+            #[cfg(feature = "redis")]
+            Store::Redis(store) => store.calls(),
         }
     }
 }

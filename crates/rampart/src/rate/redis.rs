@@ -25,6 +25,7 @@ use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, Valu
 
 use crate::auth::api_key::BoxFuture;
 use crate::auth::lockout::{LockTarget, LockoutPolicy, LockoutStore};
+use crate::rate::batch::{BatchFuture, Batcher};
 use crate::rate::config::{FailurePolicy, RedisConfig, mask_url, mask_url_list};
 use crate::rate::deny::DenyCache;
 use crate::rate::gcra::Gcra;
@@ -38,6 +39,8 @@ pub(crate) const GCRA_LUA: &str = include_str!("gcra.lua");
 
 /// The brute-force lockout counter, run atomically by Redis.
 const LOCKOUT_LUA: &str = include_str!("lockout.lua");
+/// The GCRA script for several buckets of a single server (`batch`).
+const GCRA_MANY_LUA: &str = include_str!("gcra_many.lua");
 
 /// Time allowed to open a TCP connection to Redis (in the background).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -242,12 +245,21 @@ impl Lua {
         key: &str,
         args: &[u64],
     ) -> redis::RedisResult<T> {
+        self.call_keys(conn, &[key], args).await
+    }
+
+    async fn call_keys<T: FromRedisValue>(
+        &self,
+        conn: &mut Connection,
+        keys: &[&str],
+        args: &[u64],
+    ) -> redis::RedisResult<T> {
         let mut evalsha = redis::cmd("EVALSHA");
-        evalsha.arg(&self.hash).arg(1).arg(key).arg(args);
+        evalsha.arg(&self.hash).arg(keys.len()).arg(keys).arg(args);
         match evalsha.query_async(conn).await {
             Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
                 let mut eval = redis::cmd("EVAL");
-                eval.arg(self.source).arg(1).arg(key).arg(args);
+                eval.arg(self.source).arg(keys.len()).arg(keys).arg(args);
                 eval.query_async(conn).await
             }
             answer => answer,
@@ -261,9 +273,15 @@ pub(crate) struct RedisStore {
     inner: Arc<Inner>,
 }
 
+/// One GCRA decision for the batching task: the bucket and the script's
+/// arguments (`t`, `tau`, spend).
+type GcraCall = (String, [u64; 3]);
+
 struct Inner {
     target: Target,
-    script: Lua,
+    script: Arc<Lua>,
+    /// Decisions of a single server batched into one call (`batch`).
+    batcher: Option<Batcher<GcraCall, (i64, i64)>>,
     lockout_script: Lua,
     prefix: String,
     timeout: Duration,
@@ -275,6 +293,8 @@ struct Inner {
     /// Whether the last attempt failed (to log transitions only).
     down: AtomicBool,
     failures: AtomicU64,
+    /// Calls made to Redis for decisions (a batch is one).
+    calls: Arc<AtomicU64>,
     /// `fail-local`: the buckets each instance keeps while Redis is away.
     local: Option<MemoryStore>,
     /// Instances sharing the quota (each enforces its share when local).
@@ -287,10 +307,22 @@ impl RedisStore {
     pub(crate) async fn connect(config: RedisConfig) -> Result<Self, RateError> {
         let target = Target::open(&config)?;
         let masked = mask_url_list(&config.url);
+        let script = Arc::new(Lua::new(GCRA_LUA));
+        let calls = Arc::new(AtomicU64::new(0));
+        let batcher = match &target {
+            Target::Single(manager) if config.batch => Some(start_batcher(
+                manager.clone(),
+                script.clone(),
+                config.timeout,
+                calls.clone(),
+            )),
+            _ => None,
+        };
         let store = RedisStore {
             inner: Arc::new(Inner {
                 target,
-                script: Lua::new(GCRA_LUA),
+                script: script.clone(),
+                batcher,
                 lockout_script: Lua::new(LOCKOUT_LUA),
                 prefix: config.key_prefix,
                 timeout: config.timeout.max(Duration::from_millis(1)),
@@ -300,6 +332,7 @@ impl RedisStore {
                 quiet_until_ms: AtomicU64::new(0),
                 down: AtomicBool::new(false),
                 failures: AtomicU64::new(0),
+                calls,
                 local: (config.failure == FailurePolicy::FailLocal)
                     .then(|| MemoryStore::new(&MemoryConfig::default())),
                 instances: config.instances.max(1),
@@ -333,6 +366,10 @@ impl RedisStore {
 
     pub(crate) fn failures(&self) -> u64 {
         self.inner.failures.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn calls(&self) -> u64 {
+        self.inner.calls.load(Ordering::Relaxed)
     }
 
     /// What the store answers while Redis is away.
@@ -392,13 +429,19 @@ impl RedisStore {
             crate::telemetry::store_error("redis");
             return inner.fallback(gcra, local, key, spend);
         }
-        let mut conn = inner.target.conn();
         let args = [gcra.t_us, gcra.tau_us, u64::from(spend)];
-        let answer = tokio::time::timeout(
-            inner.timeout,
-            inner.script.call::<(i64, i64)>(&mut conn, &bucket, &args),
-        )
-        .await;
+        let call = async {
+            match &inner.batcher {
+                Some(batcher) => batcher.submit((bucket.clone(), args)).await,
+                None => {
+                    inner.calls.fetch_add(1, Ordering::Relaxed);
+                    let mut conn = inner.target.conn();
+                    let answer = inner.script.call::<(i64, i64)>(&mut conn, &bucket, &args);
+                    answer.await.map_err(|e| e.to_string())
+                }
+            }
+        };
+        let answer = tokio::time::timeout(inner.timeout, call).await;
         match answer {
             Ok(Ok((allowed, ahead))) => {
                 inner.report_up();
@@ -422,6 +465,44 @@ impl RedisStore {
             }
         }
     }
+}
+
+/// The task batching a single server's decisions: one decision goes as
+/// `gcra.lua`, several as one `gcra_many.lua` call.
+fn start_batcher(
+    manager: ConnectionManager,
+    single: Arc<Lua>,
+    timeout: Duration,
+    counter: Arc<AtomicU64>,
+) -> Batcher<GcraCall, (i64, i64)> {
+    let many = Arc::new(Lua::new(GCRA_MANY_LUA));
+    Batcher::start(move |calls: Vec<GcraCall>| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut conn = Connection::Single(manager.clone());
+        let (single, many) = (single.clone(), many.clone());
+        Box::pin(async move {
+            let call = async {
+                if let [(bucket, args)] = calls.as_slice() {
+                    return single
+                        .call::<(i64, i64)>(&mut conn, bucket, args)
+                        .await
+                        .map(|a| vec![a]);
+                }
+                let keys: Vec<&str> = calls.iter().map(|(bucket, _)| bucket.as_str()).collect();
+                let args: Vec<u64> = calls.iter().flat_map(|(_, args)| *args).collect();
+                let flat: Vec<i64> = many.call_keys(&mut conn, &keys, &args).await?;
+                Ok(flat
+                    .chunks_exact(2)
+                    .map(|pair| (pair[0], pair[1]))
+                    .collect())
+            };
+            match tokio::time::timeout(timeout, call).await {
+                Ok(Ok(answers)) => Ok(answers),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("no answer within the timeout".to_owned()),
+            }
+        }) as BatchFuture<(i64, i64)>
+    })
 }
 
 /// `PING` every master serving slots, each on its own: the cluster
@@ -768,6 +849,7 @@ mod tests {
     fn every_script_touches_one_key() {
         // Each script declares exactly one key (KEYS[1]), so a script never
         // spans two slots (the key itself is hash-tagged: see key.rs).
+        // gcra_many.lua is only ever sent to a single server (`batch`).
         for script in [GCRA_LUA, LOCKOUT_LUA] {
             let keys: std::collections::BTreeSet<&str> = script
                 .match_indices("KEYS[")
