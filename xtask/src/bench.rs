@@ -27,7 +27,7 @@ use axum::handler::Handler as _;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt as _;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request, header};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
 use rampart::Security;
@@ -163,8 +163,31 @@ enum Kind {
     ApiKey,
     JwtRateMemory,
     JwtRateRedis,
+    /// Two servers sharing one Redis limiter, the load split between them.
+    JwtRateRedisTwo,
+    /// One principal over its quota: every measured answer is a 429.
+    JwtRateMemoryHot,
+    JwtRateRedisHot,
     ValidatedJson,
     RecursiveOneOf,
+}
+
+impl Kind {
+    /// The status every measured answer of the scenario must have.
+    fn expected(self) -> StatusCode {
+        match self {
+            Kind::JwtRateMemoryHot | Kind::JwtRateRedisHot => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::OK,
+        }
+    }
+
+    /// Whether the scenario's limiter is Redis (skipped when it is unreachable).
+    fn uses_redis(self) -> bool {
+        matches!(
+            self,
+            Kind::JwtRateRedis | Kind::JwtRateRedisTwo | Kind::JwtRateRedisHot
+        )
+    }
 }
 
 /// One row of the report.
@@ -215,6 +238,21 @@ const SCENARIOS: &[Scenario] = &[
         name: "jwt-rate-redis",
         what: "JWT + role + Redis rate limit (never trips)",
         kind: Kind::JwtRateRedis,
+    },
+    Scenario {
+        name: "jwt-rate-redis-2",
+        what: "JWT + role + Redis rate limit shared by two instances, load split between them (never trips)",
+        kind: Kind::JwtRateRedisTwo,
+    },
+    Scenario {
+        name: "jwt-rate-memory-hot",
+        what: "JWT + role + in-memory rate limit, one principal over its quota (every answer 429)",
+        kind: Kind::JwtRateMemoryHot,
+    },
+    Scenario {
+        name: "jwt-rate-redis-hot",
+        what: "JWT + role + Redis rate limit, one principal over its quota (every answer 429)",
+        kind: Kind::JwtRateRedisHot,
     },
     Scenario {
         name: "validated-json",
@@ -404,6 +442,10 @@ impl Fixture {
             .route(&path("/api-key"), get(hello.layer(guard("getApiKey"))))
             .route(&path("/jwt-rate"), get(hello.layer(guard("getJwtRate"))))
             .route(
+                &path("/jwt-rate-hot"),
+                get(hello.layer(guard("getJwtRateHot"))),
+            )
+            .route(
                 &path("/orders"),
                 post(create_order.layer(guard("createOrder"))),
             )
@@ -430,21 +472,32 @@ impl Fixture {
         None
     }
 
-    /// The app of one scenario; `None` when it cannot run here (Redis unreachable).
-    async fn app(&self, kind: Kind) -> Result<Option<Router>> {
-        let limiter = match kind {
-            Kind::Bare => return Ok(Some(Router::new().route("/hello", get(hello)))),
-            Kind::BareHeaders => return Ok(Some(bare_with_headers())),
-            Kind::BareStaticHeaders => {
-                return Ok(Some(Router::new().route("/hello", get(hello_with_headers))));
-            }
-            Kind::JwtRateRedis => match self.redis_limiter().await {
-                Some(limiter) => limiter,
-                None => return Ok(None),
-            },
-            _ => RateLimiter::memory(MemoryConfig::default()),
+    /// The apps of one scenario (one per instance); `None` when it cannot
+    /// run here (Redis unreachable).
+    async fn apps(&self, kind: Kind) -> Result<Option<Vec<Router>>> {
+        let bare = match kind {
+            Kind::Bare => Some(Router::new().route("/hello", get(hello))),
+            Kind::BareHeaders => Some(bare_with_headers()),
+            Kind::BareStaticHeaders => Some(Router::new().route("/hello", get(hello_with_headers))),
+            _ => None,
         };
-        Ok(Some(self.router(&self.security(limiter)?)))
+        if let Some(app) = bare {
+            return Ok(Some(vec![app]));
+        }
+        let instances = if kind == Kind::JwtRateRedisTwo { 2 } else { 1 };
+        let mut apps = Vec::with_capacity(instances);
+        for _ in 0..instances {
+            let limiter = if kind.uses_redis() {
+                match self.redis_limiter().await {
+                    Some(limiter) => limiter,
+                    None => return Ok(None),
+                }
+            } else {
+                RateLimiter::memory(MemoryConfig::default())
+            };
+            apps.push(self.router(&self.security(limiter)?));
+        }
+        Ok(Some(apps))
     }
 
     /// What the load generator sends in a scenario.
@@ -472,9 +525,13 @@ impl Fixture {
                 ));
                 (Method::GET, "/v1/api-key", Bytes::new())
             }
-            Kind::JwtRateMemory | Kind::JwtRateRedis => {
+            Kind::JwtRateMemory | Kind::JwtRateRedis | Kind::JwtRateRedisTwo => {
                 headers.push((header::AUTHORIZATION, bearer()?));
                 (Method::GET, "/v1/jwt-rate", Bytes::new())
+            }
+            Kind::JwtRateMemoryHot | Kind::JwtRateRedisHot => {
+                headers.push((header::AUTHORIZATION, bearer()?));
+                (Method::GET, "/v1/jwt-rate-hot", Bytes::new())
             }
             Kind::ValidatedJson => {
                 headers.push((
@@ -501,6 +558,7 @@ impl Fixture {
             path,
             headers,
             body,
+            expected: kind.expected(),
         })
     }
 }
@@ -585,6 +643,9 @@ struct Target {
     path: &'static str,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
+    /// The status every measured answer must have (200, or 429 for a
+    /// principal over its quota).
+    expected: StatusCode,
 }
 
 impl Target {
@@ -605,13 +666,14 @@ impl Target {
 struct LoadStats {
     /// Responses started and finished inside the measured window.
     measured: u64,
-    /// Responses outside 2xx, warm-up included.
-    non_2xx: u64,
+    /// Responses with another status than the scenario expects, warm-up
+    /// included (where a 200 is also accepted: a quota being used up).
+    unexpected: u64,
     /// Connection and protocol errors.
     errors: u64,
     /// Latencies of the measured responses, in microseconds.
     latencies_us: Vec<u32>,
-    /// The first non-2xx response or error, for the report.
+    /// The first unexpected response or error, for the report.
     first_failure: Option<String>,
     /// CPU time of the server's threads over the measured window, if known.
     server_cpu: Option<Duration>,
@@ -624,7 +686,7 @@ struct LoadStats {
 impl LoadStats {
     fn merge(&mut self, other: LoadStats) {
         self.measured += other.measured;
-        self.non_2xx += other.non_2xx;
+        self.unexpected += other.unexpected;
         self.errors += other.errors;
         self.latencies_us.extend(other.latencies_us);
         if self.first_failure.is_none() {
@@ -680,7 +742,7 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
                 }
             };
             let status = response.status();
-            if status.is_success() {
+            if status == target.expected {
                 stats.response_headers = response.headers().len();
             }
             let body = match response.into_body().collect().await {
@@ -691,8 +753,9 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
                 }
             };
             let done = Instant::now();
-            if !status.is_success() {
-                stats.non_2xx += 1;
+            let warming = sent < start && status == StatusCode::OK;
+            if status != target.expected && !warming {
+                stats.unexpected += 1;
                 stats
                     .first_failure
                     .get_or_insert_with(|| format!("{status}: {}", String::from_utf8_lossy(&body)));
@@ -740,7 +803,7 @@ fn cpu_time(thread: &str) -> Option<Duration> {
 
 /// Drive `connections` connections at `target` for `warmup` + `duration`.
 async fn generate_load(
-    target: Arc<Target>,
+    targets: &[Arc<Target>],
     connections: usize,
     warmup: Duration,
     duration: Duration,
@@ -757,7 +820,7 @@ async fn generate_load(
         (spent(before.0, after.0), spent(before.1, after.1))
     });
     let tasks: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(connection(target.clone(), start, end)))
+        .map(|i| tokio::spawn(connection(targets[i % targets.len()].clone(), start, end)))
         .collect();
     let mut total = LoadStats::default();
     for task in tasks {
@@ -778,6 +841,8 @@ async fn generate_load(
 struct Row {
     name: &'static str,
     what: &'static str,
+    /// The status every measured answer must have.
+    expected: StatusCode,
     /// `None` when the scenario was skipped, with the reason in `skipped`.
     stats: Option<LoadStats>,
     skipped: Option<&'static str>,
@@ -796,6 +861,18 @@ struct External {
     stats: wrk::WrkStats,
     /// Server CPU per request over the measured `wrk` run.
     server_cpu_us_per_req: Option<f64>,
+}
+
+impl External {
+    /// Answers with another status than `expected` (wrk counts the ones
+    /// outside 2xx/3xx).
+    fn unexpected(&self, expected: StatusCode) -> u64 {
+        if expected.is_success() {
+            self.stats.non_2xx
+        } else {
+            self.stats.requests.saturating_sub(self.stats.non_2xx)
+        }
+    }
 }
 
 fn percentile(sorted: &[u32], p: f64) -> Option<u32> {
@@ -826,28 +903,32 @@ fn run_scenario(
         });
     }
     let server = builder.build().context("building the server runtime")?;
-    let addr = server.block_on(async {
-        let Some(app) = fixture.app(scenario.kind).await? else {
+    let addrs = server.block_on(async {
+        let Some(apps) = fixture.apps(scenario.kind).await? else {
             return Ok::<_, anyhow::Error>(None);
         };
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        tokio::spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, service).await {
-                eprintln!("bench: server error: {e}");
-            }
-        });
-        Ok(Some(addr))
+        let mut addrs = Vec::with_capacity(apps.len());
+        for app in apps {
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            addrs.push(listener.local_addr()?);
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            tokio::spawn(async move {
+                let service = app.into_make_service_with_connect_info::<SocketAddr>();
+                if let Err(e) = axum::serve(listener, service).await {
+                    eprintln!("bench: server error: {e}");
+                }
+            });
+        }
+        Ok(Some(addrs))
     })?;
-    let Some(addr) = addr else {
+    let Some(addrs) = addrs else {
         server.shutdown_timeout(Duration::from_secs(1));
         return Ok(Row {
             name: scenario.name,
             what: scenario.what,
+            expected: scenario.kind.expected(),
             stats: None,
             skipped: Some("redis unreachable"),
             requests_per_sec: 0.0,
@@ -858,16 +939,20 @@ fn run_scenario(
             external: None,
         });
     };
-    let target = Arc::new(fixture.target(scenario.kind, addr)?);
+    let targets = addrs
+        .iter()
+        .map(|addr| Ok(Arc::new(fixture.target(scenario.kind, *addr)?)))
+        .collect::<Result<Vec<_>>>()?;
     let duration = Duration::from_secs_f64(args.duration);
     let mut stats = client.block_on(generate_load(
-        target.clone(),
+        &targets,
         args.connections,
         Duration::from_secs_f64(args.warmup),
         duration,
     ));
     let external = if args.external {
-        Some(run_wrk(&target, fixture, args, duration)?)
+        // wrk drives one address: the first instance.
+        Some(run_wrk(&targets[0], fixture, args, duration)?)
     } else {
         None
     };
@@ -883,6 +968,7 @@ fn run_scenario(
     Ok(Row {
         name: scenario.name,
         what: scenario.what,
+        expected: scenario.kind.expected(),
         p50_us: percentile(&stats.latencies_us, 50.0),
         p99_us: percentile(&stats.latencies_us, 99.0),
         stats: Some(stats),
@@ -1071,7 +1157,7 @@ fn print_header(external: bool) {
         "cpu vs h",
         "client µs",
         "headers",
-        "non-2xx"
+        "unexpected"
     );
     if external {
         print!(
@@ -1096,7 +1182,7 @@ fn print_row(row: &Row, stats: &LoadStats, r: &Ratios) {
         fmt_ratio(r.cpu_headers),
         fmt_opt(row.client_cpu_us_per_req.map(|c| format!("{c:.1}"))),
         stats.response_headers,
-        stats.non_2xx + stats.errors,
+        stats.unexpected + stats.errors,
     );
     if let Some(e) = &row.external {
         print!(
@@ -1116,11 +1202,13 @@ fn print_row(row: &Row, stats: &LoadStats, r: &Ratios) {
     if let Some(e) = row
         .external
         .as_ref()
-        .filter(|e| e.stats.non_2xx + e.stats.errors > 0)
+        .filter(|e| e.unexpected(row.expected) + e.stats.errors > 0)
     {
         println!(
-            "{:<16} wrk: {} non-2xx responses, {} socket errors",
-            "", e.stats.non_2xx, e.stats.errors
+            "{:<16} wrk: {} unexpected responses, {} socket errors",
+            "",
+            e.unexpected(row.expected),
+            e.stats.errors
         );
     }
 }
@@ -1140,7 +1228,8 @@ fn json_row(row: &Row, stats: &LoadStats, r: &Ratios) -> serde_json::Value {
         "cpu_ratio_to_bare_headers": r.cpu_headers,
         "client_cpu_us_per_req": row.client_cpu_us_per_req,
         "response_headers": stats.response_headers,
-        "non_2xx": stats.non_2xx,
+        "expected_status": row.expected.as_u16(),
+        "unexpected": stats.unexpected,
         "errors": stats.errors,
         "first_failure": stats.first_failure,
     });
@@ -1155,7 +1244,7 @@ fn json_row(row: &Row, stats: &LoadStats, r: &Ratios) -> serde_json::Value {
             "p99_us": e.stats.p99_us,
             "server_cpu_us_per_req": e.server_cpu_us_per_req,
             "cpu_ratio_to_bare": r.wrk_cpu_bare,
-            "non_2xx": e.stats.non_2xx,
+            "unexpected": e.unexpected(row.expected),
             "errors": e.stats.errors,
         });
     }
@@ -1301,14 +1390,12 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             }
             continue;
         };
-        if stats.non_2xx > 0 || stats.errors > 0 || stats.measured == 0 {
+        if stats.unexpected > 0 || stats.errors > 0 || stats.measured == 0 {
             failed = true;
         }
-        if row
-            .external
-            .as_ref()
-            .is_some_and(|e| e.stats.non_2xx > 0 || e.stats.errors > 0 || e.stats.requests == 0)
-        {
+        if row.external.as_ref().is_some_and(|e| {
+            e.unexpected(row.expected) > 0 || e.stats.errors > 0 || e.stats.requests == 0
+        }) {
             failed = true;
         }
         let ratios = Ratios::of(row, &bare, &headers);
@@ -1409,7 +1496,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         );
     }
     if failed {
-        eprintln!("bench: some scenario had errors or non-2xx responses (see first failure)");
+        eprintln!("bench: some scenario had errors or unexpected responses (see first failure)");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
