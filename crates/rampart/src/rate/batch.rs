@@ -67,15 +67,17 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
         Batcher { jobs }
     }
 
-    /// The answer to `request`, made in the next batch.
-    pub(crate) async fn submit(&self, request: Req) -> Result<Resp, String> {
+    /// The answer to `request`, made in the next batch; `Err(request)` back
+    /// when the batching task is gone (its runtime was shut down), for the
+    /// caller to make the call itself.
+    pub(crate) async fn submit(&self, request: Req) -> Result<Result<Resp, String>, Req> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send((request, reply))
-            .map_err(|_| "the batching task has stopped".to_owned())?;
-        answer
+        if let Err(mpsc::error::SendError((request, _))) = self.jobs.send((request, reply)) {
+            return Err(request);
+        }
+        Ok(answer
             .await
-            .map_err(|_| "the batching task dropped the request".to_owned())?
+            .unwrap_or_else(|_| Err("the batching task dropped the request".to_owned())))
     }
 }
 
@@ -104,7 +106,7 @@ mod tests {
             .collect();
         for task in tasks {
             let (i, answer) = task.await.unwrap();
-            assert_eq!(answer, Ok(i * 10));
+            assert_eq!(answer, Ok(Ok(i * 10)));
         }
         let calls = calls.load(Ordering::SeqCst);
         assert!((1..50).contains(&calls), "{calls} calls for 50 requests");
@@ -115,6 +117,15 @@ mod tests {
         let batcher = Batcher::start(|_: Vec<u32>| {
             Box::pin(async { Err("down".to_owned()) }) as BatchFuture<u32>
         });
-        assert_eq!(batcher.submit(1).await, Err("down".to_owned()));
+        assert_eq!(batcher.submit(1).await, Ok(Err("down".to_owned())));
+    }
+
+    #[test]
+    fn a_batcher_whose_runtime_is_gone_hands_the_request_back() {
+        let batcher = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            Batcher::start(|r: Vec<u32>| Box::pin(async move { Ok(r) }) as BatchFuture<u32>)
+        });
+        let other = tokio::runtime::Runtime::new().unwrap();
+        assert_eq!(other.block_on(batcher.submit(7)), Err(7));
     }
 }

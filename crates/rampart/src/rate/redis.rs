@@ -431,15 +431,16 @@ impl RedisStore {
         }
         let args = [gcra.t_us, gcra.tau_us, u64::from(spend)];
         let call = async {
-            match &inner.batcher {
-                Some(batcher) => batcher.submit((bucket.clone(), args)).await,
-                None => {
-                    inner.calls.fetch_add(1, Ordering::Relaxed);
-                    let mut conn = inner.target.conn();
-                    let answer = inner.script.call::<(i64, i64)>(&mut conn, &bucket, &args);
-                    answer.await.map_err(|e| e.to_string())
-                }
+            if let Some(batcher) = &inner.batcher
+                && let Ok(answer) = batcher.submit((bucket.clone(), args)).await
+            {
+                return answer;
             }
+            // Unbatched, or the batching task's runtime is gone.
+            inner.calls.fetch_add(1, Ordering::Relaxed);
+            let mut conn = inner.target.conn();
+            let answer = inner.script.call::<(i64, i64)>(&mut conn, &bucket, &args);
+            answer.await.map_err(|e| e.to_string())
         };
         let answer = tokio::time::timeout(inner.timeout, call).await;
         match answer {
