@@ -32,7 +32,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
 use rampart::Security;
 use rampart::auth::{FileKeyStore, KeyFile, NewKey};
-use rampart::rate::{MemoryConfig, Outcome, Rate, RateLimiter, RedisConfig};
+use rampart::rate::{MemoryConfig, Outcome, Rate, RateConfig, RateLimiter, RedisConfig};
 use rampart::validate::ValidJson;
 use rampart_spec::ApiModel;
 use serde::{Deserialize, Serialize};
@@ -456,9 +456,17 @@ impl Fixture {
         security.harden_mounted(router)
     }
 
-    /// A Redis limiter when Redis answers, else `None`.
+    /// A Redis limiter when Redis answers, else `None`. The `[rate]`
+    /// variables of the environment apply (`RAMPART_RATE_BATCH=false`,
+    /// `RAMPART_RATE_DENY_CACHE=false` to compare), but the URL and prefix.
     async fn redis_limiter(&self) -> Option<RateLimiter> {
-        let config = RedisConfig::new(self.redis_url.clone()).key_prefix(self.redis_prefix.clone());
+        let settings = RateConfig::default()
+            .with_env(|name| std::env::var(name).ok())
+            .ok()?;
+        let config = RedisConfig::new(self.redis_url.clone())
+            .key_prefix(self.redis_prefix.clone())
+            .batch(settings.batch)
+            .deny_cache(settings.deny_cache);
         let limiter = RateLimiter::redis(config).await.ok()?;
         let rate = Rate::new(1000, Duration::from_secs(1));
         for _ in 0..3 {
