@@ -3,9 +3,11 @@
 //! skipped when unreachable, except under `CI=true`): the store chosen by
 //! `RAMPART_API_KEYS`, valid / wrong-secret / unknown / revoked / expired keys,
 //! scopes granted by a key, a revocation honoured within the cache TTL, the
-//! listing, and `/readyz` when the database is down.
+//! listing, and `/readyz` when the database is down. Also the remote key
+//! stores under an unknown-key flood (issue 26, item 4), SQLite and Redis.
 
 mod auth_common;
+mod rate_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +15,7 @@ use std::time::Duration;
 
 use auth_common::*;
 use rampart::auth::api_key::BoxFuture;
-use rampart::auth::{KeyStore, KeyStoreError, NewKey, SqlKeyStore, StoredKey};
+use rampart::auth::{KeyStore, KeyStoreError, NewKey, RedisKeyStore, SqlKeyStore, StoredKey};
 
 const KEY_INVALID: &str = r#"ApiKey realm="api", error="invalid_token""#;
 
@@ -289,9 +291,9 @@ async fn postgres_keys_are_bound_to_their_schemes() {
     scheme_bindings(&url).await;
 }
 
-/// A SQL store that counts the lookups reaching it.
+/// A store that counts the lookups reaching it.
 struct Counting {
-    inner: SqlKeyStore,
+    inner: Arc<dyn KeyStore>,
     lookups: AtomicUsize,
 }
 
@@ -314,15 +316,43 @@ impl KeyStore for Counting {
 }
 
 /// Issue 26, item 4: random `X-API-Key` values from one client neither reach
-/// the database once the client is locked out (the lockout is checked before
-/// any remote lookup) nor take more than `max-lookups` connections, so a
+/// the store once the client is locked out (the lockout is checked before
+/// any remote lookup) nor take more than `max-lookups` lookups at once, so a
 /// valid key keeps working and `/readyz` stays 200 throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_flood_leaves_valid_keys_readyz_and_the_database_alone() {
     let url = sqlite_url("sql-flood");
     let keys = seed(&url).await;
+    flood(
+        Arc::new(SqlKeyStore::new(&url, false).unwrap()),
+        &keys.editor,
+    )
+    .await;
+}
+
+/// The same flood against the Redis key store, which caches no valid key:
+/// every request of the valid key holder is a remote lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_flood_leaves_the_redis_key_store_alone() {
+    let Some(url) = rate_support::redis_url("redis key flood").await else {
+        return;
+    };
+    let prefix = format!(
+        "rampart-flood-test:{}:{}:",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    let store = RedisKeyStore::new(&url).unwrap().with_prefix(prefix);
+    let valid = NewKey::generate(vec!["editor".into()], None, NOW as i64);
+    store.insert(&valid.record).await.unwrap();
+    flood(Arc::new(store), &valid).await;
+}
+
+/// 400 unknown keys from 127.0.0.9, 50 at a time, while `valid` is used
+/// from 127.0.0.1 and `/readyz` is asked.
+async fn flood(inner: Arc<dyn KeyStore>, valid: &NewKey) {
     let store = Arc::new(Counting {
-        inner: SqlKeyStore::new(&url, false).unwrap(),
+        inner,
         lookups: AtomicUsize::new(0),
     });
     let model = model();
@@ -339,9 +369,9 @@ async fn an_unknown_key_flood_leaves_valid_keys_readyz_and_the_database_alone() 
     let attacker = client_from("127.0.0.9");
     let keys_url = format!("{base}/keys");
     let ready_url = format!("{base}/readyz");
-    send(user.get(&keys_url).header("x-api-key", &keys.editor.key))
+    send(user.get(&keys_url).header("x-api-key", &valid.key))
         .await
-        .assert_ok_as(&keys.editor.record.id);
+        .assert_ok_as(&valid.record.id);
     let before = store.lookups.load(Ordering::SeqCst);
 
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
@@ -350,12 +380,12 @@ async fn an_unknown_key_flood_leaves_valid_keys_readyz_and_the_database_alone() 
             let key = NewKey::generate(vec!["admin".into()], None, 0).key;
             send(attacker.get(&keys_url).header("x-api-key", key))
         });
-        let (flood, valid, ready) = tokio::join!(
+        let (flood, answer, ready) = tokio::join!(
             futures_util::future::join_all(flood),
-            send(user.get(&keys_url).header("x-api-key", &keys.editor.key)),
+            send(user.get(&keys_url).header("x-api-key", &valid.key)),
             user.get(&ready_url).send(),
         );
-        valid.assert_ok_as(&keys.editor.record.id);
+        answer.assert_ok_as(&valid.record.id);
         assert_eq!(
             ready.unwrap().status().as_u16(),
             200,
@@ -369,12 +399,13 @@ async fn an_unknown_key_flood_leaves_valid_keys_readyz_and_the_database_alone() 
             *statuses.entry(a.status).or_default() += 1;
         }
     }
+    // The valid key's own lookups (the Redis store caches none): one per round.
     let attack_lookups = store.lookups.load(Ordering::SeqCst) - before;
     // Five failures lock the client out; at most `max-lookups` (6) more were
     // in flight when that happened. Without the check before the lookup,
-    // every one of the 400 keys would reach the database.
+    // every one of the 400 keys would reach the store.
     assert!(
-        attack_lookups <= 5 + 6 + 2,
+        attack_lookups <= 5 + 6 + 2 + 8,
         "{attack_lookups} lookups for 400 unknown keys: {statuses:?}"
     );
     assert!(
