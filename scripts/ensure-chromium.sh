@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure Debian's headless-capable `chromium` is installed (the browser of
-# crates/rampart/tests/browser.rs: the /docs page and CORS from an allowed and
+# crates/rampart/tests/it/browser.rs: the /docs page and CORS from an allowed and
 # a foreign origin). Installs the `chromium` package with apt-get when the
 # binary is missing. Idempotent and quick when it is there already.
 set -euo pipefail

@@ -2,9 +2,7 @@
 //! wrong, each answered 401 `invalid_token` with a problem+json body that says
 //! nothing about which check failed.
 
-mod auth_common;
-mod dpop_cases;
-mod rate_support;
+use crate::auth_common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! CORS from `x-rampart.cors`, over real sockets: preflights answered before
 //! authentication, allowed and disallowed origins, with and without credentials.
 
-mod harden_util;
+use crate::harden_util;
 
 use axum::Router;
 use axum::extract::Request;

@@ -4,7 +4,7 @@
 //! instead of silently switching the lockout off or putting every client
 //! in one `rate-key: ip` bucket; steps that do not need it keep working.
 
-mod auth_common;
+use crate::auth_common;
 
 use auth_common::*;
 use axum::Router;

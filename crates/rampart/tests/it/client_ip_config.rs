@@ -3,7 +3,7 @@
 //! context, lockout, `rate-key: ip` quotas) read RFC 7239 `Forwarded` from
 //! trusted proxies, not `X-Forwarded-For`.
 
-mod auth_common;
+use crate::auth_common;
 
 use auth_common::*;
 use axum::Router;

@@ -6,7 +6,7 @@
 //! starts one). Without Redis these tests are skipped, except under `CI=true`
 //! where they fail. The outage tests run their own `redis-server` child.
 
-mod rate_support;
+use crate::rate_support;
 
 use std::time::Duration;
 

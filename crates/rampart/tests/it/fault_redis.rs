@@ -7,8 +7,8 @@
 //! With the default `fail-local` policy the same outage is not an outage of
 //! the service: a public route inheriting the default rate keeps answering.
 
-mod auth_common;
-mod rate_support;
+use crate::auth_common;
+use crate::rate_support;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! Body, timeout, JSON depth, content-type and method limits, over real sockets.
 
-mod harden_util;
+use crate::harden_util;
 
 use std::time::Duration;
 

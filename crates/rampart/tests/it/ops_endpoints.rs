@@ -3,8 +3,8 @@
 //! (no `x-rampart`, every status the pipeline answered documented) and
 //! `/docs` (its assets, its CSP), moved or turned off by `x-rampart`.
 
-mod auth_common;
-mod rate_support;
+use crate::auth_common;
+use crate::rate_support;
 
 use auth_common::{claims, client, hs_config, hs256, model_of, router, serve};
 use rampart::Security;

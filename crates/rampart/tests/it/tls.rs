@@ -1,7 +1,7 @@
 //! TLS over real sockets: versions, ALPN/HTTP/2, HSTS, the HTTPS redirect
 //! listener, and certificate reload on file change and SIGHUP.
 
-mod harden_util;
+use crate::harden_util;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! (403 `insufficient_scope` naming the scope), and OpenAPI's OR-of-ANDs
 //! security requirements.
 
-mod auth_common;
+use crate::auth_common;
 
 use auth_common::*;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! route and by default, per-principal isolation, the RateLimit headers and
 //! `Retry-After`, and the memory bound under a flood of keys.
 
-mod rate_support;
+use crate::rate_support;
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;

@@ -6,8 +6,8 @@
 //! listing, and `/readyz` when the database is down. Also the remote key
 //! stores under an unknown-key flood (issue 26, item 4), SQLite and Redis.
 
-mod auth_common;
-mod rate_support;
+use crate::auth_common;
+use crate::rate_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -426,9 +426,20 @@ async fn flood(inner: Arc<dyn KeyStore>, valid: &NewKey) {
     );
 }
 
-/// A store whose lookups wait until released.
+/// A store whose lookups wait until released, and which says when one has
+/// started.
 struct Gated {
     gate: tokio::sync::Semaphore,
+    started: tokio::sync::Notify,
+}
+
+impl Gated {
+    fn closed() -> Self {
+        Gated {
+            gate: tokio::sync::Semaphore::new(0),
+            started: tokio::sync::Notify::new(),
+        }
+    }
 }
 
 impl KeyStore for Gated {
@@ -437,6 +448,7 @@ impl KeyStore for Gated {
         _id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<StoredKey>>, KeyStoreError>> {
         Box::pin(async {
+            self.started.notify_one();
             drop(self.gate.acquire().await);
             Ok(None)
         })
@@ -448,9 +460,7 @@ impl KeyStore for Gated {
 /// queued); a repeated unknown id is answered from memory, even then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_beyond_max_lookups_get_503_with_retry_after() {
-    let store = Arc::new(Gated {
-        gate: tokio::sync::Semaphore::new(0),
-    });
+    let store = Arc::new(Gated::closed());
     let model = model();
     let mut config = hs_config();
     let env = |name: &str| (name == "RAMPART_API_KEY_MAX_LOOKUPS").then(|| "1".to_owned());
@@ -470,22 +480,24 @@ async fn lookups_beyond_max_lookups_get_503_with_retry_after() {
         let (c, url, key) = (c.clone(), keys_url.clone(), first.clone());
         async move { send(c.get(url).header("x-api-key", key)).await }
     });
-    // Until the first lookup holds the only slot.
-    let mut busy = None;
-    for _ in 0..200 {
-        let other = NewKey::generate(vec!["admin".into()], None, 0).key;
-        let a = send(c.get(&keys_url).header("x-api-key", other)).await;
-        if a.status == 503 {
-            busy = Some(a);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let busy = busy.expect("a lookup beyond max-lookups was queued instead of refused");
+    // The first lookup holds the only slot (and waits at the gate).
+    tokio::time::timeout(Duration::from_secs(10), store.started.notified())
+        .await
+        .expect("the first lookup started");
+    let other = NewKey::generate(vec!["admin".into()], None, 0).key;
+    let busy = tokio::time::timeout(
+        Duration::from_secs(10),
+        send(c.get(&keys_url).header("x-api-key", other)),
+    )
+    .await
+    .expect("a lookup beyond max-lookups was queued instead of refused");
     busy.assert_problem(503, "unavailable");
     assert_eq!(busy.retry_after.as_deref(), Some("1"), "{busy:?}");
     store.gate.add_permits(1_000);
-    assert_key_invalid(&waiting.await.unwrap());
+    let first_answer = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the first lookup was released");
+    assert_key_invalid(&first_answer.unwrap());
     // The unknown id is remembered: no lookup, no slot needed.
     store.gate.forget_permits(1_000);
     let again = tokio::time::timeout(
@@ -504,12 +516,7 @@ async fn max_lookups_of_zero_refuses_to_start() {
     let err = rampart::Security::builder()
         .model(&model())
         .config(config)
-        .key_store(
-            "apiKey",
-            Arc::new(Gated {
-                gate: tokio::sync::Semaphore::new(0),
-            }),
-        )
+        .key_store("apiKey", Arc::new(Gated::closed()))
         .build()
         .unwrap_err()
         .to_string();

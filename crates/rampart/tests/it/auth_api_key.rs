@@ -2,7 +2,7 @@
 //! unknown, inactive, expired, revoked (file re-read), wrong role, keys in the
 //! URL refused, and the Redis store against a real Redis.
 
-mod auth_common;
+use crate::auth_common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! nothing from an untrusted peer, and pick the client (right-most untrusted
 //! hop) behind a trusted proxy.
 
-mod rate_support;
+use crate::rate_support;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! and each message says what to fix. Configuration comes from `rampart.toml`
 //! and the `RAMPART_*` names of the public contract.
 
-mod auth_common;
+use crate::auth_common;
 
 use auth_common::*;
 use rampart::{ConfigError, Security, SecurityConfig};

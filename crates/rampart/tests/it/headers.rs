@@ -1,6 +1,6 @@
 //! Security headers, request ids and header limits, over real sockets.
 
-mod harden_util;
+use crate::harden_util;
 
 use axum::Router;
 use axum::body::Bytes;

@@ -6,7 +6,7 @@
 //! Without chromium the tests are skipped, and fail under `CI=true`
 //! (`scripts/ensure-chromium.sh` installs it).
 
-mod auth_common;
+use crate::auth_common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
