@@ -7,7 +7,7 @@ use rampart_spec::lint;
 use rampart_spec::{Diagnostics, Loaded, Severity, SourceFiles};
 use serde_json::Value;
 
-const SCHEMA: &str = include_str!("fixtures/sarif/sarif-schema-2.1.0.json");
+const SCHEMA: &str = include_str!("../fixtures/sarif/sarif-schema-2.1.0.json");
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(SCHEMA).expect("the SARIF schema is JSON");

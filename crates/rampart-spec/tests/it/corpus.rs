@@ -1,7 +1,7 @@
 //! Every real spec of the development corpus, and the annotated petstore,
 //! loads without errors and yields the number of operations SOURCES.md lists.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

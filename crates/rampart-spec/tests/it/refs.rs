@@ -3,7 +3,7 @@
 //! clashes between files, recursive schemas (which load), pure cycles of
 //! refs (which are errors), and missing targets, local and in other files.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

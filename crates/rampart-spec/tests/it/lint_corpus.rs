@@ -4,7 +4,7 @@
 //! `tests/fixtures/lint-corpus/<spec>.counts`.
 //!
 //! After a deliberate rule change, rewrite the snapshots with
-//! `RAMPART_BLESS=1 cargo test -p rampart-spec --test lint_corpus` and
+//! `RAMPART_BLESS=1 cargo test -p rampart-spec --test it lint_corpus::` and
 //! review the diff.
 
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! it is reported at, its code, the key phrases of its message and, where one
 //! applies, the suggested word.
 
-mod common;
+use crate::common;
 
 use common::{assert_clean, assert_error, load, only, spanned_text};
 use rampart_spec::Severity;

@@ -2,7 +2,7 @@
 //! the fault), YAML anchors, aliases and merge keys, and the limits that keep
 //! hostile documents from exhausting the stack or memory.
 
-mod common;
+use crate::common;
 
 use common::{HEAD, assert_clean, assert_error, load, only, spanned_text};
 use rampart_spec::load_str;

@@ -11,10 +11,10 @@
 //!
 //! A failure reports the seed of the case, the mutations applied, and writes
 //! the mutated input to a file. Replay one case with
-//! `RAMPART_FUZZ_SEED=<seed> RAMPART_FUZZ_CASES=1 cargo test -p rampart-spec --test fuzz`;
+//! `RAMPART_FUZZ_SEED=<seed> RAMPART_FUZZ_CASES=1 cargo test -p rampart-spec --test it fuzz::`;
 //! run more with `RAMPART_FUZZ_CASES=100000`.
 
-mod common;
+use crate::common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
