@@ -309,11 +309,13 @@ impl RedisStore {
         let masked = mask_url_list(&config.url);
         let script = Arc::new(Lua::new(GCRA_LUA));
         let calls = Arc::new(AtomicU64::new(0));
+        // One bound for a decision, batched or not.
+        let timeout = config.timeout.max(Duration::from_millis(1));
         let batcher = match &target {
             Target::Single(manager) if config.batch => Some(start_batcher(
                 manager.clone(),
                 script.clone(),
-                config.timeout,
+                timeout,
                 calls.clone(),
             )),
             _ => None,
@@ -325,7 +327,7 @@ impl RedisStore {
                 batcher,
                 lockout_script: Lua::new(LOCKOUT_LUA),
                 prefix: config.key_prefix,
-                timeout: config.timeout.max(Duration::from_millis(1)),
+                timeout,
                 failure: config.failure,
                 retry_interval: config.retry_interval,
                 origin: Instant::now(),
