@@ -45,6 +45,9 @@ pub fn policy_tokens(policy: &OperationPolicy) -> TokenStream {
     if policy.rate_key == RateKey::Ip {
         fields.push(quote!(rate_key: ::rampart::RateKey::Ip,));
     }
+    if policy.rate_exact {
+        fields.push(quote!(rate_exact: true,));
+    }
     if let Some(limit) = policy.body_limit {
         let limit = Literal::u64_unsuffixed(limit);
         fields.push(quote!(body_limit: Some(#limit),));

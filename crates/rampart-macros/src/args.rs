@@ -18,6 +18,7 @@ const SECURED_KEYS: &[&str] = &[
     "rate",
     "burst",
     "rate_key",
+    "rate_exact",
     "public",
     "deprecated",
     "body_limit",
@@ -56,6 +57,8 @@ pub(crate) struct SecuredArgs {
     pub(crate) rate: Option<Parsed<Rate>>,
     pub(crate) burst: Option<(LitInt, u32)>,
     pub(crate) rate_key_ip: Option<LitStr>,
+    /// `rate_exact`: the quota is never leased.
+    pub(crate) rate_exact: Option<Span>,
     pub(crate) public: Option<Span>,
     pub(crate) deprecated: Option<DeprecatedArgs>,
     pub(crate) body_limit: Option<Parsed<u64>>,
@@ -71,6 +74,7 @@ impl SecuredArgs {
             rate: None,
             burst: None,
             rate_key_ip: None,
+            rate_exact: None,
             public: None,
             deprecated: None,
             body_limit: None,
@@ -246,6 +250,15 @@ pub(crate) fn parse_secured(
                     ),
                 }
             }
+            "rate_exact" => {
+                once(&args.rate_exact, &meta)?;
+                if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                    return Err(meta.error(
+                        "`rate_exact` takes no value: write `#[secured(rate = \"5/min\", rate_exact)]`",
+                    ));
+                }
+                args.rate_exact = Some(meta.path.span());
+            }
             "public" => {
                 once(&args.public, &meta)?;
                 if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
@@ -285,6 +298,12 @@ pub(crate) fn parse_secured(
         errors.at(
             lit.span(),
             "`burst` needs a `rate`\nhelp: add e.g. `rate = \"5/min\"`",
+        );
+    }
+    if let (Some(exact), None) = (args.rate_exact, &args.rate) {
+        errors.at(
+            exact,
+            "`rate_exact` needs a `rate`\nhelp: add e.g. `rate = \"5/min\"`, or remove `rate_exact`",
         );
     }
     errors.finish()?;

@@ -26,6 +26,7 @@ use proc_macro::TokenStream;
 /// Arguments: `role = "admin"` or `roles = ["admin", "ops"]` (any one
 /// suffices), `scopes = ["pets:write"]`, `scheme = "bearerAuth"` (default: any
 /// configured scheme), `rate = "5/min"`, `burst = 10`, `rate_key = "ip"`,
+/// `rate_exact` (the quota is never leased by the Redis store),
 /// `public`, `deprecated(since = "...", sunset = "...", successor = "...")`,
 /// `body_limit = "16KiB"`. Values are checked at compile time by the parser
 /// the spec loader uses. The handler becomes a unit struct of the same name

@@ -152,6 +152,7 @@ fn policy_of(name: &str, secured: &SecuredArgs) -> OperationPolicy {
         public: secured.public.is_some(),
         roles: secured.roles.iter().map(syn::LitStr::value).collect(),
         rate: secured.effective_rate(),
+        rate_exact: secured.rate_exact.is_some(),
         rate_key: if secured.rate_key_ip.is_some() {
             RateKey::Ip
         } else {

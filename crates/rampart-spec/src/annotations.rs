@@ -1,10 +1,11 @@
 //! The `x-rampart` extension: typed, with spans, checked key by key.
 //!
 //! Top level (defaults for every operation):
-//! `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `cors`, `deprecated`,
-//! `deprecation`, `sunset`, `successor`, `endpoints` ([`crate::endpoints`]).
-//! Per operation: `roles`, `rate`, `burst`, `rate-key`, `body-limit`, `public`,
-//! `deprecation`, `sunset`, `successor`, `replay`.
+//! `roles`, `rate`, `burst`, `rate-key`, `rate-exact`, `body-limit`, `cors`,
+//! `deprecated`, `deprecation`, `sunset`, `successor`, `endpoints`
+//! ([`crate::endpoints`]).
+//! Per operation: `roles`, `rate`, `burst`, `rate-key`, `rate-exact`,
+//! `body-limit`, `public`, `deprecation`, `sunset`, `successor`, `replay`.
 //! Per JWT security scheme: `audience`, `issuer`, `typ`, `dpop`, `replay`,
 //! `client-id-subject`.
 
@@ -27,6 +28,7 @@ pub const API_KEYS: &[&str] = &[
     "rate",
     "burst",
     "rate-key",
+    "rate-exact",
     "body-limit",
     "cors",
     "deprecated",
@@ -41,6 +43,7 @@ pub const OPERATION_KEYS: &[&str] = &[
     "rate",
     "burst",
     "rate-key",
+    "rate-exact",
     "body-limit",
     "public",
     "deprecation",
@@ -78,6 +81,8 @@ pub struct CommonAnnotations {
     pub burst: Option<Spanned<u32>>,
     /// What the quota is keyed by.
     pub rate_key: Option<Spanned<RateKey>>,
+    /// The quota is never leased (`rate-exact`).
+    pub rate_exact: Option<Spanned<bool>>,
     /// Body limit in bytes.
     pub body_limit: Option<Spanned<u64>>,
     /// Deprecation instant (Unix seconds).
@@ -361,6 +366,9 @@ fn read_common(node: &Node, diags: &mut Diagnostics) -> CommonAnnotations {
             None
         }
     });
+    out.rate_exact = node
+        .get("rate-exact")
+        .and_then(|n| read_bool(n, "rate-exact", diags));
     out.rate_key = node.get("rate-key").and_then(|n| {
         parse_scalar(
             n,

@@ -691,6 +691,21 @@ fn build_policy(
             .help("add a `rate` here or at the top level"),
         );
     }
+    let exact = common
+        .rate_exact
+        .as_ref()
+        .or(api.common.rate_exact.as_ref());
+    policy.rate_exact = exact.is_some_and(|e| e.value);
+    if let (Some(e), None) = (&common.rate_exact, rate) {
+        diags.push(
+            Diagnostic::error(
+                "rate-exact-without-rate",
+                "`rate-exact` is set but no `rate` applies to this operation",
+            )
+            .at(e.span)
+            .help("add a `rate` here or at the top level, or remove `rate-exact`"),
+        );
+    }
     policy.rate_key = common
         .rate_key
         .as_ref()

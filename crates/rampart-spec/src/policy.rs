@@ -127,6 +127,9 @@ pub struct OperationPolicy {
     pub rate: Option<Rate>,
     /// What the quota is keyed by.
     pub rate_key: RateKey,
+    /// The quota is a hard limit: never leased by the Redis store
+    /// (`x-rampart: { rate-exact: true }`).
+    pub rate_exact: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit: Option<u64>,
     /// Deprecation and sunset, if deprecated.

@@ -227,6 +227,37 @@ fn burst_without_any_rate() {
 }
 
 #[test]
+fn rate_exact_needs_a_rate_and_a_boolean() {
+    let loaded = load(&op("        rate-exact: true\n"));
+    assert_error(
+        &loaded,
+        "rate-exact-without-rate",
+        &["`rate-exact` is set but no `rate` applies"],
+        (21, 21),
+    );
+    let loaded = load(&op("        rate: 5/min\n        rate-exact: yes please\n"));
+    assert_error(
+        &loaded,
+        "malformed-annotation",
+        &["`rate-exact` must be true or false"],
+        (22, 21),
+    );
+}
+
+#[test]
+fn rate_exact_is_inherited_and_overridden() {
+    let exact = |top: &str, annotation: &str| {
+        let loaded = load(&spec(top, "", annotation));
+        assert_clean(&loaded).operations[0].policy.rate_exact
+    };
+    assert!(exact("", "        rate: 5/min\n        rate-exact: true\n"));
+    assert!(!exact("", "        rate: 5/min\n"));
+    let top = "  rate: 5/min\n  rate-exact: true\n";
+    assert!(exact(top, ""));
+    assert!(!exact(top, "        rate-exact: false\n"));
+}
+
+#[test]
 fn malformed_dates_are_reported_at_the_value() {
     let cases = [
         "2027-13-01",

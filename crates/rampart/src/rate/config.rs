@@ -82,6 +82,11 @@ pub struct RedisConfig {
     /// in flight together, as one call (default true; a Redis Cluster is
     /// always asked one decision per call).
     pub batch: bool,
+    /// Most units of a busy bucket an instance may take from Redis at once
+    /// and spend locally (default 0: off; 1 is also off). Admissions may
+    /// exceed a quota by up to `instances × lease` within a window; policies
+    /// marked exact never lease. See `docs/runtime/rate.md`.
+    pub lease: u32,
 }
 
 impl RedisConfig {
@@ -97,7 +102,15 @@ impl RedisConfig {
             instances: 1,
             deny_cache: true,
             batch: true,
+            lease: 0,
         }
+    }
+
+    /// Let an instance take up to `units` of a busy bucket at once and spend
+    /// them locally (0 or 1: off, the default).
+    pub fn lease(mut self, units: u32) -> Self {
+        self.lease = units;
+        self
     }
 
     /// Batch decisions to a single server (default) or send each alone.
@@ -236,6 +249,9 @@ pub struct RateConfig {
     /// Batch the decisions queued while a call to a single Redis server is
     /// in flight into one call (`RAMPART_RATE_BATCH`, default true).
     pub batch: bool,
+    /// Most units of a busy bucket an instance takes from Redis at once
+    /// (`RAMPART_RATE_LEASE`, default 0: off).
+    pub lease: u32,
 }
 
 impl Default for RateConfig {
@@ -252,6 +268,7 @@ impl Default for RateConfig {
             forwarded_header: ForwardedHeader::default(),
             deny_cache: true,
             batch: true,
+            lease: 0,
         }
     }
 }
@@ -294,6 +311,9 @@ impl RateConfig {
         }
         if let Some(on) = get("RAMPART_RATE_BATCH") {
             self.batch = parse_bool("RAMPART_RATE_BATCH", &on)?;
+        }
+        if let Some(units) = get("RAMPART_RATE_LEASE") {
+            self.lease = parse_number("RAMPART_RATE_LEASE", &units)?;
         }
         if let Some(on) = get("RAMPART_RATE_DENY_CACHE") {
             self.deny_cache = parse_bool("RAMPART_RATE_DENY_CACHE", &on)?;
@@ -344,6 +364,13 @@ impl RateConfig {
                     reason: "no Redis is configured: set REDIS_URL to the cluster's node URLs, or unset RAMPART_REDIS_CLUSTER".into(),
                 });
             }
+            None if self.lease > 1 => {
+                return Err(RateError::InvalidSetting {
+                    setting: "RAMPART_RATE_LEASE",
+                    value: self.lease.to_string(),
+                    reason: "no Redis is configured, and the in-memory store takes no leases (every decision is already local and exact): set REDIS_URL, or unset RAMPART_RATE_LEASE".into(),
+                });
+            }
             None => {}
         }
         self.trusted().map(|_| ())
@@ -365,6 +392,7 @@ impl RateConfig {
                 .instances(self.instances)
                 .deny_cache(self.deny_cache)
                 .batch(self.batch)
+                .lease(self.lease)
         })
     }
 
@@ -515,6 +543,37 @@ mod tests {
                 .failure,
             FailurePolicy::FailLocal
         );
+    }
+
+    #[test]
+    fn leases_are_off_by_default_and_need_redis() {
+        let redis = |pairs: &[(&'static str, &'static str)]| {
+            RateConfig::default()
+                .with_env(env(pairs))
+                .map(|c| c.redis().map(|r| r.lease))
+        };
+        assert_eq!(
+            redis(&[("REDIS_URL", "redis://127.0.0.1:6379")]),
+            Ok(Some(0))
+        );
+        assert_eq!(
+            redis(&[
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+                ("RAMPART_RATE_LEASE", "32")
+            ]),
+            Ok(Some(32))
+        );
+        assert_eq!(
+            RateConfig::from_toml("redis-url = \"redis://r:6379\"\nlease = 16")
+                .unwrap()
+                .redis()
+                .map(|r| r.lease),
+            Some(16)
+        );
+        let err = redis(&[("RAMPART_RATE_LEASE", "32")]).unwrap_err();
+        assert!(err.to_string().contains("no Redis is configured"), "{err}");
+        let err = redis(&[("RAMPART_RATE_LEASE", "many")]).unwrap_err();
+        assert!(err.to_string().contains("RAMPART_RATE_LEASE"), "{err}");
     }
 
     #[test]

@@ -4,8 +4,10 @@
 -- KEYS[1]  the bucket, e.g. rampart:rl:{deletePet:sub:alice}
 -- ARGV[1]  emission interval t, microseconds (period / count)
 -- ARGV[2]  tolerance tau, microseconds (t * (capacity - 1))
--- ARGV[3]  "1" to spend one unit, "0" to only look
--- Returns  { allowed (1 or 0), microseconds from now until the bucket is full }
+-- ARGV[3]  units to take: "0" to only look, "1" to spend one, n > 1 to
+--          spend as many as fit, at most n (a lease, rate/lease.rs)
+-- Returns  { units taken (for "0": 1 if one would pass, else 0),
+--            microseconds from now until the bucket is full }
 --
 -- Time is the Redis server's, so every instance shares one clock. The bucket
 -- expires (PX) when it would be full again: an absent bucket is a full one.
@@ -14,6 +16,7 @@ if redis.replicate_commands then
 end
 local t = tonumber(ARGV[1])
 local tau = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local tat = tonumber(redis.call('GET', KEYS[1]))
@@ -23,11 +26,13 @@ end
 if now < tat - tau then
   return { 0, tat - now }
 end
-if ARGV[3] ~= '1' then
+if want < 1 then
   return { 1, tat - now }
 end
-tat = tat + t
+-- Units that fit now: the n-th passes while tat + (n - 1) * t <= now + tau.
+local n = math.min(want, math.floor((now + tau - tat) / t) + 1)
+tat = tat + n * t
 -- %.0f keeps every digit (tostring would switch to exponent notation).
 redis.call('SET', KEYS[1], string.format('%.0f', tat),
   'PX', string.format('%.0f', math.ceil((tat - now) / 1000)))
-return { 1, tat - now }
+return { n, tat - now }

@@ -27,6 +27,8 @@ mod gcra;
 mod headers;
 mod key;
 mod layer;
+#[cfg(feature = "redis")]
+mod lease;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -301,6 +303,7 @@ impl RateLimiter {
                 gcra,
                 policy_header: headers::policy_value(name, &rate),
                 backend: self.backend(gcra, name),
+                exact: false,
             }),
         }
     }
@@ -309,10 +312,15 @@ impl RateLimiter {
     /// id (so every operation counts separately, whether its rate is its own
     /// or the top-level default); `None` when the operation is not limited.
     /// Key each request with [`RateKeyValue::for_policy`].
+    /// An operation marked `rate-exact` gets an [exact](RatePolicy::exact)
+    /// policy.
     pub fn for_operation(&self, operation: &OperationPolicy) -> Option<RatePolicy> {
-        operation
-            .rate
-            .map(|rate| self.policy(&operation.operation_id, rate))
+        let policy = self.policy(&operation.operation_id, operation.rate?);
+        Some(if operation.rate_exact {
+            policy.exact()
+        } else {
+            policy
+        })
     }
 
     /// Spend one unit of `rate` for `key` under `policy_name` (also the bucket
@@ -453,6 +461,8 @@ struct PolicyShared {
     gcra: Gcra,
     policy_header: HeaderValue,
     backend: Backend,
+    /// Never leased: every decision is Redis's own (`rate-exact`).
+    exact: bool,
 }
 
 enum Backend {
@@ -487,8 +497,34 @@ impl RatePolicy {
                 gcra: s.gcra,
                 policy_header: s.policy_header.clone(),
                 backend: s.limiter.backend(s.gcra, scope),
+                exact: s.exact,
             }),
         }
+    }
+
+    /// The same policy, decided exactly: never from a lease of the Redis
+    /// store (`lease` setting), so no instance admits beyond the quota even
+    /// briefly. For login-like operations and anything whose quota is a
+    /// hard limit; the in-memory store is always exact.
+    pub fn exact(&self) -> RatePolicy {
+        let s = &self.shared;
+        RatePolicy {
+            shared: Arc::new(PolicyShared {
+                limiter: s.limiter.clone(),
+                name: s.name.clone(),
+                scope: s.scope.clone(),
+                rate: s.rate,
+                gcra: s.gcra,
+                policy_header: s.policy_header.clone(),
+                backend: s.limiter.backend(s.gcra, &s.scope),
+                exact: true,
+            }),
+        }
+    }
+
+    /// Whether decisions are never leased ([`exact`](Self::exact)).
+    pub fn is_exact(&self) -> bool {
+        self.shared.exact
     }
 
     /// The policy name shown in `RateLimit-Policy`, `RateLimit` and problems.
@@ -549,7 +585,7 @@ impl RatePolicy {
             #[cfg(feature = "redis")]
             Backend::Redis(store, local) => {
                 store
-                    .decide(&s.scope, key, &s.gcra, spend, local.as_ref())
+                    .decide(&s.scope, key, &s.gcra, spend, s.exact, local.as_ref())
                     .await
             }
         }
@@ -562,5 +598,24 @@ impl RatePolicy {
             (RATELIMIT_POLICY, self.shared.policy_header.clone()),
             (RATELIMIT, headers::limit_value(&self.shared.name, decision)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_marked_rate_exact_gets_an_exact_policy() {
+        let limiter = RateLimiter::memory(MemoryConfig::default());
+        let mut op = OperationPolicy::new("login", "POST", "/login");
+        assert!(limiter.for_operation(&op).is_none());
+        op.rate = Some(Rate::new(5, Duration::from_secs(60)));
+        assert!(!limiter.for_operation(&op).unwrap().is_exact());
+        op.rate_exact = true;
+        let policy = limiter.for_operation(&op).unwrap();
+        assert!(policy.is_exact());
+        assert!(policy.scoped("other").is_exact());
+        assert_eq!(policy.name(), "login");
     }
 }

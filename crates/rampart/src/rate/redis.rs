@@ -30,6 +30,7 @@ use crate::rate::config::{FailurePolicy, RedisConfig, mask_url, mask_url_list};
 use crate::rate::deny::DenyCache;
 use crate::rate::gcra::Gcra;
 use crate::rate::key::RateKeyValue;
+use crate::rate::lease::LeaseCache;
 use crate::rate::memory::MemoryConfig;
 use crate::rate::memory::{MemoryPolicy, MemoryStore};
 use crate::rate::{Decision, RateError};
@@ -301,6 +302,8 @@ struct Inner {
     instances: u32,
     /// Buckets known to be over their limit (`deny_cache`).
     deny: Option<DenyCache>,
+    /// Units of busy buckets taken ahead (`lease`, off by default).
+    lease: Option<LeaseCache>,
 }
 
 impl RedisStore {
@@ -339,6 +342,7 @@ impl RedisStore {
                     .then(|| MemoryStore::new(&MemoryConfig::default())),
                 instances: config.instances.max(1),
                 deny: config.deny_cache.then(DenyCache::default),
+                lease: (config.lease > 1).then(|| LeaseCache::new(config.lease)),
             }),
         };
         // Connect now (and load the script into a single server), so the
@@ -406,12 +410,15 @@ impl RedisStore {
         Some(local.policy(gcra.shared_by(self.inner.instances), scope))
     }
 
+    /// Spend one unit (`spend`) or look, for `key` in `scope`; `exact`
+    /// policies never lease.
     pub(crate) async fn decide(
         &self,
         scope: &str,
         key: RateKeyValue<'_>,
         gcra: &Gcra,
         spend: bool,
+        exact: bool,
         local: Option<&MemoryPolicy>,
     ) -> Decision {
         let inner = &*self.inner;
@@ -426,12 +433,19 @@ impl RedisStore {
         {
             return decision;
         }
+        // A unit of this bucket's lease, or how many to ask for (rate/lease.rs).
+        let lease = inner.lease.as_ref().filter(|_| spend && !exact);
+        let want = match lease.map(|l| l.take(&bucket, gcra, sent)) {
+            Some(Ok(decision)) => return decision,
+            Some(Err(want)) => want,
+            None => u32::from(spend),
+        };
         if inner.quiet() {
             inner.failures.fetch_add(1, Ordering::Relaxed);
             crate::telemetry::store_error("redis");
             return inner.fallback(gcra, local, key, spend);
         }
-        let args = [gcra.t_us, gcra.tau_us, u64::from(spend)];
+        let args = [gcra.t_us, gcra.tau_us, u64::from(want)];
         let call = async {
             if let Some(batcher) = &inner.batcher
                 && let Ok(answer) = batcher.submit((bucket.clone(), args)).await
@@ -446,14 +460,28 @@ impl RedisStore {
         };
         let answer = tokio::time::timeout(inner.timeout, call).await;
         match answer {
-            Ok(Ok((allowed, ahead))) => {
+            Ok(Ok((taken, ahead))) => {
                 inner.report_up();
                 let ahead = u64::try_from(ahead).unwrap_or(0);
+                if let Some(lease) = lease {
+                    lease.granted(
+                        &bucket,
+                        gcra,
+                        sent,
+                        u32::try_from(taken).unwrap_or(0),
+                        ahead,
+                    );
+                }
                 if let Some(deny) = &inner.deny {
                     deny.record(bucket, gcra, sent, ahead);
                 }
-                match (allowed == 1, spend) {
-                    (true, true) => gcra.allowed(ahead),
+                match (taken >= 1, spend) {
+                    // Units leased beside this one are reported as unspent.
+                    (true, true) => gcra.allowed(
+                        ahead
+                            .saturating_sub(u64::try_from(taken - 1).unwrap_or(0) * gcra.t_us)
+                            .max(gcra.t_us),
+                    ),
                     (false, true) => gcra.limited(ahead),
                     (_, false) => gcra.peeked(ahead),
                 }

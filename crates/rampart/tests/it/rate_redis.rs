@@ -501,3 +501,78 @@ async fn batched_decisions_of_two_instances_admit_exactly_min_n_q() {
         0
     );
 }
+
+/// Issue 26, item 3: with leases on, two instances spending one hot bucket
+/// take its units from Redis several at a time (far fewer calls than
+/// decisions) and never admit more than Redis granted; units left unspent
+/// are lost, at most `lease` per instance. An exact policy of the same
+/// limiters never leases: exactly the quota, one call per admission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leased_decisions_stay_within_the_quota_and_exact_policies_never_lease() {
+    let Some(url) = redis_url("leased_decisions").await else {
+        return;
+    };
+    let prefix = unique_prefix("leased");
+    let lease = 8;
+    let limiter = |url: String, prefix: String| async move {
+        RateLimiter::redis(
+            RedisConfig::new(url)
+                .key_prefix(prefix)
+                .timeout(Duration::from_millis(200))
+                .failure(FailurePolicy::FailClosed)
+                .lease(lease),
+        )
+        .await
+        .unwrap()
+    };
+    let limiters = [
+        limiter(url.clone(), prefix.clone()).await,
+        limiter(url.clone(), prefix.clone()).await,
+    ];
+    let calls = || limiters.iter().map(RateLimiter::store_calls).sum::<u64>();
+    let quota = 200;
+    let leased = [
+        limiters[0].policy("leased", per_hour(quota)),
+        limiters[1].policy("leased", per_hour(quota)),
+    ];
+    let mut admitted = 0;
+    let mut last_remaining = u32::MAX;
+    for i in 0..400 {
+        let decision = leased[i % 2].check("hot").await;
+        if decision.is_allowed() {
+            admitted += 1;
+            assert!(decision.remaining < quota, "{decision:?}");
+            last_remaining = decision.remaining;
+        }
+    }
+    let leased_calls = calls();
+    assert!(
+        admitted <= quota && admitted >= quota - 2 * lease,
+        "{admitted} admitted of a quota of {quota} with leases of {lease}"
+    );
+    assert!(last_remaining <= 2 * lease, "{last_remaining}");
+    assert!(
+        leased_calls < 100,
+        "{leased_calls} calls to Redis for 400 leased decisions"
+    );
+
+    let quota = 50;
+    let exact = [
+        limiters[0].policy("exact", per_hour(quota)).exact(),
+        limiters[1].policy("exact", per_hour(quota)).exact(),
+    ];
+    assert!(exact[0].is_exact() && !leased[0].is_exact());
+    let mut admitted = 0;
+    for i in 0..120 {
+        admitted += u32::from(exact[i % 2].check("hot").await.is_allowed());
+    }
+    assert_eq!(admitted, quota);
+    assert!(
+        calls() - leased_calls >= u64::from(quota),
+        "an exact policy made fewer calls than admissions"
+    );
+    assert_eq!(
+        limiters[0].store_failures() + limiters[1].store_failures(),
+        0
+    );
+}

@@ -12,6 +12,7 @@ use rampart::{Principal, RateKey, secured};
     rate = "100/15min",
     burst = 10,
     rate_key = "ip",
+    rate_exact,
     body_limit = "16KiB",
     deprecated(since = "2026-01-01", sunset = "2027-06-01T00:00:00Z", successor = "/v2/pets")
 )]
@@ -36,6 +37,7 @@ fn main() {
     let rate = policy.rate.unwrap();
     assert_eq!((rate.count, rate.period.as_secs(), rate.burst), (100, 900, Some(10)));
     assert_eq!(policy.rate_key, RateKey::Ip);
+    assert!(policy.rate_exact);
     assert_eq!(policy.body_limit, Some(16 * 1024));
     let deprecation = policy.deprecation.unwrap();
     assert_eq!(deprecation.since, Some(1_767_225_600));

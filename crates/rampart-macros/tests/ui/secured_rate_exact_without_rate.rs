@@ -1,0 +1,6 @@
+use rampart::secured;
+
+#[secured(role = "admin", rate_exact)]
+async fn purge() {}
+
+fn main() {}
