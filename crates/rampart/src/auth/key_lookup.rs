@@ -11,8 +11,16 @@
 //! - **at most `max-lookups` remote lookups at once** per instance (default
 //!   [`DEFAULT_MAX_LOOKUPS`]): beyond that the caller, and only the caller,
 //!   gets 503 with `Retry-After` instead of a place in the store's queue, so
-//!   a flood can neither exhaust the SQL pool (sized `max-lookups` + 2, the
-//!   two left for `/readyz` and administration) nor pile up behind it.
+//!   a flood can neither exhaust the SQL pool nor pile up behind it;
+//! - **ids that authenticated recently have a lane of their own**: an id the
+//!   store answered with a key in the last [`KNOWN_TTL`] (at most
+//!   [`KNOWN_CAPACITY`] ids) is looked up under a second limit of
+//!   `max-lookups`, which unknown ids cannot take, so a flood of random keys
+//!   from many addresses cannot starve a legitimate client of a store that
+//!   caches no valid key (Redis). An attacker who knows a valid id gains
+//!   little: its lookups are single-flight, one at a time. The SQL pool is
+//!   sized for both lanes, `2 × max-lookups` + 2, the two left for `/readyz`
+//!   and administration.
 //!
 //! The pipeline adds the last piece: a client whose address is locked out is
 //! refused before any remote lookup is made for it (`pipeline/guard.rs`).
@@ -32,6 +40,10 @@ pub(crate) const DEFAULT_MAX_LOOKUPS: usize = 6;
 pub(crate) const DEFAULT_UNKNOWN_TTL_SECS: u64 = 5;
 /// Unknown ids remembered at most, per store.
 pub(crate) const UNKNOWN_CAPACITY: usize = 10_000;
+/// How long an id that authenticated keeps its own lookup lane.
+pub(crate) const KNOWN_TTL: Duration = Duration::from_secs(15 * 60);
+/// Ids with their own lane at most, per store.
+pub(crate) const KNOWN_CAPACITY: usize = 10_000;
 /// Lookups in flight above which finished entries are swept from the
 /// single-flight table (they are normally removed as they finish).
 const INFLIGHT_SWEEP: usize = 1024;
@@ -73,9 +85,13 @@ pub(crate) struct KeyLookup {
     unknown_ttl: Duration,
     /// Unknown ids and until when (on the monotonic clock) they are known to be unknown.
     unknown: Mutex<HashMap<String, Duration>>,
+    /// Ids the store answered with a key, and until when they keep the
+    /// `known_permits` lane.
+    known: Mutex<HashMap<String, Duration>>,
     /// The lookup in flight for each id.
     inflight: Mutex<HashMap<String, Arc<OnceCell<Answer>>>>,
     permits: Semaphore,
+    known_permits: Semaphore,
 }
 
 impl std::fmt::Debug for KeyLookup {
@@ -94,8 +110,10 @@ impl KeyLookup {
             clock,
             unknown_ttl: limits.unknown_ttl,
             unknown: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashMap::new()),
             permits: Semaphore::new(limits.max_lookups.max(1)),
+            known_permits: Semaphore::new(limits.max_lookups.max(1)),
         }
     }
 
@@ -123,12 +141,19 @@ impl KeyLookup {
             .cell
             .get_or_try_init(|| async {
                 // Not queued: a caller over the limit is told to come back.
-                let Ok(_permit) = self.permits.try_acquire() else {
+                let lane = if self.is_known(id) {
+                    &self.known_permits
+                } else {
+                    &self.permits
+                };
+                let Ok(_permit) = lane.try_acquire() else {
                     return Err(());
                 };
                 let answer = self.store.lookup(id).await;
-                if matches!(answer, Ok(None)) {
-                    self.remember_unknown(id);
+                match &answer {
+                    Ok(None) => self.remember_unknown(id),
+                    Ok(Some(_)) => self.remember_known(id),
+                    Err(_) => {}
                 }
                 Ok(answer)
             })
@@ -169,6 +194,27 @@ impl KeyLookup {
         unknown
             .get(id)
             .is_some_and(|until| *until > self.clock.monotonic())
+    }
+
+    fn is_known(&self, id: &str) -> bool {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .get(id)
+            .is_some_and(|until| *until > self.clock.monotonic())
+    }
+
+    /// `id` was found: it gets its own lane for [`KNOWN_TTL`]. The key it
+    /// named may still be revoked or mistyped: every lookup asks the store.
+    fn remember_known(&self, id: &str) {
+        let now = self.clock.monotonic();
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= KNOWN_CAPACITY && !known.contains_key(id) {
+            known.retain(|_, until| *until > now);
+            if known.len() >= KNOWN_CAPACITY {
+                return;
+            }
+        }
+        known.insert(id.to_owned(), now + KNOWN_TTL);
     }
 
     fn remember_unknown(&self, id: &str) {
@@ -297,6 +343,67 @@ mod tests {
         }
         assert_eq!(store.lookups.load(Ordering::SeqCst), 2);
         assert!(lookup.inflight.lock().unwrap().is_empty());
+    }
+
+    /// A store that finds every id, after `gate` opens.
+    struct Finds {
+        gate: tokio::sync::Notify,
+    }
+
+    impl KeyStore for Finds {
+        fn lookup<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Answer> {
+            Box::pin(async move {
+                if id.starts_with('f') {
+                    self.gate.notified().await;
+                }
+                let new = crate::auth::NewKey::generate(vec![], None, 0);
+                Ok(Some(Arc::new(StoredKey::from_record(&new.record).unwrap())))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_that_authenticated_keep_a_lane_a_flood_cannot_take() {
+        let store = Arc::new(Finds {
+            gate: tokio::sync::Notify::new(),
+        });
+        let clock = Arc::new(ManualClock::at_unix(1_000));
+        let lookup = Arc::new(KeyLookup::new(
+            store.clone(),
+            clock.clone(),
+            LookupLimits {
+                max_lookups: 1,
+                unknown_ttl: Duration::from_secs(5),
+            },
+        ));
+        let valid = "0123456789abcdef";
+        assert!(matches!(
+            lookup.lookup(valid).await,
+            Lookup::Answered(Ok(Some(_)))
+        ));
+        // The flood holds the only permit of unknown ids...
+        let flood = {
+            let lookup = lookup.clone();
+            tokio::spawn(async move { lookup.lookup("ffffffffffffffff").await })
+        };
+        settle().await;
+        assert!(matches!(
+            lookup.lookup("eeeeeeeeeeeeeeee").await,
+            Lookup::Busy
+        ));
+        // ...and the id that authenticated is still looked up.
+        assert!(matches!(
+            lookup.lookup(valid).await,
+            Lookup::Answered(Ok(Some(_)))
+        ));
+        // Its lane lasts KNOWN_TTL.
+        clock.advance(KNOWN_TTL);
+        assert!(matches!(lookup.lookup(valid).await, Lookup::Busy));
+        store.gate.notify_waiters();
+        assert!(matches!(
+            flood.await.unwrap(),
+            Lookup::Answered(Ok(Some(_)))
+        ));
     }
 
     #[tokio::test]

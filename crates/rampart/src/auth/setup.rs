@@ -316,8 +316,11 @@ fn sql_key_store(
         store
             .with_cache_ttl(std::time::Duration::from_secs(ttl))
             .with_clock(clock.clone())
+            // Both lookup lanes (auth/key_lookup.rs), and two for `/readyz`
+            // and administration.
             .with_pool_size(
-                u32::try_from(limits.max_lookups.saturating_add(2)).unwrap_or(u32::MAX),
+                u32::try_from(limits.max_lookups.saturating_mul(2).saturating_add(2))
+                    .unwrap_or(u32::MAX),
             ),
     ))
 }
