@@ -15,6 +15,9 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use crate::wrk;
+
+mod flood;
+mod memory;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
@@ -150,7 +153,17 @@ pub(crate) struct Args {
     /// `wrk` on CPU 1 (needs two CPUs and `taskset`).
     #[arg(long)]
     pin: bool,
+    /// Only measure the resident memory of the in-memory stores under a
+    /// flood of 2 million distinct keys (each store in a child process).
+    #[arg(long)]
+    memory: bool,
+    /// Internal: fill this store in this process and print its memory.
+    #[arg(long, hide = true, value_name = "STORE")]
+    memory_child: Option<String>,
 }
+
+/// Units per lease of the `jwt-rate-redis-lease` scenario.
+const BENCH_LEASE: u32 = 64;
 
 /// What a scenario serves and sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +176,8 @@ enum Kind {
     ApiKey,
     JwtRateMemory,
     JwtRateRedis,
+    /// The Redis limiter with leases of [`BENCH_LEASE`] units.
+    JwtRateRedisLease,
     /// Two servers sharing one Redis limiter, the load split between them.
     JwtRateRedisTwo,
     /// One principal over its quota: every measured answer is a 429.
@@ -170,6 +185,8 @@ enum Kind {
     JwtRateRedisHot,
     ValidatedJson,
     RecursiveOneOf,
+    /// Random unknown API keys against a key store, a valid key beside them.
+    ApiKeyFlood(flood::Store),
 }
 
 impl Kind {
@@ -185,7 +202,11 @@ impl Kind {
     fn uses_redis(self) -> bool {
         matches!(
             self,
-            Kind::JwtRateRedis | Kind::JwtRateRedisTwo | Kind::JwtRateRedisHot
+            Kind::JwtRateRedis
+                | Kind::JwtRateRedisLease
+                | Kind::JwtRateRedisTwo
+                | Kind::JwtRateRedisHot
+                | Kind::ApiKeyFlood(flood::Store::Redis)
         )
     }
 }
@@ -240,6 +261,11 @@ const SCENARIOS: &[Scenario] = &[
         kind: Kind::JwtRateRedis,
     },
     Scenario {
+        name: "jwt-rate-redis-lease",
+        what: "JWT + role + Redis rate limit with leases of 64 units (RAMPART_RATE_LEASE=64; never trips)",
+        kind: Kind::JwtRateRedisLease,
+    },
+    Scenario {
         name: "jwt-rate-redis-2",
         what: "JWT + role + Redis rate limit shared by two instances, load split between them (never trips)",
         kind: Kind::JwtRateRedisTwo,
@@ -258,6 +284,16 @@ const SCENARIOS: &[Scenario] = &[
         name: "validated-json",
         what: "POST ValidJson: 5 validated fields (public)",
         kind: Kind::ValidatedJson,
+    },
+    Scenario {
+        name: "api-key-flood-sqlite",
+        what: "API key (SQLite store): the legitimate client's 4 connections, while 28 send random unknown keys from rotating addresses",
+        kind: Kind::ApiKeyFlood(flood::Store::Sqlite),
+    },
+    Scenario {
+        name: "api-key-flood-redis",
+        what: "API key (Redis store, no cache of valid keys): the legitimate client's 4 connections, while 28 flood as above",
+        kind: Kind::ApiKeyFlood(flood::Store::Redis),
     },
     Scenario {
         name: "recursive-one-of",
@@ -338,6 +374,10 @@ struct Fixture {
     secret: String,
     token: String,
     api_key: String,
+    /// The record of `api_key` (seeded into the flood scenarios' stores).
+    api_key_record: rampart::auth::KeyRecord,
+    /// The key store of the running flood scenario, counting its lookups.
+    flood_store: std::sync::Mutex<Option<Arc<flood::Counting>>>,
     dir: PathBuf,
     key_file: PathBuf,
     redis_url: String,
@@ -392,13 +432,15 @@ impl Fixture {
         let key_file = dir.join("keys.toml");
         let new = NewKey::generate(vec!["viewer".to_owned()], None, now as i64);
         let mut file = KeyFile::default();
-        file.add(new.record);
+        file.add(new.record.clone());
         file.save(&key_file).map_err(anyhow::Error::msg)?;
         Ok(Fixture {
             model,
             secret,
             token,
             api_key: new.key,
+            api_key_record: new.record,
+            flood_store: std::sync::Mutex::new(None),
             dir,
             key_file,
             redis_url: std::env::var("REDIS_URL")
@@ -421,12 +463,21 @@ impl Fixture {
     /// a key file), over `limiter`.
     fn security(&self, limiter: RateLimiter) -> Result<Security> {
         let store = FileKeyStore::open(&self.key_file).map_err(anyhow::Error::msg)?;
+        self.security_with(limiter, Arc::new(store))
+    }
+
+    /// [`Fixture::security`] with another key store.
+    fn security_with(
+        &self,
+        limiter: RateLimiter,
+        store: Arc<dyn rampart::auth::KeyStore>,
+    ) -> Result<Security> {
         Security::builder()
             .model(&self.model)
             .jwt_hs256("bearerAuth", self.secret.as_bytes().to_vec())
             .issuer(ISSUER)
             .audience(AUDIENCE)
-            .key_store("apiKey", Arc::new(store))
+            .key_store("apiKey", store)
             .rate_limiter(limiter)
             .build()
             .map_err(|e| anyhow::anyhow!("{e}"))
@@ -458,15 +509,20 @@ impl Fixture {
 
     /// A Redis limiter when Redis answers, else `None`. The `[rate]`
     /// variables of the environment apply (`RAMPART_RATE_BATCH=false`,
-    /// `RAMPART_RATE_DENY_CACHE=false` to compare), but the URL and prefix.
-    async fn redis_limiter(&self) -> Option<RateLimiter> {
+    /// `RAMPART_RATE_DENY_CACHE=false` to compare), but the URL and prefix;
+    /// `lease` overrides `RAMPART_RATE_LEASE`.
+    async fn redis_limiter(&self, lease: Option<u32>) -> Option<RateLimiter> {
         let settings = RateConfig::default()
-            .with_env(|name| std::env::var(name).ok())
+            .with_env(|name| match name {
+                "REDIS_URL" => Some(self.redis_url.clone()),
+                _ => std::env::var(name).ok(),
+            })
             .ok()?;
         let config = RedisConfig::new(self.redis_url.clone())
             .key_prefix(self.redis_prefix.clone())
             .batch(settings.batch)
-            .deny_cache(settings.deny_cache);
+            .deny_cache(settings.deny_cache)
+            .lease(lease.unwrap_or(settings.lease));
         let limiter = RateLimiter::redis(config).await.ok()?;
         let rate = Rate::new(1000, Duration::from_secs(1));
         for _ in 0..3 {
@@ -492,11 +548,30 @@ impl Fixture {
         if let Some(app) = bare {
             return Ok(Some(vec![app]));
         }
+        if let Kind::ApiKeyFlood(which) = kind {
+            let store = flood::open(
+                which,
+                &self.api_key_record,
+                &self.dir,
+                &self.redis_url,
+                &self.redis_prefix,
+            )
+            .await?;
+            let Some(store) = store else {
+                return Ok(None);
+            };
+            *self.flood_store.lock().unwrap_or_else(|e| e.into_inner()) = Some(store.clone());
+            let limiter = RateLimiter::memory(MemoryConfig::default());
+            return Ok(Some(vec![
+                self.router(&self.security_with(limiter, store)?),
+            ]));
+        }
         let instances = if kind == Kind::JwtRateRedisTwo { 2 } else { 1 };
         let mut apps = Vec::with_capacity(instances);
         for _ in 0..instances {
             let limiter = if kind.uses_redis() {
-                match self.redis_limiter().await {
+                let lease = (kind == Kind::JwtRateRedisLease).then_some(BENCH_LEASE);
+                match self.redis_limiter(lease).await {
                     Some(limiter) => limiter,
                     None => return Ok(None),
                 }
@@ -526,14 +601,17 @@ impl Fixture {
                 headers.push((header::AUTHORIZATION, bearer()?));
                 (Method::GET, "/v1/jwt", Bytes::new())
             }
-            Kind::ApiKey => {
+            Kind::ApiKey | Kind::ApiKeyFlood(_) => {
                 headers.push((
                     HeaderName::from_static("x-api-key"),
                     HeaderValue::try_from(self.api_key.as_str())?,
                 ));
                 (Method::GET, "/v1/api-key", Bytes::new())
             }
-            Kind::JwtRateMemory | Kind::JwtRateRedis | Kind::JwtRateRedisTwo => {
+            Kind::JwtRateMemory
+            | Kind::JwtRateRedis
+            | Kind::JwtRateRedisLease
+            | Kind::JwtRateRedisTwo => {
                 headers.push((header::AUTHORIZATION, bearer()?));
                 (Method::GET, "/v1/jwt-rate", Bytes::new())
             }
@@ -567,7 +645,38 @@ impl Fixture {
             headers,
             body,
             expected: kind.expected(),
+            flood: false,
         })
+    }
+
+    /// The targets of a scenario's `connections` connections to `addrs`
+    /// (taken in turn); in a flood scenario, all but
+    /// [`flood::LEGITIMATE_CONNECTIONS`] of them flood.
+    fn targets(
+        &self,
+        kind: Kind,
+        addrs: &[SocketAddr],
+        connections: usize,
+    ) -> Result<Vec<Arc<Target>>> {
+        if !matches!(kind, Kind::ApiKeyFlood(_)) {
+            return addrs
+                .iter()
+                .map(|addr| Ok(Arc::new(self.target(kind, *addr)?)))
+                .collect();
+        }
+        let legitimate = Arc::new(self.target(kind, addrs[0])?);
+        let mut flooding = self.target(kind, addrs[0])?;
+        flooding.flood = true;
+        let flooding = Arc::new(flooding);
+        Ok((0..connections.max(flood::LEGITIMATE_CONNECTIONS + 1))
+            .map(|i| {
+                if i < flood::LEGITIMATE_CONNECTIONS {
+                    legitimate.clone()
+                } else {
+                    flooding.clone()
+                }
+            })
+            .collect())
     }
 }
 
@@ -654,6 +763,10 @@ struct Target {
     /// The status every measured answer must have (200, or 429 for a
     /// principal over its quota).
     expected: StatusCode,
+    /// A flood connection: a fresh random API key per request, from a
+    /// loopback address that changes every [`flood::REQUESTS_PER_ADDRESS`]
+    /// requests; its answers are tallied, not measured.
+    flood: bool,
 }
 
 impl Target {
@@ -664,6 +777,11 @@ impl Target {
         let headers = req.headers_mut();
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
+        }
+        if self.flood
+            && let Ok(key) = HeaderValue::try_from(flood::random_key())
+        {
+            headers.insert(HeaderName::from_static("x-api-key"), key);
         }
         req
     }
@@ -689,6 +807,8 @@ struct LoadStats {
     client_cpu: Option<Duration>,
     /// Header fields of the last 2xx response (rampart adds security headers).
     response_headers: usize,
+    /// The flood connections' answers, by status.
+    flood: flood::Statuses,
 }
 
 impl LoadStats {
@@ -701,6 +821,9 @@ impl LoadStats {
             self.first_failure = other.first_failure;
         }
         self.response_headers = self.response_headers.max(other.response_headers);
+        for (status, n) in other.flood {
+            *self.flood.entry(status).or_default() += n;
+        }
     }
 
     fn fail(&mut self, what: String) {
@@ -714,7 +837,12 @@ impl LoadStats {
 async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadStats {
     let mut stats = LoadStats::default();
     'connect: while Instant::now() < end {
-        let stream = match TcpStream::connect(target.addr).await {
+        let connected = if target.flood {
+            connect_from(flood::random_address(), target.addr).await
+        } else {
+            TcpStream::connect(target.addr).await
+        };
+        let stream = match connected {
             Ok(stream) => stream,
             Err(e) => {
                 stats.fail(format!("connect: {e}"));
@@ -732,7 +860,13 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
                 }
             };
         let driver = tokio::spawn(conn);
+        let mut sent_here = 0;
         loop {
+            if target.flood && sent_here == flood::REQUESTS_PER_ADDRESS {
+                // On to another address before the lockout catches this one.
+                break;
+            }
+            sent_here += 1;
             if Instant::now() >= end {
                 driver.abort();
                 break 'connect;
@@ -761,6 +895,12 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
                 }
             };
             let done = Instant::now();
+            if target.flood {
+                if done <= end {
+                    *stats.flood.entry(status.as_u16()).or_default() += 1;
+                }
+                continue;
+            }
             let warming = sent < start && status == StatusCode::OK;
             if status != target.expected && !warming {
                 stats.unexpected += 1;
@@ -779,6 +919,13 @@ async fn connection(target: Arc<Target>, start: Instant, end: Instant) -> LoadSt
         driver.abort();
     }
     stats
+}
+
+/// A connection to `addr` from the loopback address `from`.
+async fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(from, 0))?;
+    socket.connect(addr).await
 }
 
 /// CPU time (user + system) of this process's threads named `thread`,
@@ -861,6 +1008,8 @@ struct Row {
     client_cpu_us_per_req: Option<f64>,
     /// `wrk`'s figures (`--external`).
     external: Option<External>,
+    /// A line reported under the row (the flood scenarios' flood).
+    note: Option<String>,
 }
 
 /// One scenario driven by `wrk`.
@@ -945,20 +1094,32 @@ fn run_scenario(
             server_cpu_us_per_req: None,
             client_cpu_us_per_req: None,
             external: None,
+            note: None,
         });
     };
-    let targets = addrs
-        .iter()
-        .map(|addr| Ok(Arc::new(fixture.target(scenario.kind, *addr)?)))
-        .collect::<Result<Vec<_>>>()?;
+    let targets = fixture.targets(scenario.kind, &addrs, args.connections)?;
+    let flooding = matches!(scenario.kind, Kind::ApiKeyFlood(_));
+    let connections = if flooding {
+        targets.len()
+    } else {
+        args.connections
+    };
+    let lookups_before = flood_lookups(fixture);
     let duration = Duration::from_secs_f64(args.duration);
     let mut stats = client.block_on(generate_load(
         &targets,
-        args.connections,
+        connections,
         Duration::from_secs_f64(args.warmup),
         duration,
     ));
-    let external = if args.external {
+    let note = flooding.then(|| {
+        flood::summary(
+            &stats.flood,
+            flood_lookups(fixture).saturating_sub(lookups_before),
+        )
+    });
+    // wrk sends one fixed request: it cannot flood with random keys.
+    let external = if args.external && !flooding {
         // wrk drives one address: the first instance.
         Some(run_wrk(&targets[0], fixture, args, duration)?)
     } else {
@@ -985,7 +1146,18 @@ fn run_scenario(
         server_cpu_us_per_req,
         client_cpu_us_per_req,
         external,
+        note,
     })
+}
+
+/// Lookups that reached the running flood scenario's key store (0 outside one).
+fn flood_lookups(fixture: &Fixture) -> u64 {
+    fixture
+        .flood_store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map_or(0, |store| store.lookups())
 }
 
 /// Drive the running server with `wrk`: a warm-up run, then the measured
@@ -1287,8 +1459,22 @@ fn fmt_opt<T: std::fmt::Display>(value: Option<T>) -> String {
 
 /// `cargo xtask bench`.
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
+    if let Some(store) = &args.memory_child {
+        memory::child(store)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if cfg!(debug_assertions) && !args.debug {
         return rerun_in_release();
+    }
+    if args.memory {
+        for (store, line) in memory::measure()? {
+            if args.json {
+                println!("{}", serde_json::json!({ "memory": store, "report": line }));
+            } else {
+                println!("{store:<16} {line}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     if !(args.duration > 0.0 && args.duration.is_finite()) {
         bail!("--duration must be a positive number of seconds");
@@ -1408,9 +1594,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         }
         let ratios = Ratios::of(row, &bare, &headers);
         if args.json {
-            println!("{}", json_row(row, stats, &ratios));
+            let mut value = json_row(row, stats, &ratios);
+            if let Some(note) = &row.note {
+                value["note"] = serde_json::json!(note);
+            }
+            println!("{value}");
         } else {
             print_row(row, stats, &ratios);
+            if let Some(note) = &row.note {
+                println!("{:<16} {note}", "");
+            }
         }
     }
     if rows
