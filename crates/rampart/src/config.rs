@@ -489,6 +489,10 @@ impl SecurityConfig {
     }
 
     /// Overlay `RAMPART_*` variables (and `REDIS_URL`); they win over the file.
+    /// Each variable is read in one place: here, [`client_address_env`]
+    /// (trusted proxies, forwarded header), or the overlay of the section it
+    /// belongs to (`RateConfig::with_env` for `RAMPART_RATE_*`,
+    /// `LimitsConfig::apply_env` for the connection limits).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         if let Some(v) = get("RAMPART_REALM") {
@@ -582,7 +586,8 @@ impl SecurityConfig {
         if let Some(v) = get("REDIS_URL") {
             self.redis_url = Some(v);
         }
-        if let Some(v) = get("RAMPART_TRUSTED_PROXIES") {
+        let client_address = client_address_env(&env);
+        if let Some(v) = client_address.trusted_proxies {
             self.trusted_proxies = list(&v);
         }
         if let Some(v) = get("RAMPART_METRICS_ADDR") {
@@ -597,9 +602,8 @@ impl SecurityConfig {
             let v = v.trim();
             self.alert_burst = (!v.is_empty()).then(|| v.to_owned());
         }
-        if let Some(v) = get("RAMPART_FORWARDED_HEADER") {
-            let v = v.trim();
-            self.forwarded_header = (!v.is_empty()).then(|| v.to_owned());
+        if let Some(v) = client_address.forwarded_header {
+            self.forwarded_header = Some(v);
         }
         if let Some(v) = get("RAMPART_PUBLIC_ORIGIN") {
             self.public_origin = Some(v.trim().to_owned());
@@ -652,6 +656,31 @@ impl SecurityConfig {
             Some(own) => own.over(&self.jwt),
             None => self.jwt.clone(),
         }
+    }
+}
+
+/// The client-address settings of the environment, trimmed, empty ones
+/// left out.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct ClientAddressEnv {
+    /// `RAMPART_TRUSTED_PROXIES`: comma-separated addresses or CIDRs.
+    pub(crate) trusted_proxies: Option<String>,
+    /// `RAMPART_FORWARDED_HEADER`: `x-forwarded-for` or `forwarded`.
+    pub(crate) forwarded_header: Option<String>,
+}
+
+/// The one place `RAMPART_TRUSTED_PROXIES` and `RAMPART_FORWARDED_HEADER` are
+/// read, for [`SecurityConfig::apply_env`] and
+/// `rate::TrustedProxies::from_env`.
+pub(crate) fn client_address_env(env: impl Fn(&str) -> Option<String>) -> ClientAddressEnv {
+    let get = |name: &str| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    ClientAddressEnv {
+        trusted_proxies: get("RAMPART_TRUSTED_PROXIES"),
+        forwarded_header: get("RAMPART_FORWARDED_HEADER"),
     }
 }
 

@@ -83,14 +83,16 @@ impl TrustedProxies {
         }
     }
 
-    /// `RAMPART_TRUSTED_PROXIES` and `RAMPART_FORWARDED_HEADER` from the environment.
+    /// `RAMPART_TRUSTED_PROXIES` and `RAMPART_FORWARDED_HEADER` from the
+    /// environment (read where [`SecurityConfig`](crate::SecurityConfig)
+    /// reads them), for a standalone [`RateLimitLayer`](crate::rate::RateLimitLayer).
     pub fn from_env() -> Result<Self, RateError> {
-        let list = std::env::var("RAMPART_TRUSTED_PROXIES").unwrap_or_default();
-        let header = match std::env::var("RAMPART_FORWARDED_HEADER") {
-            Ok(h) if !h.trim().is_empty() => h.parse()?,
-            _ => ForwardedHeader::default(),
+        let env = crate::config::client_address_env(|name| std::env::var(name).ok());
+        let header = match env.forwarded_header {
+            Some(h) => h.parse()?,
+            None => ForwardedHeader::default(),
         };
-        Ok(TrustedProxies::parse(&list)?.header(header))
+        Ok(TrustedProxies::parse(env.trusted_proxies.as_deref().unwrap_or(""))?.header(header))
     }
 
     /// Read this forwarding header (default `X-Forwarded-For`).

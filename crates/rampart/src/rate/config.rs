@@ -238,10 +238,13 @@ pub struct RateConfig {
     /// Most in-memory buckets (`RAMPART_RATE_MAX_KEYS`).
     pub max_keys: usize,
     /// Proxies whose forwarding headers are believed, comma-separated
-    /// addresses or CIDRs (`RAMPART_TRUSTED_PROXIES`).
+    /// addresses or CIDRs: one setting of the whole pipeline (top-level
+    /// `trusted-proxies`, `RAMPART_TRUSTED_PROXIES`), filled in by
+    /// `Security::load` and [`RateConfig::from_env`], not by `with_env`.
     pub trusted_proxies: String,
     /// Which header those proxies write: `x-forwarded-for` or `forwarded`
-    /// (`RAMPART_FORWARDED_HEADER`).
+    /// (top-level `forwarded-header`, `RAMPART_FORWARDED_HEADER`; filled in
+    /// like `trusted_proxies`).
     pub forwarded_header: ForwardedHeader,
     /// Refuse buckets known to be over their limit without asking Redis
     /// (`RAMPART_RATE_DENY_CACHE`, default true).
@@ -274,9 +277,22 @@ impl Default for RateConfig {
 }
 
 impl RateConfig {
-    /// Defaults overridden by the process environment.
+    /// Defaults overridden by the process environment: the `[rate]`
+    /// variables, and the trusted proxies and forwarded header of the
+    /// whole pipeline (read where [`SecurityConfig`](crate::SecurityConfig)
+    /// reads them).
     pub fn from_env() -> Result<Self, RateError> {
-        RateConfig::default().with_env(|name| std::env::var(name).ok())
+        let lookup = |name: &str| std::env::var(name).ok();
+        let mut config = RateConfig::default().with_env(lookup)?;
+        let client_address = crate::config::client_address_env(lookup);
+        if let Some(list) = client_address.trusted_proxies {
+            config.trusted_proxies = list;
+        }
+        if let Some(header) = client_address.forwarded_header {
+            config.forwarded_header = header.parse()?;
+        }
+        config.trusted()?;
+        Ok(config)
     }
 
     /// Parse a `[rate]` table (its contents, not the header).
@@ -288,7 +304,9 @@ impl RateConfig {
         })
     }
 
-    /// These settings overridden by variables `lookup` finds (non-empty ones).
+    /// These settings overridden by the `[rate]` variables `lookup` finds
+    /// (`REDIS_URL`, `RAMPART_REDIS_CLUSTER`, `RAMPART_RATE_*`; non-empty
+    /// ones).
     pub fn with_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, RateError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         if let Some(url) = get("REDIS_URL") {
@@ -320,12 +338,6 @@ impl RateConfig {
         }
         if let Some(n) = get("RAMPART_RATE_MAX_KEYS") {
             self.max_keys = parse_number("RAMPART_RATE_MAX_KEYS", &n)?;
-        }
-        if let Some(list) = get("RAMPART_TRUSTED_PROXIES") {
-            self.trusted_proxies = list;
-        }
-        if let Some(header) = get("RAMPART_FORWARDED_HEADER") {
-            self.forwarded_header = header.parse()?;
         }
         self.validate()?;
         Ok(self)
@@ -511,9 +523,12 @@ mod tests {
             .with_env(env(&[("RAMPART_RATE_FAILURE", "maybe")]))
             .unwrap_err();
         assert!(err.to_string().contains("RAMPART_RATE_FAILURE"), "{err}");
-        let err = RateConfig::default()
-            .with_env(env(&[("RAMPART_TRUSTED_PROXIES", "10.0.0.0/33")]))
-            .unwrap_err();
+        let err = RateConfig {
+            trusted_proxies: "10.0.0.0/33".into(),
+            ..RateConfig::default()
+        }
+        .with_env(env(&[]))
+        .unwrap_err();
         assert!(err.to_string().contains("10.0.0.0/33"), "{err}");
         assert!(RateConfig::from_toml("max-kees = 1").is_err());
         let err = RateConfig::default()

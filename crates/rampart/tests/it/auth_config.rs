@@ -442,3 +442,78 @@ paths:
     let err = rampart::Security::from_model(&model, config).unwrap_err();
     assert!(err.fix.contains("Security::load"), "{err}");
 }
+
+/// Issue 25, item 3: every `RAMPART_*` variable `docs/configuration.md`
+/// documents is read from the environment in one place of the runtime (a
+/// `get("…")`, `env("…")` or `var("…")` call naming it once), so two parsers
+/// can never disagree about one setting; and every one the runtime reads is
+/// documented. Variables read through a table of names (the connection
+/// limits) and the demo's own ones (`RAMPART_DEMO_*`, read by the demo) are
+/// named in the list below instead.
+#[test]
+fn every_documented_variable_is_read_in_exactly_one_place() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(root.join("../../docs/configuration.md")).unwrap();
+    let names = |text: &str| -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for (at, _) in text.match_indices("RAMPART_") {
+            let name: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if !name.ends_with('_') {
+                out.insert(name);
+            }
+        }
+        out
+    };
+    let documented = names(&docs);
+    let mut sources = String::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    // Read through a table of names (limits.rs) or by the demo server.
+    let elsewhere = [
+        "RAMPART_HEADER_READ_TIMEOUT_MS",
+        "RAMPART_IDLE_TIMEOUT_MS",
+        "RAMPART_HTTP2_KEEP_ALIVE_INTERVAL_MS",
+        "RAMPART_HTTP2_KEEP_ALIVE_TIMEOUT_MS",
+        "RAMPART_MAX_CONNECTIONS",
+    ];
+    let mut problems = Vec::new();
+    for name in &documented {
+        if name.starts_with("RAMPART_DEMO_") {
+            continue;
+        }
+        let reads: usize = ["get", "env", "var"]
+            .iter()
+            .map(|call| sources.matches(&format!("{call}(\"{name}\")")).count())
+            .sum();
+        let tabled = elsewhere.contains(&name.as_str());
+        match (reads, tabled) {
+            (1, false) => {}
+            (0, true) => assert!(
+                sources.contains(&format!("\"{name}\"")),
+                "{name} is in no table of names"
+            ),
+            _ => problems.push(format!("{name}: read in {reads} places")),
+        }
+    }
+    for name in names(&sources) {
+        let read = ["get", "env", "var"]
+            .iter()
+            .any(|call| sources.contains(&format!("{call}(\"{name}\")")));
+        if read && !documented.contains(&name) {
+            problems.push(format!("{name}: read but not in docs/configuration.md"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
