@@ -304,6 +304,8 @@ struct Inner {
     deny: Option<DenyCache>,
     /// Units of busy buckets taken ahead (`lease`, off by default).
     lease: Option<LeaseCache>,
+    /// Lockout keys known to be locked, and until when (Unix seconds).
+    locks: KnownLocks,
 }
 
 impl RedisStore {
@@ -343,6 +345,7 @@ impl RedisStore {
                 instances: config.instances.max(1),
                 deny: config.deny_cache.then(DenyCache::default),
                 lease: (config.lease > 1).then(|| LeaseCache::new(config.lease)),
+                locks: KnownLocks::default(),
             }),
         };
         // Connect now (and load the script into a single server), so the
@@ -592,6 +595,40 @@ async fn ping_masters(mut conn: ClusterConnection) -> redis::RedisResult<()> {
     futures_util::future::try_join_all(pings).await.map(drop)
 }
 
+/// Lockout keys known to be locked, until when: a lock in Redis only ends
+/// when its time runs out (nothing unlocks early), so refusing locally until
+/// then is exact, costs a locked-out client's flood no round trip, and keeps
+/// it locked through a Redis outage. At most [`KNOWN_LOCKS`] are held
+/// (expired ones are swept when the bound is reached; beyond it, new locks
+/// are asked of Redis each time).
+#[derive(Debug, Default)]
+struct KnownLocks {
+    until: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+/// Locks remembered at most, per store.
+const KNOWN_LOCKS: usize = 100_000;
+
+impl KnownLocks {
+    /// Seconds left on a lock of `key` known here, at Unix second `now`.
+    fn left(&self, key: &str, now: u64) -> Option<u64> {
+        let locks = self.until.lock().unwrap_or_else(PoisonError::into_inner);
+        locks.get(key).filter(|u| **u > now).map(|u| u - now)
+    }
+
+    /// `key` is locked until Unix second `until`.
+    fn record(&self, key: String, until: u64, now: u64) {
+        let mut locks = self.until.lock().unwrap_or_else(PoisonError::into_inner);
+        if locks.len() >= KNOWN_LOCKS && !locks.contains_key(&key) {
+            locks.retain(|_, u| *u > now);
+            if locks.len() >= KNOWN_LOCKS {
+                return;
+            }
+        }
+        locks.insert(key, until);
+    }
+}
+
 /// Brute-force lockout counts in the same Redis as the rate limits, so a
 /// client locked out by one instance is locked out by all. While Redis is
 /// unreachable nobody is locked out (authentication itself still runs) and
@@ -621,17 +658,25 @@ impl RedisLockout {
     }
 
     async fn locked_for(&self, target: LockTarget<'_>, now: u64) -> Option<u64> {
+        let inner = &*self.store.inner;
+        let key = self.key(target);
+        // Known to be locked: no round trip, and still locked while Redis
+        // is away.
+        if let Some(left) = inner.locks.left(&key, now) {
+            return Some(left);
+        }
         if !self.available() {
             return None;
         }
-        let inner = &*self.store.inner;
         let mut conn = inner.target.conn();
         let mut cmd = redis::cmd("HGET");
-        cmd.arg(self.key(target)).arg("until");
+        cmd.arg(&key).arg("until");
         match tokio::time::timeout(inner.timeout, cmd.query_async::<Option<u64>>(&mut conn)).await {
             Ok(Ok(until)) => {
                 inner.report_up();
-                until.filter(|u| *u > now).map(|u| u - now)
+                let until = until.filter(|u| *u > now)?;
+                inner.locks.record(key, until, now);
+                Some(until - now)
             }
             Ok(Err(e)) => {
                 self.unavailable(&e);
@@ -666,6 +711,9 @@ impl RedisLockout {
         match tokio::time::timeout(inner.timeout, call).await {
             Ok(Ok(locked)) => {
                 inner.report_up();
+                if locked > 0 {
+                    inner.locks.record(key, now + locked, now);
+                }
                 (locked > 0).then_some(locked)
             }
             Ok(Err(e)) => {

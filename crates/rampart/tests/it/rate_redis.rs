@@ -339,6 +339,50 @@ async fn lockout_counts_are_shared_through_redis() {
     );
 }
 
+/// Issue 26, item 2 (lockout reads): a lock an instance learnt of is
+/// answered without asking Redis again, and holds while Redis is away (a
+/// lock ends only when its time runs out); a client not known to be locked
+/// is then not locked (Redis cannot be asked, as before).
+#[tokio::test]
+async fn a_known_lock_is_answered_without_redis_until_it_runs_out() {
+    use rampart::auth::{LockTarget, LockoutPolicy};
+    if redis_url("known_lock").await.is_none() {
+        return;
+    }
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    let prefix = unique_prefix("known-lock");
+    let a = redis_limiter(&url, &prefix, FailurePolicy::FailOpen)
+        .await
+        .lockout_store()
+        .unwrap();
+    let b = redis_limiter(&url, &prefix, FailurePolicy::FailOpen)
+        .await
+        .lockout_store()
+        .unwrap();
+    let policy = LockoutPolicy {
+        threshold: 2,
+        window: 60,
+        lock_for: 30,
+    };
+    let ip = LockTarget::Ip("203.0.113.10".parse().unwrap());
+    let now = 2_000_000;
+    assert_eq!(a.fail(ip, now, policy).await, None);
+    assert_eq!(a.fail(ip, now + 1, policy).await, Some(30));
+    // Instance B learns of the lock from Redis once.
+    assert_eq!(b.locked(ip, now + 2).await, Some(29));
+
+    redis.kill().await.unwrap();
+    redis.wait().await.unwrap();
+    assert_eq!(a.locked(ip, now + 5).await, Some(26));
+    assert_eq!(b.locked(ip, now + 10).await, Some(21));
+    let other = LockTarget::Ip("203.0.113.11".parse().unwrap());
+    assert_eq!(b.locked(other, now + 10).await, None);
+    // The lock runs out on its own.
+    assert_eq!(b.locked(ip, now + 31).await, None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_local_is_the_default_and_two_instances_keep_the_quota_during_an_outage() {
     if redis_url("fail_local_is_the_default").await.is_none() {
