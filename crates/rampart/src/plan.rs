@@ -288,8 +288,17 @@ impl RoutePlan {
         // always takes the waiting path: the no-waiting attempt may give up
         // after an identifier was remembered, and the second attempt would
         // then see its own first use as a replay.
-        let local = inner.lockout.is_local()
-            && rate.as_ref().is_none_or(RatePolicy::is_local)
+        //
+        // A Redis quota with leases starts on the no-waiting path too: most
+        // of its decisions are a leased unit. A request it cannot answer
+        // there (the lease is dry or due for a top-up, or a failed
+        // credential needs the shared lockout) goes down the waiting path,
+        // which decides it afresh.
+        let leased = rate
+            .as_ref()
+            .is_some_and(|r| !r.is_local() && r.answers_now());
+        let local = (inner.lockout.is_local() || leased)
+            && rate.as_ref().is_none_or(RatePolicy::answers_now)
             && !consumes_ids;
         Ok(RoutePlan {
             local,

@@ -11,11 +11,14 @@
 //! lifetime are lost, never returned, so a lease errs towards refusing.
 //!
 //! Sizing is by demand, per bucket: the first request of a bucket takes one
-//! unit; a bucket whose lease was used up within its lifetime asks for twice
-//! as many next time (at most `lease`, and at most a quarter of the bucket's
-//! capacity, so one instance cannot hold the whole burst); a bucket whose
-//! lease expired asks for what it used. A quiet client therefore never
-//! strands units, and only a bucket busy on this instance is leased.
+//! unit; a bucket whose lease is half spent within its lifetime is topped
+//! up, by the request that finds it so, to twice its size (at most `lease`
+//! units held, and at most a quarter of the bucket's capacity, so one
+//! instance cannot hold the whole burst), while its other requests spend
+//! what is left; one top-up is asked for at a time, and a bucket that runs
+//! dry before it comes is decided one unit per call meanwhile. A bucket
+//! whose lease expired asks for what it used. A quiet client therefore
+//! never strands units, and only a bucket busy on this instance is leased.
 //!
 //! Policies marked exact (`x-rampart: { rate-exact: true }`) never lease,
 //! and neither does the brute-force lockout (its own script).
@@ -29,6 +32,10 @@ use crate::rate::gcra::Gcra;
 
 /// How long leased units may be spent after they were taken.
 pub(crate) const LEASE_LIFETIME: Duration = Duration::from_secs(1);
+
+/// How long a lease asked for is awaited before another may be asked for
+/// (the answer may never come: Redis failed or timed out).
+const REFILL_WAIT: Duration = Duration::from_millis(250);
 
 /// Buckets whose lease is remembered at most, per store (expired ones are
 /// swept when it is reached; beyond it, buckets are decided unleased).
@@ -48,6 +55,10 @@ struct Lease {
     /// When the bucket is full again by Redis's last answer, on this
     /// instance's clock (every leased unit counted as spent).
     full_at: Instant,
+    /// A lease has been asked for and not yet granted, until then: the
+    /// bucket's other requests are decided one unit at a time meanwhile,
+    /// rather than each asking for a lease of its own.
+    refilling_until: Option<Instant>,
 }
 
 /// The leases of one store; see the module docs.
@@ -78,16 +89,28 @@ impl LeaseCache {
             return Err(1);
         }
         let live = now < lease.expires;
+        let pending = lease.refilling_until.is_some_and(|until| now < until);
+        let cap = self.cap(gcra);
         if live && lease.left > 0 {
+            // Half spent within its lifetime: busy. This request tops the
+            // lease up (to twice its size, within the cap) while the
+            // bucket's other requests spend what is left.
+            if !pending && lease.left <= lease.granted / 2 {
+                let target = lease.granted.saturating_mul(2).min(cap);
+                let want = (target + 1).saturating_sub(lease.left);
+                if want > 1 {
+                    lease.refilling_until = Some(now + REFILL_WAIT);
+                    return Err(want);
+                }
+            }
             lease.left -= 1;
-            let (left, full_at) = (u64::from(lease.left), lease.full_at);
+            let (left, full_at) = (lease.left, lease.full_at);
             drop(held);
-            // Reported as if the units still held here were not spent.
-            let ahead = u64::try_from(full_at.saturating_duration_since(now).as_micros())
-                .unwrap_or(u64::MAX)
-                .saturating_sub(left.saturating_mul(gcra.t_us))
-                .max(gcra.t_us);
-            return Ok(gcra.allowed(ahead));
+            return Ok(leased_decision(gcra, left, full_at, now));
+        }
+        if pending {
+            // Used up before the top-up came: one unit at a time meanwhile.
+            return Err(1);
         }
         let want = if live {
             // Used up within its lifetime: busy, grow.
@@ -96,21 +119,59 @@ impl LeaseCache {
             // Expired: ask for what was used.
             lease.granted - lease.left
         };
-        Err(want.clamp(1, self.cap(gcra)))
+        let want = want.clamp(1, cap);
+        if want > 1 {
+            lease.refilling_until = Some(now + REFILL_WAIT);
+        }
+        Err(want)
     }
 
-    /// Record Redis's answer to a request for units of `bucket` sent at
-    /// `sent`: `taken` units (the request's own included), the bucket full
-    /// again `ahead_us` after the server's clock.
+    /// Spend one leased unit of `bucket` at `now` if one is held and no
+    /// top-up is due: what [`take`](Self::take) answers without asking
+    /// Redis, and nothing changes otherwise (the request then goes to
+    /// [`take`](Self::take) on its way to Redis).
+    pub(crate) fn take_now(&self, bucket: &str, gcra: &Gcra, now: Instant) -> Option<Decision> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let lease = held.get_mut(bucket)?;
+        let pending = lease.refilling_until.is_some_and(|until| now < until);
+        let due = !pending
+            && lease.left <= lease.granted / 2
+            && lease.granted.saturating_mul(2).min(self.cap(gcra)) > lease.left;
+        if lease.policy != (gcra.t_us, gcra.tau_us)
+            || now >= lease.expires
+            || lease.left == 0
+            || due
+        {
+            return None;
+        }
+        lease.left -= 1;
+        let (left, full_at) = (lease.left, lease.full_at);
+        drop(held);
+        Some(leased_decision(gcra, left, full_at, now))
+    }
+
+    /// Record Redis's answer to a request for `asked` units of `bucket` sent
+    /// at `sent`: `taken` units (the request's own included), the bucket
+    /// full again `ahead_us` after the server's clock.
     pub(crate) fn granted(
         &self,
         bucket: &str,
         gcra: &Gcra,
         sent: Instant,
+        asked: u32,
         taken: u32,
         ahead_us: u64,
     ) {
         if taken == 0 {
+            if asked > 1
+                && let Some(lease) = self
+                    .held
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(bucket)
+            {
+                lease.refilling_until = None;
+            }
             return;
         }
         let policy = (gcra.t_us, gcra.tau_us);
@@ -124,12 +185,21 @@ impl LeaseCache {
             } else {
                 0
             };
+            let pending = lease.refilling_until.is_some_and(|until| sent < until);
+            if asked == 1 && pending {
+                // A one-unit answer while a lease is on its way: it spent
+                // only its own unit, and the lease will reset the rest.
+                lease.full_at = full_at.max(lease.full_at);
+                return;
+            }
+            let left = (carried + taken - 1).min(self.most);
             *lease = Lease {
                 policy,
-                left: (carried + taken - 1).min(self.most),
-                granted: taken,
+                left,
+                granted: left + 1,
                 expires: sent + LEASE_LIFETIME,
                 full_at: full_at.max(lease.full_at),
+                refilling_until: None,
             };
             return;
         }
@@ -148,6 +218,7 @@ impl LeaseCache {
                 granted: taken,
                 expires: sent + LEASE_LIFETIME,
                 full_at,
+                refilling_until: None,
             },
         );
     }
@@ -161,6 +232,17 @@ impl LeaseCache {
     }
 }
 
+/// The decision for a leased unit spent at `now`, `left` units still held,
+/// the bucket full at `full_at` with every leased unit counted: reported as
+/// if the units still held here were not spent.
+fn leased_decision(gcra: &Gcra, left: u32, full_at: Instant, now: Instant) -> Decision {
+    let ahead = u64::try_from(full_at.saturating_duration_since(now).as_micros())
+        .unwrap_or(u64::MAX)
+        .saturating_sub(u64::from(left).saturating_mul(gcra.t_us))
+        .max(gcra.t_us);
+    gcra.allowed(ahead)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,38 +253,38 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_bucket_grows_its_lease_and_spends_it_locally() {
+    fn a_busy_bucket_is_topped_up_before_it_runs_dry() {
         let cache = LeaseCache::new(16);
-        let g = gcra(6000); // t = 10 ms, capacity 6000
+        let g = gcra(6000); // t = 10 ms, capacity 6000: leases up to 16
         let now = Instant::now();
-        assert_eq!(cache.take("b", &g, now), Err(1));
-        cache.granted("b", &g, now, 1, g.t_us);
-        // Used up within its lifetime: twice as many, then twice again.
-        assert_eq!(cache.take("b", &g, now), Err(2));
-        cache.granted("b", &g, now, 2, 3 * g.t_us);
-        let d = cache.take("b", &g, now).unwrap();
-        assert_eq!(d.outcome, Outcome::Allowed);
-        assert_eq!(cache.take("b", &g, now), Err(4));
-        cache.granted("b", &g, now, 4, 7 * g.t_us);
-        for _ in 0..3 {
-            assert!(cache.take("b", &g, now).is_ok());
-        }
-        // Never more than `most`.
-        cache.granted("b", &g, now, 4, 11 * g.t_us);
-        assert_eq!(cache.take("b", &g, now).map(|_| ()), Ok(()));
-        let mut want = 0;
-        for _ in 0..10 {
+        let (mut local, mut asked) = (0, Vec::new());
+        for _ in 0..1000 {
             match cache.take("b", &g, now) {
-                Ok(_) => {}
-                Err(w) => want = w,
+                Ok(d) => {
+                    assert_eq!(d.outcome, Outcome::Allowed);
+                    local += 1;
+                }
+                // Redis grants what is asked (the bucket is far from empty).
+                Err(want) => {
+                    asked.push(want);
+                    cache.granted("b", &g, now, want, want, u64::from(want) * g.t_us);
+                }
             }
+            let held = cache.held.lock().unwrap()["b"].left;
+            assert!(held <= 16, "{held} units held");
         }
-        assert_eq!(want, 8);
-        cache.granted("b", &g, now, 100, 111 * g.t_us);
-        let spent = (0..200)
-            .take_while(|_| cache.take("b", &g, now).is_ok())
-            .count();
-        assert_eq!(spent, 16, "at most `most` units held");
+        assert_eq!(local + asked.len(), 1000);
+        // Grows 1, 2, then tops up to twice its size, up to 16 held.
+        assert_eq!(asked[..4], [1, 2, 4, 9]);
+        assert!(asked.iter().all(|w| *w <= 16), "{asked:?}");
+        assert!(
+            asked.len() <= 125,
+            "{} calls for 1000 requests",
+            asked.len()
+        );
+        // A grant beyond `most` is cut to `most`.
+        cache.granted("b", &g, now, 100, 100, 111 * g.t_us);
+        assert_eq!(cache.held.lock().unwrap()["b"].left, 16);
     }
 
     #[test]
@@ -210,7 +292,7 @@ mod tests {
         let cache = LeaseCache::new(64);
         let g = gcra(6000);
         let now = Instant::now();
-        cache.granted("b", &g, now, 10, 10 * g.t_us);
+        cache.granted("b", &g, now, 10, 10, 10 * g.t_us);
         for _ in 0..3 {
             assert!(cache.take("b", &g, now).is_ok());
         }
@@ -223,10 +305,62 @@ mod tests {
         let cache = LeaseCache::new(64);
         let g = gcra(8); // capacity 8: leases of at most 2
         let now = Instant::now();
-        cache.granted("b", &g, now, 2, 2 * g.t_us);
-        assert!(cache.take("b", &g, now).is_ok());
+        cache.granted("b", &g, now, 2, 2, 2 * g.t_us); // 1 held
+        // Half spent already: topped up to the cap of 2, no more.
         assert_eq!(cache.take("b", &g, now), Err(2));
+        assert!(cache.take("b", &g, now).is_ok());
+        assert_eq!(cache.take("b", &g, now), Err(1));
         assert_eq!(cache.take("b", &gcra(9), now), Err(1));
+    }
+
+    #[test]
+    fn while_a_top_up_is_on_its_way_the_bucket_spends_what_is_left_then_asks_one_at_a_time() {
+        let cache = LeaseCache::new(64);
+        let g = gcra(6000);
+        let now = Instant::now();
+        cache.granted("b", &g, now, 4, 4, 4 * g.t_us); // 3 held, lease of 4
+        assert!(cache.take("b", &g, now).is_ok()); // 2 held: half spent
+        assert_eq!(cache.take("b", &g, now), Err(7)); // top up to 8
+        // Other requests spend what is left, then go one unit at a time.
+        assert!(cache.take("b", &g, now).is_ok());
+        assert!(cache.take("b", &g, now).is_ok());
+        assert_eq!(cache.take("b", &g, now), Err(1));
+        cache.granted("b", &g, now, 1, 1, 7 * g.t_us);
+        assert_eq!(cache.take("b", &g, now), Err(1));
+        // The top-up arrives: 6 held beside its own request's unit.
+        cache.granted("b", &g, now, 7, 7, 14 * g.t_us);
+        assert_eq!(cache.held.lock().unwrap()["b"].left, 6);
+        // An answer that never comes does not block top-ups for long.
+        for _ in 0..3 {
+            assert!(cache.take("b", &g, now).is_ok());
+        }
+        let w = cache.take("b", &g, now).unwrap_err();
+        assert!(w > 1);
+        assert!(cache.take("b", &g, now).is_ok());
+        let later = now + REFILL_WAIT;
+        assert!(cache.take("b", &g, later).unwrap_err() > 1);
+    }
+
+    #[test]
+    fn take_now_spends_only_what_needs_no_call_and_changes_nothing_else() {
+        let cache = LeaseCache::new(64);
+        let g = gcra(6000);
+        let now = Instant::now();
+        assert!(cache.take_now("b", &g, now).is_none());
+        cache.granted("b", &g, now, 8, 8, 8 * g.t_us); // 7 held, lease of 8
+        for _ in 0..3 {
+            assert!(cache.take_now("b", &g, now).is_some());
+        }
+        // 4 held: half spent, a top-up is due: left to `take`, untouched.
+        assert!(cache.take_now("b", &g, now).is_none());
+        assert!(cache.take_now("b", &g, now).is_none());
+        assert_eq!(cache.take("b", &g, now), Err(13));
+        // While it travels, the rest is spent without waiting.
+        for _ in 0..4 {
+            assert!(cache.take_now("b", &g, now).is_some());
+        }
+        assert!(cache.take_now("b", &g, now).is_none());
+        assert!(cache.take_now("b", &g, now + LEASE_LIFETIME).is_none());
     }
 
     #[test]
@@ -235,7 +369,7 @@ mod tests {
         let g = gcra(60); // t = 1 s, capacity 60
         let now = Instant::now();
         // Ten units taken from a full bucket: tat 10 s ahead.
-        cache.granted("b", &g, now, 10, 10_000_000);
+        cache.granted("b", &g, now, 10, 10, 10_000_000);
         let d = cache.take("b", &g, now).unwrap();
         // Two used (the grant's own and this one): 58 remain.
         assert_eq!(d.remaining, 58);

@@ -568,11 +568,27 @@ impl RatePolicy {
         }
     }
 
-    /// [`check`](Self::check) without waiting, for the in-memory store;
-    /// `None` for Redis.
-    pub fn check_now<'k>(&self, key: impl Into<RateKeyValue<'k>>) -> Option<Decision> {
+    /// Whether [`check_now`](Self::check_now) may answer: always for the
+    /// in-memory store; for Redis, when the store leases and this policy
+    /// is not [exact](Self::exact).
+    pub fn answers_now(&self) -> bool {
         match &self.shared.backend {
+            Backend::Memory(_) => true,
+            #[cfg(feature = "redis")]
+            Backend::Redis(store, _) => store.leases() && !self.shared.exact,
+        }
+    }
+
+    /// [`check`](Self::check) without waiting: the in-memory store, or a
+    /// unit of a Redis lease (or a bucket known to be denied) when the
+    /// policy [answers now](Self::answers_now); `None` when Redis must be
+    /// asked (nothing was spent then).
+    pub fn check_now<'k>(&self, key: impl Into<RateKeyValue<'k>>) -> Option<Decision> {
+        let s = &self.shared;
+        match &s.backend {
             Backend::Memory(policy) => Some(policy.decide(key.into(), true)),
+            #[cfg(feature = "redis")]
+            Backend::Redis(store, _) if !s.exact => store.decide_now(&s.scope, key.into(), &s.gcra),
             #[cfg(feature = "redis")]
             Backend::Redis(..) => None,
         }

@@ -413,6 +413,35 @@ impl RedisStore {
         Some(local.policy(gcra.shared_by(self.inner.instances), scope))
     }
 
+    /// Whether decisions of non-exact policies may be answered without
+    /// waiting, from a lease ([`RedisStore::decide_now`]).
+    pub(crate) fn leases(&self) -> bool {
+        self.inner.lease.is_some()
+    }
+
+    /// A decision without waiting: a unit of the bucket's lease, or a
+    /// bucket known to be denied; `None` when Redis must be asked (nothing
+    /// was spent then).
+    pub(crate) fn decide_now(
+        &self,
+        scope: &str,
+        key: RateKeyValue<'_>,
+        gcra: &Gcra,
+    ) -> Option<Decision> {
+        let inner = &*self.inner;
+        let lease = inner.lease.as_ref()?;
+        let bucket = key.redis_key(&inner.prefix, scope);
+        let now = Instant::now();
+        if let Some(decision) = inner
+            .deny
+            .as_ref()
+            .and_then(|d| d.check(&bucket, gcra, now))
+        {
+            return Some(decision);
+        }
+        lease.take_now(&bucket, gcra, now)
+    }
+
     /// Spend one unit (`spend`) or look, for `key` in `scope`; `exact`
     /// policies never lease.
     pub(crate) async fn decide(
@@ -471,6 +500,7 @@ impl RedisStore {
                         &bucket,
                         gcra,
                         sent,
+                        want,
                         u32::try_from(taken).unwrap_or(0),
                         ahead,
                     );

@@ -268,3 +268,90 @@ async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_serv
     assert!(ready, "/readyz never reported Redis up again");
     assert_eq!(status(format!("{base}/status")).await, 200);
 }
+
+/// Issue 26, item 3, through the whole pipeline: a Redis quota with leases
+/// decides most requests on the no-waiting path. Admissions stay within the
+/// quota (a single instance strands at most its lease), every admitted
+/// answer carries the RateLimit fields, and a failed credential, which needs
+/// the shared lockout and so goes down the waiting path, is counted once:
+/// with a lockout of 3 failures, the first two bad tokens get 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leased_quota_through_the_pipeline_admits_within_it_and_counts_failures_once() {
+    let Some(url) = rate_support::redis_url("leased_pipeline").await else {
+        return;
+    };
+    const LEASED_SPEC: &str = r#"
+openapi: 3.0.3
+info: { title: Leased test, version: "1" }
+x-rampart:
+  roles: [admin]
+security:
+  - bearerAuth: []
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }
+paths:
+  /pets:
+    get:
+      operationId: listPetsLeased
+      x-rampart: { roles: [admin], rate: 20/hour }
+      responses: { "200": { description: ok } }
+"#;
+    let limiter = RateLimiter::redis(
+        RedisConfig::new(&url)
+            .key_prefix(rate_support::unique_prefix("leased-pipeline"))
+            .lease(4),
+    )
+    .await
+    .unwrap();
+    let model = model_of(LEASED_SPEC);
+    let mut config = hs_config();
+    config.lockout.after = Some("3/15min".into());
+    let security = Security::builder()
+        .model(&model)
+        .config(config)
+        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .rate_limiter(limiter.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let token = hs256(&claims("leased-user", &["admin"]));
+    let mut admitted = 0;
+    for _ in 0..30 {
+        let answer = client()
+            .get(format!("{base}/pets"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        match answer.status().as_u16() {
+            200 => {
+                admitted += 1;
+                assert!(answer.headers().contains_key("ratelimit"), "{answer:?}");
+            }
+            429 => assert!(answer.headers().contains_key("retry-after")),
+            other => panic!("status {other}"),
+        }
+    }
+    assert!((16..=20).contains(&admitted), "{admitted} admitted of 20");
+    assert!(
+        limiter.store_calls() < 20,
+        "{} calls to Redis for 30 leased decisions",
+        limiter.store_calls()
+    );
+
+    let (signed, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signed}.{}", "A".repeat(43));
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let answer = client()
+            .get(format!("{base}/pets"))
+            .bearer_auth(&forged)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(answer.status().as_u16());
+    }
+    assert_eq!(statuses[..2], [401, 401], "{statuses:?}");
+    assert_eq!(statuses[3], 429, "{statuses:?}");
+}
