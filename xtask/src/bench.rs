@@ -163,7 +163,7 @@ pub(crate) struct Args {
 }
 
 /// Units per lease of the `jwt-rate-redis-lease` scenario.
-const BENCH_LEASE: u32 = 64;
+const BENCH_LEASE: u32 = 256;
 
 /// What a scenario serves and sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,7 +262,7 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "jwt-rate-redis-lease",
-        what: "JWT + role + Redis rate limit with leases of 64 units (RAMPART_RATE_LEASE=64; never trips)",
+        what: "JWT + role + Redis rate limit with leases of 256 units (RAMPART_RATE_LEASE=256; never trips)",
         kind: Kind::JwtRateRedisLease,
     },
     Scenario {
