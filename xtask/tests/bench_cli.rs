@@ -16,10 +16,13 @@ const SCENARIOS: &[&str] = &[
     "api-key",
     "jwt-rate-memory",
     "jwt-rate-redis",
+    "jwt-rate-redis-lease",
     "jwt-rate-redis-2",
     "jwt-rate-memory-hot",
     "jwt-rate-redis-hot",
     "validated-json",
+    "api-key-flood-sqlite",
+    "api-key-flood-redis",
     "recursive-one-of",
 ];
 
@@ -74,7 +77,10 @@ fn bench_reports_every_scenario_with_only_expected_responses() {
         let name = row["scenario"].as_str().unwrap();
         if let Some(reason) = row.get("skipped") {
             // Only the Redis scenarios may be skipped, and only for want of Redis.
-            assert!(name.starts_with("jwt-rate-redis"), "{row}");
+            assert!(
+                name.starts_with("jwt-rate-redis") || name == "api-key-flood-redis",
+                "{row}"
+            );
             assert_eq!(reason, "redis unreachable", "{row}");
             continue;
         }
@@ -94,6 +100,12 @@ fn bench_reports_every_scenario_with_only_expected_responses() {
         assert_eq!(row["errors"].as_u64(), Some(0), "{row}");
         assert!(row["p50_us"].as_u64().is_some(), "{row}");
         assert!(row["p99_us"].as_u64().is_some(), "{row}");
+        if name.starts_with("api-key-flood") {
+            // The flood was sent and answered, and is reported.
+            let note = row["note"].as_str().expect("the flood's line");
+            assert!(note.contains("requests with random keys"), "{row}");
+            assert!(note.contains("401:"), "unknown keys are refused: {row}");
+        }
     }
     if name_skipped(&rows, "jwt-rate-redis") && std::env::var("CI").as_deref() == Ok("true") {
         panic!("Redis is required under CI=true (REDIS_URL or redis://127.0.0.1:6379)");
