@@ -84,10 +84,10 @@ pub(crate) struct KeyLookup {
     clock: SharedClock,
     unknown_ttl: Duration,
     /// Unknown ids and until when (on the monotonic clock) they are known to be unknown.
-    unknown: Mutex<HashMap<String, Duration>>,
+    unknown: ExpiringIds,
     /// Ids the store answered with a key, and until when they keep the
     /// `known_permits` lane.
-    known: Mutex<HashMap<String, Duration>>,
+    known: ExpiringIds,
     /// The lookup in flight for each id.
     inflight: Mutex<HashMap<String, Arc<OnceCell<Answer>>>>,
     permits: Semaphore,
@@ -109,8 +109,8 @@ impl KeyLookup {
             store,
             clock,
             unknown_ttl: limits.unknown_ttl,
-            unknown: Mutex::new(HashMap::new()),
-            known: Mutex::new(HashMap::new()),
+            unknown: ExpiringIds::new(UNKNOWN_CAPACITY),
+            known: ExpiringIds::new(KNOWN_CAPACITY),
             inflight: Mutex::new(HashMap::new()),
             permits: Semaphore::new(limits.max_lookups.max(1)),
             known_permits: Semaphore::new(limits.max_lookups.max(1)),
@@ -187,51 +187,59 @@ impl KeyLookup {
     }
 
     fn known_unknown(&self, id: &str) -> bool {
-        if self.unknown_ttl.is_zero() {
-            return false;
-        }
-        let unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-        unknown
-            .get(id)
-            .is_some_and(|until| *until > self.clock.monotonic())
+        !self.unknown_ttl.is_zero() && self.unknown.holds(id, self.clock.monotonic())
     }
 
     fn is_known(&self, id: &str) -> bool {
-        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        known
-            .get(id)
-            .is_some_and(|until| *until > self.clock.monotonic())
+        self.known.holds(id, self.clock.monotonic())
     }
 
     /// `id` was found: it gets its own lane for [`KNOWN_TTL`]. The key it
     /// named may still be revoked or mistyped: every lookup asks the store.
     fn remember_known(&self, id: &str) {
-        let now = self.clock.monotonic();
-        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        if known.len() >= KNOWN_CAPACITY && !known.contains_key(id) {
-            known.retain(|_, until| *until > now);
-            if known.len() >= KNOWN_CAPACITY {
-                return;
-            }
-        }
-        known.insert(id.to_owned(), now + KNOWN_TTL);
+        self.known.insert(id, self.clock.monotonic(), KNOWN_TTL);
     }
 
     fn remember_unknown(&self, id: &str) {
-        if self.unknown_ttl.is_zero() {
-            return;
+        if !self.unknown_ttl.is_zero() {
+            self.unknown
+                .insert(id, self.clock.monotonic(), self.unknown_ttl);
         }
-        let now = self.clock.monotonic();
-        let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
-        if unknown.len() >= UNKNOWN_CAPACITY {
-            unknown.retain(|_, until| *until > now);
-            if unknown.len() >= UNKNOWN_CAPACITY {
-                // Full of live entries (a flood of random ids, which this
-                // cache cannot help with anyway): the newest is not kept.
+    }
+}
+
+/// Ids remembered until a time on the monotonic clock, at most `capacity`.
+struct ExpiringIds {
+    capacity: usize,
+    until: Mutex<HashMap<String, Duration>>,
+}
+
+impl ExpiringIds {
+    fn new(capacity: usize) -> Self {
+        ExpiringIds {
+            capacity,
+            until: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `id` is remembered at `now`.
+    fn holds(&self, id: &str, now: Duration) -> bool {
+        let until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        until.get(id).is_some_and(|until| *until > now)
+    }
+
+    /// Remember `id` for `ttl` from `now`. When full, expired ids are swept;
+    /// still full of live ones (a flood of random ids, which no cache can
+    /// help with), a new id is not kept.
+    fn insert(&self, id: &str, now: Duration, ttl: Duration) {
+        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if until.len() >= self.capacity && !until.contains_key(id) {
+            until.retain(|_, u| *u > now);
+            if until.len() >= self.capacity {
                 return;
             }
         }
-        unknown.insert(id.to_owned(), now + self.unknown_ttl);
+        until.insert(id.to_owned(), now + ttl);
     }
 }
 

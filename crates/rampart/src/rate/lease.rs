@@ -92,16 +92,9 @@ impl LeaseCache {
         let pending = lease.refilling_until.is_some_and(|until| now < until);
         let cap = self.cap(gcra);
         if live && lease.left > 0 {
-            // Half spent within its lifetime: busy. This request tops the
-            // lease up (to twice its size, within the cap) while the
-            // bucket's other requests spend what is left.
-            if !pending && lease.left <= lease.granted / 2 {
-                let target = lease.granted.saturating_mul(2).min(cap);
-                let want = (target + 1).saturating_sub(lease.left);
-                if want > 1 {
-                    lease.refilling_until = Some(now + REFILL_WAIT);
-                    return Err(want);
-                }
+            if let Some(want) = self.top_up(lease, gcra, now) {
+                lease.refilling_until = Some(now + REFILL_WAIT);
+                return Err(want);
             }
             lease.left -= 1;
             let (left, full_at) = (lease.left, lease.full_at);
@@ -133,14 +126,10 @@ impl LeaseCache {
     pub(crate) fn take_now(&self, bucket: &str, gcra: &Gcra, now: Instant) -> Option<Decision> {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         let lease = held.get_mut(bucket)?;
-        let pending = lease.refilling_until.is_some_and(|until| now < until);
-        let due = !pending
-            && lease.left <= lease.granted / 2
-            && lease.granted.saturating_mul(2).min(self.cap(gcra)) > lease.left;
         if lease.policy != (gcra.t_us, gcra.tau_us)
             || now >= lease.expires
             || lease.left == 0
-            || due
+            || self.top_up(lease, gcra, now).is_some()
         {
             return None;
         }
@@ -221,6 +210,20 @@ impl LeaseCache {
                 refilling_until: None,
             },
         );
+    }
+
+    /// The units to ask for when a live lease with units left is due for a
+    /// top-up: half spent within its lifetime (busy) and none on its way.
+    /// The request that finds it so tops it up to twice its size (within
+    /// the cap) while the bucket's other requests spend what is left.
+    fn top_up(&self, lease: &Lease, gcra: &Gcra, now: Instant) -> Option<u32> {
+        let pending = lease.refilling_until.is_some_and(|until| now < until);
+        if pending || lease.left > lease.granted / 2 {
+            return None;
+        }
+        let target = lease.granted.saturating_mul(2).min(self.cap(gcra));
+        let want = (target + 1).saturating_sub(lease.left);
+        (want > 1).then_some(want)
     }
 
     /// The most units one lease of `gcra`'s buckets takes: `most`, and at

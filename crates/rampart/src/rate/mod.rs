@@ -487,6 +487,19 @@ impl RatePolicy {
     /// `scope`, e.g. the operation id when several routes share the `default`
     /// policy but must not share a bucket.
     pub fn scoped(&self, scope: &str) -> RatePolicy {
+        self.with(scope, self.shared.exact)
+    }
+
+    /// The same policy, decided exactly: never from a lease of the Redis
+    /// store (`lease` setting), so no instance admits beyond the quota even
+    /// briefly. For login-like operations and anything whose quota is a
+    /// hard limit; the in-memory store is always exact.
+    pub fn exact(&self) -> RatePolicy {
+        self.with(&self.shared.scope, true)
+    }
+
+    /// This policy counting under `scope`, leased or not.
+    fn with(&self, scope: &str, exact: bool) -> RatePolicy {
         let s = &self.shared;
         RatePolicy {
             shared: Arc::new(PolicyShared {
@@ -497,27 +510,7 @@ impl RatePolicy {
                 gcra: s.gcra,
                 policy_header: s.policy_header.clone(),
                 backend: s.limiter.backend(s.gcra, scope),
-                exact: s.exact,
-            }),
-        }
-    }
-
-    /// The same policy, decided exactly: never from a lease of the Redis
-    /// store (`lease` setting), so no instance admits beyond the quota even
-    /// briefly. For login-like operations and anything whose quota is a
-    /// hard limit; the in-memory store is always exact.
-    pub fn exact(&self) -> RatePolicy {
-        let s = &self.shared;
-        RatePolicy {
-            shared: Arc::new(PolicyShared {
-                limiter: s.limiter.clone(),
-                name: s.name.clone(),
-                scope: s.scope.clone(),
-                rate: s.rate,
-                gcra: s.gcra,
-                policy_header: s.policy_header.clone(),
-                backend: s.limiter.backend(s.gcra, &s.scope),
-                exact: true,
+                exact,
             }),
         }
     }
