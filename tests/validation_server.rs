@@ -41,9 +41,7 @@ impl ValidationApi for Echo {
 }
 
 async fn start() -> (Serving, String) {
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/validation.yaml");
-    let (model, _, _) = rampart_spec::load_file(spec).into_result().unwrap();
-    let security = Security::builder().model(&model).build().unwrap();
+    let security = Security::builder().api(&API).build().unwrap();
     let app = api::router(Echo, security);
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let serving = serve(app, ServeConfig::new(addr)).await.unwrap();

@@ -473,7 +473,7 @@ impl Fixture {
         store: Arc<dyn rampart::auth::KeyStore>,
     ) -> Result<Security> {
         Security::builder()
-            .model(&self.model)
+            .api(&self.model.descriptor())
             .jwt_hs256("bearerAuth", self.secret.as_bytes().to_vec())
             .issuer(ISSUER)
             .audience(AUDIENCE)

@@ -655,7 +655,7 @@ async fn run() -> Result<(), String> {{
     }};
     let mock = std::env::var("RAMPART_SERVE_MOCK").is_ok_and(|v| v == "1");
     let (model, _files, _warnings) = rampart_spec::load_file(&spec).into_result()?;
-    let security = rampart::Security::load(&model)
+    let security = rampart::Security::load(&model.descriptor())
         .await
         .map_err(|e| e.to_string())?;
     let router = if mock {{

@@ -564,7 +564,7 @@ async fn rampart_server(
     config.lockout.after = Some("100/15min".into());
     config.public_origin = public_origin.map(str::to_owned);
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));

@@ -21,7 +21,6 @@ pub mod enforce;
 pub mod mock;
 mod names;
 mod operations;
-mod policy;
 mod routes;
 mod shape;
 mod types;
@@ -33,7 +32,18 @@ use quote::{format_ident, quote};
 use rampart_spec::ApiModel;
 
 pub use builder::{Builder, CrateOptions, GenerateError, generate_crate, generate_crate_with};
-pub use policy::policy_tokens;
+pub use rampart_api::tokens::policy_tokens;
+
+/// `text` as a raw string literal (`r#"..."#`, with as many `#` as it needs).
+fn descriptor_literal(text: &str) -> proc_macro2::Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .expect("a raw string literal with enough `#` always parses")
+}
 
 /// Generates Rust for one spec.
 pub struct Generator<'a> {
@@ -117,6 +127,7 @@ impl<'a> Generator<'a> {
         let version = model.version();
         let trait_ident = format_ident!("{}", trait_name);
         let _ = &trait_ident;
+        let descriptor = descriptor_literal(&model.descriptor().to_json());
         let tokens = quote! {
             use ::validator::Validate as _;
 
@@ -124,12 +135,22 @@ impl<'a> Generator<'a> {
             pub const TITLE: &str = #title;
             /// The spec's `info.version`, sent as `X-API-Version`.
             pub const VERSION: &str = #version;
+            /// Everything the runtime enforces and serves for this API
+            /// (policies, schemes, roles, CORS, endpoints, fields to redact,
+            /// the served document), compiled in: `Security::load(&API)`.
+            /// The spec file is not needed at run time.
+            pub static API: ::std::sync::LazyLock<::rampart::ApiDescriptor> =
+                ::std::sync::LazyLock::new(|| ::rampart::ApiDescriptor::embedded(API_DESCRIPTOR));
 
             #(#patterns)*
 
             #(#items)*
 
             #operations
+
+            /// [`API`] as the JSON it is read from (`rampart_spec`'s
+            /// `ApiModel::descriptor()`, written when generated).
+            const API_DESCRIPTOR: &str = #descriptor;
         };
         let _ = &self.source;
         let errors = enforce::unenforceable(&model.root);

@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use crate::mock::{MockResponse, MockStatus};
 use crate::names::{Namer, camel, doc, snake};
-use crate::policy::policy_tokens;
 use crate::routes::RouteTable;
 use crate::types::{SRef, TypeSpace};
+use rampart_api::tokens::policy_tokens;
 
 /// What one operation's generated pieces are called and take.
 pub(crate) struct OpPlan {

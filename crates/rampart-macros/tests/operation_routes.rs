@@ -86,7 +86,7 @@ async fn the_spec_policy_is_enforced_over_a_socket() {
     .unwrap()
     .0;
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .jwt_hs256("bearerAuth", SECRET.as_bytes().to_vec())
         .jwt_hs256("oauth2", SECRET.as_bytes().to_vec())
         .issuer("https://issuer.test")

@@ -33,21 +33,19 @@
 //! ```
 
 pub mod annotations;
+mod descriptor;
 pub mod diagnostic;
 pub mod dialect;
 pub mod endpoints;
-pub mod grammar;
 pub mod lint;
 mod load;
 pub mod model;
 pub mod node;
-pub mod policy;
 mod refs;
 pub mod resolve;
 pub mod schemas;
 pub mod source;
 pub mod spanned;
-pub mod suggest;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
@@ -61,4 +59,8 @@ pub use policy::{
     ANY_SCHEME, CorsOrigins, CorsPolicy, Deprecation, DpopMode, OperationPolicy, RateKey, Replay,
     SchemeRequirement, SecurityRequirement,
 };
+pub use rampart_api::{ApiDescriptor, OperationDescriptor, SchemeDescriptor};
+/// The data rampart enforces ([`rampart_api`]), re-exported where the
+/// spec front end has always offered it.
+pub use rampart_api::{grammar, policy, suggest};
 pub use source::{Location, SourceFiles, Span};

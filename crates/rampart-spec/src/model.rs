@@ -18,6 +18,7 @@ use crate::source::Span;
 use crate::suggest::did_you_mean;
 
 pub use crate::dialect::METHODS;
+pub use rampart_api::scheme::{ApiKeyLocation, SecuritySchemeKind};
 
 /// A loaded, checked spec.
 #[derive(Debug, Clone)]
@@ -44,75 +45,6 @@ pub struct ApiModel {
     pub scheme_annotations: Vec<(String, SchemeAnnotations)>,
     /// Every operation, in document order.
     pub operations: Vec<Operation>,
-}
-
-/// What a security scheme asks of a caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecuritySchemeKind {
-    /// `type: http, scheme: bearer` (a JWT unless `bearerFormat` says otherwise).
-    Bearer {
-        /// `bearerFormat`, e.g. `JWT`.
-        format: Option<String>,
-    },
-    /// `type: http, scheme: basic`.
-    Basic,
-    /// `type: http, scheme: dpop`: DPoP-bound JWT access tokens (RFC 9449),
-    /// sent as `Authorization: DPoP <token>` with a `DPoP` proof header.
-    Dpop,
-    /// `type: mutualTLS` (OpenAPI 3.1): the client authenticates with a TLS
-    /// certificate. Loads and is reported; serving an operation that
-    /// requires it is refused at startup.
-    MutualTls,
-    /// Another `type: http` scheme (digest, negotiate, ...).
-    OtherHttp {
-        /// The scheme name.
-        scheme: String,
-    },
-    /// `type: apiKey`.
-    ApiKey {
-        /// Header, query or cookie name.
-        name: String,
-        /// Where it is sent.
-        location: ApiKeyLocation,
-    },
-    /// `type: oauth2`: bearer access tokens carrying scopes.
-    OAuth2 {
-        /// Every scope declared by any flow.
-        scopes: Vec<String>,
-    },
-    /// `type: openIdConnect`: bearer ID/access tokens.
-    OpenIdConnect {
-        /// The discovery URL.
-        url: String,
-    },
-}
-
-impl SecuritySchemeKind {
-    /// Whether rampart verifies this scheme's credentials as JWTs: an http
-    /// bearer scheme (unless `bearerFormat` names another format), oauth2
-    /// and openIdConnect.
-    pub fn is_jwt(&self) -> bool {
-        match self {
-            SecuritySchemeKind::Bearer { format } => format
-                .as_deref()
-                .is_none_or(|f| f.eq_ignore_ascii_case("jwt")),
-            SecuritySchemeKind::OAuth2 { .. }
-            | SecuritySchemeKind::OpenIdConnect { .. }
-            | SecuritySchemeKind::Dpop => true,
-            _ => false,
-        }
-    }
-}
-
-/// Where an API key travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiKeyLocation {
-    /// A request header.
-    Header,
-    /// The query string (refused by the runtime).
-    Query,
-    /// A cookie (refused by the runtime).
-    Cookie,
 }
 
 /// One operation.

@@ -5,7 +5,7 @@
 //! An operation's `roles` are alternatives (any one suffices); a scheme
 //! requirement's scopes must all be granted.
 
-use rampart_spec::grammar::RoleHierarchy;
+use rampart_api::grammar::RoleHierarchy;
 
 /// The roles an operation requires, precomputed at router build time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

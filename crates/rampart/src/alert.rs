@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rampart_spec::grammar::Rate;
+use rampart_api::grammar::Rate;
 use serde::Serialize;
 
 use crate::clock::SharedClock;
@@ -84,7 +84,7 @@ impl Alerts {
         webhook: Option<&str>,
     ) -> Result<Self, String> {
         let burst_text = burst.unwrap_or(DEFAULT_BURST);
-        let burst = rampart_spec::grammar::parse_rate(burst_text)
+        let burst = rampart_api::grammar::parse_rate(burst_text)
             .map_err(|e| format!("RAMPART_ALERT_BURST `{burst_text}`: {}", e.message))?;
         let webhook = match webhook {
             None => None,

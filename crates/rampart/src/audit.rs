@@ -16,8 +16,7 @@
 use std::fmt;
 
 use http::{HeaderMap, HeaderName};
-use openapiv3::{ReferenceOr, Schema, SchemaKind, StringFormat, Type, VariantOrUnknownOrEmpty};
-use rampart_spec::model::{ApiModel, SecuritySchemeKind};
+use rampart_api::ApiDescriptor;
 
 use crate::auth::lockout::LockTarget;
 use crate::net::ClientIp;
@@ -74,135 +73,23 @@ impl Default for Redactor {
     }
 }
 
-type BoxedSchema = ReferenceOr<Box<Schema>>;
-type Properties = indexmap::IndexMap<String, BoxedSchema>;
-
-fn is_sensitive_schema(schema: &Schema) -> bool {
-    let data = &schema.schema_data;
-    let password = match &schema.schema_kind {
-        SchemaKind::Type(Type::String(s)) => {
-            s.format == VariantOrUnknownOrEmpty::Item(StringFormat::Password)
-        }
-        SchemaKind::Any(any) => any.format.as_deref() == Some("password"),
-        _ => false,
-    };
-    data.write_only
-        || password
-        || data.extensions.get("x-rampart-sensitive") == Some(&serde_json::Value::Bool(true))
-}
-
 impl Redactor {
     /// The defaults only.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The defaults plus everything the spec marks secret.
-    pub fn from_model(model: &ApiModel) -> Self {
+    /// The defaults plus everything the spec marks secret (the
+    /// descriptor's sensitive fields and headers).
+    pub fn from_api(api: &ApiDescriptor) -> Self {
         let mut r = Self::default();
-        for (_, scheme) in &model.schemes {
-            if let SecuritySchemeKind::ApiKey { name, .. } = scheme {
-                r.add_header(name);
-                r.add_field(name);
-            }
+        for header in &api.sensitive_headers {
+            r.add_header(header);
         }
-        let spec = &model.openapi;
-        if let Some(components) = &spec.components {
-            for schema in components.schemas.values() {
-                if let ReferenceOr::Item(schema) = schema {
-                    r.walk(model, schema, 0);
-                }
-            }
-        }
-        for op in &model.operations {
-            for p in &op.parameters {
-                let data = p.parameter_data_ref();
-                let sensitive = data.extensions.get("x-rampart-sensitive")
-                    == Some(&serde_json::Value::Bool(true))
-                    || model
-                        .parameter_schema(p)
-                        .and_then(|s| rampart_spec::resolve::resolve(spec, s))
-                        .is_some_and(is_sensitive_schema);
-                if sensitive {
-                    r.add_field(&data.name);
-                    if matches!(p, openapiv3::Parameter::Header { .. }) {
-                        r.add_header(&data.name);
-                    }
-                }
-            }
-            let bodies = op
-                .operation
-                .request_body
-                .as_ref()
-                .and_then(|b| rampart_spec::resolve::resolve(spec, b))
-                .into_iter()
-                .flat_map(|b| b.content.values());
-            let responses = op
-                .operation
-                .responses
-                .responses
-                .values()
-                .filter_map(|r| rampart_spec::resolve::resolve(spec, r))
-                .flat_map(|r| r.content.values());
-            for media in bodies.chain(responses) {
-                if let Some(ReferenceOr::Item(schema)) = &media.schema {
-                    r.walk(model, schema, 0);
-                }
-            }
+        for field in &api.sensitive_fields {
+            r.add_field(field);
         }
         r
-    }
-
-    fn walk(&mut self, model: &ApiModel, schema: &Schema, depth: usize) {
-        if depth > 32 {
-            return;
-        }
-        let spec = &model.openapi;
-        let visit_boxed = |r: &mut Self, item: &ReferenceOr<Box<Schema>>| {
-            if let ReferenceOr::Item(s) = item {
-                r.walk(model, s, depth + 1);
-            }
-        };
-        let (properties, items, subs): (
-            Option<&Properties>,
-            Option<&BoxedSchema>,
-            Vec<&ReferenceOr<Schema>>,
-        ) = match &schema.schema_kind {
-            SchemaKind::Type(Type::Object(o)) => (Some(&o.properties), None, Vec::new()),
-            SchemaKind::Type(Type::Array(a)) => (None, a.items.as_ref(), Vec::new()),
-            SchemaKind::OneOf { one_of: v }
-            | SchemaKind::AllOf { all_of: v }
-            | SchemaKind::AnyOf { any_of: v } => (None, None, v.iter().collect()),
-            SchemaKind::Not { not } => (None, None, vec![not.as_ref()]),
-            SchemaKind::Any(any) => (
-                Some(&any.properties),
-                any.items.as_ref(),
-                any.one_of
-                    .iter()
-                    .chain(&any.all_of)
-                    .chain(&any.any_of)
-                    .chain(any.not.as_deref())
-                    .collect(),
-            ),
-            _ => (None, None, Vec::new()),
-        };
-        if let Some(properties) = properties {
-            for (name, prop) in properties {
-                if rampart_spec::resolve::resolve_boxed(spec, prop).is_some_and(is_sensitive_schema)
-                {
-                    self.add_field(name);
-                }
-                visit_boxed(self, prop);
-            }
-        }
-        if let Some(items) = items {
-            visit_boxed(self, items);
-        }
-        for sub in subs {
-            if let ReferenceOr::Item(s) = sub {
-                self.walk(model, s, depth + 1);
-            }
-        }
     }
 
     /// Treat header `name` as secret.

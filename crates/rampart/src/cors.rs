@@ -5,7 +5,7 @@
 //!   policy says `public: true`; the spec loader reports both, and
 //!   [`layer`] refuses them again for hand-written policies.
 //! - Allowed methods and request headers come from the spec's operations and
-//!   security schemes (see [`crate::harden::ApiInfo::from_model`]), plus the
+//!   security schemes (see [`crate::harden::ApiInfo::from_api`]), plus the
 //!   policy's `headers`.
 //! - A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
 //!   is answered here, before authentication: `204` with the `Access-Control-Allow-*`
@@ -29,7 +29,7 @@ use tower::{Layer, Service};
 
 use crate::error::ConfigError;
 use crate::problem::Problem;
-use rampart_spec::policy::{CorsOrigins, CorsPolicy};
+use rampart_api::policy::{CorsOrigins, CorsPolicy};
 
 /// Response headers rampart itself sends that scripts may read, exposed in
 /// addition to the policy's `expose-headers`.

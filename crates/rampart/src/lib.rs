@@ -93,11 +93,14 @@ pub use security::{Security, SecurityBuilder};
 
 pub use principal::{AuthMethod, Principal};
 pub use problem::{FieldError, Problem};
-pub use rampart_spec::grammar::{
+pub use rampart_api::endpoints::Endpoints;
+pub use rampart_api::grammar::{
     Rate, RoleHierarchy, parse_instant, parse_rate, parse_role, parse_size,
 };
-pub use rampart_spec::policy::{
+pub use rampart_api::policy::{
     ANY_SCHEME, CorsOrigins, CorsPolicy, DEFAULT_BODY_LIMIT, Deprecation, DpopMode,
     OperationPolicy, RateKey, Replay, SchemeRequirement, SecurityRequirement,
 };
+pub use rampart_api::scheme::{ApiKeyLocation, SchemeSettings, SecuritySchemeKind};
+pub use rampart_api::{ApiDescriptor, OperationDescriptor, SchemeDescriptor};
 pub use rate::{Decision, RateLimitLayer, RateLimiter, RatePolicy, TrustedProxies};

@@ -73,7 +73,7 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
-            body_limit: rampart_spec::policy::DEFAULT_BODY_LIMIT,
+            body_limit: rampart_api::policy::DEFAULT_BODY_LIMIT,
             request_timeout_ms: 30_000,
             timeout_status: 408,
             max_headers: 64,
@@ -151,7 +151,7 @@ enum SizeText {
 fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match SizeText::deserialize(d)? {
         SizeText::Bytes(n) => Ok(n),
-        SizeText::Text(t) => rampart_spec::grammar::parse_size(&t)
+        SizeText::Text(t) => rampart_api::grammar::parse_size(&t)
             .map_err(|e| serde::de::Error::custom(format!("{} ({})", e.message, e.help))),
     }
 }

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use http::HeaderValue;
-use rampart_spec::grammar::RoleHierarchy;
-use rampart_spec::policy::{
+use rampart_api::grammar::RoleHierarchy;
+use rampart_api::policy::{
     ANY_SCHEME, DpopMode, OperationPolicy, Replay, SchemeRequirement, SecurityRequirement,
 };
 
@@ -101,7 +101,7 @@ pub(crate) struct RoutePlan {
     pub(crate) invalid_key: Box<[HeaderValue]>,
     /// The operation's quota, prebuilt (policy header values included).
     pub(crate) rate: Option<RatePolicy>,
-    pub(crate) rate_key: rampart_spec::policy::RateKey,
+    pub(crate) rate_key: rampart_api::policy::RateKey,
     /// Deprecation headers, prebuilt, and the sunset check.
     pub(crate) deprecated: Option<DeprecatedOperation>,
     pub(crate) body_limit: Option<u64>,

@@ -23,7 +23,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use axum::extract::Request;
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
-use rampart_spec::policy::OperationPolicy;
+use rampart_api::policy::OperationPolicy;
 use tower::{Layer, ServiceExt};
 
 use crate::pipeline::GuardLayer;

@@ -1,5 +1,5 @@
 //! `Security`: the runtime's security configuration and shared state, built
-//! once from the spec's [`ApiModel`] and a [`SecurityConfig`] (or by hand with
+//! once from the API's [`ApiDescriptor`] and a [`SecurityConfig`] (or by hand with
 //! [`Security::builder`]), refusing to start with a message saying what to fix.
 //! A cheap-clone handle: [`Security::guard`] makes the per-route pipeline layer.
 
@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use http::HeaderName;
-use rampart_spec::grammar::RoleHierarchy;
-use rampart_spec::model::{ApiKeyLocation, ApiModel, SecuritySchemeKind};
-use rampart_spec::policy::OperationPolicy;
+use rampart_api::ApiDescriptor;
+use rampart_api::grammar::RoleHierarchy;
+use rampart_api::policy::OperationPolicy;
+use rampart_api::scheme::{ApiKeyLocation, SecuritySchemeKind};
 
 use crate::audit::Redactor;
 use crate::auth::api_key::KeyStore;
@@ -29,7 +30,7 @@ use crate::pipeline::GuardLayer;
 use crate::plan::{SchemeAuth, SchemeEntry, State};
 use crate::rate::{ForwardedHeader, RateConfig, RateLimiter, TrustedProxies};
 use crate::version::DeprecationTracker;
-use rampart_spec::endpoints::Endpoints;
+use rampart_api::endpoints::Endpoints;
 
 /// Default `realm` of `WWW-Authenticate` challenges.
 pub const DEFAULT_REALM: &str = "api";
@@ -42,27 +43,27 @@ pub struct Security {
 }
 
 impl Security {
-    /// Build from the spec and a configuration.
-    pub fn from_model(model: &ApiModel, config: SecurityConfig) -> Result<Self, ConfigError> {
-        Self::builder().model(model).config(config).build()
+    /// Build from the API's descriptor and a configuration.
+    pub fn from_api(api: &ApiDescriptor, config: SecurityConfig) -> Result<Self, ConfigError> {
+        Self::builder().api(api).config(config).build()
     }
 
-    /// Build from the spec, `rampart.toml` and the environment.
-    pub fn from_env(model: &ApiModel) -> Result<Self, ConfigError> {
-        Self::from_model(model, SecurityConfig::load(None)?)
+    /// Build from the API's descriptor, `rampart.toml` and the environment.
+    pub fn from_env(api: &ApiDescriptor) -> Result<Self, ConfigError> {
+        Self::from_api(api, SecurityConfig::load(None)?)
     }
 
     /// Build from the spec, `rampart.toml` and the environment, including the
     /// rate-limit store: Redis when `REDIS_URL` (or `[rate] redis-url`) is set,
     /// else in memory. The one constructor a server's `main` needs.
-    pub async fn load(model: &ApiModel) -> Result<Self, ConfigError> {
-        Self::load_with(model, None, |name| std::env::var(name).ok()).await
+    pub async fn load(api: &ApiDescriptor) -> Result<Self, ConfigError> {
+        Self::load_with(api, None, |name| std::env::var(name).ok()).await
     }
 
     /// [`load`](Self::load) with an explicit configuration file and
     /// environment (for tests and embedding).
     pub async fn load_with(
-        model: &ApiModel,
+        api: &ApiDescriptor,
         path: Option<&std::path::Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
@@ -76,7 +77,7 @@ impl Security {
             )
         })?;
         Self::builder()
-            .model(model)
+            .api(api)
             .config(config)
             .harden(harden)
             .rate_limiter(limiter)
@@ -85,7 +86,7 @@ impl Security {
 
     /// Add the global layers (security headers, request ids, panics → 500,
     /// timeouts, CORS, `X-API-Version`, problem+json 404/405) to a router,
-    /// using the spec's version and CORS policy when built from a model. The
+    /// using the spec's version and CORS policy when built from a descriptor. The
     /// routes are mounted under the path of the spec's first server URL
     /// (`/v1` for `https://api.example.com/v1`), as clients will call them.
     pub fn harden(&self, router: axum::Router) -> axum::Router {
@@ -292,67 +293,57 @@ fn add_scheme(
 }
 
 impl SecurityBuilder {
-    /// Take roles, schemes, the schemes operations use, and the redactor from the spec.
-    pub fn model(mut self, model: &ApiModel) -> Self {
-        self.roles = Some(model.roles.clone());
-        for (name, kind) in &model.schemes {
-            add_scheme(&mut self.schemes, name, kind.clone());
-        }
-        for (name, annotations) in &model.scheme_annotations {
-            let list = |v: &[rampart_spec::annotations::Spanned<String>]| {
-                (!v.is_empty()).then(|| {
-                    crate::config::OneOrMany::Many(v.iter().map(|s| s.value.clone()).collect())
-                })
+    /// Take roles, schemes and their settings, the schemes operations use,
+    /// the redactor, CORS, endpoints and the served document from the API's
+    /// descriptor (the generated `API`, or `ApiModel::descriptor()`).
+    pub fn api(mut self, api: &ApiDescriptor) -> Self {
+        self.roles = Some(api.roles.clone());
+        for scheme in &api.schemes {
+            add_scheme(&mut self.schemes, &scheme.name, scheme.kind.clone());
+            let Some(annotations) = &scheme.settings else {
+                continue;
             };
+            let list =
+                |v: &[String]| (!v.is_empty()).then(|| crate::config::OneOrMany::Many(v.to_vec()));
             let settings = JwtConfig {
                 audience: list(&annotations.audience),
                 issuer: list(&annotations.issuer),
-                typ: annotations.typ.as_ref().map(|t| t.value.clone()),
-                dpop: annotations.dpop.as_ref().map(|d| d.value),
-                replay: annotations.replay.as_ref().map(|r| r.value),
-                client_id_subject: annotations.client_id_subject.as_ref().map(|c| c.value),
+                typ: annotations.typ.clone(),
+                dpop: annotations.dpop,
+                replay: annotations.replay,
+                client_id_subject: annotations.client_id_subject,
                 ..JwtConfig::default()
             };
-            self.spec_schemes.retain(|(n, _)| n != name);
-            self.spec_schemes.push((name.clone(), settings));
+            self.spec_schemes.retain(|(n, _)| n != &scheme.name);
+            self.spec_schemes.push((scheme.name.clone(), settings));
         }
-        for op in &model.operations {
+        for op in &api.operations {
             for name in op.policy.schemes() {
                 if !self.used.iter().any(|u| u == name) {
                     self.used.push(name.to_owned());
                 }
             }
         }
-        self.redactor = Some(Redactor::from_model(model));
-        self.api = Some(ApiInfo::from_model(model).map_err(|e| e.to_string()));
+        self.redactor = Some(Redactor::from_api(api));
+        self.api = Some(ApiInfo::from_api(api).map_err(|e| e.to_string()));
         if self.endpoints.is_none() {
-            self.endpoints = Some(
-                model
-                    .annotations
-                    .endpoints
-                    .as_ref()
-                    .map(|e| e.value.clone())
-                    .unwrap_or_default(),
-            );
+            self.endpoints = Some(api.endpoints.clone());
         }
         self.served = Some(ServedSpec {
-            document: match &model.written {
-                Some(written) => written.clone(),
-                None => serde_json::to_value(&model.openapi).unwrap_or_default(),
-            },
-            operations: model
+            document: api.document.clone(),
+            operations: api
                 .operations
                 .iter()
                 .map(|op| ServedOperation {
-                    path: op.path.clone(),
-                    method: op.method.clone(),
+                    path: op.policy.path.clone(),
+                    method: op.policy.method.to_ascii_lowercase(),
                     policy: op.policy.clone(),
-                    has_parameters: !op.parameters.is_empty(),
-                    has_body: op.operation.request_body.is_some(),
+                    has_parameters: op.has_parameters,
+                    has_body: op.has_body,
                 })
                 .collect(),
-            title: model.title().to_owned(),
-            version: model.version().to_owned(),
+            title: api.title.clone(),
+            version: api.version.clone(),
         });
         self
     }
@@ -384,7 +375,7 @@ impl SecurityBuilder {
     }
 
     /// The API's version, base path and CORS for [`Security::harden`]
-    /// (taken from the spec by [`model`](Self::model)).
+    /// (taken from the descriptor by [`api`](Self::api)).
     pub fn api_info(mut self, api: ApiInfo) -> Self {
         self.api = Some(Ok(api));
         self
@@ -675,7 +666,7 @@ impl SecurityBuilder {
             // A configured Redis that the limiter would silently not use.
             return Err(ConfigError::new(
                 "the configuration names a Redis for rate limits (REDIS_URL or `[rate] redis-url`), but this constructor cannot connect to it",
-                "build with `Security::load(&model).await` (it connects), or pass `.rate_limiter(RateLimiter::from_config(&config.rate).await?)` to the builder",
+                "build with `Security::load(&API).await` (it connects), or pass `.rate_limiter(RateLimiter::from_config(&config.rate).await?)` to the builder",
             ));
         }
         let limiter = self.limiter.map_or_else(
@@ -837,7 +828,7 @@ fn ops(
     }
     let base = inputs.base_path.trim_end_matches('/');
     for (key, path) in endpoints.paths() {
-        if let Some(error) = rampart_spec::endpoints::path_error(path) {
+        if let Some(error) = rampart_api::endpoints::path_error(path) {
             return Err(ConfigError::new(
                 format!("the `{key}` endpoint's path `{path}` {error}"),
                 format!("set x-rampart.endpoints.{key} to a path such as /{key}"),

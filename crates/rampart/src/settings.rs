@@ -3,8 +3,9 @@
 //! base path, CORS and credential headers, usually from the spec).
 
 use http::{HeaderName, Method};
-use rampart_spec::model::{ApiKeyLocation, ApiModel, SecuritySchemeKind};
-use rampart_spec::policy::CorsPolicy;
+use rampart_api::ApiDescriptor;
+use rampart_api::policy::CorsPolicy;
+use rampart_api::scheme::{ApiKeyLocation, SecuritySchemeKind};
 use serde::Deserialize;
 
 use crate::cors::{self, CorsLayer};
@@ -83,8 +84,8 @@ impl ApiInfo {
     /// operations' methods and the request headers they read (`Authorization`
     /// for HTTP/OAuth2/OpenID schemes, API-key headers, header parameters,
     /// `Content-Type` when a body is taken).
-    pub fn from_model(model: &ApiModel) -> Result<Self, ConfigError> {
-        let mut info = ApiInfo::new(model.version())?.with_base_path(model.base_path());
+    pub fn from_api(api: &ApiDescriptor) -> Result<Self, ConfigError> {
+        let mut info = ApiInfo::new(&api.version)?.with_base_path(&api.base_path);
         let mut methods: Vec<Method> = Vec::new();
         let mut headers: Vec<HeaderName> = Vec::new();
         let add = |list: &mut Vec<HeaderName>, name: &str| {
@@ -94,14 +95,15 @@ impl ApiInfo {
                 list.push(h);
             }
         };
-        for op in &model.operations {
-            if let Ok(m) = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes())
+        for op in &api.operations {
+            let policy = &op.policy;
+            if let Ok(m) = Method::from_bytes(policy.method.to_ascii_uppercase().as_bytes())
                 && !methods.contains(&m)
             {
                 methods.push(m);
             }
-            for scheme in op.policy.schemes() {
-                match model.scheme(scheme) {
+            for scheme in policy.schemes() {
+                match api.scheme(scheme) {
                     Some(SecuritySchemeKind::ApiKey {
                         name,
                         location: ApiKeyLocation::Header,
@@ -110,28 +112,26 @@ impl ApiInfo {
                     Some(_) => add(&mut headers, "authorization"),
                 }
             }
-            for p in &op.parameters {
-                if rampart_spec::model::location(p) == "header" {
-                    add(&mut headers, &p.parameter_data_ref().name);
-                }
+            for name in &op.header_parameters {
+                add(&mut headers, name);
             }
-            if op.operation.request_body.is_some() {
+            if op.has_body {
                 add(&mut headers, "content-type");
             }
         }
         let mut api_key_headers = Vec::new();
-        for (_, kind) in &model.schemes {
+        for scheme in &api.schemes {
             if let SecuritySchemeKind::ApiKey {
                 name,
                 location: ApiKeyLocation::Header,
-            } = kind
+            } = &scheme.kind
             {
                 add(&mut api_key_headers, name);
             }
         }
         info = info.with_credential_headers(api_key_headers);
-        if let Some(policy) = &model.annotations.cors {
-            info = info.with_cors(&policy.value, &methods, &headers)?;
+        if let Some(policy) = &api.cors {
+            info = info.with_cors(policy, &methods, &headers)?;
         }
         Ok(info)
     }

@@ -70,7 +70,7 @@ async fn start(hook: &str) -> String {
     config.alert_webhook = Some(hook.to_owned());
     config.alert_burst = Some("3/min".into());
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -147,7 +147,7 @@ fn a_plain_http_webhook_elsewhere_refuses_to_start() {
     let mut config = hs_config();
     config.alert_webhook = Some("http://hooks.example.com/x".into());
     let error = Security::builder()
-        .model(&model_of(SPEC))
+        .api(&model_of(SPEC).descriptor())
         .config(config)
         .build()
         .unwrap_err()

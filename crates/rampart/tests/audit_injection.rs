@@ -16,7 +16,7 @@ async fn token_values_cannot_forge_audit_lines() {
     let mut config = hs_config();
     config.api_keys.file = Some(keys_path);
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()
@@ -75,7 +75,7 @@ async fn unicode_separators_and_bidi_controls_are_escaped() {
     let mut config = hs_config();
     config.api_keys.file = Some(keys_path);
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()

@@ -322,7 +322,7 @@ async fn jwks_from_a_file_and_symmetric_keys_ignored() {
 
     // A JWKS with nothing usable refuses to start.
     std::fs::write(&path, json!({ "keys": [oct] }).to_string()).unwrap();
-    let err = rampart::Security::from_model(&model(), {
+    let err = rampart::Security::from_api(&model().descriptor(), {
         let mut c = jwks_config(path.display().to_string());
         c.api_keys.file = Some(s.keys_path.clone());
         c
@@ -362,7 +362,7 @@ async fn a_failing_jwks_refresh_makes_ready_503_while_bearer_requests_keep_being
     let model = model();
     let clock = rampart::auth::ManualClock::at(NOW);
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(clock.clone())
         .build()
@@ -444,7 +444,7 @@ async fn a_jwks_that_cannot_be_refreshed_past_max_stale_is_not_trusted() {
     let model = model();
     let clock = rampart::auth::ManualClock::at(NOW);
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(clock.clone())
         .build()

@@ -20,7 +20,7 @@ async fn no_secret_reaches_the_logs_at_any_level() {
     let mut config = hs_config();
     config.api_keys.file = Some(keys_path);
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()

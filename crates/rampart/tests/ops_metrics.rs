@@ -45,7 +45,7 @@ async fn metrics_count_answers_failures_and_lockouts_on_both_listeners() {
     config.metrics_addr = Some(format!("127.0.0.1:{port}"));
     config.lockout.after = Some("3/15min".into());
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(auth_common::NOW))
         .build()
@@ -186,7 +186,7 @@ async fn a_busy_metrics_address_refuses_to_start() {
     let mut config = hs_config();
     config.metrics_addr = Some(taken.local_addr().unwrap().to_string());
     let error = Security::builder()
-        .model(&model_of(SPEC))
+        .api(&model_of(SPEC).descriptor())
         .config(config)
         .build()
         .unwrap_err()
@@ -198,7 +198,7 @@ async fn a_busy_metrics_address_refuses_to_start() {
     let mut config = hs_config();
     config.metrics_addr = Some("localhost-ish".into());
     let error = Security::builder()
-        .model(&model_of(SPEC))
+        .api(&model_of(SPEC).descriptor())
         .config(config)
         .build()
         .unwrap_err()

@@ -82,7 +82,7 @@ async fn start(cfg: DeprecationConfig) -> Setup {
         let model = load(name);
         (
             router_for(&model, &tracker),
-            ApiInfo::from_model(&model).unwrap(),
+            ApiInfo::from_api(&model.descriptor()).unwrap(),
         )
     });
     let harden_cfg = HardenConfig {

@@ -1,4 +1,4 @@
-//! Everything needed to serve the petstore: the spec's model, a `Security`
+//! Everything needed to serve the petstore: a `Security`
 //! for development (HS256 secret, a local API key file), dev tokens, the
 //! database URL the demo uses, and the router. Used by the demo binary and
 //! the end-to-end tests.
@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rampart::ApiDescriptor;
 use rampart::auth::{FileKeyStore, KeyFile, NewKey};
 use rampart::{ConfigError, Security};
-use rampart_spec::ApiModel;
 
 use crate::SqlPetstore;
 use crate::db::{self, Database, OpenError};
@@ -17,21 +17,6 @@ use crate::db::{self, Database, OpenError};
 pub const DEV_ISSUER: &str = "https://rampart.demo/issuer";
 /// The audience dev tokens carry and the server requires.
 pub const DEV_AUDIENCE: &str = "petstore";
-/// The spec, embedded.
-pub const SPEC: &str = include_str!("../../../specs/petstore.yaml");
-
-/// The petstore's model, from the embedded spec.
-pub fn model() -> ApiModel {
-    let loaded = rampart_spec::load_str("specs/petstore.yaml", SPEC.to_owned());
-    match loaded.model {
-        Some(model) if !loaded.has_errors() => model,
-        _ => panic!(
-            "the embedded petstore spec is invalid:\n{}",
-            loaded.render()
-        ),
-    }
-}
-
 /// A fresh 256-bit development secret, hex-encoded (64 bytes of text).
 pub fn dev_secret() -> String {
     let mut bytes = [0u8; 32];
@@ -54,7 +39,7 @@ pub fn dev_api_key(path: &Path, role: &str) -> Result<String, String> {
 /// A `Security` for development: HS256 `secret` for the bearer and OAuth2
 /// schemes, API keys from `key_file`, in-memory rate limits.
 pub fn dev_security(
-    model: &ApiModel,
+    api: &ApiDescriptor,
     secret: &str,
     key_file: &Path,
 ) -> Result<Security, ConfigError> {
@@ -65,7 +50,7 @@ pub fn dev_security(
         )
     })?;
     Security::builder()
-        .model(model)
+        .api(api)
         .jwt_hs256("bearerAuth", secret.as_bytes().to_vec())
         .jwt_hs256("oauth2", secret.as_bytes().to_vec())
         .issuer(DEV_ISSUER)

@@ -69,8 +69,7 @@ async fn main() -> anyhow::Result<()> {
     let key_file = dir.join("api-keys.toml");
     let api_key = app::dev_api_key(&key_file, "admin").map_err(anyhow::Error::msg)?;
 
-    let model = app::model();
-    let security = app::dev_security(&model, &secret, &key_file)?;
+    let security = app::dev_security(&petstore::API, &secret, &key_file)?;
     let router = app::router(security, db.clone());
 
     let https = SocketAddr::from(([127, 0, 0, 1], https_port));
@@ -87,8 +86,8 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("https://127.0.0.1:{https_port}/v1");
     println!(
         "rampart demo: {} {} on {base}",
-        model.title(),
-        model.version()
+        petstore::TITLE,
+        petstore::VERSION
     );
     println!(
         "  (self-signed certificate: curl needs -k; http://127.0.0.1:{http_port} redirects here)"

@@ -277,3 +277,22 @@ fn a_database_url_that_does_not_work_stops_the_demo_without_showing_the_password
     let out = refused("sqlite:///nonexistent-dir/pets.sqlite3");
     assert!(out.contains("DATABASE_URL"), "{out}");
 }
+
+/// The server runs from the descriptor compiled into it (`petstore::API`):
+/// no spec parser, YAML reader or OpenAPI model is linked into the binary,
+/// so neither the spec file nor its interpretation can drift from what was
+/// generated. (Every crate's source paths are in a debug binary's panic
+/// locations; `rampart-api`'s are, as a control.)
+#[test]
+fn the_demo_binary_links_no_spec_parser() {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_petstore-server")).unwrap();
+    let holds = |needle: &str| {
+        binary
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+    };
+    assert!(holds("rampart-api"), "the control string is missing");
+    for crate_name in ["rampart-spec", "yaml-rust2", "openapiv3"] {
+        assert!(!holds(crate_name), "the demo binary links `{crate_name}`");
+    }
+}

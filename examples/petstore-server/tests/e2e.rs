@@ -32,7 +32,7 @@ async fn start() -> Server {
     let key_file = dir.join("keys.toml");
     let api_key = app::dev_api_key(&key_file, "admin").unwrap();
     let secret = app::dev_secret();
-    let security = app::dev_security(&app::model(), &secret, &key_file).unwrap();
+    let security = app::dev_security(&petstore::API, &secret, &key_file).unwrap();
     let db = app::DemoDatabase::SqliteFile(dir.join("petstore.sqlite3"))
         .open()
         .await

@@ -108,7 +108,7 @@ impl StoredKey {
         }
         let expires_at = match &record.expires {
             Some(text) => Some(
-                rampart_spec::grammar::parse_instant(text)
+                rampart_api::grammar::parse_instant(text)
                     .map_err(|e| format!("key `{}`: {}", record.id, e.message))?,
             ),
             None => None,

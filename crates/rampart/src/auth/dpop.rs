@@ -18,7 +18,7 @@ use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-pub use rampart_spec::policy::DpopMode;
+pub use rampart_api::policy::DpopMode;
 
 /// Default window for a proof's `iat`, in seconds: a proof older than this
 /// (or issued further in the future than the leeway) is refused.

@@ -213,7 +213,7 @@ impl SqlKeyStore {
     pub async fn insert(&self, record: &KeyRecord) -> Result<(), KeyStoreError> {
         let key = StoredKey::from_record(record).map_err(KeyStoreError)?;
         let created = match &record.created {
-            Some(text) => rampart_spec::grammar::parse_instant(text)
+            Some(text) => rampart_api::grammar::parse_instant(text)
                 .map_err(|e| KeyStoreError(format!("key `{}`: {}", record.id, e.message)))?,
             None => now_unix(&self.clock),
         };

@@ -46,7 +46,7 @@ impl Default for LockoutPolicy {
 
 impl LockoutPolicy {
     /// From a rate such as `5/15min` (the shared rate grammar): lock for the window.
-    pub fn from_rate(rate: &rampart_spec::grammar::Rate) -> Self {
+    pub fn from_rate(rate: &rampart_api::grammar::Rate) -> Self {
         let secs = rate.period.as_secs().max(1);
         LockoutPolicy {
             threshold: rate.count,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jsonwebtoken::Algorithm;
-use rampart_spec::model::SecuritySchemeKind;
+use rampart_api::scheme::SecuritySchemeKind;
 
 use crate::auth::api_key::KeyStore;
 use crate::auth::dpop::{
@@ -351,7 +351,7 @@ pub(crate) fn lockout(
     let policy = match &c.after {
         None => LockoutPolicy::default(),
         Some(text) => {
-            let rate = rampart_spec::grammar::parse_rate(text).map_err(|e| {
+            let rate = rampart_api::grammar::parse_rate(text).map_err(|e| {
                 ConfigError::new(
                     format!("lockout `after`: {}", e.message),
                     format!("{} (or `off`)", e.help),

@@ -1,4 +1,4 @@
-//! The built-in operational endpoints ([`rampart_spec::endpoints`]):
+//! The built-in operational endpoints ([`rampart_api::endpoints`]):
 //! liveness, readiness, the served spec and the API page, answered by the
 //! [`Front`](crate::pipeline::Front) itself — before any route, guard or
 //! rate limit, so liveness never depends on a store — and still given the
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, header};
-use rampart_spec::endpoints::Endpoints;
+use rampart_api::endpoints::Endpoints;
 
 use crate::auth::api_key::BoxFuture;
 use crate::problem::Problem;

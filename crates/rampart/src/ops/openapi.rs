@@ -19,7 +19,7 @@
 //! responses are `application/problem+json` bodies described by one schema,
 //! `RampartProblem`, added to `components.schemas`.
 
-use rampart_spec::policy::OperationPolicy;
+use rampart_api::policy::OperationPolicy;
 use serde_json::{Map, Value, json};
 
 /// The extension prefix kept out of the served document.
@@ -298,8 +298,8 @@ fn strip_extensions(value: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_spec::grammar::parse_rate;
-    use rampart_spec::policy::{Deprecation, SchemeRequirement, SecurityRequirement};
+    use rampart_api::grammar::parse_rate;
+    use rampart_api::policy::{Deprecation, SchemeRequirement, SecurityRequirement};
 
     fn op(policy: OperationPolicy, has_body: bool) -> ServedOperation {
         ServedOperation {

@@ -31,7 +31,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Request, header};
-use rampart_spec::policy::OperationPolicy;
+use rampart_api::policy::OperationPolicy;
 use tower::{Layer, Service};
 
 use crate::access::missing_scope;

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use sha2::{Digest, Sha256};
 
 use crate::principal::{AuthMethod, Principal};
-use rampart_spec::policy::RateKey;
+use rampart_api::policy::RateKey;
 
 /// Who a bucket belongs to. The kinds live in separate namespaces, so a
 /// subject named `10.0.0.1` never shares a bucket with that address.

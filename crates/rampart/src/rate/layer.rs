@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use http::{Extensions, HeaderMap, Method, Request, Uri};
-use rampart_spec::policy::{OperationPolicy, RateKey};
+use rampart_api::policy::{OperationPolicy, RateKey};
 use tower::{Layer, Service};
 
 use crate::principal::Principal;

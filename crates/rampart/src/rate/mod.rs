@@ -38,7 +38,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use http::HeaderValue;
-use rampart_spec::policy::OperationPolicy;
+use rampart_api::policy::OperationPolicy;
 
 pub use crate::rate::client_ip::{ClientIp, ForwardedHeader, TrustedProxies, client_ip};
 pub use crate::rate::config::{
@@ -52,7 +52,7 @@ pub use crate::rate::key::{RateKeyValue, ip_bucket};
 pub use crate::rate::layer::{KeyContext, RateLimitLayer, RateLimitService};
 pub use crate::rate::memory::RateClock;
 pub use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryConfig};
-pub use rampart_spec::grammar::Rate;
+pub use rampart_api::grammar::Rate;
 
 use crate::rate::gcra::Gcra;
 use crate::rate::memory::{MemoryPolicy, MemoryStore};

@@ -20,7 +20,7 @@ use tower::{Layer, Service};
 use crate::clock::{Clock, SystemClock, unix_time};
 use crate::principal::Principal;
 use crate::problem::Problem;
-use rampart_spec::policy::{Deprecation, OperationPolicy};
+use rampart_api::policy::{Deprecation, OperationPolicy};
 
 /// The `Deprecation` header (RFC 9745).
 pub const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");

@@ -397,7 +397,7 @@ pub async fn start_with(
     let clock = rampart::auth::ManualClock::at(NOW);
     let security = customize(
         Security::builder()
-            .model(&model)
+            .api(&model.descriptor())
             .config(config.clone())
             .clock(clock.clone()),
     )

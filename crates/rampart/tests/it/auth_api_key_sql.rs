@@ -166,7 +166,7 @@ async fn a_missing_sqlite_database_refuses_to_start() {
     config.api_keys.store = Some(rampart::config::KeyStoreKind::Sql);
     config.api_keys.url = Some(url);
     let err = rampart::Security::builder()
-        .model(&model())
+        .api(&model().descriptor())
         .config(config)
         .build()
         .unwrap_err()
@@ -202,7 +202,7 @@ async fn a_database_that_is_down_answers_503_and_makes_readyz_fail() {
     config.api_keys.store = Some(rampart::config::KeyStoreKind::Sql);
     config.api_keys.url = Some(url.into());
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -359,7 +359,7 @@ async fn flood(inner: Arc<dyn KeyStore>, valid: &NewKey) {
     let mut config = hs_config();
     config.lockout.after = None; // the default: 5 failures in 15 minutes
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .key_store("apiKey", store.clone())
         .build()
@@ -467,7 +467,7 @@ async fn lookups_beyond_max_lookups_get_503_with_retry_after() {
     config.apply_env(env).unwrap();
     assert_eq!(config.api_keys.max_lookups, Some(1));
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .key_store("apiKey", store.clone())
         .build()
@@ -514,7 +514,7 @@ async fn max_lookups_of_zero_refuses_to_start() {
     let mut config = hs_config();
     config.api_keys.max_lookups = Some(0);
     let err = rampart::Security::builder()
-        .model(&model())
+        .api(&model().descriptor())
         .config(config)
         .key_store("apiKey", Arc::new(Gated::closed()))
         .build()

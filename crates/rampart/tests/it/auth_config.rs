@@ -24,7 +24,7 @@ fn build(spec: &str, toml: Option<&str>, env: &[(&str, &str)]) -> Result<Securit
     };
     // Without a file: no RAMPART_CONFIG in this environment, and no ./rampart.toml here.
     let config = SecurityConfig::load_with(path.as_deref(), env)?;
-    Security::from_model(&model_of(spec), config)
+    Security::from_api(&model_of(spec).descriptor(), config)
 }
 
 const BEARER_ONLY: &str = r#"
@@ -303,7 +303,7 @@ fn the_petstore_spec_builds_and_guards_every_operation() {
             .map(|(_, v)| (*v).to_owned())
     })
     .unwrap();
-    let security = Security::from_model(&model, config).unwrap();
+    let security = Security::from_api(&model.descriptor(), config).unwrap();
     for op in &model.operations {
         security.try_guard(op.policy.clone()).unwrap();
     }
@@ -392,7 +392,7 @@ async fn an_unknown_rate_or_harden_key_refuses_to_start() {
         ("[harden]\nheadrs = {}\n", "headrs"),
     ] {
         std::fs::write(&path, text).unwrap();
-        let err = rampart::Security::load_with(&model, Some(&path), |n| {
+        let err = rampart::Security::load_with(&model.descriptor(), Some(&path), |n| {
             (n == "RAMPART_JWT_SECRET").then(|| SECRET.to_owned())
         })
         .await
@@ -425,7 +425,7 @@ paths:
     )
     .unwrap();
     let model = model_of(SPEC);
-    let security = rampart::Security::load_with(&model, Some(&path), |_| None)
+    let security = rampart::Security::load_with(&model.descriptor(), Some(&path), |_| None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let base = serve(security.harden(router(&model, &security))).await;
@@ -439,7 +439,7 @@ paths:
     // The builder cannot connect to a configured Redis: it says so instead
     // of limiting in memory.
     let config = SecurityConfig::load_with(Some(&path), |_| None).unwrap();
-    let err = rampart::Security::from_model(&model, config).unwrap_err();
+    let err = rampart::Security::from_api(&model.descriptor(), config).unwrap_err();
     assert!(err.fix.contains("Security::load"), "{err}");
 }
 

@@ -173,7 +173,7 @@ async fn bind() -> (tokio::net::TcpListener, String) {
 fn hardened(spec: &str, outer: Option<Recorder>) -> Router {
     let model = model_of(spec);
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(hs_config())
         .clock(rampart::auth::ManualClock::at(auth_common::NOW))
         .build()

@@ -26,7 +26,7 @@ async fn seen_ip(env: &[(&str, &str)]) -> String {
         })
         .unwrap();
     let security = rampart::Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .build()
         .unwrap();
@@ -64,7 +64,7 @@ fn a_bad_forwarded_header_setting_refuses_to_start() {
     config.api_keys.file = Some(write_keys(&temp_dir("client-ip-bad")).0);
     config.forwarded_header = Some("x-real-ip".into());
     let err = rampart::Security::builder()
-        .model(&model())
+        .api(&model().descriptor())
         .config(config)
         .build()
         .unwrap_err();

@@ -58,7 +58,7 @@ async fn start() -> String {
     let mut config = hs_config();
     config.lockout.after = Some("5/15min".into());
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()

@@ -72,7 +72,7 @@ async fn start(api: &ApiInfo) -> (Serving, String) {
 fn spec_api() -> ApiInfo {
     let loaded = rampart_spec::load_str("cors.yaml", SPEC.to_owned());
     assert!(!loaded.has_errors(), "{}", loaded.render());
-    ApiInfo::from_model(loaded.model.as_ref().unwrap()).unwrap()
+    ApiInfo::from_api(&loaded.model.as_ref().unwrap().descriptor()).unwrap()
 }
 
 fn no_allow_headers(response: &reqwest::Response) {

@@ -58,7 +58,7 @@ async fn serve_on_redis(
     let limiter = RateLimiter::redis(config).await.unwrap();
     let model = model_of(spec);
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(hs_config())
         .clock(rampart::auth::ManualClock::at(auth_common::NOW))
         .rate_limiter(limiter)
@@ -308,7 +308,7 @@ paths:
     let mut config = hs_config();
     config.lockout.after = Some("3/15min".into());
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(auth_common::NOW))
         .rate_limiter(limiter.clone())

@@ -48,7 +48,7 @@ paths:
 fn security(spec: &str) -> (rampart_spec::ApiModel, Security) {
     let model = model_of(spec);
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(hs_config())
         .clock(rampart::auth::ManualClock::at(auth_common::NOW))
         .build()
@@ -149,7 +149,7 @@ async fn start_with_redis(url: &str) -> String {
     config.key_prefix = rate_support::unique_prefix("ops_ready");
     let limiter = RateLimiter::redis(config).await.unwrap();
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(hs_config())
         .rate_limiter(limiter)
         .build()
@@ -223,7 +223,7 @@ async fn concurrent_ready_calls_share_one_probe() {
     let probes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let store = std::sync::Arc::new(CountingStore(probes.clone()));
     let security = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(hs_config())
         .key_store("apiKey", store)
         .build()
@@ -394,7 +394,7 @@ fn an_endpoint_where_the_spec_has_an_operation_refuses_to_start() {
     );
     let model = model_of(&spec);
     let error = Security::builder()
-        .model(&model)
+        .api(&model.descriptor())
         .config(hs_config())
         .build()
         .unwrap_err()

@@ -215,7 +215,7 @@ impl Server {
         }
         file.save(&key_file).unwrap();
         let secret = app::dev_secret();
-        let security = app::dev_security(&app::model(), &secret, &key_file).unwrap();
+        let security = app::dev_security(&petstore::API, &secret, &key_file).unwrap();
         let db = Database::open(url).await.unwrap();
         let router = app::router(security, db.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,10 +2,12 @@
 //! operation's security, as plain data. The generator and the macros only
 //! *produce* these; the runtime pipeline in the `rampart` crate *enforces* them.
 
+use serde::{Deserialize, Serialize};
+
 use crate::grammar::Rate;
 
 /// One security scheme required by a requirement, with the scopes it must carry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SchemeRequirement {
     /// The name of a scheme under `components.securitySchemes`.
     pub scheme: String,
@@ -18,7 +20,7 @@ pub struct SchemeRequirement {
 pub const ANY_SCHEME: &str = "*";
 
 /// One alternative of OpenAPI's `security`: every scheme listed must be satisfied (AND).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct SecurityRequirement {
     /// The schemes, all of which must pass.
     pub schemes: Vec<SchemeRequirement>,
@@ -64,7 +66,7 @@ impl SecurityRequirement {
 }
 
 /// What a rate limit is keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum RateKey {
     /// The authenticated principal (subject or API key id); the client IP when anonymous.
     #[default]
@@ -74,7 +76,7 @@ pub enum RateKey {
 }
 
 /// Deprecation of an operation (or of a whole API version).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Deprecation {
     /// When it was deprecated (Unix seconds), for the `Deprecation` header.
     pub since: Option<i64>,
@@ -85,7 +87,7 @@ pub struct Deprecation {
 }
 
 /// Whether a JWT may be presented more than once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Replay {
     /// A token is valid until it expires (the default).
     #[default]
@@ -96,7 +98,9 @@ pub enum Replay {
 }
 
 /// How a JWT scheme treats DPoP (RFC 9449) sender-constrained tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum DpopMode {
     /// Only `Authorization: Bearer`; a token bound to a key (`cnf`) is refused.
     #[default]
@@ -109,7 +113,7 @@ pub enum DpopMode {
 }
 
 /// Everything about one operation's security, as data.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OperationPolicy {
     /// The operationId (or handler name for `#[secured]`).
     pub operation_id: String,
@@ -229,7 +233,7 @@ impl OperationPolicy {
 pub const DEFAULT_BODY_LIMIT: u64 = 64 * 1024;
 
 /// Which origins CORS admits.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum CorsOrigins {
     /// Exact origins, e.g. `https://app.example.com`.
     #[default]
@@ -241,7 +245,7 @@ pub enum CorsOrigins {
 }
 
 /// The API's CORS policy from `x-rampart.cors`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CorsPolicy {
     /// Admitted origins.
     pub origins: CorsOrigins,

@@ -1,9 +1,9 @@
-//! `OperationPolicy` values as Rust expressions: the generator emits policies
-//! as data, never enforcement logic.
+//! `OperationPolicy` values as Rust expressions (feature `tokens`): the
+//! generator and `#[secured]` emit policies as data, never enforcement logic.
 
+use crate::policy::{OperationPolicy, RateKey};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
-use rampart_spec::{OperationPolicy, RateKey};
 
 /// An expression building `policy`.
 pub fn policy_tokens(policy: &OperationPolicy) -> TokenStream {
@@ -68,7 +68,7 @@ pub fn policy_tokens(policy: &OperationPolicy) -> TokenStream {
         };
         fields.push(quote!(deprecation: Some(::rampart::Deprecation { since: #since, sunset: #sunset, successor: #successor }),));
     }
-    if policy.replay == rampart_spec::Replay::Reject {
+    if policy.replay == crate::policy::Replay::Reject {
         fields.push(quote!(replay: ::rampart::Replay::Reject,));
     }
     if fields.is_empty() {

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::suggest::did_you_mean;
 
 /// A value that does not parse: what is wrong, and how to write it.
@@ -25,7 +27,7 @@ fn value_error(message: String, help: &str) -> ValueError {
 }
 
 /// A quota: `count` requests per `period`, with an optional burst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rate {
     /// Requests allowed per period.
     pub count: u32,
@@ -225,7 +227,7 @@ pub fn parse_role(text: &str) -> Result<&str, ValueError> {
 }
 
 /// The roles a spec declares, strongest first: a stronger role satisfies a weaker requirement.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleHierarchy {
     roles: Vec<String>,
 }
