@@ -100,7 +100,15 @@ fn token(roles: &[&str], scopes: &str) -> String {
 }
 
 async fn start() -> (Serving, String) {
-    let keys = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-keys.json");
+    start_with(axum::Router::new()).await
+}
+
+/// The generated routes with `own` merged in, served.
+async fn start_with(own: axum::Router) -> (Serving, String) {
+    // One key file per server: the tests of this binary run in parallel.
+    static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let keys = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-keys-{n}.json"));
     rampart::auth::KeyFile::default().save(&keys).unwrap();
     let security = Security::builder()
         .api(&API)
@@ -114,7 +122,7 @@ async fn start() -> (Serving, String) {
         )
         .build()
         .unwrap();
-    let app = petstore::router(Fixed, security);
+    let app = petstore::router(Fixed, security).merge(own);
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let serving = serve(app, ServeConfig::new(addr)).await.unwrap();
     let base = format!("http://{}/v1", serving.local_addr());
@@ -220,4 +228,23 @@ async fn the_api_macro_server_enforces_the_spec() {
         response.headers()["sunset"],
         "Tue, 01 Jun 2027 00:00:00 GMT"
     );
+}
+
+/// A route the user merges into the generated routes before serving them is
+/// served behind the same front: security headers, request id, version.
+#[tokio::test]
+async fn a_route_merged_into_the_generated_router_is_served_behind_the_front() {
+    let own = axum::Router::new().route("/v1/status", axum::routing::get(|| async { "mine" }));
+    let (_serving, base) = start_with(own).await;
+    let response = reqwest::get(format!("{base}/status")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-api-version"], petstore::VERSION);
+    assert!(
+        headers.get("x-request-id").is_some_and(|id| !id.is_empty()),
+        "{headers:?}"
+    );
+    assert_eq!(response.text().await.unwrap(), "mine");
 }

@@ -1,6 +1,7 @@
 //! `OperationPolicy` values as Rust expressions (feature `tokens`): the
 //! generator and `#[secured]` emit policies as data, never enforcement logic.
 
+use crate::descriptor::ApiDescriptor;
 use crate::policy::{OperationPolicy, RateKey};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -87,5 +88,42 @@ fn scopes_tokens(scopes: &[String]) -> TokenStream {
         quote!(::std::iter::empty::<&str>())
     } else {
         quote!([#(#scopes),*])
+    }
+}
+
+/// An expression building `api` at run time from its JSON, embedded as a
+/// raw string literal: `::rampart::ApiDescriptor::embedded(r#"..."#)`.
+pub fn descriptor_tokens(api: &ApiDescriptor) -> TokenStream {
+    let json = raw_string(&api.to_json());
+    quote!(::rampart::ApiDescriptor::embedded(#json))
+}
+
+/// `text` as a raw string literal (`r#"..."#`, with as many `#` as it needs).
+fn raw_string(text: &str) -> Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .expect("a raw string literal with enough `#` always parses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_descriptor_holding_quotes_and_hashes_embeds_as_one_raw_string() {
+        // Its JSON holds `"#` and `"##`: the literal needs three `#`.
+        let api = ApiDescriptor::empty("say \"#hi\"##", "1");
+        let json = api.to_json();
+        let tokens = descriptor_tokens(&api).to_string();
+        let expected = format!("r###\"{json}\"###");
+        assert!(
+            tokens.starts_with(":: rampart :: ApiDescriptor :: embedded (")
+                && tokens.contains(&expected),
+            "{tokens}"
+        );
     }
 }

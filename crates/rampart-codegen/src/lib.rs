@@ -34,17 +34,6 @@ use rampart_spec::ApiModel;
 pub use builder::{Builder, CrateOptions, GenerateError, generate_crate, generate_crate_with};
 pub use rampart_api::tokens::policy_tokens;
 
-/// `text` as a raw string literal (`r#"..."#`, with as many `#` as it needs).
-fn descriptor_literal(text: &str) -> proc_macro2::Literal {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{text}\"{hashes}")
-        .parse()
-        .expect("a raw string literal with enough `#` always parses")
-}
-
 /// Generates Rust for one spec.
 pub struct Generator<'a> {
     model: &'a ApiModel,
@@ -127,7 +116,7 @@ impl<'a> Generator<'a> {
         let version = model.version();
         let trait_ident = format_ident!("{}", trait_name);
         let _ = &trait_ident;
-        let descriptor = descriptor_literal(&model.descriptor().to_json());
+        let descriptor = rampart_api::tokens::descriptor_tokens(&model.descriptor());
         let tokens = quote! {
             use ::validator::Validate as _;
 
@@ -140,7 +129,7 @@ impl<'a> Generator<'a> {
             /// the served document), compiled in: `Security::load(&API)`.
             /// The spec file is not needed at run time.
             pub static API: ::std::sync::LazyLock<::rampart::ApiDescriptor> =
-                ::std::sync::LazyLock::new(|| ::rampart::ApiDescriptor::embedded(API_DESCRIPTOR));
+                ::std::sync::LazyLock::new(api_descriptor);
 
             #(#patterns)*
 
@@ -148,9 +137,11 @@ impl<'a> Generator<'a> {
 
             #operations
 
-            /// [`API`] as the JSON it is read from (`rampart_spec`'s
-            /// `ApiModel::descriptor()`, written when generated).
-            const API_DESCRIPTOR: &str = #descriptor;
+            /// [`API`], read from the JSON `rampart_spec`'s `ApiModel::descriptor()`
+            /// wrote when this code was generated.
+            fn api_descriptor() -> ::rampart::ApiDescriptor {
+                #descriptor
+            }
         };
         let _ = &self.source;
         let errors = enforce::unenforceable(&model.root);

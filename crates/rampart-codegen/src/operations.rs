@@ -246,11 +246,11 @@ fn mock_tokens(
 
         /// Route every operation behind its policy and input validation, each answering
         /// `501 Not Implemented` problem+json (`cargo xtask serve` without `--mock`).
-        pub fn not_implemented_router(security: ::rampart::Security) -> ::rampart::__private::axum::Router {
+        pub fn not_implemented_router(security: ::rampart::Security) -> ::rampart::Routes {
             use ::rampart::__private::axum::handler::Handler as _;
             let router = ::rampart::__private::axum::Router::new()
                 #(#routes)*;
-            security.harden_mounted(router)
+            ::rampart::Routes::mounted(&security, router)
         }
     }
 }
@@ -733,13 +733,15 @@ fn router_tokens(
     quote! {
         /// Route every operation to `api`, each behind its policy, enforced by
         /// `security`. Routes are registered under `security`'s base path
-        /// (`/v1/pets`), so no request pays for a nested router.
-        pub fn router<A: #trait_ident>(api: A, security: ::rampart::Security) -> ::rampart::__private::axum::Router {
+        /// (`/v1/pets`), so no request pays for a nested router. Add your own
+        /// routes with `.merge(..)`; serving the `Routes` (or `.into_router()`)
+        /// puts `security`'s front before all of them.
+        pub fn router<A: #trait_ident>(api: A, security: ::rampart::Security) -> ::rampart::Routes {
             use ::rampart::__private::axum::handler::Handler as _;
             let router = ::rampart::__private::axum::Router::new()
                 #(#routes)*
                 .with_state(::std::sync::Arc::new(api));
-            security.harden_mounted(router)
+            ::rampart::Routes::mounted(&security, router)
         }
     }
 }

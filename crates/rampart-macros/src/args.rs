@@ -1,10 +1,10 @@
 //! Parsing `#[secured(...)]` and `#[operation(...)]` arguments. Values are
-//! checked with the same parser the spec loader uses (`rampart_spec::grammar`),
+//! checked with the same parser the spec loader uses (`rampart_api::grammar`),
 //! and every error points at the literal or key at fault.
 
 use proc_macro2::Span;
-use rampart_spec::grammar::{self, Rate, ValueError};
-use rampart_spec::suggest::did_you_mean;
+use rampart_api::grammar::{self, Rate, ValueError};
+use rampart_api::suggest::did_you_mean;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{LitInt, LitStr};
@@ -40,6 +40,8 @@ pub(crate) struct Parsed<T> {
 /// `deprecated` or `deprecated(since = "...", sunset = "...", successor = "...")`.
 #[derive(Clone)]
 pub(crate) struct DeprecatedArgs {
+    // Read only by the spec checks of `#[operation]` (feature `spec`).
+    #[cfg_attr(not(feature = "spec"), allow(dead_code))]
     pub(crate) span: Span,
     pub(crate) since: Option<Parsed<i64>>,
     pub(crate) sunset: Option<Parsed<i64>>,
@@ -50,6 +52,7 @@ pub(crate) struct DeprecatedArgs {
 #[derive(Clone)]
 pub(crate) struct SecuredArgs {
     /// The attribute's span, for errors about what it lacks.
+    #[cfg_attr(not(feature = "spec"), allow(dead_code))]
     pub(crate) span: Span,
     pub(crate) roles: Vec<LitStr>,
     pub(crate) scopes: Vec<LitStr>,
@@ -94,6 +97,7 @@ impl SecuredArgs {
 #[derive(Clone)]
 pub(crate) struct OperationArgs {
     pub(crate) spec: LitStr,
+    #[cfg_attr(not(feature = "spec"), allow(dead_code))]
     pub(crate) id: LitStr,
 }
 

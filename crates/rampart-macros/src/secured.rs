@@ -5,12 +5,14 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use rampart_spec::policy::{DEFAULT_BODY_LIMIT, Deprecation, RateKey};
-use rampart_spec::{OperationPolicy, SecurityRequirement};
+use rampart_api::policy::{
+    DEFAULT_BODY_LIMIT, Deprecation, OperationPolicy, RateKey, SecurityRequirement,
+};
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, ItemFn};
 
 use crate::args::{self, OperationArgs, SecuredArgs};
+#[cfg(feature = "spec")]
 use crate::operation as spec_check;
 
 /// Which of the two attributes an attribute is.
@@ -91,18 +93,11 @@ fn expand(
 ) -> syn::Result<TokenStream> {
     check_signature(item)?;
     let checked = match &operation {
-        Some(op) => Some(spec_check::check(op, secured.as_ref(), item)?),
+        Some(op) => Some(checked_against_spec(op, secured.as_ref(), item)?),
         None => None,
     };
-    // The handler matches the spec; a spec with errors still fails the build,
-    // with its findings, but the handler expands as it would on a clean spec
-    // (no follow-on errors where it is routed or its `policy()` is called).
     let (policy, tracking) = match (checked, &secured) {
-        (Some(checked), _) => {
-            let findings = checked.spec.errors().map(|e| e.to_compile_error());
-            let tracking = checked.spec.tracking();
-            (checked.policy, quote!(#findings #tracking))
-        }
+        (Some(checked), _) => checked,
         (None, Some(secured)) => (policy_of(&item.sig.ident.to_string(), secured), quote!()),
         (None, None) => unreachable!("expand is called with at least one attribute"),
     };
@@ -111,6 +106,34 @@ fn expand(
         return Ok(quote! { #tracking #item });
     }
     Ok(wrap(item, &policy, tracking))
+}
+
+/// The spec's policy for `op`, and the tokens that fail the build on the
+/// spec's errors and rebuild when it changes. The handler matches the spec;
+/// a spec with errors still fails the build, with its findings, but the
+/// handler expands as it would on a clean spec (no follow-on errors where it
+/// is routed or its `policy()` is called).
+#[cfg(feature = "spec")]
+fn checked_against_spec(
+    op: &OperationArgs,
+    secured: Option<&SecuredArgs>,
+    item: &ItemFn,
+) -> syn::Result<(OperationPolicy, TokenStream)> {
+    let checked = spec_check::check(op, secured, item)?;
+    let findings = checked.spec.errors().map(|e| e.to_compile_error());
+    let tracking = checked.spec.tracking();
+    Ok((checked.policy, quote!(#findings #tracking)))
+}
+
+/// Without the spec front end, `#[operation]` cannot be checked: say how to
+/// get it.
+#[cfg(not(feature = "spec"))]
+fn checked_against_spec(
+    op: &OperationArgs,
+    _: Option<&SecuredArgs>,
+    _: &ItemFn,
+) -> syn::Result<(OperationPolicy, TokenStream)> {
+    Err(crate::needs_spec_feature(op.spec.span(), "#[operation]"))
 }
 
 fn check_signature(item: &ItemFn) -> syn::Result<()> {
@@ -192,7 +215,7 @@ fn wrap(item: &ItemFn, policy: &OperationPolicy, tracking: TokenStream) -> Token
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let policy = rampart_codegen::policy_tokens(policy);
+    let policy = rampart_api::tokens::policy_tokens(policy);
     let axum = quote!(::rampart::__private::axum);
     let (marker, generics, bounds) = match types.split_last() {
         None => (quote!(((),)), quote!(<__S>), quote!()),

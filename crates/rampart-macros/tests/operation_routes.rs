@@ -13,6 +13,10 @@ use rampart::server::{ServeConfig, serve};
 use rampart::validate::ValidJson;
 use rampart::{Principal, Security, operation, secured};
 
+/// The spec's descriptor, compiled in: the server reads no spec at run time.
+static API: std::sync::LazyLock<rampart::ApiDescriptor> =
+    std::sync::LazyLock::new(|| rampart::descriptor!("../../specs/petstore.yaml"));
+
 const SECRET: &str = "0123456789abcdef0123456789abcdef-operation-test";
 
 /// Public in the spec (`security: []`, `public: true`, 10/s per IP).
@@ -70,6 +74,11 @@ fn key_store() -> rampart::auth::FileKeyStore {
 }
 
 #[test]
+fn the_compiled_descriptor_is_the_generated_crates() {
+    assert_eq!(*API, *petstore::API);
+}
+
+#[test]
 fn handlers_carry_the_generated_policies() {
     assert_eq!(health::policy(), petstore::policies::get_health());
     assert_eq!(delete_pet::policy(), petstore::policies::delete_pet());
@@ -78,15 +87,8 @@ fn handlers_carry_the_generated_policies() {
 
 #[tokio::test]
 async fn the_spec_policy_is_enforced_over_a_socket() {
-    let model = rampart_spec::load_file(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/petstore.yaml"
-    ))
-    .into_result()
-    .unwrap()
-    .0;
     let security = Security::builder()
-        .api(&model.descriptor())
+        .api(&API)
         .jwt_hs256("bearerAuth", SECRET.as_bytes().to_vec())
         .jwt_hs256("oauth2", SECRET.as_bytes().to_vec())
         .issuer("https://issuer.test")
@@ -108,7 +110,7 @@ async fn the_spec_policy_is_enforced_over_a_socket() {
 
     let response = client.get(format!("{base}/health")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["x-api-version"], model.version());
+    assert_eq!(response.headers()["x-api-version"], API.version.as_str());
 
     let pet = "/pets/8d7f4c4e-3b0a-4f57-9d3e-2a3c2f6c1a10";
     let response = client

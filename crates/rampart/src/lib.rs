@@ -51,6 +51,7 @@ pub mod problem;
 pub mod rate;
 pub mod request_id;
 pub mod respond;
+pub mod routes;
 pub mod secured;
 pub mod security;
 pub mod server;
@@ -88,7 +89,8 @@ pub use audit::Redactor;
 pub use config::{ConfigError, SecurityConfig};
 pub use harden::{ApiInfo, HardenConfig, harden, harden_versions};
 pub use pipeline::GuardLayer;
-pub use rampart_macros::{api, operation, secured};
+pub use rampart_macros::{api, descriptor, operation, secured};
+pub use routes::Routes;
 pub use security::{Security, SecurityBuilder};
 
 pub use principal::{AuthMethod, Principal};

@@ -90,7 +90,7 @@ pub fn dev_token(
 /// The petstore router: the generated routes and policies over the pets and
 /// owners in `db`.
 pub fn router(security: Security, db: Database) -> axum::Router {
-    petstore::router(SqlPetstore::new(db), security)
+    petstore::router(SqlPetstore::new(db), security).into_router()
 }
 
 /// The variable that points the demo at a database (`postgres://...` or `sqlite:...`).

@@ -224,7 +224,9 @@ impl Serving {
 }
 
 /// Serve `router` over plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge).
-pub async fn serve(router: Router, cfg: ServeConfig) -> io::Result<Serving> {
+/// A [`crate::Routes`] is served behind its `Security`'s front.
+pub async fn serve(router: impl Into<Router>, cfg: ServeConfig) -> io::Result<Serving> {
+    let router = router.into();
     let listener = TcpListener::bind(cfg.addr).await?;
     let local_addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
@@ -242,7 +244,8 @@ pub async fn serve(router: Router, cfg: ServeConfig) -> io::Result<Serving> {
 /// Serve `router` over TLS 1.2/1.3 with ALPN (`h2`, `http/1.1`), reloading
 /// the certificate on SIGHUP and when its files change. Bad certificate
 /// files are an `InvalidData` error naming the problem.
-pub async fn serve_tls(router: Router, cfg: TlsConfig) -> io::Result<Serving> {
+pub async fn serve_tls(router: impl Into<Router>, cfg: TlsConfig) -> io::Result<Serving> {
+    let router = router.into();
     let invalid = |e: crate::harden::ConfigError| io::Error::new(io::ErrorKind::InvalidData, e);
     let reloader = CertReloader::load(&cfg.cert_path, &cfg.key_path).map_err(invalid)?;
     let acceptor = TlsAcceptor::from(server_config(reloader.clone()).map_err(invalid)?);

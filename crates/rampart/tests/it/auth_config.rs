@@ -313,7 +313,8 @@ fn the_petstore_spec_builds_and_guards_every_operation() {
 }
 
 /// Every ```toml block of the docs loads: `rampart.toml` fragments as the
-/// configuration, key-file examples (`[[keys]]`) as a key file.
+/// configuration, key-file examples (`[[keys]]`) as a key file, Cargo
+/// manifest examples as TOML.
 #[test]
 fn every_toml_block_in_the_docs_loads() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -343,7 +344,13 @@ fn every_toml_block_in_the_docs_loads() {
                 .collect();
             let block = block.join("\n");
             let origin = format!("{}:{}", file.display(), number + 1);
-            if block.trim_start().starts_with("[[keys]]") {
+            let first_table = block.trim_start().lines().next().unwrap_or("");
+            if ["[dependencies]", "[package]", "[workspace]"].contains(&first_table) {
+                // A Cargo manifest (how to depend on rampart): valid TOML.
+                block.parse::<toml::Table>().unwrap_or_else(|e| {
+                    panic!("{origin}: the Cargo.toml example does not parse: {e}")
+                });
+            } else if block.trim_start().starts_with("[[keys]]") {
                 rampart::auth::KeyFile::parse(&block).unwrap_or_else(|e| {
                     panic!("{origin}: the key file example does not load: {e}")
                 });

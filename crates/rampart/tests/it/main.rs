@@ -25,6 +25,7 @@ mod browser;
 mod client_ip_config;
 mod client_ip_unknown;
 mod cors;
+mod dependencies;
 mod fault_redis;
 mod headers;
 mod limits;
