@@ -25,14 +25,14 @@ pub fn policy_tokens(policy: &OperationPolicy) -> TokenStream {
             });
             quote!(#first #(#rest)*)
         });
-        fields.push(quote!(security: vec![#(#alternatives),*],));
+        fields.push(quote!(security: ::std::vec::Vec::from([#(#alternatives),*]),));
     }
     if policy.public {
         fields.push(quote!(public: true,));
     }
     if !policy.roles.is_empty() {
         let roles = &policy.roles;
-        fields.push(quote!(roles: vec![#(#roles.to_owned()),*],));
+        fields.push(quote!(roles: ::std::vec::Vec::from([#(#roles.to_owned()),*]),));
     }
     if let Some(rate) = &policy.rate {
         let count = Literal::u32_unsuffixed(rate.count);

@@ -110,7 +110,11 @@ impl<'a> Generator<'a> {
         };
         let mut types = types::TypeSpace::new(&model.openapi, reserved);
         types.define_components();
-        let operations = operations::generate(model, &mut types, &trait_name, self.mock);
+        let operations::OperationTokens {
+            api_trait,
+            items: operation_items,
+            wiring,
+        } = operations::generate(model, &mut types, &trait_name, self.mock);
         let (patterns, items, warnings) = types.into_items();
         let title = model.title();
         let version = model.version();
@@ -131,11 +135,25 @@ impl<'a> Generator<'a> {
             pub static API: ::std::sync::LazyLock<::rampart::ApiDescriptor> =
                 ::std::sync::LazyLock::new(api_descriptor);
 
-            #(#patterns)*
+            #api_trait
 
-            #(#items)*
+            /// The spec's schemas, and each operation's response enum and
+            /// parameter structs, with serde and `validator` derives
+            /// (re-exported at the top: `Pet` is `types::Pet`).
+            pub mod types {
+                use super::*;
+                use ::validator::Validate as _;
 
-            #operations
+                #(#patterns)*
+
+                #(#items)*
+
+                #(#operation_items)*
+            }
+
+            pub use types::*;
+
+            #wiring
 
             /// [`API`], read from the JSON `rampart_spec`'s `ApiModel::descriptor()`
             /// wrote when this code was generated.
@@ -217,12 +235,59 @@ pub fn format_file(tokens: &TokenStream, source: &str) -> String {
         Ok(mut parsed) => {
             let allow = allowed_lints();
             parsed.attrs.insert(0, syn::parse_quote!(#![#allow]));
-            header + &prettyplease::unparse(&parsed)
+            header + &space_items(&prettyplease::unparse(&parsed))
         }
         Err(e) => format!(
             "{header}// rampart-codegen produced tokens that do not parse ({e}); unformatted:\n{tokens}\n"
         ),
     }
+}
+
+/// Words an item (or its doc comment or attribute) starts with.
+const ITEM_STARTS: &[&str] = &[
+    "///",
+    "//!",
+    "#[",
+    "pub ",
+    "pub(",
+    "impl",
+    "fn ",
+    "async fn ",
+    "const ",
+    "static ",
+    "mod ",
+    "enum ",
+    "struct ",
+    "trait ",
+    "type ",
+    "use ",
+];
+
+/// A blank line between items, as a person would write them: prettyplease
+/// puts items on consecutive lines. An item starts a new paragraph when the
+/// line before it ends one (`}` or `;`) at the same indentation; `use`
+/// lines stay together.
+fn space_items(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + code.len() / 16);
+    let mut previous: Option<&str> = None;
+    for line in code.lines() {
+        let text = line.trim_start();
+        let indent = line.len() - text.len();
+        if let Some(before) = previous {
+            let before_text = before.trim_start();
+            let same_indent = before.len() - before_text.len() == indent;
+            let ends_item = before_text.ends_with('}') || before_text.ends_with(';');
+            let starts_item = ITEM_STARTS.iter().any(|w| text.starts_with(w));
+            let both_uses = text.starts_with("use ") && before_text.starts_with("use ");
+            if same_indent && ends_item && starts_item && !both_uses {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = Some(line);
+    }
+    out
 }
 
 /// Load, check and generate in one step, for front ends. A constraint the

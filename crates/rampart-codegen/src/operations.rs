@@ -36,13 +36,23 @@ struct Arg {
     call: TokenStream,
 }
 
-/// Generate everything operation-shaped; returns (items, trait, handlers, policies, router).
+/// Everything operation-shaped, in the parts the file lays out apart.
+pub(crate) struct OperationTokens {
+    /// The API trait users implement.
+    pub(crate) api_trait: TokenStream,
+    /// Response enums and parameter structs (they join the models in `types`).
+    pub(crate) items: Vec<TokenStream>,
+    /// Handlers, policies, the router and (with `mock`) the mock.
+    pub(crate) wiring: TokenStream,
+}
+
+/// Generate everything operation-shaped.
 pub(crate) fn generate<'a>(
     model: &'a ApiModel,
     types: &mut TypeSpace<'a>,
     trait_name: &str,
     mock: bool,
-) -> TokenStream {
+) -> OperationTokens {
     let mut method_namer = Namer::default();
     let mut plans = Vec::new();
     let mut items = Vec::new();
@@ -116,14 +126,13 @@ pub(crate) fn generate<'a>(
     }
     let router = router_tokens(model, &plans, &trait_ident, &table);
     let mock_items = mock.then(|| mock_tokens(model, &plans, &trait_ident, &table));
-    quote! {
-        #(#items)*
-
+    let api_trait = quote! {
         /// The API: one method per operation. Implement it and pass it to [`router`].
         pub trait #trait_ident: Send + Sync + 'static {
             #(#trait_methods)*
         }
-
+    };
+    let wiring = quote! {
         mod handlers {
             #![allow(clippy::too_many_arguments)]
             use super::*;
@@ -140,13 +149,18 @@ pub(crate) fn generate<'a>(
 
             /// Every operation's policy, in spec order.
             pub fn all() -> Vec<::rampart::OperationPolicy> {
-                vec![#(#all_policies()),*]
+                ::std::vec::Vec::from([#(#all_policies()),*])
             }
         }
 
         #router
 
         #mock_items
+    };
+    OperationTokens {
+        api_trait,
+        items,
+        wiring,
     }
 }
 
@@ -543,13 +557,9 @@ fn response_enum<'a>(
             };
             (media.clone(), is_json(media), ty)
         });
-        let status_expr = |code: u16| {
-            let lit = Literal::u16_unsuffixed(code);
-            quote!(::rampart::__private::http::StatusCode::from_u16(#lit).unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR))
-        };
+        let status_expr = status_tokens;
         if let (true, Some(c)) = (is_mocked, &chosen) {
-            let code = Literal::u16_unsuffixed(c.status.code());
-            let status = quote!(::rampart::__private::http::StatusCode::from_u16(#code).unwrap_or(::rampart::__private::http::StatusCode::OK));
+            let status = status_tokens(c.status.code());
             let body = body
                 .as_ref()
                 .map(|(_, json, _)| mock_body(c, *json, &op.id));
@@ -569,8 +579,8 @@ fn response_enum<'a>(
             (Some(code), Some((media, json, ty))) => {
                 variants.push(quote!(#docs #variant(#ty),));
                 let s = status_expr(code);
-                let render = render_body(json, &media);
-                arms.push(quote!(#ident::#variant(body) => #render(#s, body),));
+                let render = render_body(json, &media, &s);
+                arms.push(quote!(#ident::#variant(body) => #render,));
             }
             (None, None) => {
                 variants.push(quote!(#docs #variant(::rampart::__private::http::StatusCode),));
@@ -578,8 +588,8 @@ fn response_enum<'a>(
             }
             (None, Some((media, json, ty))) => {
                 variants.push(quote!(#docs #variant(::rampart::__private::http::StatusCode, #ty),));
-                let render = render_body(json, &media);
-                arms.push(quote!(#ident::#variant(status, body) => #render(status, body),));
+                let render = render_body(json, &media, &quote!(status));
+                arms.push(quote!(#ident::#variant(status, body) => #render,));
             }
         }
     }
@@ -627,11 +637,28 @@ fn mock_body(mock: &MockResponse<'_>, json: bool, op_id: &str) -> TokenStream {
     }
 }
 
-fn render_body(json: bool, media: &str) -> TokenStream {
+/// The response for `body` (bound in the match arm) with `status`.
+fn render_body(json: bool, media: &str, status: &TokenStream) -> TokenStream {
     if json {
-        quote!((|status, body| ::rampart::respond::json(status, #media, &body)))
+        quote!(::rampart::respond::json(#status, #media, &body))
     } else {
-        quote!((|status, body: String| ::rampart::respond::text(status, #media, body)))
+        quote!(::rampart::respond::text(#status, #media, body))
+    }
+}
+
+/// `code` as an expression: `http`'s named constant (`StatusCode::NOT_FOUND`)
+/// for a registered code, else checked when the response is built (the
+/// spec's codes are 100–599, which `from_u16` accepts).
+fn status_tokens(code: u16) -> TokenStream {
+    match http_reason(code) {
+        Some(reason) => {
+            let name = format_ident!("{}", reason.to_ascii_uppercase().replace(' ', "_"));
+            quote!(::rampart::__private::http::StatusCode::#name)
+        }
+        None => {
+            let lit = Literal::u16_unsuffixed(code);
+            quote!(::rampart::__private::http::StatusCode::from_u16(#lit).unwrap_or(::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR))
+        }
     }
 }
 

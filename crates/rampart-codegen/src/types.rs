@@ -971,7 +971,7 @@ impl<'a> TypeSpace<'a> {
         }
     }
 
-    /// The `LazyLock<Regex>` static for an ECMA-262 `pattern` (already
+    /// The `Pattern` static for an ECMA-262 `pattern` (already
     /// translated to `rust` and checked), one per distinct pattern, named
     /// after the first field it checks.
     pub(crate) fn regex_static(
@@ -994,8 +994,7 @@ impl<'a> TypeSpace<'a> {
         });
         self.patterns.push(quote! {
             #docs
-            static #static_ident: ::std::sync::LazyLock<::rampart::__private::Regex> =
-                ::std::sync::LazyLock::new(|| ::rampart::__private::Regex::new(#rust).expect("pattern checked when generated"));
+            static #static_ident: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(#rust);
         });
         self.pattern_cache
             .insert(pattern.to_owned(), static_ident.clone());

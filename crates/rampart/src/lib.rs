@@ -74,6 +74,33 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
+    /// A generated `pattern` check: the regex is compiled on first use
+    /// (`static NAME_PATTERN: Pattern = Pattern::new("^[a-z]+$");`, used as
+    /// `regex(path = *NAME_PATTERN)`). The generator checked it compiles.
+    pub struct Pattern {
+        text: &'static str,
+        regex: std::sync::OnceLock<Regex>,
+    }
+
+    impl Pattern {
+        /// The check for `text` (Rust regex syntax).
+        pub const fn new(text: &'static str) -> Self {
+            Pattern {
+                text,
+                regex: std::sync::OnceLock::new(),
+            }
+        }
+    }
+
+    impl std::ops::Deref for Pattern {
+        type Target = Regex;
+
+        fn deref(&self) -> &Regex {
+            self.regex
+                .get_or_init(|| Regex::new(self.text).expect("pattern checked when generated"))
+        }
+    }
+
     /// An optional field that is not `nullable`: absent is `None` (with
     /// `#[serde(default)]`), an explicit `null` is an error.
     pub fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>

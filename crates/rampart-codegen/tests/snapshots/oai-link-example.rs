@@ -8,10 +8,13 @@
     non_camel_case_types
 )]
 use ::validator::Validate as _;
+
 /// The spec's `info.title`.
 pub const TITLE: &str = "Link Example";
+
 /// The spec's `info.version`, sent as `X-API-Version`.
 pub const VERSION: &str = "1.0.0";
+
 /// Everything the runtime enforces and serves for this API
 /// (policies, schemes, roles, CORS, endpoints, fields to redact,
 /// the served document), compiled in: `Security::load(&API)`.
@@ -19,381 +22,7 @@ pub const VERSION: &str = "1.0.0";
 pub static API: ::std::sync::LazyLock<::rampart::ApiDescriptor> = ::std::sync::LazyLock::new(
     api_descriptor,
 );
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct User {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub username: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub uuid: Option<String>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Repository {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub slug: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub owner: Option<User>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Pullrequest {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub title: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub repository: Option<Repository>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub author: Option<User>,
-}
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub enum GetPullRequestsByRepositoryQueryState {
-    #[serde(rename = "open")]
-    Open,
-    #[serde(rename = "merged")]
-    Merged,
-    #[serde(rename = "declined")]
-    Declined,
-}
-/// Every response `getUserByName` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GetUserByNameResponse {
-    /// The User
-    Ok(User),
-}
-impl ::rampart::__private::axum::response::IntoResponse for GetUserByNameResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            GetUserByNameResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The path parameters of `getUserByName`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct GetUserByNamePath {
-    pub username: String,
-}
-impl ::rampart::validate::PathTemplate for GetUserByNamePath {
-    const TEMPLATE: &'static str = "/2.0/users/{username}";
-}
-/// Every response `getRepositoriesByOwner` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GetRepositoriesByOwnerResponse {
-    /// repositories owned by the supplied user
-    Ok(Vec<Repository>),
-}
-impl ::rampart::__private::axum::response::IntoResponse
-for GetRepositoriesByOwnerResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            GetRepositoriesByOwnerResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The path parameters of `getRepositoriesByOwner`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct GetRepositoriesByOwnerPath {
-    pub username: String,
-}
-impl ::rampart::validate::PathTemplate for GetRepositoriesByOwnerPath {
-    const TEMPLATE: &'static str = "/2.0/repositories/{username}";
-}
-/// Every response `getRepository` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GetRepositoryResponse {
-    /// The repository
-    Ok(Repository),
-}
-impl ::rampart::__private::axum::response::IntoResponse for GetRepositoryResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            GetRepositoryResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The path parameters of `getRepository`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct GetRepositoryPath {
-    pub username: String,
-    pub slug: String,
-}
-impl ::rampart::validate::PathTemplate for GetRepositoryPath {
-    const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}";
-}
-/// Every response `getPullRequestsByRepository` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GetPullRequestsByRepositoryResponse {
-    /// an array of pull request objects
-    Ok(Vec<Pullrequest>),
-}
-impl ::rampart::__private::axum::response::IntoResponse
-for GetPullRequestsByRepositoryResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            GetPullRequestsByRepositoryResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The path parameters of `getPullRequestsByRepository`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct GetPullRequestsByRepositoryPath {
-    pub username: String,
-    pub slug: String,
-}
-impl ::rampart::validate::PathTemplate for GetPullRequestsByRepositoryPath {
-    const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}/pullrequests";
-}
-/// The query parameters of `getPullRequestsByRepository`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct GetPullRequestsByRepositoryQuery {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub state: Option<GetPullRequestsByRepositoryQueryState>,
-}
-/// Every response `getPullRequestsById` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GetPullRequestsByIdResponse {
-    /// a pull request object
-    Ok(Pullrequest),
-}
-impl ::rampart::__private::axum::response::IntoResponse for GetPullRequestsByIdResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            GetPullRequestsByIdResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The path parameters of `getPullRequestsById`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct GetPullRequestsByIdPath {
-    pub username: String,
-    pub slug: String,
-    pub pid: String,
-}
-impl ::rampart::validate::PathTemplate for GetPullRequestsByIdPath {
-    const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}/pullrequests/{pid}";
-}
-/// Every response `mergePullRequest` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MergePullRequestResponse {
-    /// the PR was successfully merged
-    NoContent,
-}
-impl ::rampart::__private::axum::response::IntoResponse for MergePullRequestResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            MergePullRequestResponse::NoContent => {
-                ::rampart::__private::http::StatusCode::from_u16(204)
-                    .unwrap_or(
-                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    )
-                    .into_response()
-            }
-        }
-    }
-}
-/// The path parameters of `mergePullRequest`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct MergePullRequestPath {
-    pub username: String,
-    pub slug: String,
-    pub pid: String,
-}
-impl ::rampart::validate::PathTemplate for MergePullRequestPath {
-    const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}/pullrequests/{pid}/merge";
-}
+
 /// The API: one method per operation. Implement it and pass it to [`router`].
 pub trait LinkExampleApi: Send + Sync + 'static {
     ///
@@ -403,6 +32,7 @@ pub trait LinkExampleApi: Send + Sync + 'static {
         &self,
         path: GetUserByNamePath,
     ) -> impl ::std::future::Future<Output = GetUserByNameResponse> + Send;
+
     ///
     /// `GET /2.0/repositories/{username}`
     /// Anonymous.
@@ -410,6 +40,7 @@ pub trait LinkExampleApi: Send + Sync + 'static {
         &self,
         path: GetRepositoriesByOwnerPath,
     ) -> impl ::std::future::Future<Output = GetRepositoriesByOwnerResponse> + Send;
+
     ///
     /// `GET /2.0/repositories/{username}/{slug}`
     /// Anonymous.
@@ -417,6 +48,7 @@ pub trait LinkExampleApi: Send + Sync + 'static {
         &self,
         path: GetRepositoryPath,
     ) -> impl ::std::future::Future<Output = GetRepositoryResponse> + Send;
+
     ///
     /// `GET /2.0/repositories/{username}/{slug}/pullrequests`
     /// Anonymous.
@@ -425,6 +57,7 @@ pub trait LinkExampleApi: Send + Sync + 'static {
         path: GetPullRequestsByRepositoryPath,
         query: GetPullRequestsByRepositoryQuery,
     ) -> impl ::std::future::Future<Output = GetPullRequestsByRepositoryResponse> + Send;
+
     ///
     /// `GET /2.0/repositories/{username}/{slug}/pullrequests/{pid}`
     /// Anonymous.
@@ -432,6 +65,7 @@ pub trait LinkExampleApi: Send + Sync + 'static {
         &self,
         path: GetPullRequestsByIdPath,
     ) -> impl ::std::future::Future<Output = GetPullRequestsByIdResponse> + Send;
+
     ///
     /// `POST /2.0/repositories/{username}/{slug}/pullrequests/{pid}/merge`
     /// Anonymous.
@@ -440,12 +74,396 @@ pub trait LinkExampleApi: Send + Sync + 'static {
         path: MergePullRequestPath,
     ) -> impl ::std::future::Future<Output = MergePullRequestResponse> + Send;
 }
+
+/// The spec's schemas, and each operation's response enum and
+/// parameter structs, with serde and `validator` derives
+/// (re-exported at the top: `Pet` is `types::Pet`).
+pub mod types {
+    use super::*;
+    use ::validator::Validate as _;
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct User {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub username: Option<String>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub uuid: Option<String>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Repository {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub slug: Option<String>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub owner: Option<User>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Pullrequest {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub id: Option<i64>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub title: Option<String>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub repository: Option<Repository>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub author: Option<User>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub enum GetPullRequestsByRepositoryQueryState {
+        #[serde(rename = "open")]
+        Open,
+        #[serde(rename = "merged")]
+        Merged,
+        #[serde(rename = "declined")]
+        Declined,
+    }
+
+    /// Every response `getUserByName` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum GetUserByNameResponse {
+        /// The User
+        Ok(User),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for GetUserByNameResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                GetUserByNameResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `getUserByName`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct GetUserByNamePath {
+        pub username: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for GetUserByNamePath {
+        const TEMPLATE: &'static str = "/2.0/users/{username}";
+    }
+
+    /// Every response `getRepositoriesByOwner` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum GetRepositoriesByOwnerResponse {
+        /// repositories owned by the supplied user
+        Ok(Vec<Repository>),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse
+    for GetRepositoriesByOwnerResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                GetRepositoriesByOwnerResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `getRepositoriesByOwner`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct GetRepositoriesByOwnerPath {
+        pub username: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for GetRepositoriesByOwnerPath {
+        const TEMPLATE: &'static str = "/2.0/repositories/{username}";
+    }
+
+    /// Every response `getRepository` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum GetRepositoryResponse {
+        /// The repository
+        Ok(Repository),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for GetRepositoryResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                GetRepositoryResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `getRepository`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct GetRepositoryPath {
+        pub username: String,
+        pub slug: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for GetRepositoryPath {
+        const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}";
+    }
+
+    /// Every response `getPullRequestsByRepository` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum GetPullRequestsByRepositoryResponse {
+        /// an array of pull request objects
+        Ok(Vec<Pullrequest>),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse
+    for GetPullRequestsByRepositoryResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                GetPullRequestsByRepositoryResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `getPullRequestsByRepository`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct GetPullRequestsByRepositoryPath {
+        pub username: String,
+        pub slug: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for GetPullRequestsByRepositoryPath {
+        const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}/pullrequests";
+    }
+
+    /// The query parameters of `getPullRequestsByRepository`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct GetPullRequestsByRepositoryQuery {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub state: Option<GetPullRequestsByRepositoryQueryState>,
+    }
+
+    /// Every response `getPullRequestsById` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum GetPullRequestsByIdResponse {
+        /// a pull request object
+        Ok(Pullrequest),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse
+    for GetPullRequestsByIdResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                GetPullRequestsByIdResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `getPullRequestsById`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct GetPullRequestsByIdPath {
+        pub username: String,
+        pub slug: String,
+        pub pid: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for GetPullRequestsByIdPath {
+        const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}/pullrequests/{pid}";
+    }
+
+    /// Every response `mergePullRequest` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum MergePullRequestResponse {
+        /// the PR was successfully merged
+        NoContent,
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse
+    for MergePullRequestResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                MergePullRequestResponse::NoContent => {
+                    ::rampart::__private::http::StatusCode::NO_CONTENT.into_response()
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `mergePullRequest`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct MergePullRequestPath {
+        pub username: String,
+        pub slug: String,
+        pub pid: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for MergePullRequestPath {
+        const TEMPLATE: &'static str = "/2.0/repositories/{username}/{slug}/pullrequests/{pid}/merge";
+    }
+}
+
+pub use types::*;
+
 mod handlers {
     #![allow(clippy::too_many_arguments)]
     use super::*;
     use ::std::sync::Arc;
     use ::rampart::__private::axum::extract::State;
     use ::rampart::__private::axum::response::{IntoResponse, Response};
+
     pub(super) async fn get_user_by_name<A: super::LinkExampleApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -454,6 +472,7 @@ mod handlers {
     ) -> Response {
         api.get_user_by_name(path).await.into_response()
     }
+
     pub(super) async fn get_repositories_by_owner<A: super::LinkExampleApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -462,6 +481,7 @@ mod handlers {
     ) -> Response {
         api.get_repositories_by_owner(path).await.into_response()
     }
+
     pub(super) async fn get_repository<A: super::LinkExampleApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -470,6 +490,7 @@ mod handlers {
     ) -> Response {
         api.get_repository(path).await.into_response()
     }
+
     pub(super) async fn get_pull_requests_by_repository<A: super::LinkExampleApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -481,6 +502,7 @@ mod handlers {
     ) -> Response {
         api.get_pull_requests_by_repository(path, query).await.into_response()
     }
+
     pub(super) async fn get_pull_requests_by_id<A: super::LinkExampleApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -489,6 +511,7 @@ mod handlers {
     ) -> Response {
         api.get_pull_requests_by_id(path).await.into_response()
     }
+
     pub(super) async fn merge_pull_request<A: super::LinkExampleApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -498,6 +521,7 @@ mod handlers {
         api.merge_pull_request(path).await.into_response()
     }
 }
+
 /// The security policy of every operation, as data the runtime enforces.
 pub mod policies {
     /// The policy of `GET /2.0/users/{username}` (`getUserByName`).
@@ -511,6 +535,7 @@ pub mod policies {
             )
         }
     }
+
     /// The policy of `GET /2.0/repositories/{username}` (`getRepositoriesByOwner`).
     pub fn get_repositories_by_owner() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -522,6 +547,7 @@ pub mod policies {
             )
         }
     }
+
     /// The policy of `GET /2.0/repositories/{username}/{slug}` (`getRepository`).
     pub fn get_repository() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -533,6 +559,7 @@ pub mod policies {
             )
         }
     }
+
     /// The policy of `GET /2.0/repositories/{username}/{slug}/pullrequests` (`getPullRequestsByRepository`).
     pub fn get_pull_requests_by_repository() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -544,6 +571,7 @@ pub mod policies {
             )
         }
     }
+
     /// The policy of `GET /2.0/repositories/{username}/{slug}/pullrequests/{pid}` (`getPullRequestsById`).
     pub fn get_pull_requests_by_id() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -555,6 +583,7 @@ pub mod policies {
             )
         }
     }
+
     /// The policy of `POST /2.0/repositories/{username}/{slug}/pullrequests/{pid}/merge` (`mergePullRequest`).
     pub fn merge_pull_request() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -566,15 +595,20 @@ pub mod policies {
             )
         }
     }
+
     /// Every operation's policy, in spec order.
     pub fn all() -> Vec<::rampart::OperationPolicy> {
-        vec![
-            get_user_by_name(), get_repositories_by_owner(), get_repository(),
-            get_pull_requests_by_repository(), get_pull_requests_by_id(),
-            merge_pull_request()
-        ]
+        ::std::vec::Vec::from([
+            get_user_by_name(),
+            get_repositories_by_owner(),
+            get_repository(),
+            get_pull_requests_by_repository(),
+            get_pull_requests_by_id(),
+            merge_pull_request(),
+        ])
     }
 }
+
 /// Route every operation to `api`, each behind its policy, enforced by
 /// `security`. Routes are registered under `security`'s base path
 /// (`/v1/pets`), so no request pays for a nested router. Add your own
@@ -632,6 +666,7 @@ pub fn router<A: LinkExampleApi>(
         .with_state(::std::sync::Arc::new(api));
     ::rampart::Routes::mounted(&security, router)
 }
+
 /// [`API`], read from the JSON `rampart_spec`'s `ApiModel::descriptor()`
 /// wrote when this code was generated.
 fn api_descriptor() -> ::rampart::ApiDescriptor {

@@ -8,10 +8,13 @@
     non_camel_case_types
 )]
 use ::validator::Validate as _;
+
 /// The spec's `info.title`.
 pub const TITLE: &str = "Swagger Petstore";
+
 /// The spec's `info.version`, sent as `X-API-Version`.
 pub const VERSION: &str = "1.0.0";
+
 /// Everything the runtime enforces and serves for this API
 /// (policies, schemes, roles, CORS, endpoints, fields to redact,
 /// the served document), compiled in: `Security::load(&API)`.
@@ -19,250 +22,7 @@ pub const VERSION: &str = "1.0.0";
 pub static API: ::std::sync::LazyLock<::rampart::ApiDescriptor> = ::std::sync::LazyLock::new(
     api_descriptor,
 );
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Pet {
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub tag: Option<String>,
-    pub id: i64,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct NewPet {
-    pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub tag: Option<String>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Error {
-    pub code: i32,
-    pub message: String,
-}
-/// Every response `findPets` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FindPetsResponse {
-    /// pet response
-    Ok(Vec<Pet>),
-    /// unexpected error
-    Default(::rampart::__private::http::StatusCode, Error),
-}
-impl ::rampart::__private::axum::response::IntoResponse for FindPetsResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            FindPetsResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            FindPetsResponse::Default(status, body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(status, body)
-            }
-        }
-    }
-}
-/// The query parameters of `findPets`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct FindPetsQuery {
-    /// tags to filter by
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub tags: Option<Vec<String>>,
-    /// maximum number of results to return
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub limit: Option<i32>,
-}
-/// Every response `addPet` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AddPetResponse {
-    /// pet response
-    Ok(Pet),
-    /// unexpected error
-    Default(::rampart::__private::http::StatusCode, Error),
-}
-impl ::rampart::__private::axum::response::IntoResponse for AddPetResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            AddPetResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            AddPetResponse::Default(status, body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(status, body)
-            }
-        }
-    }
-}
-/// Every response `find pet by id` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FindPetByIdResponse {
-    /// pet response
-    Ok(Pet),
-    /// unexpected error
-    Default(::rampart::__private::http::StatusCode, Error),
-}
-impl ::rampart::__private::axum::response::IntoResponse for FindPetByIdResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            FindPetByIdResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            FindPetByIdResponse::Default(status, body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(status, body)
-            }
-        }
-    }
-}
-/// The path parameters of `find pet by id`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct FindPetByIdPath {
-    /// ID of pet to fetch
-    pub id: i64,
-}
-impl ::rampart::validate::PathTemplate for FindPetByIdPath {
-    const TEMPLATE: &'static str = "/pets/{id}";
-}
-/// Every response `deletePet` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DeletePetResponse {
-    /// pet deleted
-    NoContent,
-    /// unexpected error
-    Default(::rampart::__private::http::StatusCode, Error),
-}
-impl ::rampart::__private::axum::response::IntoResponse for DeletePetResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            DeletePetResponse::NoContent => {
-                ::rampart::__private::http::StatusCode::from_u16(204)
-                    .unwrap_or(
-                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    )
-                    .into_response()
-            }
-            DeletePetResponse::Default(status, body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(status, body)
-            }
-        }
-    }
-}
-/// The path parameters of `deletePet`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct DeletePetPath {
-    /// ID of pet to delete
-    pub id: i64,
-}
-impl ::rampart::validate::PathTemplate for DeletePetPath {
-    const TEMPLATE: &'static str = "/pets/{id}";
-}
+
 /// The API: one method per operation. Implement it and pass it to [`router`].
 pub trait SwaggerPetstoreApi: Send + Sync + 'static {
     /// Returns all pets from the system that the user has access to
@@ -276,6 +36,7 @@ pub trait SwaggerPetstoreApi: Send + Sync + 'static {
         &self,
         query: FindPetsQuery,
     ) -> impl ::std::future::Future<Output = FindPetsResponse> + Send;
+
     /// Creates a new pet in the store. Duplicates are allowed
     ///
     /// `POST /pets`
@@ -284,6 +45,7 @@ pub trait SwaggerPetstoreApi: Send + Sync + 'static {
         &self,
         body: NewPet,
     ) -> impl ::std::future::Future<Output = AddPetResponse> + Send;
+
     /// Returns a user based on a single ID, if the user does not have access to the pet
     ///
     /// `GET /pets/{id}`
@@ -292,6 +54,7 @@ pub trait SwaggerPetstoreApi: Send + Sync + 'static {
         &self,
         path: FindPetByIdPath,
     ) -> impl ::std::future::Future<Output = FindPetByIdResponse> + Send;
+
     /// deletes a single pet based on the ID supplied
     ///
     /// `DELETE /pets/{id}`
@@ -301,12 +64,246 @@ pub trait SwaggerPetstoreApi: Send + Sync + 'static {
         path: DeletePetPath,
     ) -> impl ::std::future::Future<Output = DeletePetResponse> + Send;
 }
+
+/// The spec's schemas, and each operation's response enum and
+/// parameter structs, with serde and `validator` derives
+/// (re-exported at the top: `Pet` is `types::Pet`).
+pub mod types {
+    use super::*;
+    use ::validator::Validate as _;
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Pet {
+        pub name: String,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub tag: Option<String>,
+        pub id: i64,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct NewPet {
+        pub name: String,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub tag: Option<String>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Error {
+        pub code: i32,
+        pub message: String,
+    }
+
+    /// Every response `findPets` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum FindPetsResponse {
+        /// pet response
+        Ok(Vec<Pet>),
+        /// unexpected error
+        Default(::rampart::__private::http::StatusCode, Error),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for FindPetsResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                FindPetsResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+                FindPetsResponse::Default(status, body) => {
+                    ::rampart::respond::json(status, "application/json", &body)
+                }
+            }
+        }
+    }
+
+    /// The query parameters of `findPets`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct FindPetsQuery {
+        /// tags to filter by
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub tags: Option<Vec<String>>,
+        /// maximum number of results to return
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub limit: Option<i32>,
+    }
+
+    /// Every response `addPet` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum AddPetResponse {
+        /// pet response
+        Ok(Pet),
+        /// unexpected error
+        Default(::rampart::__private::http::StatusCode, Error),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for AddPetResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                AddPetResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+                AddPetResponse::Default(status, body) => {
+                    ::rampart::respond::json(status, "application/json", &body)
+                }
+            }
+        }
+    }
+
+    /// Every response `find pet by id` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum FindPetByIdResponse {
+        /// pet response
+        Ok(Pet),
+        /// unexpected error
+        Default(::rampart::__private::http::StatusCode, Error),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for FindPetByIdResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                FindPetByIdResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+                FindPetByIdResponse::Default(status, body) => {
+                    ::rampart::respond::json(status, "application/json", &body)
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `find pet by id`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct FindPetByIdPath {
+        /// ID of pet to fetch
+        pub id: i64,
+    }
+
+    impl ::rampart::validate::PathTemplate for FindPetByIdPath {
+        const TEMPLATE: &'static str = "/pets/{id}";
+    }
+
+    /// Every response `deletePet` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum DeletePetResponse {
+        /// pet deleted
+        NoContent,
+        /// unexpected error
+        Default(::rampart::__private::http::StatusCode, Error),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for DeletePetResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                DeletePetResponse::NoContent => {
+                    ::rampart::__private::http::StatusCode::NO_CONTENT.into_response()
+                }
+                DeletePetResponse::Default(status, body) => {
+                    ::rampart::respond::json(status, "application/json", &body)
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `deletePet`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct DeletePetPath {
+        /// ID of pet to delete
+        pub id: i64,
+    }
+
+    impl ::rampart::validate::PathTemplate for DeletePetPath {
+        const TEMPLATE: &'static str = "/pets/{id}";
+    }
+}
+
+pub use types::*;
+
 mod handlers {
     #![allow(clippy::too_many_arguments)]
     use super::*;
     use ::std::sync::Arc;
     use ::rampart::__private::axum::extract::State;
     use ::rampart::__private::axum::response::{IntoResponse, Response};
+
     pub(super) async fn find_pets<A: super::SwaggerPetstoreApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidQuery(
@@ -315,6 +312,7 @@ mod handlers {
     ) -> Response {
         api.find_pets(query).await.into_response()
     }
+
     pub(super) async fn add_pet<A: super::SwaggerPetstoreApi>(
         State(api): State<Arc<A>>,
         body: ::rampart::validate::ValidJson<NewPet>,
@@ -323,6 +321,7 @@ mod handlers {
             .await
             .into_response()
     }
+
     pub(super) async fn find_pet_by_id<A: super::SwaggerPetstoreApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -331,6 +330,7 @@ mod handlers {
     ) -> Response {
         api.find_pet_by_id(path).await.into_response()
     }
+
     pub(super) async fn delete_pet<A: super::SwaggerPetstoreApi>(
         State(api): State<Arc<A>>,
         ::rampart::validate::ValidPath(
@@ -340,6 +340,7 @@ mod handlers {
         api.delete_pet(path).await.into_response()
     }
 }
+
 /// The security policy of every operation, as data the runtime enforces.
 pub mod policies {
     /// The policy of `GET /pets` (`findPets`).
@@ -349,6 +350,7 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("findPets", "GET", "/pets")
         }
     }
+
     /// The policy of `POST /pets` (`addPet`).
     pub fn add_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -356,6 +358,7 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("addPet", "POST", "/pets")
         }
     }
+
     /// The policy of `GET /pets/{id}` (`find pet by id`).
     pub fn find_pet_by_id() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -363,6 +366,7 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("find pet by id", "GET", "/pets/{id}")
         }
     }
+
     /// The policy of `DELETE /pets/{id}` (`deletePet`).
     pub fn delete_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -370,11 +374,13 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("deletePet", "DELETE", "/pets/{id}")
         }
     }
+
     /// Every operation's policy, in spec order.
     pub fn all() -> Vec<::rampart::OperationPolicy> {
-        vec![find_pets(), add_pet(), find_pet_by_id(), delete_pet()]
+        ::std::vec::Vec::from([find_pets(), add_pet(), find_pet_by_id(), delete_pet()])
     }
 }
+
 /// Route every operation to `api`, each behind its policy, enforced by
 /// `security`. Routes are registered under `security`'s base path
 /// (`/v1/pets`), so no request pays for a nested router. Add your own
@@ -407,6 +413,7 @@ pub fn router<A: SwaggerPetstoreApi>(
         .with_state(::std::sync::Arc::new(api));
     ::rampart::Routes::mounted(&security, router)
 }
+
 /// [`API`], read from the JSON `rampart_spec`'s `ApiModel::descriptor()`
 /// wrote when this code was generated.
 fn api_descriptor() -> ::rampart::ApiDescriptor {

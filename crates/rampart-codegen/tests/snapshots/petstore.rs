@@ -8,10 +8,13 @@
     non_camel_case_types
 )]
 use ::validator::Validate as _;
+
 /// The spec's `info.title`.
 pub const TITLE: &str = "Rampart Petstore";
+
 /// The spec's `info.version`, sent as `X-API-Version`.
 pub const VERSION: &str = "1.4.0";
+
 /// Everything the runtime enforces and serves for this API
 /// (policies, schemes, roles, CORS, endpoints, fields to redact,
 /// the served document), compiled in: `Security::load(&API)`.
@@ -19,1078 +22,7 @@ pub const VERSION: &str = "1.4.0";
 pub static API: ::std::sync::LazyLock<::rampart::ApiDescriptor> = ::std::sync::LazyLock::new(
     api_descriptor,
 );
-static PET_NAME_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-::rampart::__private::Regex::new("^[^<>]+$").expect("pattern checked when generated"));
-static PET_TAGS_ITEM_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-{
-    ::rampart::__private::Regex::new("^[a-z0-9-]+$")
-        .expect("pattern checked when generated")
-});
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub enum HealthStatus {
-    #[serde(rename = "ok")]
-    Ok,
-    #[serde(rename = "degraded")]
-    Degraded,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct Health {
-    pub status: HealthStatus,
-}
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub enum PetSpecies {
-    #[serde(rename = "dog")]
-    Dog,
-    #[serde(rename = "cat")]
-    Cat,
-    #[serde(rename = "bird")]
-    Bird,
-    #[serde(rename = "fish")]
-    Fish,
-}
-/// An item of `PetTags`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct PetTagsItem(pub String);
-impl ::std::ops::Deref for PetTagsItem {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-impl ::std::convert::From<String> for PetTagsItem {
-    fn from(value: String) -> Self {
-        PetTagsItem(value)
-    }
-}
-impl ::validator::Validate for PetTagsItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(length(min = 1, max = 32), regex(path = *PET_TAGS_ITEM_PATTERN))]
-            __all__: &'a String,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// A pet in the store.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct Pet {
-    /// Assigned by the server.
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 36),
-        custom(function = "::rampart::validate::formats::uuid"),
-        custom(function = "::rampart::validate::formats::read_only")
-    )]
-    pub id: Option<String>,
-    #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
-    pub name: String,
-    pub species: PetSpecies,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(range(min = 0, max = 100))]
-    pub age: Option<i32>,
-    #[serde(
-        rename = "weightKg",
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(range(exclusive_min = 0.0, max = 500.0))]
-    pub weight_kg: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 10),
-        custom(function = "::rampart::validate::formats::unique_items"),
-        nested
-    )]
-    pub tags: Option<Vec<PetTagsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub adopted: Option<bool>,
-}
-/// A pet as submitted by a client.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct NewPet {
-    /// Assigned by the server.
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 36),
-        custom(function = "::rampart::validate::formats::uuid"),
-        custom(function = "::rampart::validate::formats::read_only")
-    )]
-    pub id: Option<String>,
-    #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
-    pub name: String,
-    pub species: PetSpecies,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(range(min = 0, max = 100))]
-    pub age: Option<i32>,
-    #[serde(
-        rename = "weightKg",
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(range(exclusive_min = 0.0, max = 500.0))]
-    pub weight_kg: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 10),
-        custom(function = "::rampart::validate::formats::unique_items"),
-        nested
-    )]
-    pub tags: Option<Vec<PetTagsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub adopted: Option<bool>,
-}
-/// A pet owner account.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct Owner {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 36),
-        custom(function = "::rampart::validate::formats::uuid"),
-        custom(function = "::rampart::validate::formats::read_only")
-    )]
-    pub id: Option<String>,
-    #[validate(length(max = 254), email)]
-    pub email: String,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing
-    )]
-    #[validate(length(min = 12, max = 128), required)]
-    pub password: Option<String>,
-    #[serde(rename = "displayName")]
-    #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
-    pub display_name: String,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 2048),
-        custom(function = "::rampart::validate::formats::uri")
-    )]
-    pub website: Option<String>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct ProblemErrorsItem {
-    #[validate(length(max = 256))]
-    pub field: String,
-    #[validate(length(max = 64))]
-    pub rule: String,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 1024))]
-    pub message: Option<String>,
-}
-/// An RFC 9457 problem details object.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct Problem {
-    #[validate(
-        length(max = 2048),
-        custom(function = "::rampart::validate::formats::uri")
-    )]
-    pub r#type: String,
-    #[validate(length(max = 256))]
-    pub title: String,
-    #[validate(range(min = 100, max = 599))]
-    pub status: i32,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 4096))]
-    pub detail: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 2048))]
-    pub instance: Option<String>,
-    /// The exceeded quota's name (429).
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 256))]
-    pub policy: Option<String>,
-    /// The quota's request count (429).
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(range(min = 0i64, max = 4294967295i64))]
-    pub limit: Option<i64>,
-    /// The quota's window in seconds (429).
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(range(min = 0i64, max = 4294967295i64))]
-    pub window: Option<i64>,
-    #[serde(
-        rename = "errors",
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 100), nested)]
-    pub errors_: Option<Vec<ProblemErrorsItem>>,
-}
-/// Every response `getHealth` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GetHealthResponse {
-    /// The service is up.
-    Ok(Health),
-    /// The request is malformed.
-    BadRequest(Problem),
-    /// Over quota.
-    TooManyRequests(Problem),
-    /// Something went wrong on the server.
-    InternalServerError(Problem),
-}
-impl ::rampart::__private::axum::response::IntoResponse for GetHealthResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            GetHealthResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetHealthResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetHealthResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetHealthResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// Every response `listPets` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListPetsResponse {
-    /// A page of pets.
-    Ok(Vec<Pet>),
-    /// The request is malformed.
-    BadRequest(Problem),
-    /// Missing or invalid credentials.
-    Unauthorized(Problem),
-    /// Authenticated but not allowed.
-    Forbidden(Problem),
-    /// Over quota.
-    TooManyRequests(Problem),
-    /// Something went wrong on the server.
-    InternalServerError(Problem),
-}
-impl ::rampart::__private::axum::response::IntoResponse for ListPetsResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            ListPetsResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            ListPetsResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            ListPetsResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            ListPetsResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            ListPetsResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            ListPetsResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The query parameters of `listPets`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct ListPetsQuery {
-    /// How many pets to return at most.
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i32>,
-    /// Only pets with this tag.
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(min = 1, max = 32), regex(path = *PET_TAGS_ITEM_PATTERN))]
-    pub tag: Option<String>,
-}
-/// The header parameters of `listPets`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct ListPetsHeaders {
-    /// Caller-chosen id echoed in logs.
-    #[serde(
-        rename = "x-request-id",
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 36),
-        custom(function = "::rampart::validate::formats::uuid")
-    )]
-    pub x_request_id: Option<String>,
-}
-/// Every response `createPet` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CreatePetResponse {
-    /// The created pet.
-    Created(Pet),
-    /// The request is malformed.
-    BadRequest(Problem),
-    /// Missing or invalid credentials.
-    Unauthorized(Problem),
-    /// Authenticated but not allowed.
-    Forbidden(Problem),
-    /// The body is well-formed but breaks a constraint.
-    UnprocessableEntity(Problem),
-    /// Over quota.
-    TooManyRequests(Problem),
-    /// Something went wrong on the server.
-    InternalServerError(Problem),
-}
-impl ::rampart::__private::axum::response::IntoResponse for CreatePetResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            CreatePetResponse::Created(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(201)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            CreatePetResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            CreatePetResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            CreatePetResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            CreatePetResponse::UnprocessableEntity(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(422)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            CreatePetResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            CreatePetResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// Every response `getPet` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GetPetResponse {
-    /// The pet.
-    Ok(Pet),
-    /// The request is malformed.
-    BadRequest(Problem),
-    /// Missing or invalid credentials.
-    Unauthorized(Problem),
-    /// Authenticated but not allowed.
-    Forbidden(Problem),
-    /// No such pet.
-    NotFound(Problem),
-    /// Over quota.
-    TooManyRequests(Problem),
-    /// Something went wrong on the server.
-    InternalServerError(Problem),
-}
-impl ::rampart::__private::axum::response::IntoResponse for GetPetResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            GetPetResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetPetResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetPetResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetPetResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetPetResponse::NotFound(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(404)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetPetResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            GetPetResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The path parameters of `getPet`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct GetPetPath {
-    /// The pet's id.
-    #[serde(rename = "petId")]
-    #[validate(
-        length(max = 36),
-        custom(function = "::rampart::validate::formats::uuid")
-    )]
-    pub pet_id: String,
-}
-impl ::rampart::validate::PathTemplate for GetPetPath {
-    const TEMPLATE: &'static str = "/pets/{petId}";
-}
-/// Every response `deletePet` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DeletePetResponse {
-    /// Deleted.
-    NoContent,
-    /// The request is malformed.
-    BadRequest(Problem),
-    /// Missing or invalid credentials.
-    Unauthorized(Problem),
-    /// Authenticated but not allowed.
-    Forbidden(Problem),
-    /// No such pet.
-    NotFound(Problem),
-    /// Over quota.
-    TooManyRequests(Problem),
-    /// Something went wrong on the server.
-    InternalServerError(Problem),
-}
-impl ::rampart::__private::axum::response::IntoResponse for DeletePetResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            DeletePetResponse::NoContent => {
-                ::rampart::__private::http::StatusCode::from_u16(204)
-                    .unwrap_or(
-                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    )
-                    .into_response()
-            }
-            DeletePetResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            DeletePetResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            DeletePetResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            DeletePetResponse::NotFound(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(404)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            DeletePetResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            DeletePetResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// The path parameters of `deletePet`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct DeletePetPath {
-    /// The pet's id.
-    #[serde(rename = "petId")]
-    #[validate(
-        length(max = 36),
-        custom(function = "::rampart::validate::formats::uuid")
-    )]
-    pub pet_id: String,
-}
-impl ::rampart::validate::PathTemplate for DeletePetPath {
-    const TEMPLATE: &'static str = "/pets/{petId}";
-}
-/// Every response `registerOwner` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RegisterOwnerResponse {
-    /// The registered owner (the password is never returned).
-    Created(Owner),
-    /// The request is malformed.
-    BadRequest(Problem),
-    /// Missing or invalid credentials.
-    Unauthorized(Problem),
-    /// Authenticated but not allowed.
-    Forbidden(Problem),
-    /// The body is well-formed but breaks a constraint.
-    UnprocessableEntity(Problem),
-    /// Over quota.
-    TooManyRequests(Problem),
-    /// Something went wrong on the server.
-    InternalServerError(Problem),
-}
-impl ::rampart::__private::axum::response::IntoResponse for RegisterOwnerResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            RegisterOwnerResponse::Created(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(201)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            RegisterOwnerResponse::BadRequest(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(400)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            RegisterOwnerResponse::Unauthorized(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(401)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            RegisterOwnerResponse::Forbidden(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(403)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            RegisterOwnerResponse::UnprocessableEntity(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(422)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            RegisterOwnerResponse::TooManyRequests(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(429)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-            RegisterOwnerResponse::InternalServerError(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/problem+json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(500)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
+
 /// The API: one method per operation. Implement it and pass it to [`router`].
 pub trait RampartPetstoreApi: Send + Sync + 'static {
     /// Liveness probe
@@ -1101,6 +33,7 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
     fn get_health(
         &self,
     ) -> impl ::std::future::Future<Output = GetHealthResponse> + Send;
+
     /// List pets
     ///
     /// `GET /pets`
@@ -1113,6 +46,7 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
         query: ListPetsQuery,
         headers: ListPetsHeaders,
     ) -> impl ::std::future::Future<Output = ListPetsResponse> + Send;
+
     /// Create a pet
     ///
     /// `POST /pets`
@@ -1124,6 +58,7 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
         principal: ::rampart::Principal,
         body: NewPet,
     ) -> impl ::std::future::Future<Output = CreatePetResponse> + Send;
+
     /// Get one pet
     ///
     /// `GET /pets/{petId}`
@@ -1135,6 +70,7 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
         principal: ::rampart::Principal,
         path: GetPetPath,
     ) -> impl ::std::future::Future<Output = GetPetResponse> + Send;
+
     /// Delete a pet (deprecated; use the v2 endpoint)
     ///
     /// `DELETE /pets/{petId}`
@@ -1147,6 +83,7 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
         principal: ::rampart::Principal,
         path: DeletePetPath,
     ) -> impl ::std::future::Future<Output = DeletePetResponse> + Send;
+
     /// Register a pet owner account
     ///
     /// `POST /owners`
@@ -1159,17 +96,911 @@ pub trait RampartPetstoreApi: Send + Sync + 'static {
         body: Owner,
     ) -> impl ::std::future::Future<Output = RegisterOwnerResponse> + Send;
 }
+
+/// The spec's schemas, and each operation's response enum and
+/// parameter structs, with serde and `validator` derives
+/// (re-exported at the top: `Pet` is `types::Pet`).
+pub mod types {
+    use super::*;
+    use ::validator::Validate as _;
+
+    static PET_NAME_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[^<>]+$",
+    );
+
+    static PET_TAGS_ITEM_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[a-z0-9-]+$",
+    );
+
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub enum HealthStatus {
+        #[serde(rename = "ok")]
+        Ok,
+        #[serde(rename = "degraded")]
+        Degraded,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct Health {
+        pub status: HealthStatus,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub enum PetSpecies {
+        #[serde(rename = "dog")]
+        Dog,
+        #[serde(rename = "cat")]
+        Cat,
+        #[serde(rename = "bird")]
+        Bird,
+        #[serde(rename = "fish")]
+        Fish,
+    }
+
+    /// An item of `PetTags`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct PetTagsItem(pub String);
+
+    impl ::std::ops::Deref for PetTagsItem {
+        type Target = String;
+
+        fn deref(&self) -> &String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<String> for PetTagsItem {
+        fn from(value: String) -> Self {
+            PetTagsItem(value)
+        }
+    }
+
+    impl ::validator::Validate for PetTagsItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(
+                    length(min = 1, max = 32),
+                    regex(path = *PET_TAGS_ITEM_PATTERN)
+                )]
+                __all__: &'a String,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// A pet in the store.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct Pet {
+        /// Assigned by the server.
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 36),
+            custom(function = "::rampart::validate::formats::uuid"),
+            custom(function = "::rampart::validate::formats::read_only")
+        )]
+        pub id: Option<String>,
+        #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
+        pub name: String,
+        pub species: PetSpecies,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(range(min = 0, max = 100))]
+        pub age: Option<i32>,
+        #[serde(
+            rename = "weightKg",
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(range(exclusive_min = 0.0, max = 500.0))]
+        pub weight_kg: Option<f64>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 10),
+            custom(function = "::rampart::validate::formats::unique_items"),
+            nested
+        )]
+        pub tags: Option<Vec<PetTagsItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub adopted: Option<bool>,
+    }
+
+    /// A pet as submitted by a client.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct NewPet {
+        /// Assigned by the server.
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 36),
+            custom(function = "::rampart::validate::formats::uuid"),
+            custom(function = "::rampart::validate::formats::read_only")
+        )]
+        pub id: Option<String>,
+        #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
+        pub name: String,
+        pub species: PetSpecies,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(range(min = 0, max = 100))]
+        pub age: Option<i32>,
+        #[serde(
+            rename = "weightKg",
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(range(exclusive_min = 0.0, max = 500.0))]
+        pub weight_kg: Option<f64>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 10),
+            custom(function = "::rampart::validate::formats::unique_items"),
+            nested
+        )]
+        pub tags: Option<Vec<PetTagsItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub adopted: Option<bool>,
+    }
+
+    /// A pet owner account.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct Owner {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 36),
+            custom(function = "::rampart::validate::formats::uuid"),
+            custom(function = "::rampart::validate::formats::read_only")
+        )]
+        pub id: Option<String>,
+        #[validate(length(max = 254), email)]
+        pub email: String,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing
+        )]
+        #[validate(length(min = 12, max = 128), required)]
+        pub password: Option<String>,
+        #[serde(rename = "displayName")]
+        #[validate(length(min = 1, max = 64), regex(path = *PET_NAME_PATTERN))]
+        pub display_name: String,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 2048),
+            custom(function = "::rampart::validate::formats::uri")
+        )]
+        pub website: Option<String>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct ProblemErrorsItem {
+        #[validate(length(max = 256))]
+        pub field: String,
+        #[validate(length(max = 64))]
+        pub rule: String,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 1024))]
+        pub message: Option<String>,
+    }
+
+    /// An RFC 9457 problem details object.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct Problem {
+        #[validate(
+            length(max = 2048),
+            custom(function = "::rampart::validate::formats::uri")
+        )]
+        pub r#type: String,
+        #[validate(length(max = 256))]
+        pub title: String,
+        #[validate(range(min = 100, max = 599))]
+        pub status: i32,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 4096))]
+        pub detail: Option<String>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 2048))]
+        pub instance: Option<String>,
+        /// The exceeded quota's name (429).
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 256))]
+        pub policy: Option<String>,
+        /// The quota's request count (429).
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(range(min = 0i64, max = 4294967295i64))]
+        pub limit: Option<i64>,
+        /// The quota's window in seconds (429).
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(range(min = 0i64, max = 4294967295i64))]
+        pub window: Option<i64>,
+        #[serde(
+            rename = "errors",
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 100), nested)]
+        pub errors_: Option<Vec<ProblemErrorsItem>>,
+    }
+
+    /// Every response `getHealth` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum GetHealthResponse {
+        /// The service is up.
+        Ok(Health),
+        /// The request is malformed.
+        BadRequest(Problem),
+        /// Over quota.
+        TooManyRequests(Problem),
+        /// Something went wrong on the server.
+        InternalServerError(Problem),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for GetHealthResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                GetHealthResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+                GetHealthResponse::BadRequest(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::BAD_REQUEST,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                GetHealthResponse::TooManyRequests(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::TOO_MANY_REQUESTS,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                GetHealthResponse::InternalServerError(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// Every response `listPets` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum ListPetsResponse {
+        /// A page of pets.
+        Ok(Vec<Pet>),
+        /// The request is malformed.
+        BadRequest(Problem),
+        /// Missing or invalid credentials.
+        Unauthorized(Problem),
+        /// Authenticated but not allowed.
+        Forbidden(Problem),
+        /// Over quota.
+        TooManyRequests(Problem),
+        /// Something went wrong on the server.
+        InternalServerError(Problem),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for ListPetsResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                ListPetsResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+                ListPetsResponse::BadRequest(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::BAD_REQUEST,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                ListPetsResponse::Unauthorized(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::UNAUTHORIZED,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                ListPetsResponse::Forbidden(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::FORBIDDEN,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                ListPetsResponse::TooManyRequests(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::TOO_MANY_REQUESTS,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                ListPetsResponse::InternalServerError(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The query parameters of `listPets`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct ListPetsQuery {
+        /// How many pets to return at most.
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(range(min = 1, max = 100))]
+        pub limit: Option<i32>,
+        /// Only pets with this tag.
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(min = 1, max = 32), regex(path = *PET_TAGS_ITEM_PATTERN))]
+        pub tag: Option<String>,
+    }
+
+    /// The header parameters of `listPets`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct ListPetsHeaders {
+        /// Caller-chosen id echoed in logs.
+        #[serde(
+            rename = "x-request-id",
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 36),
+            custom(function = "::rampart::validate::formats::uuid")
+        )]
+        pub x_request_id: Option<String>,
+    }
+
+    /// Every response `createPet` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum CreatePetResponse {
+        /// The created pet.
+        Created(Pet),
+        /// The request is malformed.
+        BadRequest(Problem),
+        /// Missing or invalid credentials.
+        Unauthorized(Problem),
+        /// Authenticated but not allowed.
+        Forbidden(Problem),
+        /// The body is well-formed but breaks a constraint.
+        UnprocessableEntity(Problem),
+        /// Over quota.
+        TooManyRequests(Problem),
+        /// Something went wrong on the server.
+        InternalServerError(Problem),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for CreatePetResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                CreatePetResponse::Created(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::CREATED,
+                        "application/json",
+                        &body,
+                    )
+                }
+                CreatePetResponse::BadRequest(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::BAD_REQUEST,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                CreatePetResponse::Unauthorized(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::UNAUTHORIZED,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                CreatePetResponse::Forbidden(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::FORBIDDEN,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                CreatePetResponse::UnprocessableEntity(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::UNPROCESSABLE_ENTITY,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                CreatePetResponse::TooManyRequests(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::TOO_MANY_REQUESTS,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                CreatePetResponse::InternalServerError(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// Every response `getPet` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum GetPetResponse {
+        /// The pet.
+        Ok(Pet),
+        /// The request is malformed.
+        BadRequest(Problem),
+        /// Missing or invalid credentials.
+        Unauthorized(Problem),
+        /// Authenticated but not allowed.
+        Forbidden(Problem),
+        /// No such pet.
+        NotFound(Problem),
+        /// Over quota.
+        TooManyRequests(Problem),
+        /// Something went wrong on the server.
+        InternalServerError(Problem),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for GetPetResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                GetPetResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+                GetPetResponse::BadRequest(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::BAD_REQUEST,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                GetPetResponse::Unauthorized(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::UNAUTHORIZED,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                GetPetResponse::Forbidden(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::FORBIDDEN,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                GetPetResponse::NotFound(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::NOT_FOUND,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                GetPetResponse::TooManyRequests(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::TOO_MANY_REQUESTS,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                GetPetResponse::InternalServerError(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `getPet`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct GetPetPath {
+        /// The pet's id.
+        #[serde(rename = "petId")]
+        #[validate(
+            length(max = 36),
+            custom(function = "::rampart::validate::formats::uuid")
+        )]
+        pub pet_id: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for GetPetPath {
+        const TEMPLATE: &'static str = "/pets/{petId}";
+    }
+
+    /// Every response `deletePet` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum DeletePetResponse {
+        /// Deleted.
+        NoContent,
+        /// The request is malformed.
+        BadRequest(Problem),
+        /// Missing or invalid credentials.
+        Unauthorized(Problem),
+        /// Authenticated but not allowed.
+        Forbidden(Problem),
+        /// No such pet.
+        NotFound(Problem),
+        /// Over quota.
+        TooManyRequests(Problem),
+        /// Something went wrong on the server.
+        InternalServerError(Problem),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for DeletePetResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                DeletePetResponse::NoContent => {
+                    ::rampart::__private::http::StatusCode::NO_CONTENT.into_response()
+                }
+                DeletePetResponse::BadRequest(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::BAD_REQUEST,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                DeletePetResponse::Unauthorized(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::UNAUTHORIZED,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                DeletePetResponse::Forbidden(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::FORBIDDEN,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                DeletePetResponse::NotFound(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::NOT_FOUND,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                DeletePetResponse::TooManyRequests(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::TOO_MANY_REQUESTS,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                DeletePetResponse::InternalServerError(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// The path parameters of `deletePet`.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct DeletePetPath {
+        /// The pet's id.
+        #[serde(rename = "petId")]
+        #[validate(
+            length(max = 36),
+            custom(function = "::rampart::validate::formats::uuid")
+        )]
+        pub pet_id: String,
+    }
+
+    impl ::rampart::validate::PathTemplate for DeletePetPath {
+        const TEMPLATE: &'static str = "/pets/{petId}";
+    }
+
+    /// Every response `registerOwner` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum RegisterOwnerResponse {
+        /// The registered owner (the password is never returned).
+        Created(Owner),
+        /// The request is malformed.
+        BadRequest(Problem),
+        /// Missing or invalid credentials.
+        Unauthorized(Problem),
+        /// Authenticated but not allowed.
+        Forbidden(Problem),
+        /// The body is well-formed but breaks a constraint.
+        UnprocessableEntity(Problem),
+        /// Over quota.
+        TooManyRequests(Problem),
+        /// Something went wrong on the server.
+        InternalServerError(Problem),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for RegisterOwnerResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                RegisterOwnerResponse::Created(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::CREATED,
+                        "application/json",
+                        &body,
+                    )
+                }
+                RegisterOwnerResponse::BadRequest(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::BAD_REQUEST,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                RegisterOwnerResponse::Unauthorized(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::UNAUTHORIZED,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                RegisterOwnerResponse::Forbidden(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::FORBIDDEN,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                RegisterOwnerResponse::UnprocessableEntity(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::UNPROCESSABLE_ENTITY,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                RegisterOwnerResponse::TooManyRequests(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::TOO_MANY_REQUESTS,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+                RegisterOwnerResponse::InternalServerError(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "application/problem+json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+}
+
+pub use types::*;
+
 mod handlers {
     #![allow(clippy::too_many_arguments)]
     use super::*;
     use ::std::sync::Arc;
     use ::rampart::__private::axum::extract::State;
     use ::rampart::__private::axum::response::{IntoResponse, Response};
+
     pub(super) async fn get_health<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
     ) -> Response {
         api.get_health().await.into_response()
     }
+
     pub(super) async fn list_pets<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
@@ -1182,6 +1013,7 @@ mod handlers {
     ) -> Response {
         api.list_pets(principal, query, headers).await.into_response()
     }
+
     pub(super) async fn create_pet<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
@@ -1191,6 +1023,7 @@ mod handlers {
             .await
             .into_response()
     }
+
     pub(super) async fn get_pet<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
@@ -1198,6 +1031,7 @@ mod handlers {
     ) -> Response {
         api.get_pet(principal, path).await.into_response()
     }
+
     pub(super) async fn delete_pet<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
@@ -1207,6 +1041,7 @@ mod handlers {
     ) -> Response {
         api.delete_pet(principal, path).await.into_response()
     }
+
     pub(super) async fn register_owner<A: super::RampartPetstoreApi>(
         State(api): State<Arc<A>>,
         principal: ::rampart::Principal,
@@ -1220,6 +1055,7 @@ mod handlers {
             .into_response()
     }
 }
+
 /// The security policy of every operation, as data the runtime enforces.
 pub mod policies {
     /// The policy of `GET /health` (`getHealth`).
@@ -1232,30 +1068,39 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("getHealth", "GET", "/health")
         }
     }
+
     /// The policy of `GET /pets` (`listPets`).
     pub fn list_pets() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
-            security: vec![
-                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
-                < & str > ()), ::rampart::SecurityRequirement::scheme("oauth2",
-                ["pets:read"]), ::rampart::SecurityRequirement::scheme("apiKey",
-                ::std::iter::empty:: < & str > ())
-            ],
-            roles: vec!["viewer".to_owned()],
+            security: ::std::vec::Vec::from([
+                ::rampart::SecurityRequirement::scheme(
+                    "bearerAuth",
+                    ::std::iter::empty::<&str>(),
+                ),
+                ::rampart::SecurityRequirement::scheme("oauth2", ["pets:read"]),
+                ::rampart::SecurityRequirement::scheme(
+                    "apiKey",
+                    ::std::iter::empty::<&str>(),
+                ),
+            ]),
+            roles: ::std::vec::Vec::from(["viewer".to_owned()]),
             rate: Some(::rampart::Rate::new(100, ::std::time::Duration::from_secs(900))),
             body_limit: Some(65536),
             ..::rampart::OperationPolicy::new("listPets", "GET", "/pets")
         }
     }
+
     /// The policy of `POST /pets` (`createPet`).
     pub fn create_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
-            security: vec![
-                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
-                < & str > ()), ::rampart::SecurityRequirement::scheme("oauth2",
-                ["pets:write"])
-            ],
-            roles: vec!["editor".to_owned()],
+            security: ::std::vec::Vec::from([
+                ::rampart::SecurityRequirement::scheme(
+                    "bearerAuth",
+                    ::std::iter::empty::<&str>(),
+                ),
+                ::rampart::SecurityRequirement::scheme("oauth2", ["pets:write"]),
+            ]),
+            roles: ::std::vec::Vec::from(["editor".to_owned()]),
             rate: Some(
                 ::rampart::Rate::new(20, ::std::time::Duration::from_secs(60))
                     .with_burst(5),
@@ -1264,28 +1109,37 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("createPet", "POST", "/pets")
         }
     }
+
     /// The policy of `GET /pets/{petId}` (`getPet`).
     pub fn get_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
-            security: vec![
-                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
-                < & str > ()), ::rampart::SecurityRequirement::scheme("apiKey",
-                ::std::iter::empty:: < & str > ())
-            ],
-            roles: vec!["viewer".to_owned()],
+            security: ::std::vec::Vec::from([
+                ::rampart::SecurityRequirement::scheme(
+                    "bearerAuth",
+                    ::std::iter::empty::<&str>(),
+                ),
+                ::rampart::SecurityRequirement::scheme(
+                    "apiKey",
+                    ::std::iter::empty::<&str>(),
+                ),
+            ]),
+            roles: ::std::vec::Vec::from(["viewer".to_owned()]),
             rate: Some(::rampart::Rate::new(100, ::std::time::Duration::from_secs(900))),
             body_limit: Some(65536),
             ..::rampart::OperationPolicy::new("getPet", "GET", "/pets/{petId}")
         }
     }
+
     /// The policy of `DELETE /pets/{petId}` (`deletePet`).
     pub fn delete_pet() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
-            security: vec![
-                ::rampart::SecurityRequirement::scheme("bearerAuth", ::std::iter::empty::
-                < & str > ())
-            ],
-            roles: vec!["admin".to_owned()],
+            security: ::std::vec::Vec::from([
+                ::rampart::SecurityRequirement::scheme(
+                    "bearerAuth",
+                    ::std::iter::empty::<&str>(),
+                ),
+            ]),
+            roles: ::std::vec::Vec::from(["admin".to_owned()]),
             rate: Some(::rampart::Rate::new(5, ::std::time::Duration::from_secs(60))),
             body_limit: Some(65536),
             deprecation: Some(::rampart::Deprecation {
@@ -1296,27 +1150,36 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("deletePet", "DELETE", "/pets/{petId}")
         }
     }
+
     /// The policy of `POST /owners` (`registerOwner`).
     pub fn register_owner() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
-            security: vec![
-                ::rampart::SecurityRequirement::scheme("apiKey", ::std::iter::empty:: < &
-                str > ())
-            ],
-            roles: vec!["admin".to_owned()],
+            security: ::std::vec::Vec::from([
+                ::rampart::SecurityRequirement::scheme(
+                    "apiKey",
+                    ::std::iter::empty::<&str>(),
+                ),
+            ]),
+            roles: ::std::vec::Vec::from(["admin".to_owned()]),
             rate: Some(::rampart::Rate::new(10, ::std::time::Duration::from_secs(3600))),
             body_limit: Some(65536),
             ..::rampart::OperationPolicy::new("registerOwner", "POST", "/owners")
         }
     }
+
     /// Every operation's policy, in spec order.
     pub fn all() -> Vec<::rampart::OperationPolicy> {
-        vec![
-            get_health(), list_pets(), create_pet(), get_pet(), delete_pet(),
-            register_owner()
-        ]
+        ::std::vec::Vec::from([
+            get_health(),
+            list_pets(),
+            create_pet(),
+            get_pet(),
+            delete_pet(),
+            register_owner(),
+        ])
     }
 }
+
 /// Route every operation to `api`, each behind its policy, enforced by
 /// `security`. Routes are registered under `security`'s base path
 /// (`/v1/pets`), so no request pays for a nested router. Add your own
@@ -1364,6 +1227,7 @@ pub fn router<A: RampartPetstoreApi>(
         .with_state(::std::sync::Arc::new(api));
     ::rampart::Routes::mounted(&security, router)
 }
+
 /// [`API`], read from the JSON `rampart_spec`'s `ApiModel::descriptor()`
 /// wrote when this code was generated.
 fn api_descriptor() -> ::rampart::ApiDescriptor {

@@ -8,10 +8,13 @@
     non_camel_case_types
 )]
 use ::validator::Validate as _;
+
 /// The spec's `info.title`.
 pub const TITLE: &str = "Validation";
+
 /// The spec's `info.version`, sent as `X-API-Version`.
 pub const VERSION: &str = "1.0";
+
 /// Everything the runtime enforces and serves for this API
 /// (policies, schemes, roles, CORS, endpoints, fields to redact,
 /// the served document), compiled in: `Security::load(&API)`.
@@ -19,1549 +22,7 @@ pub const VERSION: &str = "1.0";
 pub static API: ::std::sync::LazyLock<::rampart::ApiDescriptor> = ::std::sync::LazyLock::new(
     api_descriptor,
 );
-static DRAWING_LABEL_STRING_PATTERN: ::std::sync::LazyLock<
-    ::rampart::__private::Regex,
-> = ::std::sync::LazyLock::new(|| {
-    ::rampart::__private::Regex::new("^[A-Z]+$").expect("pattern checked when generated")
-});
-static LISTS_TAGS_ITEM_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-{
-    ::rampart::__private::Regex::new("^[a-z0-9-]+$")
-        .expect("pattern checked when generated")
-});
-/// `format: uri` with scheme https, mailto.
-fn lists_contacts_item_uri<T: AsRef<str> + ?Sized>(
-    value: &T,
-) -> Result<(), ::validator::ValidationError> {
-    ::rampart::validate::formats::uri_with_schemes(value.as_ref(), &["https", "mailto"])
-}
-static LISTS_SLUGS_ITEM_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-::rampart::__private::Regex::new("^[a-z]+$").expect("pattern checked when generated"));
-/// `^\d{4}$` (ECMA-262), in Rust's regex syntax.
-static CODE_YEAR_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-::rampart::__private::Regex::new("^[0-9]{4}$").expect("pattern checked when generated"));
-/// `^\w+$` (ECMA-262), in Rust's regex syntax.
-static CODE_WORD_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-{
-    ::rampart::__private::Regex::new("^[0-9A-Za-z_]+$")
-        .expect("pattern checked when generated")
-});
-/// `^\S+$` (ECMA-262), in Rust's regex syntax.
-static CODE_COMPACT_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-{
-    ::rampart::__private::Regex::new(
-            "^[^\\t\\n\\x0B\\x0C\\r \\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]+$",
-        )
-        .expect("pattern checked when generated")
-});
-/// `^\bcat\b` (ECMA-262), in Rust's regex syntax.
-static CODE_WHOLE_PATTERN: ::std::sync::LazyLock<::rampart::__private::Regex> = ::std::sync::LazyLock::new(||
-{
-    ::rampart::__private::Regex::new("^(?-u:\\b)cat(?-u:\\b)")
-        .expect("pattern checked when generated")
-});
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct FilterObject {
-    #[validate(length(max = 8), nested)]
-    pub and: Vec<Filter>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct FilterObject2 {
-    #[validate(length(max = 8), nested)]
-    pub or: Vec<Filter>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct FilterObject3 {
-    #[validate(length(max = 8))]
-    pub field: String,
-}
-/// A recursive oneOf without a discriminator (a filter language): the alternatives are told apart by their required keys (issue 23).
-#[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
-#[serde(crate = "::rampart::__private::serde", untagged)]
-pub enum Filter {
-    Object(FilterObject),
-    Object2(FilterObject2),
-    Object3(FilterObject3),
-}
-impl<'de> ::rampart::__private::serde::Deserialize<'de> for Filter {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: ::rampart::__private::serde::Deserializer<'de>,
-    {
-        use ::rampart::__private::serde::de::Error as _;
-        let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        use ::rampart::validate::one_of;
-        one_of::choose(
-                "Filter",
-                "oneOf",
-                &value,
-                &[
-                    one_of::Alternative {
-                        name: "Object",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Object],
-                            required: &["and"],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <FilterObject as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    Filter::Object(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                    one_of::Alternative {
-                        name: "Object2",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Object],
-                            required: &["or"],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <FilterObject2 as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    Filter::Object2(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                    one_of::Alternative {
-                        name: "Object3",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Object],
-                            required: &["field"],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <FilterObject3 as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    Filter::Object3(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                ],
-            )
-            .map_err(D::Error::custom)
-    }
-}
-impl ::validator::Validate for Filter {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        match self {
-            Filter::Object(value) => ::validator::Validate::validate(value),
-            Filter::Object2(value) => ::validator::Validate::validate(value),
-            Filter::Object3(value) => ::validator::Validate::validate(value),
-        }
-    }
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct CommentObject {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 16))]
-    pub text: Option<String>,
-    #[validate(length(max = 4), nested)]
-    pub replies: Vec<Comment>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct CommentObject2 {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub deleted: Option<bool>,
-    #[validate(length(max = 4), nested)]
-    pub replies: Vec<Comment>,
-}
-/// A recursive oneOf whose alternatives overlap: `{"replies": [...]}` fits both, so both are tried at every level of such a body (issue 23).
-#[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
-#[serde(crate = "::rampart::__private::serde", untagged)]
-pub enum Comment {
-    Object(CommentObject),
-    Object2(CommentObject2),
-}
-impl<'de> ::rampart::__private::serde::Deserialize<'de> for Comment {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: ::rampart::__private::serde::Deserializer<'de>,
-    {
-        use ::rampart::__private::serde::de::Error as _;
-        let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        use ::rampart::validate::one_of;
-        one_of::choose(
-                "Comment",
-                "oneOf",
-                &value,
-                &[
-                    one_of::Alternative {
-                        name: "Object",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Object],
-                            required: &["replies"],
-                            consts: &[],
-                            closed: ::core::option::Option::Some(&["text", "replies"]),
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <CommentObject as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    Comment::Object(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                    one_of::Alternative {
-                        name: "Object2",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Object],
-                            required: &["replies"],
-                            consts: &[],
-                            closed: ::core::option::Option::Some(&["deleted", "replies"]),
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <CommentObject2 as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    Comment::Object2(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                ],
-            )
-            .map_err(D::Error::custom)
-    }
-}
-impl ::validator::Validate for Comment {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        match self {
-            Comment::Object(value) => ::validator::Validate::validate(value),
-            Comment::Object2(value) => ::validator::Validate::validate(value),
-        }
-    }
-}
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub enum CircleKind {
-    #[serde(rename = "circle")]
-    Circle,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Circle {
-    pub kind: CircleKind,
-    #[validate(range(exclusive_min = 0.0))]
-    pub radius: f64,
-}
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub enum SquareKind {
-    #[serde(rename = "square")]
-    Square,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Square {
-    pub kind: SquareKind,
-    #[validate(range(min = 1, max = 1000))]
-    pub side: i32,
-}
-#[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
-#[serde(crate = "::rampart::__private::serde", untagged)]
-pub enum Shape {
-    Circle(Circle),
-    Square(Square),
-}
-impl<'de> ::rampart::__private::serde::Deserialize<'de> for Shape {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: ::rampart::__private::serde::Deserializer<'de>,
-    {
-        use ::rampart::__private::serde::de::Error as _;
-        let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        let tag = value
-            .get("kind")
-            .and_then(|tag| tag.as_str())
-            .ok_or_else(|| {
-                D::Error::custom(::std::format!("missing field `{}`", "kind"))
-            })?;
-        match tag {
-            "circle" => {
-                <Circle as ::rampart::__private::serde::Deserialize>::deserialize(&value)
-                    .map(Shape::Circle)
-                    .map_err(D::Error::custom)
-            }
-            "square" => {
-                <Square as ::rampart::__private::serde::Deserialize>::deserialize(&value)
-                    .map(Shape::Square)
-                    .map_err(D::Error::custom)
-            }
-            other => Err(D::Error::unknown_variant(other, &["circle", "square"])),
-        }
-    }
-}
-impl ::validator::Validate for Shape {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        match self {
-            Shape::Circle(value) => ::validator::Validate::validate(value),
-            Shape::Square(value) => ::validator::Validate::validate(value),
-        }
-    }
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Cat {
-    #[validate(length(max = 3))]
-    pub meow: String,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-pub struct Dog {
-    #[validate(length(max = 16))]
-    pub bark: String,
-}
-/// The `String` alternative of `DrawingLabel`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct DrawingLabelString(pub String);
-impl ::std::ops::Deref for DrawingLabelString {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-impl ::std::convert::From<String> for DrawingLabelString {
-    fn from(value: String) -> Self {
-        DrawingLabelString(value)
-    }
-}
-impl ::validator::Validate for DrawingLabelString {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(length(max = 64), regex(path = *DRAWING_LABEL_STRING_PATTERN))]
-            __all__: &'a String,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// The `Integer` alternative of `DrawingLabel`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct DrawingLabelInteger(pub i32);
-impl ::std::ops::Deref for DrawingLabelInteger {
-    type Target = i32;
-    fn deref(&self) -> &i32 {
-        &self.0
-    }
-}
-impl ::std::convert::From<i32> for DrawingLabelInteger {
-    fn from(value: i32) -> Self {
-        DrawingLabelInteger(value)
-    }
-}
-impl ::validator::Validate for DrawingLabelInteger {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(min = 0, max = 1000))]
-            __all__: i32,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-#[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
-#[serde(crate = "::rampart::__private::serde", untagged)]
-pub enum DrawingLabel {
-    String(DrawingLabelString),
-    Integer(DrawingLabelInteger),
-}
-impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingLabel {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: ::rampart::__private::serde::Deserializer<'de>,
-    {
-        use ::rampart::__private::serde::de::Error as _;
-        let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        use ::rampart::validate::one_of;
-        one_of::choose(
-                "DrawingLabel",
-                "oneOf",
-                &value,
-                &[
-                    one_of::Alternative {
-                        name: "String",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::String],
-                            required: &[],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <DrawingLabelString as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingLabel::String(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                    one_of::Alternative {
-                        name: "Integer",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Integer],
-                            required: &[],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <DrawingLabelInteger as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingLabel::Integer(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                ],
-            )
-            .map_err(D::Error::custom)
-    }
-}
-impl ::validator::Validate for DrawingLabel {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        match self {
-            DrawingLabel::String(value) => ::validator::Validate::validate(value),
-            DrawingLabel::Integer(value) => ::validator::Validate::validate(value),
-        }
-    }
-}
-/// The `Integer` alternative of `DrawingSize`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct DrawingSizeInteger(pub i32);
-impl ::std::ops::Deref for DrawingSizeInteger {
-    type Target = i32;
-    fn deref(&self) -> &i32 {
-        &self.0
-    }
-}
-impl ::std::convert::From<i32> for DrawingSizeInteger {
-    fn from(value: i32) -> Self {
-        DrawingSizeInteger(value)
-    }
-}
-impl ::validator::Validate for DrawingSizeInteger {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(min = 0, max = 10))]
-            __all__: i32,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-/// The `Integer2` alternative of `DrawingSize`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct DrawingSizeInteger2(pub i32);
-impl ::std::ops::Deref for DrawingSizeInteger2 {
-    type Target = i32;
-    fn deref(&self) -> &i32 {
-        &self.0
-    }
-}
-impl ::std::convert::From<i32> for DrawingSizeInteger2 {
-    fn from(value: i32) -> Self {
-        DrawingSizeInteger2(value)
-    }
-}
-impl ::validator::Validate for DrawingSizeInteger2 {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(min = 5, max = 20))]
-            __all__: i32,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-#[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
-#[serde(crate = "::rampart::__private::serde", untagged)]
-pub enum DrawingSize {
-    Integer(DrawingSizeInteger),
-    Integer2(DrawingSizeInteger2),
-}
-impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingSize {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: ::rampart::__private::serde::Deserializer<'de>,
-    {
-        use ::rampart::__private::serde::de::Error as _;
-        let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        use ::rampart::validate::one_of;
-        one_of::choose(
-                "DrawingSize",
-                "oneOf",
-                &value,
-                &[
-                    one_of::Alternative {
-                        name: "Integer",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Integer],
-                            required: &[],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <DrawingSizeInteger as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingSize::Integer(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                    one_of::Alternative {
-                        name: "Integer2",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Integer],
-                            required: &[],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <DrawingSizeInteger2 as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingSize::Integer2(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                ],
-            )
-            .map_err(D::Error::custom)
-    }
-}
-impl ::validator::Validate for DrawingSize {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        match self {
-            DrawingSize::Integer(value) => ::validator::Validate::validate(value),
-            DrawingSize::Integer2(value) => ::validator::Validate::validate(value),
-        }
-    }
-}
-/// The `Integer` alternative of `DrawingEither`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct DrawingEitherInteger(pub i32);
-impl ::std::ops::Deref for DrawingEitherInteger {
-    type Target = i32;
-    fn deref(&self) -> &i32 {
-        &self.0
-    }
-}
-impl ::std::convert::From<i32> for DrawingEitherInteger {
-    fn from(value: i32) -> Self {
-        DrawingEitherInteger(value)
-    }
-}
-impl ::validator::Validate for DrawingEitherInteger {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(min = 0, max = 10))]
-            __all__: i32,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-/// The `Integer2` alternative of `DrawingEither`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct DrawingEitherInteger2(pub i32);
-impl ::std::ops::Deref for DrawingEitherInteger2 {
-    type Target = i32;
-    fn deref(&self) -> &i32 {
-        &self.0
-    }
-}
-impl ::std::convert::From<i32> for DrawingEitherInteger2 {
-    fn from(value: i32) -> Self {
-        DrawingEitherInteger2(value)
-    }
-}
-impl ::validator::Validate for DrawingEitherInteger2 {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(min = 5, max = 20))]
-            __all__: i32,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-#[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
-#[serde(crate = "::rampart::__private::serde", untagged)]
-pub enum DrawingEither {
-    Integer(DrawingEitherInteger),
-    Integer2(DrawingEitherInteger2),
-}
-impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingEither {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: ::rampart::__private::serde::Deserializer<'de>,
-    {
-        use ::rampart::__private::serde::de::Error as _;
-        let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        use ::rampart::validate::one_of;
-        one_of::choose(
-                "DrawingEither",
-                "anyOf",
-                &value,
-                &[
-                    one_of::Alternative {
-                        name: "Integer",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Integer],
-                            required: &[],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <DrawingEitherInteger as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingEither::Integer(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                    one_of::Alternative {
-                        name: "Integer2",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Integer],
-                            required: &[],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <DrawingEitherInteger2 as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingEither::Integer2(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                ],
-            )
-            .map_err(D::Error::custom)
-    }
-}
-impl ::validator::Validate for DrawingEither {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        match self {
-            DrawingEither::Integer(value) => ::validator::Validate::validate(value),
-            DrawingEither::Integer2(value) => ::validator::Validate::validate(value),
-        }
-    }
-}
-#[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
-#[serde(crate = "::rampart::__private::serde", untagged)]
-pub enum DrawingPet {
-    Cat(Cat),
-    Dog(Dog),
-}
-impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingPet {
-    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
-    where
-        D: ::rampart::__private::serde::Deserializer<'de>,
-    {
-        use ::rampart::__private::serde::de::Error as _;
-        let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        use ::rampart::validate::one_of;
-        one_of::choose(
-                "DrawingPet",
-                "oneOf",
-                &value,
-                &[
-                    one_of::Alternative {
-                        name: "Cat",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Object],
-                            required: &["meow"],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <Cat as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingPet::Cat(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                    one_of::Alternative {
-                        name: "Dog",
-                        shape: one_of::Shape {
-                            kinds: &[one_of::Kind::Object],
-                            required: &["bark"],
-                            consts: &[],
-                            closed: ::core::option::Option::None,
-                        },
-                        attempt: |
-                            value: &::rampart::__private::serde_json::Value,
-                            check: bool|
-                        {
-                            <Dog as ::rampart::__private::serde::Deserialize>::deserialize(
-                                    value,
-                                )
-                                .map(|value| (
-                                    !check || ::validator::Validate::validate(&value).is_ok(),
-                                    DrawingPet::Dog(value),
-                                ))
-                                .map_err(|e| e.to_string())
-                        },
-                    },
-                ],
-            )
-            .map_err(D::Error::custom)
-    }
-}
-impl ::validator::Validate for DrawingPet {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        match self {
-            DrawingPet::Cat(value) => ::validator::Validate::validate(value),
-            DrawingPet::Dog(value) => ::validator::Validate::validate(value),
-        }
-    }
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct Drawing {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub shape: Option<Shape>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub label: Option<DrawingLabel>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub size: Option<DrawingSize>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub either: Option<DrawingEither>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(nested)]
-    pub pet: Option<DrawingPet>,
-}
-pub type Slug = String;
-/// An item of `ListsTags`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsTagsItem(pub String);
-impl ::std::ops::Deref for ListsTagsItem {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-impl ::std::convert::From<String> for ListsTagsItem {
-    fn from(value: String) -> Self {
-        ListsTagsItem(value)
-    }
-}
-impl ::validator::Validate for ListsTagsItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(length(min = 1, max = 8), regex(path = *LISTS_TAGS_ITEM_PATTERN))]
-            __all__: &'a String,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// An item of `ListsIds`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsIdsItem(pub String);
-impl ::std::ops::Deref for ListsIdsItem {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-impl ::std::convert::From<String> for ListsIdsItem {
-    fn from(value: String) -> Self {
-        ListsIdsItem(value)
-    }
-}
-impl ::validator::Validate for ListsIdsItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(
-                length(max = 36),
-                custom(function = "::rampart::validate::formats::uuid")
-            )]
-            __all__: &'a String,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// An item of `ListsEmails`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsEmailsItem(pub String);
-impl ::std::ops::Deref for ListsEmailsItem {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-impl ::std::convert::From<String> for ListsEmailsItem {
-    fn from(value: String) -> Self {
-        ListsEmailsItem(value)
-    }
-}
-impl ::validator::Validate for ListsEmailsItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(length(max = 254), email)]
-            __all__: &'a String,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// An item of `ListsLinks`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsLinksItem(pub String);
-impl ::std::ops::Deref for ListsLinksItem {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-impl ::std::convert::From<String> for ListsLinksItem {
-    fn from(value: String) -> Self {
-        ListsLinksItem(value)
-    }
-}
-impl ::validator::Validate for ListsLinksItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(
-                length(max = 2048),
-                custom(function = "::rampart::validate::formats::uri")
-            )]
-            __all__: &'a String,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// An item of `ListsContacts`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsContactsItem(pub String);
-impl ::std::ops::Deref for ListsContactsItem {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-impl ::std::convert::From<String> for ListsContactsItem {
-    fn from(value: String) -> Self {
-        ListsContactsItem(value)
-    }
-}
-impl ::validator::Validate for ListsContactsItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(length(max = 2048), custom(function = "lists_contacts_item_uri"))]
-            __all__: &'a String,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// An item of `ListsScores`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsScoresItem(pub i32);
-impl ::std::ops::Deref for ListsScoresItem {
-    type Target = i32;
-    fn deref(&self) -> &i32 {
-        &self.0
-    }
-}
-impl ::std::convert::From<i32> for ListsScoresItem {
-    fn from(value: i32) -> Self {
-        ListsScoresItem(value)
-    }
-}
-impl ::validator::Validate for ListsScoresItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(min = 0, max = 10))]
-            __all__: i32,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-/// An item of `ListsRatios`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsRatiosItem(pub f64);
-impl ::std::ops::Deref for ListsRatiosItem {
-    type Target = f64;
-    fn deref(&self) -> &f64 {
-        &self.0
-    }
-}
-impl ::std::convert::From<f64> for ListsRatiosItem {
-    fn from(value: f64) -> Self {
-        ListsRatiosItem(value)
-    }
-}
-impl ::validator::Validate for ListsRatiosItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(exclusive_min = 0.0, max = 1.0))]
-            __all__: f64,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-/// An item of `ListsSlugs`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsSlugsItem(pub Slug);
-impl ::std::ops::Deref for ListsSlugsItem {
-    type Target = Slug;
-    fn deref(&self) -> &Slug {
-        &self.0
-    }
-}
-impl ::std::convert::From<Slug> for ListsSlugsItem {
-    fn from(value: Slug) -> Self {
-        ListsSlugsItem(value)
-    }
-}
-impl ::validator::Validate for ListsSlugsItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(
-                length(min = 2, max = 16),
-                regex(path = *LISTS_SLUGS_ITEM_PATTERN)
-            )]
-            __all__: &'a Slug,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-/// An item of `ListsGridItem`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsGridItemItem(pub i32);
-impl ::std::ops::Deref for ListsGridItemItem {
-    type Target = i32;
-    fn deref(&self) -> &i32 {
-        &self.0
-    }
-}
-impl ::std::convert::From<i32> for ListsGridItemItem {
-    fn from(value: i32) -> Self {
-        ListsGridItemItem(value)
-    }
-}
-impl ::validator::Validate for ListsGridItemItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item {
-            #[validate(range(min = 0, max = 1000))]
-            __all__: i32,
-        }
-        ::validator::Validate::validate(&Item { __all__: self.0 })
-    }
-}
-/// An item of `ListsGrid`, checked against its schema's constraints.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize
-)]
-#[serde(crate = "::rampart::__private::serde", transparent)]
-pub struct ListsGridItem(pub Vec<ListsGridItemItem>);
-impl ::std::ops::Deref for ListsGridItem {
-    type Target = Vec<ListsGridItemItem>;
-    fn deref(&self) -> &Vec<ListsGridItemItem> {
-        &self.0
-    }
-}
-impl ::std::convert::From<Vec<ListsGridItemItem>> for ListsGridItem {
-    fn from(value: Vec<ListsGridItemItem>) -> Self {
-        ListsGridItem(value)
-    }
-}
-impl ::validator::Validate for ListsGridItem {
-    fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
-        #[derive(::validator::Validate)]
-        struct Item<'a> {
-            #[validate(length(min = 2, max = 2), nested)]
-            __all__: &'a Vec<ListsGridItemItem>,
-        }
-        ::validator::Validate::validate(&Item { __all__: &self.0 })
-    }
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct Lists {
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(
-        length(max = 4),
-        custom(function = "::rampart::validate::formats::unique_items"),
-        nested
-    )]
-    pub tags: Option<Vec<ListsTagsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub ids: Option<Vec<ListsIdsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub emails: Option<Vec<ListsEmailsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub links: Option<Vec<ListsLinksItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub contacts: Option<Vec<ListsContactsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub scores: Option<Vec<ListsScoresItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub ratios: Option<Vec<ListsRatiosItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub slugs: Option<Vec<ListsSlugsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 8), nested)]
-    pub grid: Option<Vec<ListsGridItem>>,
-}
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::rampart::__private::serde::Serialize,
-    ::rampart::__private::serde::Deserialize,
-    ::validator::Validate
-)]
-#[serde(crate = "::rampart::__private::serde")]
-#[serde(deny_unknown_fields)]
-pub struct Code {
-    /// ECMA-262 `\d` is ASCII only.
-    #[validate(length(max = 64), regex(path = *CODE_YEAR_PATTERN))]
-    pub year: String,
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 64), regex(path = *CODE_WORD_PATTERN))]
-    pub word: Option<String>,
-    /// No ECMA-262 white space (which NEL is not).
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 64), regex(path = *CODE_COMPACT_PATTERN))]
-    pub compact: Option<String>,
-    /// A whole ASCII word.
-    #[serde(
-        default,
-        deserialize_with = "::rampart::__private::non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 64), regex(path = *CODE_WHOLE_PATTERN))]
-    pub whole: Option<String>,
-}
-/// Every response `postCode` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PostCodeResponse {
-    /// The code, as received.
-    Ok(Code),
-}
-impl ::rampart::__private::axum::response::IntoResponse for PostCodeResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            PostCodeResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// Every response `postLists` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PostListsResponse {
-    /// The lists, as received.
-    Ok(Lists),
-}
-impl ::rampart::__private::axum::response::IntoResponse for PostListsResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            PostListsResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// Every response `postDrawing` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PostDrawingResponse {
-    /// The drawing, as received.
-    Ok(Drawing),
-}
-impl ::rampart::__private::axum::response::IntoResponse for PostDrawingResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            PostDrawingResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// Every response `postFilter` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PostFilterResponse {
-    /// The filter, as received.
-    Ok(Filter),
-}
-impl ::rampart::__private::axum::response::IntoResponse for PostFilterResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            PostFilterResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
-/// Every response `postComment` documents; a handler cannot send anything else.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PostCommentResponse {
-    /// The comment, as received.
-    Ok(Comment),
-}
-impl ::rampart::__private::axum::response::IntoResponse for PostCommentResponse {
-    fn into_response(self) -> ::rampart::__private::axum::response::Response {
-        use ::rampart::__private::axum::response::IntoResponse as _;
-        match self {
-            PostCommentResponse::Ok(body) => {
-                (|status, body| ::rampart::respond::json(
-                    status,
-                    "application/json",
-                    &body,
-                ))(
-                    ::rampart::__private::http::StatusCode::from_u16(200)
-                        .unwrap_or(
-                            ::rampart::__private::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        ),
-                    body,
-                )
-            }
-        }
-    }
-}
+
 /// The API: one method per operation. Implement it and pass it to [`router`].
 pub trait ValidationApi: Send + Sync + 'static {
     ///
@@ -1572,6 +33,7 @@ pub trait ValidationApi: Send + Sync + 'static {
         &self,
         body: Code,
     ) -> impl ::std::future::Future<Output = PostCodeResponse> + Send;
+
     ///
     /// `POST /lists`
     /// Public: no credentials.
@@ -1580,6 +42,7 @@ pub trait ValidationApi: Send + Sync + 'static {
         &self,
         body: Lists,
     ) -> impl ::std::future::Future<Output = PostListsResponse> + Send;
+
     ///
     /// `POST /drawings`
     /// Public: no credentials.
@@ -1588,6 +51,7 @@ pub trait ValidationApi: Send + Sync + 'static {
         &self,
         body: Drawing,
     ) -> impl ::std::future::Future<Output = PostDrawingResponse> + Send;
+
     ///
     /// `POST /filters`
     /// Public: no credentials.
@@ -1596,6 +60,7 @@ pub trait ValidationApi: Send + Sync + 'static {
         &self,
         body: Filter,
     ) -> impl ::std::future::Future<Output = PostFilterResponse> + Send;
+
     ///
     /// `POST /comments`
     /// Public: no credentials.
@@ -1605,12 +70,1685 @@ pub trait ValidationApi: Send + Sync + 'static {
         body: Comment,
     ) -> impl ::std::future::Future<Output = PostCommentResponse> + Send;
 }
+
+/// The spec's schemas, and each operation's response enum and
+/// parameter structs, with serde and `validator` derives
+/// (re-exported at the top: `Pet` is `types::Pet`).
+pub mod types {
+    use super::*;
+    use ::validator::Validate as _;
+
+    static DRAWING_LABEL_STRING_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[A-Z]+$",
+    );
+
+    static LISTS_TAGS_ITEM_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[a-z0-9-]+$",
+    );
+
+    /// `format: uri` with scheme https, mailto.
+    fn lists_contacts_item_uri<T: AsRef<str> + ?Sized>(
+        value: &T,
+    ) -> Result<(), ::validator::ValidationError> {
+        ::rampart::validate::formats::uri_with_schemes(
+            value.as_ref(),
+            &["https", "mailto"],
+        )
+    }
+
+    static LISTS_SLUGS_ITEM_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[a-z]+$",
+    );
+
+    /// `^\d{4}$` (ECMA-262), in Rust's regex syntax.
+    static CODE_YEAR_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[0-9]{4}$",
+    );
+
+    /// `^\w+$` (ECMA-262), in Rust's regex syntax.
+    static CODE_WORD_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[0-9A-Za-z_]+$",
+    );
+
+    /// `^\S+$` (ECMA-262), in Rust's regex syntax.
+    static CODE_COMPACT_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^[^\\t\\n\\x0B\\x0C\\r \\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]+$",
+    );
+
+    /// `^\bcat\b` (ECMA-262), in Rust's regex syntax.
+    static CODE_WHOLE_PATTERN: ::rampart::__private::Pattern = ::rampart::__private::Pattern::new(
+        "^(?-u:\\b)cat(?-u:\\b)",
+    );
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct FilterObject {
+        #[validate(length(max = 8), nested)]
+        pub and: Vec<Filter>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct FilterObject2 {
+        #[validate(length(max = 8), nested)]
+        pub or: Vec<Filter>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct FilterObject3 {
+        #[validate(length(max = 8))]
+        pub field: String,
+    }
+
+    /// A recursive oneOf without a discriminator (a filter language): the alternatives are told apart by their required keys (issue 23).
+    #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+    #[serde(crate = "::rampart::__private::serde", untagged)]
+    pub enum Filter {
+        Object(FilterObject),
+        Object2(FilterObject2),
+        Object3(FilterObject3),
+    }
+
+    impl<'de> ::rampart::__private::serde::Deserialize<'de> for Filter {
+        fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+        where
+            D: ::rampart::__private::serde::Deserializer<'de>,
+        {
+            use ::rampart::__private::serde::de::Error as _;
+            let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
+                deserializer,
+            )?;
+
+            use ::rampart::validate::one_of;
+            one_of::choose(
+                    "Filter",
+                    "oneOf",
+                    &value,
+                    &[
+                        one_of::Alternative {
+                            name: "Object",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Object],
+                                required: &["and"],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <FilterObject as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        Filter::Object(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                        one_of::Alternative {
+                            name: "Object2",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Object],
+                                required: &["or"],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <FilterObject2 as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        Filter::Object2(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                        one_of::Alternative {
+                            name: "Object3",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Object],
+                                required: &["field"],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <FilterObject3 as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        Filter::Object3(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                    ],
+                )
+                .map_err(D::Error::custom)
+        }
+    }
+
+    impl ::validator::Validate for Filter {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            match self {
+                Filter::Object(value) => ::validator::Validate::validate(value),
+                Filter::Object2(value) => ::validator::Validate::validate(value),
+                Filter::Object3(value) => ::validator::Validate::validate(value),
+            }
+        }
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct CommentObject {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 16))]
+        pub text: Option<String>,
+        #[validate(length(max = 4), nested)]
+        pub replies: Vec<Comment>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct CommentObject2 {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub deleted: Option<bool>,
+        #[validate(length(max = 4), nested)]
+        pub replies: Vec<Comment>,
+    }
+
+    /// A recursive oneOf whose alternatives overlap: `{"replies": [...]}` fits both, so both are tried at every level of such a body (issue 23).
+    #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+    #[serde(crate = "::rampart::__private::serde", untagged)]
+    pub enum Comment {
+        Object(CommentObject),
+        Object2(CommentObject2),
+    }
+
+    impl<'de> ::rampart::__private::serde::Deserialize<'de> for Comment {
+        fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+        where
+            D: ::rampart::__private::serde::Deserializer<'de>,
+        {
+            use ::rampart::__private::serde::de::Error as _;
+            let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
+                deserializer,
+            )?;
+
+            use ::rampart::validate::one_of;
+            one_of::choose(
+                    "Comment",
+                    "oneOf",
+                    &value,
+                    &[
+                        one_of::Alternative {
+                            name: "Object",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Object],
+                                required: &["replies"],
+                                consts: &[],
+                                closed: ::core::option::Option::Some(&["text", "replies"]),
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <CommentObject as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        Comment::Object(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                        one_of::Alternative {
+                            name: "Object2",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Object],
+                                required: &["replies"],
+                                consts: &[],
+                                closed: ::core::option::Option::Some(
+                                    &["deleted", "replies"],
+                                ),
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <CommentObject2 as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        Comment::Object2(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                    ],
+                )
+                .map_err(D::Error::custom)
+        }
+    }
+
+    impl ::validator::Validate for Comment {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            match self {
+                Comment::Object(value) => ::validator::Validate::validate(value),
+                Comment::Object2(value) => ::validator::Validate::validate(value),
+            }
+        }
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub enum CircleKind {
+        #[serde(rename = "circle")]
+        Circle,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Circle {
+        pub kind: CircleKind,
+        #[validate(range(exclusive_min = 0.0))]
+        pub radius: f64,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub enum SquareKind {
+        #[serde(rename = "square")]
+        Square,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Square {
+        pub kind: SquareKind,
+        #[validate(range(min = 1, max = 1000))]
+        pub side: i32,
+    }
+
+    #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+    #[serde(crate = "::rampart::__private::serde", untagged)]
+    pub enum Shape {
+        Circle(Circle),
+        Square(Square),
+    }
+
+    impl<'de> ::rampart::__private::serde::Deserialize<'de> for Shape {
+        fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+        where
+            D: ::rampart::__private::serde::Deserializer<'de>,
+        {
+            use ::rampart::__private::serde::de::Error as _;
+            let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
+                deserializer,
+            )?;
+            let tag = value
+                .get("kind")
+                .and_then(|tag| tag.as_str())
+                .ok_or_else(|| {
+                    D::Error::custom(::std::format!("missing field `{}`", "kind"))
+                })?;
+            match tag {
+                "circle" => {
+                    <Circle as ::rampart::__private::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .map(Shape::Circle)
+                        .map_err(D::Error::custom)
+                }
+                "square" => {
+                    <Square as ::rampart::__private::serde::Deserialize>::deserialize(
+                            &value,
+                        )
+                        .map(Shape::Square)
+                        .map_err(D::Error::custom)
+                }
+                other => Err(D::Error::unknown_variant(other, &["circle", "square"])),
+            }
+        }
+    }
+
+    impl ::validator::Validate for Shape {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            match self {
+                Shape::Circle(value) => ::validator::Validate::validate(value),
+                Shape::Square(value) => ::validator::Validate::validate(value),
+            }
+        }
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Cat {
+        #[validate(length(max = 3))]
+        pub meow: String,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    pub struct Dog {
+        #[validate(length(max = 16))]
+        pub bark: String,
+    }
+
+    /// The `String` alternative of `DrawingLabel`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct DrawingLabelString(pub String);
+
+    impl ::std::ops::Deref for DrawingLabelString {
+        type Target = String;
+
+        fn deref(&self) -> &String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<String> for DrawingLabelString {
+        fn from(value: String) -> Self {
+            DrawingLabelString(value)
+        }
+    }
+
+    impl ::validator::Validate for DrawingLabelString {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(
+                    length(max = 64),
+                    regex(path = *DRAWING_LABEL_STRING_PATTERN)
+                )]
+                __all__: &'a String,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// The `Integer` alternative of `DrawingLabel`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct DrawingLabelInteger(pub i32);
+
+    impl ::std::ops::Deref for DrawingLabelInteger {
+        type Target = i32;
+
+        fn deref(&self) -> &i32 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<i32> for DrawingLabelInteger {
+        fn from(value: i32) -> Self {
+            DrawingLabelInteger(value)
+        }
+    }
+
+    impl ::validator::Validate for DrawingLabelInteger {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(min = 0, max = 1000))]
+                __all__: i32,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+    #[serde(crate = "::rampart::__private::serde", untagged)]
+    pub enum DrawingLabel {
+        String(DrawingLabelString),
+        Integer(DrawingLabelInteger),
+    }
+
+    impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingLabel {
+        fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+        where
+            D: ::rampart::__private::serde::Deserializer<'de>,
+        {
+            use ::rampart::__private::serde::de::Error as _;
+            let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
+                deserializer,
+            )?;
+
+            use ::rampart::validate::one_of;
+            one_of::choose(
+                    "DrawingLabel",
+                    "oneOf",
+                    &value,
+                    &[
+                        one_of::Alternative {
+                            name: "String",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::String],
+                                required: &[],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <DrawingLabelString as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingLabel::String(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                        one_of::Alternative {
+                            name: "Integer",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Integer],
+                                required: &[],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <DrawingLabelInteger as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingLabel::Integer(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                    ],
+                )
+                .map_err(D::Error::custom)
+        }
+    }
+
+    impl ::validator::Validate for DrawingLabel {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            match self {
+                DrawingLabel::String(value) => ::validator::Validate::validate(value),
+                DrawingLabel::Integer(value) => ::validator::Validate::validate(value),
+            }
+        }
+    }
+
+    /// The `Integer` alternative of `DrawingSize`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct DrawingSizeInteger(pub i32);
+
+    impl ::std::ops::Deref for DrawingSizeInteger {
+        type Target = i32;
+
+        fn deref(&self) -> &i32 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<i32> for DrawingSizeInteger {
+        fn from(value: i32) -> Self {
+            DrawingSizeInteger(value)
+        }
+    }
+
+    impl ::validator::Validate for DrawingSizeInteger {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(min = 0, max = 10))]
+                __all__: i32,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    /// The `Integer2` alternative of `DrawingSize`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct DrawingSizeInteger2(pub i32);
+
+    impl ::std::ops::Deref for DrawingSizeInteger2 {
+        type Target = i32;
+
+        fn deref(&self) -> &i32 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<i32> for DrawingSizeInteger2 {
+        fn from(value: i32) -> Self {
+            DrawingSizeInteger2(value)
+        }
+    }
+
+    impl ::validator::Validate for DrawingSizeInteger2 {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(min = 5, max = 20))]
+                __all__: i32,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+    #[serde(crate = "::rampart::__private::serde", untagged)]
+    pub enum DrawingSize {
+        Integer(DrawingSizeInteger),
+        Integer2(DrawingSizeInteger2),
+    }
+
+    impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingSize {
+        fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+        where
+            D: ::rampart::__private::serde::Deserializer<'de>,
+        {
+            use ::rampart::__private::serde::de::Error as _;
+            let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
+                deserializer,
+            )?;
+
+            use ::rampart::validate::one_of;
+            one_of::choose(
+                    "DrawingSize",
+                    "oneOf",
+                    &value,
+                    &[
+                        one_of::Alternative {
+                            name: "Integer",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Integer],
+                                required: &[],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <DrawingSizeInteger as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingSize::Integer(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                        one_of::Alternative {
+                            name: "Integer2",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Integer],
+                                required: &[],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <DrawingSizeInteger2 as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingSize::Integer2(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                    ],
+                )
+                .map_err(D::Error::custom)
+        }
+    }
+
+    impl ::validator::Validate for DrawingSize {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            match self {
+                DrawingSize::Integer(value) => ::validator::Validate::validate(value),
+                DrawingSize::Integer2(value) => ::validator::Validate::validate(value),
+            }
+        }
+    }
+
+    /// The `Integer` alternative of `DrawingEither`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct DrawingEitherInteger(pub i32);
+
+    impl ::std::ops::Deref for DrawingEitherInteger {
+        type Target = i32;
+
+        fn deref(&self) -> &i32 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<i32> for DrawingEitherInteger {
+        fn from(value: i32) -> Self {
+            DrawingEitherInteger(value)
+        }
+    }
+
+    impl ::validator::Validate for DrawingEitherInteger {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(min = 0, max = 10))]
+                __all__: i32,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    /// The `Integer2` alternative of `DrawingEither`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct DrawingEitherInteger2(pub i32);
+
+    impl ::std::ops::Deref for DrawingEitherInteger2 {
+        type Target = i32;
+
+        fn deref(&self) -> &i32 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<i32> for DrawingEitherInteger2 {
+        fn from(value: i32) -> Self {
+            DrawingEitherInteger2(value)
+        }
+    }
+
+    impl ::validator::Validate for DrawingEitherInteger2 {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(min = 5, max = 20))]
+                __all__: i32,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+    #[serde(crate = "::rampart::__private::serde", untagged)]
+    pub enum DrawingEither {
+        Integer(DrawingEitherInteger),
+        Integer2(DrawingEitherInteger2),
+    }
+
+    impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingEither {
+        fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+        where
+            D: ::rampart::__private::serde::Deserializer<'de>,
+        {
+            use ::rampart::__private::serde::de::Error as _;
+            let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
+                deserializer,
+            )?;
+
+            use ::rampart::validate::one_of;
+            one_of::choose(
+                    "DrawingEither",
+                    "anyOf",
+                    &value,
+                    &[
+                        one_of::Alternative {
+                            name: "Integer",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Integer],
+                                required: &[],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <DrawingEitherInteger as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingEither::Integer(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                        one_of::Alternative {
+                            name: "Integer2",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Integer],
+                                required: &[],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <DrawingEitherInteger2 as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingEither::Integer2(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                    ],
+                )
+                .map_err(D::Error::custom)
+        }
+    }
+
+    impl ::validator::Validate for DrawingEither {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            match self {
+                DrawingEither::Integer(value) => ::validator::Validate::validate(value),
+                DrawingEither::Integer2(value) => ::validator::Validate::validate(value),
+            }
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, ::rampart::__private::serde::Serialize)]
+    #[serde(crate = "::rampart::__private::serde", untagged)]
+    pub enum DrawingPet {
+        Cat(Cat),
+        Dog(Dog),
+    }
+
+    impl<'de> ::rampart::__private::serde::Deserialize<'de> for DrawingPet {
+        fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+        where
+            D: ::rampart::__private::serde::Deserializer<'de>,
+        {
+            use ::rampart::__private::serde::de::Error as _;
+            let value: ::rampart::__private::serde_json::Value = ::rampart::__private::serde::Deserialize::deserialize(
+                deserializer,
+            )?;
+
+            use ::rampart::validate::one_of;
+            one_of::choose(
+                    "DrawingPet",
+                    "oneOf",
+                    &value,
+                    &[
+                        one_of::Alternative {
+                            name: "Cat",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Object],
+                                required: &["meow"],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <Cat as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingPet::Cat(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                        one_of::Alternative {
+                            name: "Dog",
+                            shape: one_of::Shape {
+                                kinds: &[one_of::Kind::Object],
+                                required: &["bark"],
+                                consts: &[],
+                                closed: ::core::option::Option::None,
+                            },
+                            attempt: |
+                                value: &::rampart::__private::serde_json::Value,
+                                check: bool|
+                            {
+                                <Dog as ::rampart::__private::serde::Deserialize>::deserialize(
+                                        value,
+                                    )
+                                    .map(|value| (
+                                        !check || ::validator::Validate::validate(&value).is_ok(),
+                                        DrawingPet::Dog(value),
+                                    ))
+                                    .map_err(|e| e.to_string())
+                            },
+                        },
+                    ],
+                )
+                .map_err(D::Error::custom)
+        }
+    }
+
+    impl ::validator::Validate for DrawingPet {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            match self {
+                DrawingPet::Cat(value) => ::validator::Validate::validate(value),
+                DrawingPet::Dog(value) => ::validator::Validate::validate(value),
+            }
+        }
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct Drawing {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub shape: Option<Shape>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub label: Option<DrawingLabel>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub size: Option<DrawingSize>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub either: Option<DrawingEither>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(nested)]
+        pub pet: Option<DrawingPet>,
+    }
+
+    pub type Slug = String;
+
+    /// An item of `ListsTags`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsTagsItem(pub String);
+
+    impl ::std::ops::Deref for ListsTagsItem {
+        type Target = String;
+
+        fn deref(&self) -> &String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<String> for ListsTagsItem {
+        fn from(value: String) -> Self {
+            ListsTagsItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsTagsItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(
+                    length(min = 1, max = 8),
+                    regex(path = *LISTS_TAGS_ITEM_PATTERN)
+                )]
+                __all__: &'a String,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// An item of `ListsIds`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsIdsItem(pub String);
+
+    impl ::std::ops::Deref for ListsIdsItem {
+        type Target = String;
+
+        fn deref(&self) -> &String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<String> for ListsIdsItem {
+        fn from(value: String) -> Self {
+            ListsIdsItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsIdsItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(
+                    length(max = 36),
+                    custom(function = "::rampart::validate::formats::uuid")
+                )]
+                __all__: &'a String,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// An item of `ListsEmails`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsEmailsItem(pub String);
+
+    impl ::std::ops::Deref for ListsEmailsItem {
+        type Target = String;
+
+        fn deref(&self) -> &String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<String> for ListsEmailsItem {
+        fn from(value: String) -> Self {
+            ListsEmailsItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsEmailsItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(length(max = 254), email)]
+                __all__: &'a String,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// An item of `ListsLinks`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsLinksItem(pub String);
+
+    impl ::std::ops::Deref for ListsLinksItem {
+        type Target = String;
+
+        fn deref(&self) -> &String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<String> for ListsLinksItem {
+        fn from(value: String) -> Self {
+            ListsLinksItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsLinksItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(
+                    length(max = 2048),
+                    custom(function = "::rampart::validate::formats::uri")
+                )]
+                __all__: &'a String,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// An item of `ListsContacts`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsContactsItem(pub String);
+
+    impl ::std::ops::Deref for ListsContactsItem {
+        type Target = String;
+
+        fn deref(&self) -> &String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<String> for ListsContactsItem {
+        fn from(value: String) -> Self {
+            ListsContactsItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsContactsItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(
+                    length(max = 2048),
+                    custom(function = "lists_contacts_item_uri")
+                )]
+                __all__: &'a String,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// An item of `ListsScores`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsScoresItem(pub i32);
+
+    impl ::std::ops::Deref for ListsScoresItem {
+        type Target = i32;
+
+        fn deref(&self) -> &i32 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<i32> for ListsScoresItem {
+        fn from(value: i32) -> Self {
+            ListsScoresItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsScoresItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(min = 0, max = 10))]
+                __all__: i32,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    /// An item of `ListsRatios`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsRatiosItem(pub f64);
+
+    impl ::std::ops::Deref for ListsRatiosItem {
+        type Target = f64;
+
+        fn deref(&self) -> &f64 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<f64> for ListsRatiosItem {
+        fn from(value: f64) -> Self {
+            ListsRatiosItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsRatiosItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(exclusive_min = 0.0, max = 1.0))]
+                __all__: f64,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    /// An item of `ListsSlugs`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsSlugsItem(pub Slug);
+
+    impl ::std::ops::Deref for ListsSlugsItem {
+        type Target = Slug;
+
+        fn deref(&self) -> &Slug {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Slug> for ListsSlugsItem {
+        fn from(value: Slug) -> Self {
+            ListsSlugsItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsSlugsItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(
+                    length(min = 2, max = 16),
+                    regex(path = *LISTS_SLUGS_ITEM_PATTERN)
+                )]
+                __all__: &'a Slug,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    /// An item of `ListsGridItem`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsGridItemItem(pub i32);
+
+    impl ::std::ops::Deref for ListsGridItemItem {
+        type Target = i32;
+
+        fn deref(&self) -> &i32 {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<i32> for ListsGridItemItem {
+        fn from(value: i32) -> Self {
+            ListsGridItemItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsGridItemItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item {
+                #[validate(range(min = 0, max = 1000))]
+                __all__: i32,
+            }
+            ::validator::Validate::validate(&Item { __all__: self.0 })
+        }
+    }
+
+    /// An item of `ListsGrid`, checked against its schema's constraints.
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize
+    )]
+    #[serde(crate = "::rampart::__private::serde", transparent)]
+    pub struct ListsGridItem(pub Vec<ListsGridItemItem>);
+
+    impl ::std::ops::Deref for ListsGridItem {
+        type Target = Vec<ListsGridItemItem>;
+
+        fn deref(&self) -> &Vec<ListsGridItemItem> {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Vec<ListsGridItemItem>> for ListsGridItem {
+        fn from(value: Vec<ListsGridItemItem>) -> Self {
+            ListsGridItem(value)
+        }
+    }
+
+    impl ::validator::Validate for ListsGridItem {
+        fn validate(&self) -> Result<(), ::validator::ValidationErrors> {
+            #[derive(::validator::Validate)]
+            struct Item<'a> {
+                #[validate(length(min = 2, max = 2), nested)]
+                __all__: &'a Vec<ListsGridItemItem>,
+            }
+            ::validator::Validate::validate(&Item { __all__: &self.0 })
+        }
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct Lists {
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(
+            length(max = 4),
+            custom(function = "::rampart::validate::formats::unique_items"),
+            nested
+        )]
+        pub tags: Option<Vec<ListsTagsItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub ids: Option<Vec<ListsIdsItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub emails: Option<Vec<ListsEmailsItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub links: Option<Vec<ListsLinksItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub contacts: Option<Vec<ListsContactsItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub scores: Option<Vec<ListsScoresItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub ratios: Option<Vec<ListsRatiosItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub slugs: Option<Vec<ListsSlugsItem>>,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 8), nested)]
+        pub grid: Option<Vec<ListsGridItem>>,
+    }
+
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        ::rampart::__private::serde::Serialize,
+        ::rampart::__private::serde::Deserialize,
+        ::validator::Validate
+    )]
+    #[serde(crate = "::rampart::__private::serde")]
+    #[serde(deny_unknown_fields)]
+    pub struct Code {
+        /// ECMA-262 `\d` is ASCII only.
+        #[validate(length(max = 64), regex(path = *CODE_YEAR_PATTERN))]
+        pub year: String,
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 64), regex(path = *CODE_WORD_PATTERN))]
+        pub word: Option<String>,
+        /// No ECMA-262 white space (which NEL is not).
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 64), regex(path = *CODE_COMPACT_PATTERN))]
+        pub compact: Option<String>,
+        /// A whole ASCII word.
+        #[serde(
+            default,
+            deserialize_with = "::rampart::__private::non_null",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[validate(length(max = 64), regex(path = *CODE_WHOLE_PATTERN))]
+        pub whole: Option<String>,
+    }
+
+    /// Every response `postCode` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum PostCodeResponse {
+        /// The code, as received.
+        Ok(Code),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for PostCodeResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                PostCodeResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// Every response `postLists` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum PostListsResponse {
+        /// The lists, as received.
+        Ok(Lists),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for PostListsResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                PostListsResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// Every response `postDrawing` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum PostDrawingResponse {
+        /// The drawing, as received.
+        Ok(Drawing),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for PostDrawingResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                PostDrawingResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// Every response `postFilter` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum PostFilterResponse {
+        /// The filter, as received.
+        Ok(Filter),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for PostFilterResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                PostFilterResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+
+    /// Every response `postComment` documents; a handler cannot send anything else.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum PostCommentResponse {
+        /// The comment, as received.
+        Ok(Comment),
+    }
+
+    impl ::rampart::__private::axum::response::IntoResponse for PostCommentResponse {
+        fn into_response(self) -> ::rampart::__private::axum::response::Response {
+            use ::rampart::__private::axum::response::IntoResponse as _;
+            match self {
+                PostCommentResponse::Ok(body) => {
+                    ::rampart::respond::json(
+                        ::rampart::__private::http::StatusCode::OK,
+                        "application/json",
+                        &body,
+                    )
+                }
+            }
+        }
+    }
+}
+
+pub use types::*;
+
 mod handlers {
     #![allow(clippy::too_many_arguments)]
     use super::*;
     use ::std::sync::Arc;
     use ::rampart::__private::axum::extract::State;
     use ::rampart::__private::axum::response::{IntoResponse, Response};
+
     pub(super) async fn post_code<A: super::ValidationApi>(
         State(api): State<Arc<A>>,
         body: ::rampart::validate::ValidJson<Code>,
@@ -1619,6 +1757,7 @@ mod handlers {
             .await
             .into_response()
     }
+
     pub(super) async fn post_lists<A: super::ValidationApi>(
         State(api): State<Arc<A>>,
         body: ::rampart::validate::ValidJson<Lists>,
@@ -1627,6 +1766,7 @@ mod handlers {
             .await
             .into_response()
     }
+
     pub(super) async fn post_drawing<A: super::ValidationApi>(
         State(api): State<Arc<A>>,
         body: ::rampart::validate::ValidJson<Drawing>,
@@ -1635,6 +1775,7 @@ mod handlers {
             .await
             .into_response()
     }
+
     pub(super) async fn post_filter<A: super::ValidationApi>(
         State(api): State<Arc<A>>,
         body: ::rampart::validate::ValidJson<Filter>,
@@ -1643,6 +1784,7 @@ mod handlers {
             .await
             .into_response()
     }
+
     pub(super) async fn post_comment<A: super::ValidationApi>(
         State(api): State<Arc<A>>,
         body: ::rampart::validate::ValidJson<Comment>,
@@ -1652,6 +1794,7 @@ mod handlers {
             .into_response()
     }
 }
+
 /// The security policy of every operation, as data the runtime enforces.
 pub mod policies {
     /// The policy of `POST /codes` (`postCode`).
@@ -1663,6 +1806,7 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("postCode", "POST", "/codes")
         }
     }
+
     /// The policy of `POST /lists` (`postLists`).
     pub fn post_lists() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -1672,6 +1816,7 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("postLists", "POST", "/lists")
         }
     }
+
     /// The policy of `POST /drawings` (`postDrawing`).
     pub fn post_drawing() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -1681,6 +1826,7 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("postDrawing", "POST", "/drawings")
         }
     }
+
     /// The policy of `POST /filters` (`postFilter`).
     pub fn post_filter() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -1690,6 +1836,7 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("postFilter", "POST", "/filters")
         }
     }
+
     /// The policy of `POST /comments` (`postComment`).
     pub fn post_comment() -> ::rampart::OperationPolicy {
         ::rampart::OperationPolicy {
@@ -1699,11 +1846,19 @@ pub mod policies {
             ..::rampart::OperationPolicy::new("postComment", "POST", "/comments")
         }
     }
+
     /// Every operation's policy, in spec order.
     pub fn all() -> Vec<::rampart::OperationPolicy> {
-        vec![post_code(), post_lists(), post_drawing(), post_filter(), post_comment()]
+        ::std::vec::Vec::from([
+            post_code(),
+            post_lists(),
+            post_drawing(),
+            post_filter(),
+            post_comment(),
+        ])
     }
 }
+
 /// Route every operation to `api`, each behind its policy, enforced by
 /// `security`. Routes are registered under `security`'s base path
 /// (`/v1/pets`), so no request pays for a nested router. Add your own
@@ -1750,6 +1905,7 @@ pub fn router<A: ValidationApi>(
         .with_state(::std::sync::Arc::new(api));
     ::rampart::Routes::mounted(&security, router)
 }
+
 /// [`API`], read from the JSON `rampart_spec`'s `ApiModel::descriptor()`
 /// wrote when this code was generated.
 fn api_descriptor() -> ::rampart::ApiDescriptor {
