@@ -41,7 +41,7 @@ fn needs_spec_feature(span: Span, what: &str) -> syn::Error {
 /// #[rampart::secured(role = "admin", rate = "5/min")]
 /// async fn purge(principal: rampart::Principal) -> &'static str { "purged" }
 ///
-/// let app = security.harden(Router::new().route("/purge", post(purge)));
+/// let app = security.harden(Router::new().route("/purge", post(security.secured(purge))));
 /// ```
 ///
 /// Arguments: `role = "admin"` or `roles = ["admin", "ops"]` (any one
@@ -51,8 +51,9 @@ fn needs_spec_feature(span: Span, what: &str) -> syn::Error {
 /// `public`, `deprecated(since = "...", sunset = "...", successor = "...")`,
 /// `body_limit = "16KiB"`. Values are checked at compile time by the parser
 /// the spec loader uses. The handler becomes a unit struct of the same name
-/// implementing `axum::handler::Handler`; `name::policy()` is its policy and
-/// `name::handler` the original function.
+/// carrying its policy, routed through `security.secured(name)` (which
+/// builds its guard; routing it bare does not compile); `name::policy()` is
+/// its policy and `name::handler` the original function.
 #[proc_macro_attribute]
 pub fn secured(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemFn);

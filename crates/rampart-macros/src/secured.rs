@@ -247,18 +247,24 @@ fn wrap(item: &ItemFn, policy: &OperationPolicy, tracking: TokenStream) -> Token
             #function
         }
 
-        impl #generics #axum::handler::Handler<::rampart::secured::Secured<#marker>, __S> for #name
+        impl ::rampart::secured::SecuredPolicy for #name {
+            fn policy() -> ::rampart::OperationPolicy {
+                #name::policy()
+            }
+        }
+
+        impl #generics ::rampart::secured::SecuredHandler<#marker, __S> for #name
         where
             __S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
             #bounds
         {
-            type Future = ::core::pin::Pin<::std::boxed::Box<
-                dyn ::core::future::Future<Output = #axum::response::Response> + ::core::marker::Send,
-            >>;
-
-            fn call(self, req: #axum::extract::Request, state: __S) -> Self::Future {
-                static GUARDS: ::rampart::secured::GuardCache = ::rampart::secured::GuardCache::new();
-                ::rampart::secured::call::<_, #marker, __S>(&GUARDS, #name::policy, #name::handler, req, state)
+            fn call_guarded(
+                self,
+                guard: &::rampart::GuardLayer,
+                req: #axum::extract::Request,
+                state: __S,
+            ) -> ::rampart::secured::GuardedFuture {
+                ::rampart::secured::run::<_, #marker, __S>(guard, #name::handler, req, state)
             }
         }
     }

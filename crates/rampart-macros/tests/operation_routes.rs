@@ -98,9 +98,9 @@ async fn the_spec_policy_is_enforced_over_a_socket() {
         .unwrap();
     let app = security.harden(
         Router::new()
-            .route("/health", get(health))
-            .route("/pets", post(create_pet))
-            .route("/pets/{petId}", delete(delete_pet)),
+            .route("/health", get(security.secured(health)))
+            .route("/pets", post(security.secured(create_pet)))
+            .route("/pets/{petId}", delete(security.secured(delete_pet))),
     );
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let serving = serve(app, ServeConfig::new(addr)).await.unwrap();

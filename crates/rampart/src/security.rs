@@ -151,22 +151,29 @@ impl Security {
         )
     }
 
-    /// The `Security` that hardened the router a request came through, from
-    /// its [`RequestContext`](crate::context::RequestContext).
-    pub(crate) fn of_context(ctx: &crate::context::RequestContext) -> Option<Security> {
-        let owner = ctx.owner()?.clone();
-        owner
-            .downcast::<State>()
-            .ok()
-            .map(|inner| Security { inner })
+    /// A `#[secured]` handler behind its guard, built now:
+    /// `Router::new().route("/purge", delete(security.secured(purge)))`.
+    ///
+    /// # Panics
+    /// When the handler's policy does not fit this `Security` (as
+    /// [`guard`](Self::guard)): the server stops while its router is built,
+    /// never at a request. [`try_secured`](Self::try_secured) returns it.
+    pub fn secured<H: crate::secured::SecuredPolicy>(
+        &self,
+        handler: H,
+    ) -> crate::secured::Guarded<H> {
+        self.try_secured(handler).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Make this `Security` available to `#[secured]` handlers routed in
-    /// `router` (as a request extension), for a router you harden yourself
-    /// with [`crate::harden()`]. [`harden`](Self::harden) needs no `attach`:
-    /// its front hands the `Security` to `#[secured]` handlers.
-    pub fn attach(&self, router: axum::Router) -> axum::Router {
-        router.layer(axum::Extension(self.clone()))
+    /// [`secured`](Self::secured), or why the handler's policy does not fit.
+    pub fn try_secured<H: crate::secured::SecuredPolicy>(
+        &self,
+        handler: H,
+    ) -> Result<crate::secured::Guarded<H>, ConfigError> {
+        Ok(crate::secured::Guarded::new(
+            handler,
+            self.try_guard(H::policy())?,
+        ))
     }
 
     /// The rate-limit store.

@@ -78,11 +78,6 @@ impl GuardLayer {
             plan: Arc::new(RoutePlan::new(state, policy)?),
         })
     }
-
-    /// Whether this guard was built from `state` (the same `Security`).
-    pub(crate) fn serves(&self, state: &Arc<State>) -> bool {
-        Arc::ptr_eq(&self.plan.state, state)
-    }
 }
 
 /// A policy the guard would enforce less than it says: a public route (or

@@ -1,4 +1,5 @@
-//! Every `#[secured]` argument at once, routed with plain axum routing.
+//! Every `#[secured]` argument at once, routed with plain axum routing
+//! through `security.secured(..)`.
 
 use rampart::__private::axum::Router;
 use rampart::__private::axum::extract::Path;
@@ -26,10 +27,18 @@ pub async fn health() -> &'static str {
     "ok"
 }
 
-fn main() {
+#[tokio::main]
+async fn main() {
+    let security = rampart::Security::builder()
+        .jwt_hs256("bearerAuth", b"0123456789abcdef0123456789abcdef".to_vec())
+        .issuer("https://issuer.test")
+        .audience("every-argument")
+        .roles(["admin", "editor"])
+        .build()
+        .unwrap();
     let _app: Router = Router::new()
-        .route("/pets/{id}", post(update))
-        .route("/health", get(health));
+        .route("/pets/{id}", post(security.secured(update)))
+        .route("/health", get(security.secured(health)));
     let policy = update::policy();
     assert_eq!(policy.roles, ["admin", "editor"]);
     assert_eq!(policy.security[0].schemes[0].scheme, "bearerAuth");
