@@ -48,7 +48,12 @@ impl Security {
         Self::builder().api(api).config(config).build()
     }
 
-    /// Build from the API's descriptor, `rampart.toml` and the environment.
+    /// Build from the API's descriptor, `rampart.toml` and the environment,
+    /// with an in-memory rate-limit store (a configured Redis is refused).
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `Security::load(&API).await`: the one constructor, which also builds the rate-limit store `REDIS_URL` / `[rate]` configure"
+    )]
     pub fn from_env(api: &ApiDescriptor) -> Result<Self, ConfigError> {
         Self::from_api(api, SecurityConfig::load(None)?)
     }
