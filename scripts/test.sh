@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-redis.sh
 bash scripts/ensure-postgres.sh
-# A 3-master Redis Cluster on 127.0.0.1:7000-7005 for tests/rate_cluster.rs.
+# A 3-master Redis Cluster on 127.0.0.1:7000-7005 for crates/rampart/tests/it/rate_cluster.rs.
 eval "$(bash scripts/ensure-redis-cluster.sh | grep '^export REDIS_CLUSTER_URLS=')"
 bash scripts/ensure-wrk.sh
 bash scripts/ensure-chromium.sh
@@ -21,4 +21,4 @@ cargo test --workspace --all-targets
 cargo test --workspace --doc
 # schemathesis (all checks, bounded) against the served spec of the petstore mock.
 bash scripts/schemathesis.sh
-cargo test -p rampart-codegen --test corpus_compile -- --ignored
+cargo test -p rampart-codegen --test it -- --ignored corpus_compile::

@@ -2,9 +2,9 @@
 //! (403 `insufficient_scope` naming the scope), and OpenAPI's OR-of-ANDs
 //! security requirements.
 
-use crate::auth_common;
+use crate::support::auth;
 
-use auth_common::*;
+use auth::*;
 use serde_json::json;
 
 fn bearer(token: &str) -> String {

@@ -2,12 +2,12 @@
 //! unknown, inactive, expired, revoked (file re-read), wrong role, keys in the
 //! URL refused, and the Redis store against a real Redis.
 
-use crate::auth_common;
+use crate::support::auth;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_common::*;
+use auth::*;
 use rampart::auth::{KeyFile, KeyStore, NewKey, RedisKeyStore};
 
 const KEY_CHALLENGE: &str = r#"ApiKey realm="api""#;

@@ -6,14 +6,14 @@
 //! listing, and `/readyz` when the database is down. Also the remote key
 //! stores under an unknown-key flood (issue 26, item 4), SQLite and Redis.
 
-use crate::auth_common;
-use crate::rate_support;
+use crate::support::auth;
+use crate::support::rate;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use auth_common::*;
+use auth::*;
 use rampart::auth::api_key::BoxFuture;
 use rampart::auth::{KeyStore, KeyStoreError, NewKey, RedisKeyStore, SqlKeyStore, StoredKey};
 
@@ -334,7 +334,7 @@ async fn an_unknown_key_flood_leaves_valid_keys_readyz_and_the_database_alone() 
 /// every request of the valid key holder is a remote lookup.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_flood_leaves_the_redis_key_store_alone() {
-    let Some(url) = rate_support::redis_url("redis key flood").await else {
+    let Some(url) = rate::redis_url("redis key flood").await else {
         return;
     };
     let prefix = format!(

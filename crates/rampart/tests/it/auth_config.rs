@@ -4,9 +4,9 @@
 //! and each message says what to fix. Configuration comes from `rampart.toml`
 //! and the `RAMPART_*` names of the public contract.
 
-use crate::auth_common;
+use crate::support::auth;
 
-use auth_common::*;
+use auth::*;
 use rampart::{ConfigError, Security, SecurityConfig};
 
 /// Load config from an optional rampart.toml text and env pairs, then build.

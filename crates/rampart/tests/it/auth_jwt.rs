@@ -2,11 +2,11 @@
 //! wrong, each answered 401 `invalid_token` with a problem+json body that says
 //! nothing about which check failed.
 
-use crate::auth_common;
+use crate::support::auth;
 
 use std::time::Duration;
 
-use auth_common::*;
+use auth::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};

@@ -6,14 +6,14 @@
 //! Without chromium the tests are skipped, and fail under `CI=true`
 //! (`scripts/ensure-chromium.sh` installs it).
 
-use crate::auth_common;
+use crate::support::auth;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_common::{claims, client, hs_config, hs256, model_of, router, temp_dir};
+use auth::{claims, client, hs_config, hs256, model_of, router, temp_dir};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -168,14 +168,14 @@ async fn bind() -> (tokio::net::TcpListener, String) {
 }
 
 /// The hardened app of `spec` (HS256 tokens, manual clock at
-/// `auth_common::NOW`), each operation answered by `auth_common::router`'s
+/// `auth::NOW`), each operation answered by `auth::router`'s
 /// echo of the principal; `outer` records every request outside the front.
 fn hardened(spec: &str, outer: Option<Recorder>) -> Router {
     let model = model_of(spec);
     let security = Security::builder()
         .api(&model.descriptor())
         .config(hs_config())
-        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .clock(rampart::auth::ManualClock::at(auth::NOW))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let app = security.harden(router(&model, &security));

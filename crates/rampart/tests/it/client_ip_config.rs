@@ -3,9 +3,9 @@
 //! context, lockout, `rate-key: ip` quotas) read RFC 7239 `Forwarded` from
 //! trusted proxies, not `X-Forwarded-For`.
 
-use crate::auth_common;
+use crate::support::auth;
 
-use auth_common::*;
+use auth::*;
 use axum::Router;
 use axum::routing::get;
 use rampart::context::RequestContext;

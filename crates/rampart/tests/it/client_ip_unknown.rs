@@ -4,9 +4,9 @@
 //! instead of silently switching the lockout off or putting every client
 //! in one `rate-key: ip` bucket; steps that do not need it keep working.
 
-use crate::auth_common;
+use crate::support::auth;
 
-use auth_common::*;
+use auth::*;
 use axum::Router;
 use axum::routing::get;
 use rampart::Security;

@@ -1,8 +1,6 @@
 //! CORS from `x-rampart.cors`, over real sockets: preflights answered before
 //! authentication, allowed and disallowed origins, with and without credentials.
 
-use crate::harden_util;
-
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -12,7 +10,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 use rampart::server::{ServeConfig, Serving, serve};
 use rampart::{ApiInfo, CorsOrigins, CorsPolicy, HardenConfig, Problem, harden};
 
-use harden_util::local;
+use crate::support::net::local;
 
 const SPEC: &str = r#"
 openapi: 3.0.3

@@ -7,14 +7,14 @@
 //! With the default `fail-local` policy the same outage is not an outage of
 //! the service: a public route inheriting the default rate keeps answering.
 
-use crate::auth_common;
-use crate::rate_support;
+use crate::support::auth;
+use crate::support::rate;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_common::{claims, client, hs_config, hs256, model_of, router, serve};
+use auth::{claims, client, hs_config, hs256, model_of, router, serve};
 use rampart::Security;
 use rampart::rate::{FailurePolicy, RateLimiter, RedisConfig};
 
@@ -49,7 +49,7 @@ async fn serve_on_redis(
     failure: Option<FailurePolicy>,
 ) -> String {
     let mut config = RedisConfig::new(url);
-    config.key_prefix = rate_support::unique_prefix(tag);
+    config.key_prefix = rate::unique_prefix(tag);
     config.timeout = Duration::from_millis(200);
     config.retry_interval = Duration::from_millis(100);
     if let Some(failure) = failure {
@@ -60,7 +60,7 @@ async fn serve_on_redis(
     let security = Security::builder()
         .api(&model.descriptor())
         .config(hs_config())
-        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .clock(rampart::auth::ManualClock::at(auth::NOW))
         .rate_limiter(limiter)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -77,15 +77,15 @@ const RESTARTED: u8 = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
-    if rate_support::redis_url("redis_killed_and_restarted_under_load")
+    if rate::redis_url("redis_killed_and_restarted_under_load")
         .await
         .is_none()
     {
         return;
     }
-    let port = rate_support::free_port();
+    let port = rate::free_port();
     let url = format!("redis://127.0.0.1:{port}");
-    let mut redis = rate_support::start_redis(port).await;
+    let mut redis = rate::start_redis(port).await;
     let base = serve_on_redis(SPEC, &url, "fault", Some(FailurePolicy::FailClosed)).await;
     let token = hs256(&claims("loader", &["admin"]));
 
@@ -144,7 +144,7 @@ async fn redis_killed_and_restarted_under_load_fails_closed_then_recovers() {
     );
 
     phase.store(RESTARTING, Ordering::SeqCst);
-    let _redis = rate_support::start_redis(port).await;
+    let _redis = rate::start_redis(port).await;
     phase.store(RESTARTED, Ordering::SeqCst);
     let mut recovered = false;
     for _ in 0..100 {
@@ -219,15 +219,15 @@ paths:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_service() {
-    if rate_support::redis_url("with_the_default_fail_local")
+    if rate::redis_url("with_the_default_fail_local")
         .await
         .is_none()
     {
         return;
     }
-    let port = rate_support::free_port();
+    let port = rate::free_port();
     let url = format!("redis://127.0.0.1:{port}");
-    let mut redis = rate_support::start_redis(port).await;
+    let mut redis = rate::start_redis(port).await;
     assert_eq!(
         RedisConfig::new(&url).failure,
         FailurePolicy::FailLocal,
@@ -260,7 +260,7 @@ async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_serv
     assert_eq!(status(format!("{base}/healthz")).await, 200);
     assert_eq!(status(format!("{base}/readyz")).await, 503);
 
-    let _redis = rate_support::start_redis(port).await;
+    let _redis = rate::start_redis(port).await;
     let mut ready = false;
     for _ in 0..30 {
         if status(format!("{base}/readyz")).await == 200 {
@@ -281,7 +281,7 @@ async fn with_the_default_fail_local_a_redis_outage_is_not_an_outage_of_the_serv
 /// with a lockout of 3 failures, the first two bad tokens get 401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leased_quota_through_the_pipeline_admits_within_it_and_counts_failures_once() {
-    let Some(url) = rate_support::redis_url("leased_pipeline").await else {
+    let Some(url) = rate::redis_url("leased_pipeline").await else {
         return;
     };
     const LEASED_SPEC: &str = r#"
@@ -303,7 +303,7 @@ paths:
 "#;
     let limiter = RateLimiter::redis(
         RedisConfig::new(&url)
-            .key_prefix(rate_support::unique_prefix("leased-pipeline"))
+            .key_prefix(rate::unique_prefix("leased-pipeline"))
             .lease(4),
     )
     .await
@@ -314,7 +314,7 @@ paths:
     let security = Security::builder()
         .api(&model.descriptor())
         .config(config)
-        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .clock(rampart::auth::ManualClock::at(auth::NOW))
         .rate_limiter(limiter.clone())
         .build()
         .unwrap_or_else(|e| panic!("{e}"));

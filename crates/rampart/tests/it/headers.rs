@@ -1,7 +1,5 @@
 //! Security headers, request ids and header limits, over real sockets.
 
-use crate::harden_util;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::response::IntoResponse;
@@ -12,7 +10,7 @@ use rampart::limits::body_limit;
 use rampart::server::{ServeConfig, Serving, serve};
 use rampart::{ApiInfo, HardenConfig, Problem, harden};
 
-use harden_util::local;
+use crate::support::net::local;
 
 async fn boom() -> &'static str {
     panic!("secret internal detail")

@@ -1,7 +1,5 @@
 //! Body, timeout, JSON depth, content-type and method limits, over real sockets.
 
-use crate::harden_util;
-
 use std::time::Duration;
 
 use axum::Router;
@@ -17,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use validator::Validate;
 
-use harden_util::{local, raw};
+use crate::support::net::{local, raw};
 
 #[derive(Debug, Deserialize, Validate)]
 struct Doc {

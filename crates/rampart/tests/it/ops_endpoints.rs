@@ -3,10 +3,10 @@
 //! (no `x-rampart`, every status the pipeline answered documented) and
 //! `/docs` (its assets, its CSP), moved or turned off by `x-rampart`.
 
-use crate::auth_common;
-use crate::rate_support;
+use crate::support::auth;
+use crate::support::rate;
 
-use auth_common::{claims, client, hs_config, hs256, model_of, router, serve};
+use auth::{claims, client, hs_config, hs256, model_of, router, serve};
 use rampart::Security;
 use rampart::rate::{RateLimiter, RedisConfig};
 use serde_json::Value;
@@ -50,7 +50,7 @@ fn security(spec: &str) -> (rampart_spec::ApiModel, Security) {
     let security = Security::builder()
         .api(&model.descriptor())
         .config(hs_config())
-        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .clock(rampart::auth::ManualClock::at(auth::NOW))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     (model, security)
@@ -146,7 +146,7 @@ async fn ready_with_the_memory_store_lists_no_dependency() {
 async fn start_with_redis(url: &str) -> String {
     let model = model_of(SPEC);
     let mut config = RedisConfig::new(url);
-    config.key_prefix = rate_support::unique_prefix("ops_ready");
+    config.key_prefix = rate::unique_prefix("ops_ready");
     let limiter = RateLimiter::redis(config).await.unwrap();
     let security = Security::builder()
         .api(&model.descriptor())
@@ -159,7 +159,7 @@ async fn start_with_redis(url: &str) -> String {
 
 #[tokio::test]
 async fn ready_probes_a_real_redis() {
-    let Some(url) = rate_support::redis_url("ready_probes_a_real_redis").await else {
+    let Some(url) = rate::redis_url("ready_probes_a_real_redis").await else {
         return;
     };
     let base = start_with_redis(&url).await;
@@ -171,7 +171,7 @@ async fn ready_probes_a_real_redis() {
 
 #[tokio::test]
 async fn an_unreachable_redis_makes_ready_503_but_never_health() {
-    let port = rate_support::free_port();
+    let port = rate::free_port();
     let base = start_with_redis(&format!("redis://127.0.0.1:{port}")).await;
     let (status, headers, body) = get(format!("{base}/readyz")).await;
     assert_eq!(status, 503, "{body}");

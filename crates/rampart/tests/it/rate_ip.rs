@@ -2,7 +2,7 @@
 //! nothing from an untrusted peer, and pick the client (right-most untrusted
 //! hop) behind a trusted proxy.
 
-use crate::rate_support;
+use crate::support::rate;
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use axum::Router;
 use rampart::rate::{
     ForwardedHeader, MemoryConfig, Rate, RateClock, RateLimitLayer, RateLimiter, TrustedProxies,
 };
-use rate_support::{client, ok_route, serve};
+use rate::{client, ok_route, serve};
 
 fn limited_app(trusted: TrustedProxies) -> Router {
     let limiter = RateLimiter::memory(

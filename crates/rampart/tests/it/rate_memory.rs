@@ -2,7 +2,7 @@
 //! route and by default, per-principal isolation, the RateLimit headers and
 //! `Retry-After`, and the memory bound under a flood of keys.
 
-use crate::rate_support;
+use crate::support::rate;
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use rampart::rate::{
     MemoryConfig, Outcome, Rate, RateClock, RateKeyValue, RateLimitLayer, RateLimiter,
 };
 use rampart::{OperationPolicy, RateKey};
-use rate_support::{client, header, ok_route, serve, with_fake_auth};
+use rate::{client, header, ok_route, serve, with_fake_auth};
 
 fn per_min(count: u32) -> Rate {
     Rate::new(count, Duration::from_secs(60))

@@ -6,7 +6,7 @@
 //! starts one). Without Redis these tests are skipped, except under `CI=true`
 //! where they fail. The outage tests run their own `redis-server` child.
 
-use crate::rate_support;
+use crate::support::rate;
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use axum::Router;
 use rampart::rate::{
     FailurePolicy, MemoryConfig, Outcome, Rate, RateClock, RateLimitLayer, RateLimiter, RedisConfig,
 };
-use rate_support::{
+use rate::{
     client, free_port, header, ok_route, redis_url, serve, start_redis, unique_prefix,
     with_fake_auth,
 };

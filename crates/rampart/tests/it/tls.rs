@@ -1,8 +1,6 @@
 //! TLS over real sockets: versions, ALPN/HTTP/2, HSTS, the HTTPS redirect
 //! listener, and certificate reload on file change and SIGHUP.
 
-use crate::harden_util;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +18,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use harden_util::{local, raw};
+use crate::support::net::{local, raw};
 
 /// A directory of its own for one test's certificate files, removed on drop.
 struct CertDir(PathBuf);

@@ -15,7 +15,8 @@
 //! runs in one test, because the failover takes the whole cluster down
 //! (`cluster_state:fail`) for a few seconds.
 
-mod rate_support;
+use crate::support::process::alone;
+use crate::support::rate;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use rampart::auth::{LockTarget, LockoutPolicy};
 use rampart::rate::{FailurePolicy, Rate, RateLimitLayer, RateLimiter, RedisConfig};
-use rate_support::{client, ok_route, serve, unique_prefix, with_fake_auth};
+use rate::{client, ok_route, serve, unique_prefix, with_fake_auth};
 use redis::aio::MultiplexedConnection;
 
 /// Seconds the failed master stays unresponsive: far longer than the
@@ -311,6 +312,7 @@ fn unix_now() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_a_cluster_exactly_and_survive_a_failover() {
+    alone!(two_instances_share_a_cluster_exactly_and_survive_a_failover);
     let test = "two_instances_share_a_cluster_exactly_and_survive_a_failover";
     let Some(urls) = cluster_urls(test).await else {
         return;

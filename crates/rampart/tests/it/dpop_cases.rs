@@ -7,7 +7,7 @@ use jsonwebtoken::Algorithm;
 use rampart::auth::dpop::ProofSigner;
 use serde_json::{Value, json};
 
-use crate::auth_common::*;
+use crate::support::auth::*;
 
 const DPOP_SPEC: &str = r#"
 openapi: 3.0.3
@@ -345,7 +345,7 @@ async fn a_server_nonce_is_required_when_configured() {
 
 #[tokio::test]
 async fn a_proof_replayed_at_a_second_instance_sharing_redis_is_refused() {
-    let Some(redis) = crate::rate_support::redis_url("dpop replay across instances").await else {
+    let Some(redis) = crate::support::rate::redis_url("dpop replay across instances").await else {
         return;
     };
     let prefix = format!("rampart-test-dpop-{}", rand::random::<u32>());

@@ -3,13 +3,14 @@
 //! (then 401), rotated keys are picked up, symmetric JWKS keys are ignored, and
 //! a failing refresh makes `/readyz` 503 while the current keys keep serving.
 
-mod auth_common;
+use crate::support::auth;
+use crate::support::process::alone;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_common::*;
+use auth::*;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -431,6 +432,7 @@ async fn flaky_idp(document: Value, up: Arc<std::sync::atomic::AtomicBool>) -> S
 /// copy was trusted forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_that_cannot_be_refreshed_past_max_stale_is_not_trusted() {
+    alone!(a_jwks_that_cannot_be_refreshed_past_max_stale_is_not_trusted);
     let captured = capture_logs_at(tracing::Level::INFO);
     let idp = Idp::default();
     let k1 = idp.publish("test-only-rsa-private.pem", "k1");

@@ -1,15 +1,14 @@
 //! Error hygiene over real sockets: panics become 500 problem+json with the
 //! request id and nothing internal; the request id reaches the audit log.
 
-mod harden_util;
-
+use crate::support::process::alone;
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
 use rampart::server::{ServeConfig, serve};
 use rampart::{ApiInfo, HardenConfig, harden};
 
-use harden_util::{capture, local};
+use crate::support::{logs::capture, net::local};
 
 async fn panics() -> &'static str {
     let internal = vec!["database password hunter2"];
@@ -32,12 +31,14 @@ fn app() -> Router {
     )
 }
 
-/// Tests of this binary run one at a time: they install thread-local log
-/// subscribers, and tracing's per-callsite interest cache is process-wide.
+/// The tests of this file run one at a time, and each alone in a process of
+/// its own: they install thread-local log subscribers, and tracing's
+/// per-callsite interest cache is process-wide.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
 async fn panic_is_500_problem_with_request_id_and_no_internals() {
+    alone!(panic_is_500_problem_with_request_id_and_no_internals);
     let _serial = SERIAL.lock().await;
     let (captured, _guard) = capture();
     let server = serve(app(), ServeConfig::new(local())).await.unwrap();
@@ -102,6 +103,7 @@ async fn panic_is_500_problem_with_request_id_and_no_internals() {
 
 #[tokio::test]
 async fn audit_events_carry_the_request_id_of_the_response() {
+    alone!(audit_events_carry_the_request_id_of_the_response);
     let _serial = SERIAL.lock().await;
     let (captured, _guard) = capture();
     let server = serve(app(), ServeConfig::new(local())).await.unwrap();

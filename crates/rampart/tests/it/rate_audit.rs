@@ -1,32 +1,20 @@
-//! The fail-open audit event. Alone in its own test binary: `tracing` caches
-//! per-callsite interest process-wide, so a subscriber set by one test among
-//! others may miss events.
+//! The fail-open audit event. Run alone in a process of its own: `tracing`
+//! caches per-callsite interest process-wide, so a subscriber set by one
+//! test among others may miss events.
 
-mod rate_support;
+use crate::support::logs::Captured;
+use crate::support::process::alone;
+use crate::support::rate;
 
 use std::time::Duration;
 
 use rampart::rate::{FailurePolicy, Outcome, Rate, RateLimiter, RedisConfig};
-use rate_support::free_port;
-
-/// Collects what the tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use rate::free_port;
 
 // current_thread: the subscriber set below sees every task of this test.
 #[tokio::test(flavor = "current_thread")]
 async fn fail_open_logs_one_warning_audit_event_per_outage() {
+    alone!(fail_open_logs_one_warning_audit_event_per_outage);
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()

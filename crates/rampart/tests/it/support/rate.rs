@@ -1,6 +1,5 @@
 //! Helpers shared by the `rate_*` integration tests: real servers on
 //! 127.0.0.1:0, a stand-in authenticator, and Redis discovery.
-#![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,19 +11,11 @@ use axum::response::Response;
 use axum::routing::get;
 use rampart::{AuthMethod, Principal};
 
+pub use super::net::{client, header};
+
 /// Serve `app` on a fresh loopback port with peer addresses available.
 pub async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
+    super::net::serve_at(app).await
 }
 
 /// Stand-in for the auth pipeline: `x-test-user: alice` authenticates as
@@ -73,13 +64,6 @@ pub fn with_fake_auth(app: Router) -> Router {
 /// A route answering `ok`.
 pub fn ok_route() -> axum::routing::MethodRouter {
     get(|| async { "ok" })
-}
-
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
 }
 
 /// `REDIS_URL` (default `redis://127.0.0.1:6379`) if Redis answers. When it
@@ -131,15 +115,6 @@ pub fn unique_prefix(test: &str) -> String {
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-/// Header value as text ("" when absent).
-pub fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
 }
 
 /// A `redis-server` of the test's own on `port` (no persistence), killed

@@ -1,5 +1,5 @@
 //! Snapshot tests of generated code. `EXPECTORATE=overwrite cargo test -p
-//! rampart-codegen --test snapshots` accepts a deliberate change.
+//! rampart-codegen --test it snapshots::` accepts a deliberate change.
 
 use std::path::{Path, PathBuf};
 

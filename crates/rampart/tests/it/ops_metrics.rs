@@ -1,13 +1,14 @@
 //! Prometheus metrics over real sockets: requests by operation and status,
 //! latency, auth failures by scheme and reason, 403s, 429s, lockouts —
 //! on the main listener (`x-rampart.endpoints.metrics`) and on a listener
-//! of their own (`RAMPART_METRICS_ADDR`). One test: the recorder is
-//! process-wide.
+//! of their own (`RAMPART_METRICS_ADDR`). Each test runs alone in a process
+//! of its own: the recorder is process-wide.
 
-mod auth_common;
-mod rate_support;
+use crate::support::auth;
+use crate::support::process::alone;
+use crate::support::rate;
 
-use auth_common::{claims, client, hs_config, hs256, model_of, router, serve};
+use auth::{claims, client, hs_config, hs256, model_of, router, serve};
 use rampart::Security;
 
 const SPEC: &str = r#"
@@ -39,7 +40,8 @@ fn value(text: &str, series: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_count_answers_failures_and_lockouts_on_both_listeners() {
-    let port = rate_support::free_port();
+    alone!(metrics_count_answers_failures_and_lockouts_on_both_listeners);
+    let port = rate::free_port();
     let model = model_of(SPEC);
     let mut config = hs_config();
     config.metrics_addr = Some(format!("127.0.0.1:{port}"));
@@ -47,7 +49,7 @@ async fn metrics_count_answers_failures_and_lockouts_on_both_listeners() {
     let security = Security::builder()
         .api(&model.descriptor())
         .config(config)
-        .clock(rampart::auth::ManualClock::at(auth_common::NOW))
+        .clock(rampart::auth::ManualClock::at(auth::NOW))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let base = serve(security.harden(router(&model, &security))).await;
@@ -182,6 +184,7 @@ async fn metrics_count_answers_failures_and_lockouts_on_both_listeners() {
 
 #[tokio::test]
 async fn a_busy_metrics_address_refuses_to_start() {
+    alone!(a_busy_metrics_address_refuses_to_start);
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = hs_config();
     config.metrics_addr = Some(taken.local_addr().unwrap().to_string());

@@ -9,7 +9,7 @@
 //! starts one). Unreachable, its tests are skipped with a message, except
 //! under `CI=true`, where they fail.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{Counts, Server, TestDb, path_segment};

@@ -2,12 +2,13 @@
 //! each write an `event=alert` audit line and POST a JSON event (never a
 //! credential) to a real webhook receiver, which is retried when it fails.
 
-mod auth_common;
+use crate::support::auth;
+use crate::support::process::alone;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_common::{capture_logs, captured_text, client, hs_config, model_of, router, serve};
+use auth::{capture_logs, captured_text, client, hs_config, model_of, router, serve};
 use axum::http::StatusCode;
 use rampart::Security;
 use serde_json::Value;
@@ -79,6 +80,7 @@ async fn start(hook: &str) -> String {
 
 #[tokio::test]
 async fn a_lockout_and_a_burst_are_posted_without_credentials() {
+    alone!(a_lockout_and_a_burst_are_posted_without_credentials);
     capture_logs();
     let (hook, seen) = receiver(0).await;
     let base = start(&hook).await;

@@ -1,8 +1,7 @@
 //! Versions side by side, deprecation/sunset/successor headers, 410 after the
 //! sunset (with an injected clock), and the count of deprecated calls.
 
-mod harden_util;
-
+use crate::support::process::alone;
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,7 +15,7 @@ use rampart::version::{DeprecatedCallCount, DeprecationConfig, DeprecationTracke
 use rampart::{ApiInfo, AuthMethod, HardenConfig, Principal, harden_versions, parse_instant};
 use rampart_spec::ApiModel;
 
-use harden_util::{capture, local};
+use crate::support::{logs::capture, net::local};
 
 fn load(name: &str) -> ApiModel {
     let path = format!("{}/../../specs/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -68,9 +67,10 @@ struct Setup {
     tracker: DeprecationTracker,
 }
 
-/// Tests of this binary run one at a time: the audit-capturing test installs a
-/// thread-local subscriber, and tracing's per-callsite interest cache is
-/// shared by the whole process, so a concurrent test could hide its events.
+/// Tests of this file run one at a time (and the audit-capturing one alone in
+/// a process of its own): it installs a thread-local subscriber, and
+/// tracing's per-callsite interest cache is shared by the whole process, so
+/// a concurrent test could hide its events.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn start(cfg: DeprecationConfig) -> Setup {
@@ -283,6 +283,7 @@ async fn gone_after_sunset_can_be_turned_off() {
 
 #[tokio::test]
 async fn deprecated_calls_are_counted_and_logged_per_principal() {
+    alone!(deprecated_calls_are_counted_and_logged_per_principal);
     let _serial = SERIAL.lock().await;
     let (captured, _guard) = capture();
 

@@ -1,11 +1,7 @@
 //! Shared helpers of the `auth_*` tests: a spec, a router built from it, a
 //! server on 127.0.0.1:0, token minting, and problem+json assertions.
-#![allow(dead_code, unreachable_pub)]
 
-use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Json;
 use axum::Router;
@@ -168,34 +164,8 @@ pub fn router(model: &ApiModel, security: &Security) -> Router {
     router
 }
 
-/// Serve on 127.0.0.1:0 with the peer address available; returns the base URL.
-pub async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    format!("http://{addr}")
-}
-
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-/// A client whose connections come from `ip` (any 127.0.0.0/8 address), so
-/// one test can play several clients.
-pub fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
+pub use super::logs::{capture_logs, capture_logs_at, captured_text};
+pub use super::net::{client, client_from, serve};
 
 /// Standard claims valid at [`NOW`].
 pub fn claims(sub: &str, roles: &[&str]) -> Value {
@@ -411,44 +381,4 @@ pub async fn start_with(
         keys_path,
         keys,
     }
-}
-
-/// What the process logs through `tracing` (INFO and up, no colour).
-#[derive(Clone, Default)]
-pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Install the capturing subscriber at INFO (once per test binary) and return it.
-pub fn capture_logs() -> &'static Captured {
-    capture_logs_at(tracing::Level::INFO)
-}
-
-/// Install the capturing subscriber at `level` (the first call of the test
-/// binary decides the level) and return it.
-pub fn capture_logs_at(level: tracing::Level) -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
-}
-
-/// Everything logged since [`capture_logs`] was first called.
-pub fn captured_text() -> String {
-    String::from_utf8_lossy(&capture_logs().0.lock().unwrap()).into_owned()
 }

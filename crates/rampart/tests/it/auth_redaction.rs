@@ -3,15 +3,17 @@
 //! cookies, passwords, `writeOnly` and `x-rampart-sensitive` fields, URL
 //! credentials — and assert that none of them appears in the output.
 
-mod auth_common;
+use crate::support::auth;
+use crate::support::process::alone;
 
-use auth_common::*;
+use auth::*;
 use axum::Json;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_logs_at_any_level() {
+    alone!(no_secret_reaches_the_logs_at_any_level);
     let captured = capture_logs_at(tracing::Level::TRACE);
 
     let model = model();

@@ -2,11 +2,12 @@
 //! client IP (and a presented key id) out with 429 + `Retry-After`, emit an
 //! `auth.lockout` audit event, and the lock lifts after the window.
 
-mod auth_common;
+use crate::support::auth;
+use crate::support::process::alone;
 
 use std::time::Duration;
 
-use auth_common::*;
+use auth::*;
 
 fn lockout_config() -> rampart::SecurityConfig {
     let mut config = hs_config();
@@ -20,6 +21,7 @@ fn bearer(token: &str) -> String {
 
 #[tokio::test]
 async fn five_failures_lock_the_ip_out_until_the_window_passes() {
+    alone!(five_failures_lock_the_ip_out_until_the_window_passes);
     capture_logs();
     let s = start(lockout_config()).await;
     let c = client_from("127.0.0.1");
@@ -83,6 +85,7 @@ async fn five_failures_lock_the_ip_out_until_the_window_passes() {
 
 #[tokio::test]
 async fn guesses_at_a_key_id_lock_the_guesser_not_the_key() {
+    alone!(guesses_at_a_key_id_lock_the_guesser_not_the_key);
     capture_logs();
     let s = start(lockout_config()).await;
     let attacker = client_from("127.0.0.2");
@@ -127,6 +130,7 @@ async fn guesses_at_a_key_id_lock_the_guesser_not_the_key() {
 
 #[tokio::test]
 async fn expired_tokens_are_not_brute_force_attempts() {
+    alone!(expired_tokens_are_not_brute_force_attempts);
     capture_logs();
     let s = start(lockout_config()).await;
     let c = client_from("127.0.0.4");
@@ -161,6 +165,7 @@ async fn expired_tokens_are_not_brute_force_attempts() {
 
 #[tokio::test]
 async fn ipv6_clients_are_counted_per_64_like_the_rate_limiter() {
+    alone!(ipv6_clients_are_counted_per_64_like_the_rate_limiter);
     capture_logs();
     let mut config = lockout_config();
     // The test talks through a "proxy" on 127.0.0.5 that names the client.
@@ -204,6 +209,7 @@ async fn ipv6_clients_are_counted_per_64_like_the_rate_limiter() {
 /// is off by default, as in the front).
 #[tokio::test]
 async fn a_guard_outside_the_front_does_not_trust_the_callers_request_id() {
+    alone!(a_guard_outside_the_front_does_not_trust_the_callers_request_id);
     capture_logs();
     let s = start(hs_config()).await;
     let chosen = "caller-chosen-id-7f3a9c";

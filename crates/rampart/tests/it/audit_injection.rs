@@ -2,13 +2,15 @@
 //! `client_id`) are written into audit events; a control character in them
 //! must not start a new log line or forge an event (issue 14, item 8).
 
-mod auth_common;
+use crate::support::auth;
+use crate::support::process::alone;
 
-use auth_common::*;
+use auth::*;
 use axum::routing::get;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_values_cannot_forge_audit_lines() {
+    alone!(token_values_cannot_forge_audit_lines);
     let captured = capture_logs_at(tracing::Level::INFO);
 
     let model = model();
@@ -68,6 +70,7 @@ async fn token_values_cannot_forge_audit_lines() {
 /// only the C0/C1 controls were.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unicode_separators_and_bidi_controls_are_escaped() {
+    alone!(unicode_separators_and_bidi_controls_are_escaped);
     let captured = capture_logs_at(tracing::Level::INFO);
 
     let model = model();

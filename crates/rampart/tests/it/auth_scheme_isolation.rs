@@ -6,9 +6,10 @@
 //! scope-less `bearerAuth` alternative. When two such alternatives do share
 //! a verifier, building the route logs a `config_warning`.
 
-mod auth_common;
+use crate::support::auth;
+use crate::support::process::alone;
 
-use auth_common::*;
+use auth::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 
@@ -121,6 +122,7 @@ async fn a_scheme_with_its_own_audience_is_not_bypassed_through_another() {
 
 #[tokio::test]
 async fn alternatives_sharing_a_verifier_are_reported_when_the_route_is_built() {
+    alone!(alternatives_sharing_a_verifier_are_reported_when_the_route_is_built);
     capture_logs();
     let mut config = hs_config();
     let s = start_with(SPEC, &mut config, |b| b).await;

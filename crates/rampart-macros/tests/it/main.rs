@@ -1,0 +1,7 @@
+//! rampart-macros' tests, in one test binary (every test binary links the
+//! whole dependency tree): handlers routed with `#[operation]` and
+//! `#[secured]` over real sockets, and the compile errors (trybuild, `ui`).
+
+mod operation_routes;
+mod secured_routes;
+mod ui;
