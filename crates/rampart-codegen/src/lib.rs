@@ -14,10 +14,16 @@
 //! the API trait answering examples (see [`mock`]), and
 //! `not_implemented_router`, which answers 501 behind the same policies;
 //! `cargo xtask serve` uses both.
+//!
+//! The [`guide`] is `docs/generator.md`: what the generator emits and how
+//! each schema shape is enforced.
 
 mod builder;
 mod ecma;
 pub mod enforce;
+/// The generator's guide (`docs/generator.md`).
+#[doc = include_str!("../../../docs/generator.md")]
+pub mod guide {}
 pub mod mock;
 mod names;
 mod operations;

@@ -28,6 +28,10 @@
 //! - [`ops`]: the built-in `/healthz`, `/readyz`, `/openapi.json` and `/docs`
 //! - [`tls`]: rustls configuration, certificate reload, self-signed certificates
 //! - [`server`]: serving over HTTP, HTTPS (HTTP/2 by ALPN) and the HTTPS redirect
+//!
+//! The [`guide`] holds the pages of `docs/` that document this API: the
+//! architecture, the `x-rampart` annotations, configuration, and one page per
+//! concern.
 
 pub mod access;
 pub mod alert;
@@ -38,6 +42,7 @@ pub mod config;
 pub mod context;
 pub mod cors;
 pub mod error;
+pub mod guide;
 pub mod harden;
 pub mod headers;
 pub mod limits;
