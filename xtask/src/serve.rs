@@ -99,6 +99,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         mock: true,
         manifest_extra,
         allow_unenforced: false,
+        // What a served spec's rampart.toml and `RAMPART_*` may ask for: Redis
+        // (`REDIS_URL`), keys in SQL, JWKS URLs.
+        rampart_features: ["redis", "sql", "jwks"].map(String::from).to_vec(),
     };
     match rampart_codegen::generate_crate_with(&spec, &out, &options) {
         Ok(warnings) => {

@@ -145,6 +145,7 @@ pub fn generate_crate(
             mock: false,
             manifest_extra: String::new(),
             allow_unenforced: false,
+            rampart_features: Vec::new(),
         },
     )
 }
@@ -166,6 +167,9 @@ pub struct CrateOptions {
     /// Generate despite constraints the generated validators cannot enforce
     /// (see [`Builder::allow_unenforced`]); each becomes a warning.
     pub allow_unenforced: bool,
+    /// rampart's optional features the crate enables (`redis`, `sql`,
+    /// `jwks`), beside its defaults.
+    pub rampart_features: Vec<String>,
 }
 
 /// [`generate_crate`] with every option; returns the generator's warnings.
@@ -181,6 +185,7 @@ pub fn generate_crate_with(
         mock,
         manifest_extra,
         allow_unenforced,
+        rampart_features,
     } = options;
     let (code, warnings) = crate::generate_checked(spec, *mock, *allow_unenforced)?;
     let manifest = format!(
@@ -192,12 +197,17 @@ edition = "2024"
 publish = false
 
 [dependencies]
-rampart = {{ path = "{rampart}" }}
+rampart = {{ path = "{rampart}"{features} }}
 validator = {{ version = "0.20", features = ["derive"] }}
 {manifest_extra}{workspace}"#,
         workspace = if *standalone { "\n[workspace]\n" } else { "" },
         spec = spec.display(),
         rampart = rampart_path.display(),
+        features = if rampart_features.is_empty() {
+            String::new()
+        } else {
+            format!(", features = {rampart_features:?}")
+        },
     );
     write_if_changed(&out.join("Cargo.toml"), &manifest)?;
     // The code is formatted by prettyplease when generated; keep `cargo fmt` from rewriting it,

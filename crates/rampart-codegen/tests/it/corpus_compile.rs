@@ -123,6 +123,7 @@ fn every_corpus_spec_generates_a_crate_that_checks_without_warnings() {
             mock: false,
             manifest_extra: String::new(),
             allow_unenforced: true,
+            rampart_features: Vec::new(),
         };
         let warnings = rampart_codegen::generate_crate_with(spec, &out, &options)
             .unwrap_or_else(|e| panic!("generating {}: {e}", spec.display()));

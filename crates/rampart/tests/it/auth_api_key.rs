@@ -4,11 +4,14 @@
 
 use crate::support::auth;
 
+#[cfg(feature = "redis")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth::*;
-use rampart::auth::{KeyFile, KeyStore, NewKey, RedisKeyStore};
+use rampart::auth::{KeyFile, NewKey};
+#[cfg(feature = "redis")]
+use rampart::auth::{KeyStore, RedisKeyStore};
 
 const KEY_CHALLENGE: &str = r#"ApiKey realm="api""#;
 const KEY_INVALID: &str = r#"ApiKey realm="api", error="invalid_token""#;
@@ -119,6 +122,7 @@ async fn credentials_in_the_url_are_refused_first() {
     assert_eq!(a.status, 200);
 }
 
+#[cfg(feature = "redis")]
 async fn redis_reachable(url: &str) -> bool {
     let Ok(client) = redis::Client::open(url) else {
         return false;
@@ -133,6 +137,7 @@ async fn redis_reachable(url: &str) -> bool {
     )
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_key_store() {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());

@@ -165,6 +165,7 @@ fn unreadable_jwks_and_keys_are_refused() {
     .unwrap();
 }
 
+#[cfg(feature = "jwks")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_url_that_fails_is_refused() {
     let base = serve(axum::Router::new()).await; // every path 404
@@ -215,6 +216,25 @@ fn api_keys_in_query_or_cookie_are_refused() {
     }
 }
 
+/// Built without the `redis` feature, a configuration that needs Redis
+/// refuses to start and names the feature.
+#[cfg(not(feature = "redis"))]
+#[test]
+fn redis_settings_without_the_redis_feature_refuse_to_start() {
+    let spec = spec_with_key_in("header");
+    let err = build(
+        &spec,
+        None,
+        &[
+            ("RAMPART_API_KEY_STORE", "redis"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("`redis` feature"), "{err}");
+}
+
+#[cfg(feature = "redis")]
 #[test]
 fn api_key_stores_must_exist() {
     let spec = spec_with_key_in("header");
@@ -409,6 +429,7 @@ async fn an_unknown_rate_or_harden_key_refuses_to_start() {
 }
 
 /// `[harden]` and `[rate]` in rampart.toml take effect, over HTTP.
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn harden_and_rate_tables_take_effect() {
     const SPEC: &str = r#"

@@ -343,6 +343,7 @@ async fn a_server_nonce_is_required_when_configured() {
     assert_dpop_refusal(&a, "use_dpop_nonce");
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn a_proof_replayed_at_a_second_instance_sharing_redis_is_refused() {
     let Some(redis) = crate::support::rate::redis_url("dpop replay across instances").await else {

@@ -4,10 +4,12 @@
 //! `/docs` (its assets, its CSP), moved or turned off by `x-rampart`.
 
 use crate::support::auth;
+#[cfg(feature = "redis")]
 use crate::support::rate;
 
 use auth::{claims, client, hs_config, hs256, model_of, router, serve};
 use rampart::Security;
+#[cfg(feature = "redis")]
 use rampart::rate::{RateLimiter, RedisConfig};
 use serde_json::Value;
 
@@ -143,6 +145,7 @@ async fn ready_with_the_memory_store_lists_no_dependency() {
     assert_eq!(body["checks"], serde_json::json!({}));
 }
 
+#[cfg(feature = "redis")]
 async fn start_with_redis(url: &str) -> String {
     let model = model_of(SPEC);
     let mut config = RedisConfig::new(url);
@@ -157,6 +160,7 @@ async fn start_with_redis(url: &str) -> String {
     serve(security.harden(routes(&model, &security))).await
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn ready_probes_a_real_redis() {
     let Some(url) = rate::redis_url("ready_probes_a_real_redis").await else {
@@ -169,6 +173,7 @@ async fn ready_probes_a_real_redis() {
     assert_eq!(body["checks"]["redis"], "up");
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn an_unreachable_redis_makes_ready_503_but_never_health() {
     let port = rate::free_port();

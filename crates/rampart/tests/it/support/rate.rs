@@ -2,6 +2,7 @@
 //! 127.0.0.1:0, a stand-in authenticator, and Redis discovery.
 
 use std::net::SocketAddr;
+#[cfg(feature = "redis")]
 use std::time::Duration;
 
 use axum::Router;
@@ -66,6 +67,7 @@ pub fn ok_route() -> axum::routing::MethodRouter {
     get(|| async { "ok" })
 }
 
+#[cfg(feature = "redis")]
 /// `REDIS_URL` (default `redis://127.0.0.1:6379`) if Redis answers. When it
 /// does not: under `CI=true` the test fails; otherwise it is skipped with a note.
 pub async fn redis_url(test: &str) -> Option<String> {
@@ -85,6 +87,7 @@ pub async fn redis_url(test: &str) -> Option<String> {
     None
 }
 
+#[cfg(feature = "redis")]
 pub async fn redis_answers(url: &str) -> bool {
     let Ok(client) = redis::Client::open(url) else {
         return false;
@@ -117,6 +120,7 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+#[cfg(feature = "redis")]
 /// A `redis-server` of the test's own on `port` (no persistence), killed
 /// when dropped; waits until it answers.
 pub async fn start_redis(port: u16) -> tokio::process::Child {
