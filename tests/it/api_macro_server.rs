@@ -110,8 +110,7 @@ async fn start_with(own: axum::Router) -> (Serving, String) {
     let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let keys = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-keys-{n}.json"));
     rampart::auth::KeyFile::default().save(&keys).unwrap();
-    let security = Security::builder()
-        .api(&API)
+    let security = Security::builder(&API)
         .jwt_hs256("bearerAuth", SECRET.as_bytes().to_vec())
         .jwt_hs256("oauth2", SECRET.as_bytes().to_vec())
         .issuer(ISSUER)

@@ -41,7 +41,7 @@ impl ValidationApi for Echo {
 }
 
 async fn start() -> (Serving, String) {
-    let security = Security::builder().api(&API).build().unwrap();
+    let security = Security::builder(&API).build().unwrap();
     let app = api::router(Echo, security);
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let serving = serve(app, ServeConfig::new(addr)).await.unwrap();

@@ -472,8 +472,7 @@ impl Fixture {
         limiter: RateLimiter,
         store: Arc<dyn rampart::auth::KeyStore>,
     ) -> Result<Security> {
-        Security::builder()
-            .api(&self.model.descriptor())
+        Security::builder(&self.model.descriptor())
             .jwt_hs256("bearerAuth", self.secret.as_bytes().to_vec())
             .issuer(ISSUER)
             .audience(AUDIENCE)

@@ -73,6 +73,25 @@ pub(crate) struct State {
     pub(crate) replay: crate::auth::replay::ReplayCache,
     /// The origin clients use (`RAMPART_PUBLIC_ORIGIN`), for DPoP `htu`.
     pub(crate) public_origin: Option<crate::config::PublicOrigin>,
+    /// Where metrics are served, if they are (started by `Security::start_metrics`).
+    pub(crate) metrics: MetricsPlan,
+}
+
+/// Where metrics are served: checked when a `Security` is built, started by
+/// [`Security::start_metrics`](crate::Security::start_metrics).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MetricsPlan {
+    /// `x-rampart.endpoints.metrics`: a path on the main listener.
+    pub(crate) path: Option<String>,
+    /// `RAMPART_METRICS_ADDR`: a listener of their own (a valid address).
+    pub(crate) addr: Option<String>,
+}
+
+impl MetricsPlan {
+    /// Whether metrics are served at all.
+    pub(crate) fn configured(&self) -> bool {
+        self.path.is_some() || self.addr.is_some()
+    }
 }
 
 pub(crate) struct SchemeReq {
@@ -181,7 +200,7 @@ impl RoutePlan {
                                 "operation `{}` requires security scheme `{}`, which is not configured",
                                 policy.operation_id, s.scheme
                             ),
-                            "declare the scheme in components.securitySchemes (or with Security::builder) and configure its keys",
+                            "declare the scheme in components.securitySchemes (or with SecurityBuilder::new) and configure its keys",
                         )
                     })?;
                 let slot = match schemes.iter().position(|i| *i == index) {
@@ -297,6 +316,15 @@ impl RoutePlan {
         let leased = rate
             .as_ref()
             .is_some_and(|r| !r.is_local() && r.answers_now());
+        if inner.metrics.configured() && !crate::telemetry::enabled() {
+            return Err(ConfigError::new(
+                format!(
+                    "operation `{}`: metrics are served (x-rampart.endpoints.metrics or RAMPART_METRICS_ADDR) but were not started, so its requests would not be counted",
+                    policy.operation_id
+                ),
+                "call `security.start_metrics()` before building routes (`Security::load` does)",
+            ));
+        }
         let local = (inner.lockout.is_local() || leased)
             && rate.as_ref().is_none_or(RatePolicy::answers_now)
             && !consumes_ids;
@@ -342,7 +370,7 @@ fn expand_any_scheme(
                 "operation `{}` requires authentication, but no security scheme is configured",
                 policy.operation_id
             ),
-            "declare a scheme in the spec's components.securitySchemes or with Security::builder().jwt_hs256(..) / .api_key(..)",
+            "declare a scheme in the spec's components.securitySchemes or with SecurityBuilder::new().jwt_hs256(..) / .api_key(..)",
         ));
     }
     let mut expanded: Vec<SecurityRequirement> = Vec::new();

@@ -27,7 +27,7 @@ use crate::ops::Ops;
 use crate::ops::openapi::{RuntimeFacts, ServedOperation, served_document};
 use crate::ops::ready::Readiness;
 use crate::pipeline::GuardLayer;
-use crate::plan::{SchemeAuth, SchemeEntry, State};
+use crate::plan::{MetricsPlan, SchemeAuth, SchemeEntry, State};
 use crate::rate::{ForwardedHeader, RateConfig, RateLimiter, TrustedProxies};
 use crate::version::DeprecationTracker;
 use rampart_api::endpoints::Endpoints;
@@ -45,7 +45,7 @@ pub struct Security {
 impl Security {
     /// Build from the API's descriptor and a configuration.
     pub fn from_api(api: &ApiDescriptor, config: SecurityConfig) -> Result<Self, ConfigError> {
-        Self::builder().api(api).config(config).build()
+        Self::builder(api).config(config).build()
     }
 
     /// Build from the API's descriptor, `rampart.toml` and the environment,
@@ -60,7 +60,8 @@ impl Security {
 
     /// Build from the spec, `rampart.toml` and the environment, including the
     /// rate-limit store: Redis when `REDIS_URL` (or `[rate] redis-url`) is set,
-    /// else in memory. The one constructor a server's `main` needs.
+    /// else in memory; then [`start_metrics`](Self::start_metrics). The one
+    /// constructor a server's `main` needs.
     pub async fn load(api: &ApiDescriptor) -> Result<Self, ConfigError> {
         Self::load_with(api, None, |name| std::env::var(name).ok()).await
     }
@@ -81,12 +82,40 @@ impl Security {
                 "check REDIS_URL or `[rate] redis-url` (e.g. redis://127.0.0.1:6379)",
             )
         })?;
-        Self::builder()
-            .api(api)
+        let security = Self::builder(api)
             .config(config)
             .harden(harden)
             .rate_limiter(limiter)
-            .build()
+            .build()?;
+        security.start_metrics()?;
+        Ok(security)
+    }
+
+    /// The server step [`SecurityBuilder::build`] leaves out, so that
+    /// building has no global effects: when metrics are served
+    /// (`x-rampart.endpoints.metrics`, `RAMPART_METRICS_ADDR`), install the
+    /// process-wide Prometheus recorder and bind the `RAMPART_METRICS_ADDR`
+    /// listener (needs a Tokio runtime). [`load`](Self::load) takes it; a
+    /// `Security` from the builder takes it before its routes are built (a
+    /// route refuses to build while configured metrics are not started).
+    /// Returns the listener's address; calling it again changes nothing.
+    pub fn start_metrics(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let plan = &self.inner.metrics;
+        if !plan.configured() {
+            return Ok(None);
+        }
+        crate::telemetry::install().map_err(|e| {
+            ConfigError::new(
+                format!("metrics: {e}"),
+                "remove the other metrics recorder, or turn metrics off (x-rampart.endpoints.metrics, RAMPART_METRICS_ADDR)",
+            )
+        })?;
+        match &plan.addr {
+            Some(addr) => crate::telemetry::serve_on(addr)
+                .map(Some)
+                .map_err(metrics_addr_error),
+            None => Ok(None),
+        }
     }
 
     /// Add the global layers (security headers, request ids, panics → 500,
@@ -191,9 +220,13 @@ impl Security {
         &self.inner.deprecations
     }
 
-    /// A builder, for hand-written servers or to inject a clock or stores.
-    pub fn builder() -> SecurityBuilder {
-        SecurityBuilder::default()
+    /// A builder from the API's descriptor (the generated `API`, or
+    /// `ApiModel::descriptor()`), for tests and embedding: inject a
+    /// configuration, a clock, stores or a rate limiter, then
+    /// [`build`](SecurityBuilder::build). A server without a spec (only
+    /// `#[secured]` handlers) starts from [`SecurityBuilder::new`].
+    pub fn builder(api: &ApiDescriptor) -> SecurityBuilder {
+        SecurityBuilder::new().api(api)
     }
 
     /// The pipeline layer for one route (see [`crate::pipeline`]).
@@ -251,7 +284,8 @@ impl Security {
     }
 }
 
-/// Builds a [`Security`]; see [`Security::builder`].
+/// Builds a [`Security`]: from an API with [`Security::builder`], or by hand
+/// with [`SecurityBuilder::new`].
 #[derive(Default)]
 pub struct SecurityBuilder {
     config: SecurityConfig,
@@ -305,10 +339,17 @@ fn add_scheme(
 }
 
 impl SecurityBuilder {
+    /// A builder without an API: for a hand-written server, which declares
+    /// its roles and schemes here ([`roles`](Self::roles),
+    /// [`jwt_hs256`](Self::jwt_hs256), [`api_key`](Self::api_key), ...).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// Take roles, schemes and their settings, the schemes operations use,
     /// the redactor, CORS, endpoints and the served document from the API's
-    /// descriptor (the generated `API`, or `ApiModel::descriptor()`).
-    pub fn api(mut self, api: &ApiDescriptor) -> Self {
+    /// descriptor.
+    fn api(mut self, api: &ApiDescriptor) -> Self {
         self.roles = Some(api.roles.clone());
         for scheme in &api.schemes {
             add_scheme(&mut self.schemes, &scheme.name, scheme.kind.clone());
@@ -694,23 +735,17 @@ impl SecurityBuilder {
             ))
         });
         let public_origin = self.config.public_origin()?;
-        let metrics_path = self.endpoints.as_ref().and_then(|e| e.metrics.clone());
-        if let Some(path) = &metrics_path {
-            crate::telemetry::install().map_err(|e| {
-                ConfigError::new(
-                    format!("metrics at {path}: {e}"),
-                    "remove the other metrics recorder, or turn x-rampart.endpoints.metrics off",
-                )
-            })?;
-        }
-        if let Some(addr) = &self.config.metrics_addr {
-            crate::telemetry::serve_on(addr).map_err(|e| {
-                ConfigError::new(
-                    format!("RAMPART_METRICS_ADDR: {e}"),
-                    "set RAMPART_METRICS_ADDR to a free address such as 127.0.0.1:9464, or unset it",
-                )
-            })?;
-        }
+        // Checked here, started by `start_metrics`: building has no global effects.
+        let metrics = MetricsPlan {
+            path: self.endpoints.as_ref().and_then(|e| e.metrics.clone()),
+            addr: match &self.config.metrics_addr {
+                Some(addr) => {
+                    crate::telemetry::parse_addr(addr).map_err(metrics_addr_error)?;
+                    Some(addr.trim().to_owned())
+                }
+                None => None,
+            },
+        };
         let alerts = crate::alert::Alerts::new(
             clock.clone(),
             self.config.alert_burst.as_deref(),
@@ -761,9 +796,17 @@ impl SecurityBuilder {
                 api,
                 alerts,
                 ops,
+                metrics,
             }),
         })
     }
+}
+
+fn metrics_addr_error(e: String) -> ConfigError {
+    ConfigError::new(
+        format!("RAMPART_METRICS_ADDR: {e}"),
+        "set RAMPART_METRICS_ADDR to a free address such as 127.0.0.1:9464, or unset it",
+    )
 }
 
 /// The `[rate]` table of `config` as a [`RateConfig`], overlaid by the

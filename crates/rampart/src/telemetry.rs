@@ -1,8 +1,11 @@
 //! Prometheus metrics through the `metrics` facade and
 //! `metrics-exporter-prometheus`. Nothing is recorded (and nothing costs)
-//! until [`install`] runs, which a `Security` does when metrics are served:
-//! `RAMPART_METRICS_ADDR` (a listener of their own) or
+//! until [`install`] runs, which [`Security::start_metrics`] does when
+//! metrics are served: `RAMPART_METRICS_ADDR` (a listener of their own) or
 //! `x-rampart.endpoints.metrics` (a path on the main listener).
+//! `Security::load` starts them; building a `Security` never does.
+//!
+//! [`Security::start_metrics`]: crate::Security::start_metrics
 //!
 //! | name | type | labels |
 //! |---|---|---|
@@ -96,10 +99,7 @@ pub fn install() -> Result<PrometheusHandle, String> {
 /// bound now so a bad or busy address refuses to start; needs a Tokio
 /// runtime. Returns the bound address.
 pub fn serve_on(addr: &str) -> Result<std::net::SocketAddr, String> {
-    let addr: std::net::SocketAddr = addr
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{addr}` is not an address such as 127.0.0.1:9464"))?;
+    let addr = parse_addr(addr)?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| "serving metrics needs a Tokio runtime".to_owned())?;
     install()?;
@@ -131,6 +131,13 @@ pub fn serve_on(addr: &str) -> Result<std::net::SocketAddr, String> {
     });
     tracing::info!(target: "rampart::audit", event = "metrics_listening", addr = %bound, "Prometheus metrics on http://{bound}/metrics");
     Ok(bound)
+}
+
+/// `addr` as a socket address, or why it is not one.
+pub fn parse_addr(addr: &str) -> Result<std::net::SocketAddr, String> {
+    addr.trim()
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an address such as 127.0.0.1:9464"))
 }
 
 /// The Prometheus text format response.

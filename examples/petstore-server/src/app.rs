@@ -49,8 +49,7 @@ pub fn dev_security(
             "check the path",
         )
     })?;
-    Security::builder()
-        .api(api)
+    Security::builder(api)
         .jwt_hs256("bearerAuth", secret.as_bytes().to_vec())
         .jwt_hs256("oauth2", secret.as_bytes().to_vec())
         .issuer(DEV_ISSUER)

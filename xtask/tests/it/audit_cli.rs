@@ -563,8 +563,7 @@ async fn rampart_server(
     // The refusals must be seen as 401s, not as the lockout's 429s.
     config.lockout.after = Some("100/15min".into());
     config.public_origin = public_origin.map(str::to_owned);
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));

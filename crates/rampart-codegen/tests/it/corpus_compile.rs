@@ -1,6 +1,6 @@
 //! Every corpus spec (OpenAPI 3.0, 3.1 and 3.2) generates a crate that passes `cargo check` with
 //! warnings denied. Slow (minutes: Stripe and Okta are huge), so it is
-//! `#[ignore]`d in `cargo test` and run by `scripts/test.sh` with `--ignored`.
+//! `#[ignore]`d in `cargo test` and run by `scripts/test.sh` with `--include-ignored`.
 //! The crates are members of one workspace of their own, checked by one
 //! `cargo check --workspace --keep-going`: dependencies compile once, and
 //! cargo checks two crates at a time on two cores.
@@ -71,7 +71,7 @@ fn target_dir() -> PathBuf {
 }
 
 #[test]
-#[ignore = "slow: run with --ignored (scripts/test.sh does)"]
+#[ignore = "slow: run with --ignored (scripts/test.sh runs it with --include-ignored)"]
 fn every_corpus_spec_generates_a_crate_that_checks_without_warnings() {
     let mut specs = Vec::new();
     // The OpenAPI 3.0 corpus and the 3.1/3.2 one; specs without operations

@@ -87,8 +87,7 @@ fn handlers_carry_the_generated_policies() {
 
 #[tokio::test]
 async fn the_spec_policy_is_enforced_over_a_socket() {
-    let security = Security::builder()
-        .api(&API)
+    let security = Security::builder(&API)
         .jwt_hs256("bearerAuth", SECRET.as_bytes().to_vec())
         .jwt_hs256("oauth2", SECRET.as_bytes().to_vec())
         .issuer("https://issuer.test")

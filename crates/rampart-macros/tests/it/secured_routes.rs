@@ -13,7 +13,7 @@ use rampart::__private::axum::extract::{Path, State};
 use rampart::__private::axum::routing::{delete, get, post};
 use rampart::server::{ServeConfig, Serving, serve};
 use rampart::version::{DeprecationConfig, DeprecationTracker, ManualClock};
-use rampart::{HardenConfig, Principal, Security, parse_instant, secured};
+use rampart::{HardenConfig, Principal, SecurityBuilder, parse_instant, secured};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test-secret";
 const ISSUER: &str = "https://issuer.test";
@@ -87,7 +87,7 @@ async fn start() -> Server {
         parse_instant("2026-11-23T12:00:00Z").unwrap(),
     ));
     let tracker = DeprecationTracker::new(&DeprecationConfig::default()).with_clock(clock.clone());
-    let security = Security::builder()
+    let security = SecurityBuilder::new()
         .jwt_hs256("bearerAuth", SECRET.as_bytes().to_vec())
         .issuer(ISSUER)
         .audience(AUDIENCE)
@@ -296,7 +296,7 @@ async fn partner_only() -> &'static str {
 /// `tests/ui/secured_routed_without_guard.rs`.)
 #[tokio::test]
 async fn a_policy_that_does_not_fit_the_security_fails_at_startup() {
-    let security = Security::builder()
+    let security = SecurityBuilder::new()
         .jwt_hs256("bearerAuth", SECRET.as_bytes().to_vec())
         .issuer(ISSUER)
         .audience(AUDIENCE)

@@ -70,8 +70,7 @@ async fn start(hook: &str) -> String {
     config.lockout.after = Some("3/15min".into());
     config.alert_webhook = Some(hook.to_owned());
     config.alert_burst = Some("3/min".into());
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(config)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -148,8 +147,7 @@ async fn a_failing_receiver_is_retried() {
 fn a_plain_http_webhook_elsewhere_refuses_to_start() {
     let mut config = hs_config();
     config.alert_webhook = Some("http://hooks.example.com/x".into());
-    let error = Security::builder()
-        .api(&model_of(SPEC).descriptor())
+    let error = Security::builder(&model_of(SPEC).descriptor())
         .config(config)
         .build()
         .unwrap_err()

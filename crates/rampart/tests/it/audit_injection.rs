@@ -17,8 +17,7 @@ async fn token_values_cannot_forge_audit_lines() {
     let (keys_path, _keys) = write_keys(&temp_dir("audit-injection"));
     let mut config = hs_config();
     config.api_keys.file = Some(keys_path);
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()
@@ -77,8 +76,7 @@ async fn unicode_separators_and_bidi_controls_are_escaped() {
     let (keys_path, _keys) = write_keys(&temp_dir("audit-unicode"));
     let mut config = hs_config();
     config.api_keys.file = Some(keys_path);
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()

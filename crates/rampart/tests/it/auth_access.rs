@@ -196,9 +196,9 @@ async fn schemes_within_a_requirement_are_and() {
 async fn hand_written_servers_use_the_builder() {
     use axum::Router;
     use axum::routing::get;
-    use rampart::{OperationPolicy, Principal, Security, SecurityRequirement};
+    use rampart::{OperationPolicy, Principal, SecurityBuilder, SecurityRequirement};
 
-    let security = Security::builder()
+    let security = SecurityBuilder::new()
         .roles(["admin", "editor", "viewer"])
         .jwt_hs256("bearer", SECRET)
         .issuer(ISSUER)
@@ -245,9 +245,9 @@ async fn hand_written_servers_use_the_builder() {
 /// the guard is built (a startup error), never served open.
 #[test]
 fn a_policy_whose_checks_the_guard_would_skip_is_refused_at_build_time() {
-    use rampart::{OperationPolicy, Security, SecurityRequirement};
+    use rampart::{OperationPolicy, SecurityBuilder, SecurityRequirement};
 
-    let security = Security::builder()
+    let security = SecurityBuilder::new()
         .roles(["admin", "viewer"])
         .jwt_hs256("bearer", SECRET)
         .issuer(ISSUER)

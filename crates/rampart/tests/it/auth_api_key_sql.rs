@@ -165,8 +165,7 @@ async fn a_missing_sqlite_database_refuses_to_start() {
     let mut config = hs_config();
     config.api_keys.store = Some(rampart::config::KeyStoreKind::Sql);
     config.api_keys.url = Some(url);
-    let err = rampart::Security::builder()
-        .api(&model().descriptor())
+    let err = rampart::Security::builder(&model().descriptor())
         .config(config)
         .build()
         .unwrap_err()
@@ -201,8 +200,7 @@ async fn a_database_that_is_down_answers_503_and_makes_readyz_fail() {
     let mut config = hs_config();
     config.api_keys.store = Some(rampart::config::KeyStoreKind::Sql);
     config.api_keys.url = Some(url.into());
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -358,8 +356,7 @@ async fn flood(inner: Arc<dyn KeyStore>, valid: &NewKey) {
     let model = model();
     let mut config = hs_config();
     config.lockout.after = None; // the default: 5 failures in 15 minutes
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .key_store("apiKey", store.clone())
         .build()
@@ -466,8 +463,7 @@ async fn lookups_beyond_max_lookups_get_503_with_retry_after() {
     let env = |name: &str| (name == "RAMPART_API_KEY_MAX_LOOKUPS").then(|| "1".to_owned());
     config.apply_env(env).unwrap();
     assert_eq!(config.api_keys.max_lookups, Some(1));
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .key_store("apiKey", store.clone())
         .build()
@@ -513,8 +509,7 @@ async fn lookups_beyond_max_lookups_get_503_with_retry_after() {
 async fn max_lookups_of_zero_refuses_to_start() {
     let mut config = hs_config();
     config.api_keys.max_lookups = Some(0);
-    let err = rampart::Security::builder()
-        .api(&model().descriptor())
+    let err = rampart::Security::builder(&model().descriptor())
         .config(config)
         .key_store("apiKey", Arc::new(Gated::closed()))
         .build()

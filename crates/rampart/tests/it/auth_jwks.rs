@@ -362,8 +362,7 @@ async fn a_failing_jwks_refresh_makes_ready_503_while_bearer_requests_keep_being
     config.api_keys.file = Some(keys);
     let model = model();
     let clock = rampart::auth::ManualClock::at(NOW);
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .clock(clock.clone())
         .build()
@@ -445,8 +444,7 @@ async fn a_jwks_that_cannot_be_refreshed_past_max_stale_is_not_trusted() {
     config.api_keys.file = Some(keys);
     let model = model();
     let clock = rampart::auth::ManualClock::at(NOW);
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .clock(clock.clone())
         .build()

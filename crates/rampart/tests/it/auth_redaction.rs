@@ -21,8 +21,7 @@ async fn no_secret_reaches_the_logs_at_any_level() {
     let (keys_path, keys) = write_keys(&dir);
     let mut config = hs_config();
     config.api_keys.file = Some(keys_path);
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()

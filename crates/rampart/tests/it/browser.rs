@@ -172,8 +172,7 @@ async fn bind() -> (tokio::net::TcpListener, String) {
 /// echo of the principal; `outer` records every request outside the front.
 fn hardened(spec: &str, outer: Option<Recorder>) -> Router {
     let model = model_of(spec);
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(hs_config())
         .clock(rampart::auth::ManualClock::at(auth::NOW))
         .build()

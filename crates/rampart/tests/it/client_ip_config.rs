@@ -25,8 +25,7 @@ async fn seen_ip(env: &[(&str, &str)]) -> String {
                 .map(|(_, v)| (*v).to_owned())
         })
         .unwrap();
-    let security = rampart::Security::builder()
-        .api(&model.descriptor())
+    let security = rampart::Security::builder(&model.descriptor())
         .config(config)
         .build()
         .unwrap();
@@ -63,8 +62,7 @@ fn a_bad_forwarded_header_setting_refuses_to_start() {
     let mut config = hs_config();
     config.api_keys.file = Some(write_keys(&temp_dir("client-ip-bad")).0);
     config.forwarded_header = Some("x-real-ip".into());
-    let err = rampart::Security::builder()
-        .api(&model().descriptor())
+    let err = rampart::Security::builder(&model().descriptor())
         .config(config)
         .build()
         .unwrap_err();

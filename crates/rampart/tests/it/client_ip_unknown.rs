@@ -57,8 +57,7 @@ async fn start() -> String {
     let model = model_of(SPEC);
     let mut config = hs_config();
     config.lockout.after = Some("5/15min".into());
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(NOW))
         .build()

@@ -57,8 +57,7 @@ async fn serve_on_redis(
     }
     let limiter = RateLimiter::redis(config).await.unwrap();
     let model = model_of(spec);
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(hs_config())
         .clock(rampart::auth::ManualClock::at(auth::NOW))
         .rate_limiter(limiter)
@@ -311,8 +310,7 @@ paths:
     let model = model_of(LEASED_SPEC);
     let mut config = hs_config();
     config.lockout.after = Some("3/15min".into());
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(auth::NOW))
         .rate_limiter(limiter.clone())

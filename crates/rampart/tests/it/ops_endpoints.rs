@@ -49,8 +49,7 @@ paths:
 
 fn security(spec: &str) -> (rampart_spec::ApiModel, Security) {
     let model = model_of(spec);
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(hs_config())
         .clock(rampart::auth::ManualClock::at(auth::NOW))
         .build()
@@ -151,8 +150,7 @@ async fn start_with_redis(url: &str) -> String {
     let mut config = RedisConfig::new(url);
     config.key_prefix = rate::unique_prefix("ops_ready");
     let limiter = RateLimiter::redis(config).await.unwrap();
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(hs_config())
         .rate_limiter(limiter)
         .build()
@@ -227,8 +225,7 @@ async fn concurrent_ready_calls_share_one_probe() {
     let model = model_of(&spec);
     let probes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let store = std::sync::Arc::new(CountingStore(probes.clone()));
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(hs_config())
         .key_store("apiKey", store)
         .build()
@@ -398,8 +395,7 @@ fn an_endpoint_where_the_spec_has_an_operation_refuses_to_start() {
         "  roles: [admin, viewer]\n  endpoints: { health: /v1/status }\n",
     );
     let model = model_of(&spec);
-    let error = Security::builder()
-        .api(&model.descriptor())
+    let error = Security::builder(&model.descriptor())
         .config(hs_config())
         .build()
         .unwrap_err()

@@ -46,12 +46,13 @@ async fn metrics_count_answers_failures_and_lockouts_on_both_listeners() {
     let mut config = hs_config();
     config.metrics_addr = Some(format!("127.0.0.1:{port}"));
     config.lockout.after = Some("3/15min".into());
-    let security = Security::builder()
-        .api(&model.descriptor())
+    let security = Security::builder(&model.descriptor())
         .config(config)
         .clock(rampart::auth::ManualClock::at(auth::NOW))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
+    let listening = security.start_metrics().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(listening.map(|a| a.port()), Some(port));
     let base = serve(security.harden(router(&model, &security))).await;
     let url = format!("{base}/pets");
     let admin = hs256(&claims("a", &["admin"]));
@@ -188,23 +189,49 @@ async fn a_busy_metrics_address_refuses_to_start() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = hs_config();
     config.metrics_addr = Some(taken.local_addr().unwrap().to_string());
-    let error = Security::builder()
-        .api(&model_of(SPEC).descriptor())
+    // Building binds nothing; starting the metrics does, and refuses.
+    let security = Security::builder(&model_of(SPEC).descriptor())
         .config(config)
         .build()
-        .unwrap_err()
-        .to_string();
+        .unwrap_or_else(|e| panic!("{e}"));
+    let error = security.start_metrics().unwrap_err().to_string();
     assert!(
         error.contains("RAMPART_METRICS_ADDR") && error.contains("cannot listen"),
         "{error}"
     );
     let mut config = hs_config();
     config.metrics_addr = Some("localhost-ish".into());
-    let error = Security::builder()
-        .api(&model_of(SPEC).descriptor())
+    let error = Security::builder(&model_of(SPEC).descriptor())
         .config(config)
         .build()
         .unwrap_err()
         .to_string();
     assert!(error.contains("not an address"), "{error}");
+}
+
+/// Building a `Security` has no global effect: with metrics configured and
+/// not started, no recorder is installed, and a route refuses to build
+/// (it would go uncounted) until `start_metrics` runs.
+#[tokio::test]
+async fn building_installs_nothing_and_routes_wait_for_started_metrics() {
+    alone!(building_installs_nothing_and_routes_wait_for_started_metrics);
+    let model = model_of(SPEC);
+    let security = Security::builder(&model.descriptor())
+        .config(hs_config())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !rampart::telemetry::enabled(),
+        "build() installed a recorder"
+    );
+    let policy = model.operations[0].policy.clone();
+    let error = security.try_guard(policy.clone()).unwrap_err().to_string();
+    assert!(error.contains("start_metrics"), "{error}");
+    assert_eq!(
+        security.start_metrics().unwrap(),
+        None,
+        "no listener asked for"
+    );
+    assert!(rampart::telemetry::enabled());
+    security.try_guard(policy).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -29,7 +29,7 @@ pub async fn health() -> &'static str {
 
 #[tokio::main]
 async fn main() {
-    let security = rampart::Security::builder()
+    let security = rampart::SecurityBuilder::new()
         .jwt_hs256("bearerAuth", b"0123456789abcdef0123456789abcdef".to_vec())
         .issuer("https://issuer.test")
         .audience("every-argument")

@@ -366,8 +366,7 @@ pub async fn start_with(
     }
     let clock = rampart::auth::ManualClock::at(NOW);
     let security = customize(
-        Security::builder()
-            .api(&model.descriptor())
+        Security::builder(&model.descriptor())
             .config(config.clone())
             .clock(clock.clone()),
     )
