@@ -21,7 +21,7 @@ redis-cli -u "$REDIS_URL" --scan --pattern 'rampart:rl:{lockout*' 2>/dev/null \
 # need them (tests/it says so, and fails under CI=true, when they are off).
 # --include-ignored: the one ignored test, the slow corpus check (every corpus
 # spec generates a crate that checks without warnings), in the same build.
-cargo test --workspace --all-targets --all-features -- --include-ignored
+cargo test --workspace --all-targets --all-features --no-fail-fast -- --include-ignored
 cargo test --workspace --doc --all-features
 # schemathesis (all checks, bounded) against the served spec of the petstore mock.
 bash scripts/schemathesis.sh
