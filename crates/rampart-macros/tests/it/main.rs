@@ -2,6 +2,7 @@
 //! whole dependency tree): handlers routed with `#[operation]` and
 //! `#[secured]` over real sockets, and the compile errors (trybuild, `ui`).
 
+mod expansions;
 mod operation_routes;
 mod secured_routes;
 mod ui;
