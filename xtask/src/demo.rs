@@ -24,11 +24,14 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let root = crate::generate::workspace_root();
+    // This repository's root: the demo is its petstore-server.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace");
     let mut command = Command::new(env!("CARGO"));
     command
         .args(["run", "--quiet", "-p", "petstore-server"])
-        .current_dir(&root)
+        .current_dir(root)
         .env("RAMPART_DEMO_HTTPS_PORT", args.https_port.to_string())
         .env("RAMPART_DEMO_HTTP_PORT", args.http_port.to_string());
     let target = std::env::var_os("CARGO_TARGET_DIR")

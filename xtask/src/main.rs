@@ -1,14 +1,9 @@
-//! `cargo xtask`: rampart's developer and user commands.
+//! `cargo xtask`: rampart's commands ([`rampart_cli`]: check, lint,
+//! generate, diff, serve, audit, apikey, dpop-proof) and this repository's
+//! own (demo, bench).
 
-mod apikey;
-mod audit;
 mod bench;
-mod check;
 mod demo;
-mod dpop_proof;
-mod generate;
-mod lint;
-mod serve;
 mod wrk;
 
 use std::process::ExitCode;
@@ -32,38 +27,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Load and validate specs; print diagnostics; exit 1 on any error.
-    Check(check::Args),
+    #[command(flatten)]
+    Rampart(rampart_cli::Command),
     /// Run the petstore demo over HTTPS on embedded defaults, printing dev tokens and curl commands.
     Demo(demo::Args),
-    /// Generate a complete crate (Cargo.toml + src/lib.rs) from a spec.
-    Generate(generate::Args),
-    /// Lint specs for security holes (OWASP API Top 10 and rampart rules); exit 1 on any error.
-    Lint(lint::Args),
-    /// Generate, build and run a server for a spec on 127.0.0.1 (`--mock`: example answers; else 501), behind the full security pipeline.
-    Serve(serve::Args),
-    /// Manage API keys: new, revoke, list (only hashes are stored).
-    Apikey(apikey::Args),
-    /// Probe a running server for the security its spec promises (401/403/429, headers, CORS, deprecation); exit 1 on any failure.
-    Audit(audit::Args),
-    /// Print a DPoP proof (RFC 9449) for one request: the `DPoP:` header value (a key is generated without --key).
-    DpopProof(dpop_proof::Args),
     /// Measure requests/s of rampart routes against bare axum over real sockets, and generation time.
     Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Check(args) => check::run(&args),
+    let result = match Cli::parse().command {
+        Command::Rampart(command) => return command.run(),
         Command::Demo(args) => demo::run(&args),
-        Command::Generate(args) => generate::run(&args),
-        Command::Lint(args) => lint::run(&args),
-        Command::Serve(args) => serve::run(&args),
-        Command::Apikey(args) => apikey::run(args),
         Command::Bench(args) => bench::run(&args),
-        Command::Audit(args) => audit::run(&args),
-        Command::DpopProof(args) => dpop_proof::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -140,7 +140,7 @@ pub fn generate_crate(
         out,
         &CrateOptions {
             crate_name: crate_name.to_owned(),
-            rampart_path: rampart_path.to_owned(),
+            rampart: RampartDependency::Path(rampart_path.to_owned()),
             standalone,
             mock: false,
             manifest_extra: String::new(),
@@ -150,13 +150,50 @@ pub fn generate_crate(
     )
 }
 
+/// How a generated crate depends on `rampart`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RampartDependency {
+    /// `rampart = { path = "..." }`: a checkout (absolute, or relative to the
+    /// generated crate).
+    Path(PathBuf),
+    /// `rampart = "..."`: a released version.
+    Version(String),
+}
+
+impl RampartDependency {
+    /// The dependency's TOML inline-table keys, before any `features`.
+    fn toml(&self) -> String {
+        match self {
+            RampartDependency::Path(path) => {
+                format!("path = {}", toml_string(&path.display().to_string()))
+            }
+            RampartDependency::Version(version) => format!("version = {}", toml_string(version)),
+        }
+    }
+}
+
+/// A TOML basic string.
+fn toml_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// What [`generate_crate_with`] writes.
 #[derive(Debug, Clone)]
 pub struct CrateOptions {
     /// The package name.
     pub crate_name: String,
-    /// Where the `rampart` crate is (a path dependency).
-    pub rampart_path: PathBuf,
+    /// The `rampart` the crate depends on.
+    pub rampart: RampartDependency,
     /// Give the manifest its own `[workspace]` table.
     pub standalone: bool,
     /// Generate with [`crate::Generator::mock`].
@@ -180,7 +217,7 @@ pub fn generate_crate_with(
 ) -> Result<Vec<String>, GenerateError> {
     let CrateOptions {
         crate_name,
-        rampart_path,
+        rampart,
         standalone,
         mock,
         manifest_extra,
@@ -197,12 +234,12 @@ edition = "2024"
 publish = false
 
 [dependencies]
-rampart = {{ path = "{rampart}"{features} }}
+rampart = {{ {rampart}{features} }}
 validator = {{ version = "0.20", features = ["derive"] }}
 {manifest_extra}{workspace}"#,
         workspace = if *standalone { "\n[workspace]\n" } else { "" },
         spec = spec.display(),
-        rampart = rampart_path.display(),
+        rampart = rampart.toml(),
         features = if rampart_features.is_empty() {
             String::new()
         } else {

@@ -37,7 +37,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use rampart_spec::ApiModel;
 
-pub use builder::{Builder, CrateOptions, GenerateError, generate_crate, generate_crate_with};
+pub use builder::{
+    Builder, CrateOptions, GenerateError, RampartDependency, generate_crate, generate_crate_with,
+};
 pub use rampart_api::tokens::policy_tokens;
 
 /// Generates Rust for one spec.

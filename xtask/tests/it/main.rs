@@ -5,3 +5,4 @@ mod audit_cli;
 mod bench_cli;
 mod check_cli;
 mod serve_mock;
+mod user_workspace;

@@ -117,7 +117,7 @@ fn every_corpus_spec_generates_a_crate_that_checks_without_warnings() {
         // explicit lenient switch reports them as warnings instead.
         let options = rampart_codegen::CrateOptions {
             crate_name: name.clone(),
-            rampart_path: rampart.clone(),
+            rampart: rampart_codegen::RampartDependency::Path(rampart.clone()),
             // A member of the workspace below, not a workspace of its own.
             standalone: false,
             mock: false,

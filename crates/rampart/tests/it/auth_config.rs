@@ -370,6 +370,12 @@ fn every_toml_block_in_the_docs_loads() {
                 block.parse::<toml::Table>().unwrap_or_else(|e| {
                     panic!("{origin}: the Cargo.toml example does not parse: {e}")
                 });
+            } else if block.trim_start().starts_with("[[accept]]") {
+                // `cargo xtask diff --accept` (docs/diff.md): rampart-cli's
+                // tests load it with the allowlist's own reader.
+                block.parse::<toml::Table>().unwrap_or_else(|e| {
+                    panic!("{origin}: the allowlist example does not parse: {e}")
+                });
             } else if block.trim_start().starts_with("[[keys]]") {
                 rampart::auth::KeyFile::parse(&block).unwrap_or_else(|e| {
                     panic!("{origin}: the key file example does not load: {e}")

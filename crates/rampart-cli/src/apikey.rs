@@ -23,8 +23,9 @@ use rampart::auth::key_sql::mask_sql_url;
 use rampart::auth::{KeyFile, KeyRecord, NewKey, RedisKeyStore, SqlKeyStore};
 use rampart::config::is_sql_url;
 
+/// `apikey`'s arguments.
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
@@ -170,7 +171,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Run `apikey`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::New {
             roles,

@@ -1,14 +1,18 @@
 //! `cargo xtask generate SPEC --out DIR [--name NAME]`: write a complete crate
-//! (Cargo.toml depending on this workspace's `rampart`, and src/lib.rs) that
-//! compiles as it is.
+//! (Cargo.toml depending on `rampart` the way the workspace around it does,
+//! and src/lib.rs) that compiles as it is.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use rampart_codegen::RampartDependency;
 
+use crate::workspace::Workspace;
+
+/// `generate`'s arguments.
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// The spec (YAML or JSON).
     spec: PathBuf,
     /// The crate directory to write.
@@ -19,16 +23,10 @@ pub(crate) struct Args {
     name: Option<String>,
 }
 
-/// The workspace root (parent of the xtask crate).
-pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
-}
-
-pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let root = workspace_root();
+/// Write the crate; exit 1 when the spec has errors.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let workspace = Workspace::current()?;
+    let root = workspace.root.canonicalize().unwrap_or(workspace.root);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let out = std::fs::canonicalize(&args.out)?;
@@ -46,13 +44,24 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "generated_api".to_owned()),
     };
     let inside = out.starts_with(&root);
-    let rampart = root.join("crates/rampart");
-    let rampart_path = if inside {
-        relative(&out, &rampart)
-    } else {
-        rampart
+    // A path dependency inside the workspace is written relative, so the
+    // crate can be committed and the checkout moved.
+    let rampart = match workspace.rampart {
+        RampartDependency::Path(path) if inside => {
+            RampartDependency::Path(relative(&out, &path.canonicalize().unwrap_or(path)))
+        }
+        other => other,
     };
-    match rampart_codegen::generate_crate(&args.spec, &out, &name, &rampart_path, !inside) {
+    let options = rampart_codegen::CrateOptions {
+        crate_name: name.clone(),
+        rampart,
+        standalone: !inside,
+        mock: false,
+        manifest_extra: String::new(),
+        allow_unenforced: false,
+        rampart_features: Vec::new(),
+    };
+    match rampart_codegen::generate_crate_with(&args.spec, &out, &options) {
         Ok(warnings) => {
             for w in &warnings {
                 eprintln!("warning: {w}");

@@ -1370,7 +1370,8 @@ mod tests {
     use http::{HeaderMap, HeaderValue};
 
     fn petstore() -> ApiModel {
-        let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/petstore.yaml");
+        let spec =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/petstore.yaml");
         rampart_spec::load_file(&spec).into_result().unwrap().0
     }
 

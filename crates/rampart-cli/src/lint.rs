@@ -19,8 +19,9 @@ pub(crate) enum Format {
     Sarif,
 }
 
+/// `lint`'s arguments.
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// Spec files (YAML or JSON).
     #[arg(required = true)]
     specs: Vec<PathBuf>,
@@ -32,7 +33,8 @@ pub(crate) struct Args {
     strict: bool,
 }
 
-pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+/// Run `lint`.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     match print(args, &mut failed) {
         // A closed pipe (`... | head`) is the reader's choice, not a failure to lint.

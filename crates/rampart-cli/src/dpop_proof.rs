@@ -19,8 +19,9 @@ use anyhow::{Context, bail};
 use jsonwebtoken::Algorithm;
 use rampart::auth::dpop::ProofSigner;
 
+/// `dpop-proof`'s arguments.
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// The request's method (`htm`).
     #[arg(long)]
     method: String,
@@ -100,7 +101,8 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+/// Run `dpop-proof`.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let method = args.method.trim().to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
         bail!("--method `{}` is not an HTTP method", args.method);

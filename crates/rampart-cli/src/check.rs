@@ -14,8 +14,9 @@ pub(crate) enum Format {
     Json,
 }
 
+/// `check`'s arguments.
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// Spec files (YAML or JSON).
     #[arg(required = true)]
     specs: Vec<PathBuf>,
@@ -24,7 +25,8 @@ pub(crate) struct Args {
     format: Format,
 }
 
-pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+/// Run `check`.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for spec in &args.specs {
         let loaded = rampart_spec::load_file(spec);

@@ -42,8 +42,9 @@ pub(crate) enum Format {
     Sarif,
 }
 
+/// `audit`'s arguments.
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// The spec the server implements (YAML or JSON).
     spec: PathBuf,
     /// The API's base URL (`http://127.0.0.1:8000/v1`); without a path, the spec's base path is appended.
@@ -111,7 +112,8 @@ fn serve_audience(spec: &Path) -> String {
     }
 }
 
-pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+/// Run `audit`.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.spec.is_file() {
         return usage(format!(
             "cannot read the spec `{}`: no such file",
@@ -952,7 +954,7 @@ mod tests {
 
     #[test]
     fn the_base_gets_the_spec_base_path_only_without_a_path() {
-        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/petstore.yaml");
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/petstore.yaml");
         let model = rampart_spec::load_file(&spec).into_result().unwrap().0;
         assert_eq!(
             base_url("http://127.0.0.1:8000", &model).unwrap(),

@@ -34,13 +34,14 @@ use rampart_codegen::CrateOptions;
 use rampart_spec::model::{ApiKeyLocation, Operation, SecuritySchemeKind};
 use rampart_spec::{ApiModel, DpopMode, Replay};
 
-use crate::generate::workspace_root;
+use crate::workspace::Workspace;
 
 /// The issuer of dev tokens (and the one the dev server requires).
 const DEV_ISSUER: &str = "https://rampart.serve/dev";
 
+/// `serve`'s arguments.
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// The spec (YAML or JSON).
     spec: PathBuf,
     /// Port on 127.0.0.1.
@@ -65,7 +66,8 @@ const KEY_VARIABLES: &[&str] = &[
     "RAMPART_CONFIG",
 ];
 
-pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+/// Run `serve`.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.spec.is_file() {
         bail!(
             "cannot read the spec `{}`: no such file",
@@ -82,8 +84,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let model = loaded.model.expect("checked above");
 
     let stem = crate_stem(&spec);
-    let root = workspace_root();
-    let target = target_dir(&root);
+    let workspace = Workspace::current()?;
+    let root = workspace.root.clone();
+    let target = workspace.target.clone();
     let out = target.join("rampart-serve").join(&stem);
     let package = format!("rampart-serve-{stem}");
     let lib = package.replace('-', "_");
@@ -94,7 +97,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .to_owned();
     let options = CrateOptions {
         crate_name: package.clone(),
-        rampart_path: root.join("crates/rampart"),
+        rampart: workspace.rampart.clone(),
         standalone: true,
         mock: true,
         manifest_extra,
@@ -117,8 +120,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     write_if_changed(&out.join("src/main.rs"), &main_rs(&lib, &spec))?;
     // Pin dependencies to the workspace's versions (cargo adds the new package).
-    let lock = std::fs::read(root.join("Cargo.lock")).context("cannot read Cargo.lock")?;
-    if std::fs::read(out.join("Cargo.lock")).ok().as_deref() != Some(&lock[..]) {
+    if let Ok(lock) = std::fs::read(root.join("Cargo.lock"))
+        && std::fs::read(out.join("Cargo.lock")).ok().as_deref() != Some(&lock[..])
+    {
         std::fs::write(out.join("Cargo.lock"), &lock).context("cannot write Cargo.lock")?;
     }
 
@@ -588,21 +592,6 @@ fn crate_stem(spec: &Path) -> String {
         stem
     } else {
         format!("api_{stem}")
-    }
-}
-
-/// `CARGO_TARGET_DIR` (relative to the current directory, as cargo reads it), else `<workspace>/target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(&dir))
-            }
-        }
-        None => root.join("target"),
     }
 }
 
