@@ -109,6 +109,17 @@ where
     run_as("cargo xtask", args)
 }
 
+/// The arguments of the `cargo-rampart` binary as [`run`] takes them: cargo
+/// runs a subcommand as `cargo-rampart rampart <command> ...`, so the
+/// `rampart` cargo adds is dropped (run directly, there is none).
+pub fn cargo_subcommand_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == "rampart") {
+        args.remove(1);
+    }
+    args
+}
+
 /// [`run`], with the name usage messages give the program (`cargo rampart`).
 pub fn run_as<I, T>(name: &'static str, args: I) -> ExitCode
 where
@@ -127,5 +138,33 @@ where
             let _ = e.print();
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn cargo_rampart_drops_the_subcommand_name_cargo_adds() {
+        let as_cargo_runs_it = os(&["cargo-rampart", "rampart", "diff", "a.yaml", "b.yaml"]);
+        assert_eq!(
+            cargo_subcommand_args(as_cargo_runs_it),
+            os(&["cargo-rampart", "diff", "a.yaml", "b.yaml"])
+        );
+        let run_directly = os(&["cargo-rampart", "check", "rampart.yaml"]);
+        assert_eq!(cargo_subcommand_args(run_directly.clone()), run_directly);
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        assert_eq!(
+            run_as("cargo rampart", os(&["cargo-rampart", "dif"])),
+            ExitCode::from(2)
+        );
     }
 }

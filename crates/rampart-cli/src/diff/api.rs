@@ -146,6 +146,88 @@ pub(crate) fn cors(d: &mut Diff<'_>) {
     }
 }
 
+/// The verifier settings in a JWT scheme's `x-rampart` (schemes in both
+/// versions, by name): more accepted issuers or audiences (an emptied list
+/// leaves them to the configuration, which the spec no longer pins), a
+/// required `typ` dropped or changed, one-time tokens turned off.
+pub(crate) fn scheme_settings(d: &mut Diff<'_>) {
+    use rampart_api::policy::Replay;
+    let mut found = Vec::new();
+    for new in &d.new.api.schemes {
+        let Some(old) = d.old.api.schemes.iter().find(|s| s.name == new.name) else {
+            continue;
+        };
+        let (Some(before), after) = (&old.settings, new.settings.clone().unwrap_or_default())
+        else {
+            continue;
+        };
+        for (key, was, is) in [
+            ("issuer", &before.issuer, &after.issuer),
+            ("audience", &before.audience, &after.audience),
+        ] {
+            let added: Vec<String> = is.iter().filter(|v| !was.contains(v)).cloned().collect();
+            if was.is_empty() || (added.is_empty() && !is.is_empty()) {
+                continue;
+            }
+            let message = if is.is_empty() {
+                format!("`{key}` no longer pinned by the spec (was {})", list(was))
+            } else {
+                format!("accepts tokens with {key} {} too", list(&added))
+            };
+            found.push((
+                Kind::SchemeWeakened,
+                &new.name,
+                key,
+                list(was),
+                list(is),
+                message,
+            ));
+        }
+        if let Some(typ) = &before.typ
+            && after.typ.as_ref() != Some(typ)
+        {
+            let now = after.typ.clone().unwrap_or_else(|| "(any)".into());
+            let message = format!("no longer requires `typ: {typ}` (now {now})");
+            found.push((
+                Kind::SchemeWeakened,
+                &new.name,
+                "typ",
+                typ.clone(),
+                now,
+                message,
+            ));
+        }
+        if before.replay == Some(Replay::Reject) && after.replay != Some(Replay::Reject) {
+            let message =
+                "one-time tokens (`replay: reject`) no longer required by the scheme".to_owned();
+            found.push((
+                Kind::ReplayAllowed,
+                &new.name,
+                "replay",
+                "reject".into(),
+                "allow".into(),
+                message,
+            ));
+        }
+    }
+    for (kind, name, key, was, is, message) in found {
+        let scheme = d
+            .new
+            .model
+            .root
+            .get("components")
+            .and_then(|c| c.get("securitySchemes"))
+            .and_then(|s| s.get(name));
+        let span = scheme
+            .and_then(|s| s.get("x-rampart"))
+            .and_then(|x| x.get(key).or(Some(x)))
+            .or(scheme)
+            .map_or_else(Span::default, |n| n.span);
+        let at = d.new.place(span);
+        d.push(kind, &Subject::scheme(name), was, is, message, at);
+    }
+}
+
 /// Fields and headers redacted from audit logs in OLD but not in NEW.
 pub(crate) fn redaction(d: &mut Diff<'_>) {
     let (old, new) = (&d.old.api, &d.new.api);

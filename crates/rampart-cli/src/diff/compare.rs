@@ -147,6 +147,7 @@ pub(crate) fn compare(old: &Side, new: &Side) -> Vec<Finding> {
     limits::defaults(&mut diff);
     api::cors(&mut diff);
     api::redaction(&mut diff);
+    api::scheme_settings(&mut diff);
 
     let old_by_key: HashMap<(String, String), &Operation> = old
         .model

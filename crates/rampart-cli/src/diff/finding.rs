@@ -84,8 +84,10 @@ kinds! {
     /// Security: an empty `{}` alternative was added (anonymous allowed).
     AuthOptionalAdded = "auth-optional-added", Security, "an empty `{}` security alternative makes authentication optional";
     /// Security: a way in through a weaker scheme (see the strength order
-    /// in `policy.rs`), a scheme redefined as a weaker one, or an AND set
-    /// that lost a scheme.
+    /// in `security.rs`), a scheme redefined as a weaker one, an AND set
+    /// that lost a scheme, or a JWT scheme whose `x-rampart` accepts tokens
+    /// from more issuers or for more audiences (or leaves them to the
+    /// configuration), or no longer requires its `typ`.
     SchemeWeakened = "scheme-weakened", Security, "a security alternative uses a weaker scheme, or an AND set lost a scheme";
     /// Security: a scope a caller had to present is no longer required.
     ScopeRemoved = "scope-removed", Security, "a required OAuth2/OIDC scope was dropped";
@@ -93,8 +95,12 @@ kinds! {
     RoleWeakened = "role-weakened", Security, "the operation admits a weaker role, or no longer requires one";
     /// Security: `x-rampart.public: true` on an operation that required authentication.
     PublicAdded = "public-added", Security, "an operation that required authentication is marked public";
-    /// Security: one-time tokens (`replay: reject`) are no longer enforced.
+    /// Security: one-time tokens (`replay: reject`) are no longer enforced,
+    /// on an operation or on a JWT scheme.
     ReplayAllowed = "replay-allowed", Security, "tokens may be replayed where they were one-time before";
+    /// Security: `rate-exact` was dropped from a rate-limited operation, so
+    /// its quota may be leased ahead (and overshoot by instances × lease).
+    RateExactRemoved = "rate-exact-removed", Security, "a quota that was never leased may now be leased ahead";
     /// Security: a higher (or no) rate limit, per operation (effective) or as the top-level default.
     RateRaised = "rate-raised", Security, "a rate limit was raised or removed";
     /// Security: a larger burst.
@@ -178,6 +184,8 @@ pub(crate) enum Subject {
     Redaction,
     /// The `[lockout]` table of the configuration.
     Lockout,
+    /// A security scheme's own settings, as `(scheme NAME)`.
+    Scheme(String),
 }
 
 impl Subject {
@@ -189,7 +197,13 @@ impl Subject {
             Subject::Cors => "(cors)",
             Subject::Redaction => "(redaction)",
             Subject::Lockout => "(lockout)",
+            Subject::Scheme(label) => label,
         }
+    }
+
+    /// The subject of a scheme's settings.
+    pub(crate) fn scheme(name: &str) -> Subject {
+        Subject::Scheme(format!("(scheme {name})"))
     }
 
     /// `GET /pets (listPets)`, or the bracketed name.

@@ -109,9 +109,23 @@ pub(crate) fn rate(d: &mut Diff<'_>, subject: &Subject, old: &Operation, new: &O
         subject,
         old.policy.rate,
         new.policy.rate,
-        rate_at,
+        rate_at.clone(),
         burst_at,
     );
+    if old.policy.rate_exact && !new.policy.rate_exact && new.policy.rate.is_some() {
+        let own = d.new.node(new).and_then(|n| n.get("x-rampart"));
+        let at = own.map_or(rate_at, |x| {
+            d.new.place(x.get("rate-exact").unwrap_or(x).span)
+        });
+        d.push(
+            Kind::RateExactRemoved,
+            subject,
+            "rate-exact",
+            "(leases allowed)",
+            "`rate-exact` removed: the quota may be leased ahead and overshoot by instances × lease",
+            at,
+        );
+    }
 }
 
 // ----- body limits -----

@@ -166,6 +166,36 @@ const REGRESSIONS: &[Regression] = &[
         at: Some("type: http\n      scheme: basic\n    apiKey"),
     },
     Regression {
+        kind: "scheme-weakened",
+        from: "issuer: [https://id.partner.example]",
+        to: "issuer: [https://id.partner.example, https://id.other.example]",
+        at: None,
+    },
+    Regression {
+        kind: "scheme-weakened",
+        from: "        audience: [reports]\n",
+        to: "",
+        at: Some("issuer: [https://id.partner.example]"),
+    },
+    Regression {
+        kind: "scheme-weakened",
+        from: "typ: at+jwt",
+        to: "typ: jwt",
+        at: None,
+    },
+    Regression {
+        kind: "replay-allowed",
+        from: "replay: 'reject'",
+        to: "replay: 'allow'",
+        at: None,
+    },
+    Regression {
+        kind: "rate-exact-removed",
+        from: ", rate-exact: true }",
+        to: " }",
+        at: Some("x-rampart: { rate: 100/1min, burst: 20 }"),
+    },
+    Regression {
         kind: "scope-removed",
         from: "        - oauth2: [pets:write]\n",
         to: "        - oauth2: []\n",
@@ -191,8 +221,8 @@ const REGRESSIONS: &[Regression] = &[
     },
     Regression {
         kind: "public-added",
-        from: "x-rampart: { rate: 100/1min, burst: 20 }",
-        to: "x-rampart: { rate: 100/1min, burst: 20, public: true }",
+        from: "x-rampart: { rate: 100/1min, burst: 20, rate-exact: true }",
+        to: "x-rampart: { rate: 100/1min, burst: 20, rate-exact: true, public: true }",
         at: None,
     },
     Regression {
@@ -995,4 +1025,44 @@ fn recursive_schemas_are_compared_once() {
     assert_eq!(findings.len(), 1, "{}", out.stdout);
     assert_eq!(findings[0]["kind"], "validation-loosened");
     assert_eq!(findings[0]["operation"], "post_trees");
+}
+
+/// OpenAPI 3.1 documents are compared as they are enforced: the version
+/// bump alone is no change, and 3.1's own spellings of a loosening (a type
+/// list gaining `null`, a numeric `exclusiveMaximum` raised) are reported.
+#[test]
+fn openapi_31_documents_are_compared_too() {
+    let base31 = BASE.replacen("openapi: 3.0.3", "openapi: 3.1.0", 1);
+    assert_ne!(base31, BASE);
+    let bumped = run(BASE, &base31, &[], &[]);
+    assert_eq!(bumped.code, 0, "{}{}", bumped.stdout, bumped.stderr);
+    assert_eq!(
+        bumped.stdout,
+        "0 security regressions, 0 breaking changes, 0 other changes\n"
+    );
+    let with_bound = base31.replacen(
+        "schema: { type: integer, minimum: 1, maximum: 100 }",
+        "schema: { type: integer, minimum: 1, exclusiveMaximum: 100 }",
+        1,
+    );
+    assert_ne!(with_bound, base31);
+    for (from, to) in [
+        ("maxLength: 50", "maxLength: 500"),
+        ("exclusiveMaximum: 100 }", "exclusiveMaximum: 1000 }"),
+        (
+            "label: { type: string, maxLength: 20 }",
+            "label: { type: [string, 'null'], maxLength: 20 }",
+        ),
+    ] {
+        assert_eq!(with_bound.matches(from).count(), 1, "{from}");
+        let new = with_bound.replacen(from, to, 1);
+        let out = run(&with_bound, &new, &["--format", "json"], &[]);
+        assert_eq!(out.code, 1, "{from} -> {to}: {}{}", out.stdout, out.stderr);
+        assert_eq!(
+            kinds(&json(&out), "security"),
+            ["validation-loosened"],
+            "{from} -> {to}: {}",
+            out.stdout
+        );
+    }
 }
