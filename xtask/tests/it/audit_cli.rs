@@ -4,121 +4,16 @@
 //! on usage errors and unreachable servers.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::served::{Served, free_port, root};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-const KEY_VARIABLES: [&str; 6] = [
-    "RAMPART_JWT_SECRET",
-    "RAMPART_JWT_SECRET_FILE",
-    "RAMPART_JWT_PUBLIC_KEY",
-    "RAMPART_JWKS",
-    "RAMPART_API_KEYS",
-    "RAMPART_CONFIG",
-];
-
-/// The running `cargo xtask serve --mock` (the xtask process becomes the server); killed on drop.
-struct Served {
-    child: Child,
-    port: u16,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    /// Serve `specs/petstore.yaml` with `env` (none: dev mode).
-    async fn start(env: &[(&str, String)]) -> Served {
-        let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        command
-            .args(["serve", "--mock", "--port", &port.to_string()])
-            .arg("specs/petstore.yaml")
-            .current_dir(root())
-            .stdout(Stdio::piped());
-        for v in KEY_VARIABLES {
-            command.env_remove(v);
-        }
-        // Quotas and lockout in this server's memory: counts other tests
-        // leave in a shared Redis (127.0.0.1 locked out) must not decide it.
-        command.env_remove("REDIS_URL");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("xtask runs");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let lines = output.clone();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let mut served = Served {
-            child,
-            port,
-            output,
-        };
-        // The first run builds the generated crate: allow for a cold build.
-        let deadline = Instant::now() + Duration::from_secs(1200);
-        let client = reqwest::Client::new();
-        loop {
-            if let Some(status) = served.child.try_wait().unwrap() {
-                panic!("xtask serve exited ({status}) before answering");
-            }
-            let listening = served
-                .output
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.starts_with("listening on"));
-            if listening
-                && client
-                    .get(format!("http://127.0.0.1:{port}/"))
-                    .send()
-                    .await
-                    .is_ok()
-            {
-                return served;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not answer in time"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// The line after the one ending with `label` (tokens are printed so).
-    fn printed_after(&self, label: &str) -> String {
-        let lines = self.output.lock().unwrap();
-        let i = lines
-            .iter()
-            .position(|l| l.ends_with(label))
-            .unwrap_or_else(|| panic!("no `{label}` in the output:\n{}", lines.join("\n")));
-        lines[i + 1].trim().to_owned()
-    }
+/// `serve --mock specs/petstore.yaml` with `env` (none: dev mode).
+async fn serve_petstore(env: &[(&str, String)]) -> Served {
+    Served::mock(Path::new("specs/petstore.yaml"), "", env).await
 }
 
 /// Run the audit (blocking, off the runtime's workers).
@@ -170,7 +65,7 @@ fn passed(counts: &BTreeMap<String, [usize; 3]>, check: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn passes_against_serve_mock_with_the_printed_dev_tokens() {
-    let served = Served::start(&[]).await;
+    let served = serve_petstore(&[]).await;
     let tokens: Vec<(&str, String)> = ["admin", "editor", "viewer"]
         .into_iter()
         .map(|role| (role, served.printed_after(&format!("{role} token (8 h):"))))
@@ -235,7 +130,7 @@ async fn passes_against_serve_mock_with_a_secret_and_api_keys() {
     }
     file.save(&key_path).unwrap();
     let secret = hex(&rand_bytes());
-    let served = Served::start(&[
+    let served = serve_petstore(&[
         ("RAMPART_JWT_SECRET", secret.clone()),
         ("RAMPART_JWT_ISSUER", "https://issuer.audit.test/".into()),
         ("RAMPART_JWT_AUDIENCE", "audit-test".into()),

@@ -5,4 +5,5 @@ mod audit_cli;
 mod bench_cli;
 mod check_cli;
 mod serve_mock;
+mod served;
 mod user_workspace;

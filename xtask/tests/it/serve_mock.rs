@@ -2,116 +2,12 @@
 //! builds and runs the server; requests go over real HTTP. Mock bodies must
 //! validate against the spec's response schemas, and security must hold.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The running `cargo xtask serve` (the xtask process becomes the server); killed on drop.
-struct Served {
-    child: Child,
-    base: String,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    async fn start(spec: &Path, base_path: &str) -> Served {
-        Self::start_with(spec, base_path, true).await
-    }
-
-    async fn start_with(spec: &Path, base_path: &str, mock: bool) -> Served {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        command
-            .args(["serve", "--port", &port.to_string()])
-            .args(mock.then_some("--mock"))
-            .arg(spec)
-            .current_dir(root())
-            .stdout(Stdio::piped());
-        for v in [
-            "RAMPART_JWT_SECRET",
-            "RAMPART_JWT_SECRET_FILE",
-            "RAMPART_JWT_PUBLIC_KEY",
-            "RAMPART_JWKS",
-            "RAMPART_API_KEYS",
-            "RAMPART_CONFIG",
-            // Quotas and lockout in this server's memory, not a Redis other tests share.
-            "REDIS_URL",
-        ] {
-            command.env_remove(v);
-        }
-        let mut child = command.spawn().expect("xtask runs");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let lines = output.clone();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let mut served = Served {
-            child,
-            base: format!("http://127.0.0.1:{port}{base_path}"),
-            output,
-        };
-        // The first run builds the generated crate: allow for a cold build.
-        let deadline = Instant::now() + Duration::from_secs(1200);
-        let client = reqwest::Client::new();
-        loop {
-            if let Some(status) = served.child.try_wait().unwrap() {
-                panic!("xtask serve exited ({status}) before answering");
-            }
-            let listening = served
-                .output
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.starts_with("listening on"));
-            if listening
-                && client
-                    .get(format!("http://127.0.0.1:{port}/"))
-                    .send()
-                    .await
-                    .is_ok()
-            {
-                return served;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not answer in time"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// The line after the one ending with `label` (tokens and keys are printed so).
-    fn printed_after(&self, label: &str) -> String {
-        let lines = self.output.lock().unwrap();
-        let i = lines
-            .iter()
-            .position(|l| l.ends_with(label))
-            .unwrap_or_else(|| panic!("no `{label}` in the output:\n{}", lines.join("\n")));
-        lines[i + 1].trim().to_owned()
-    }
-}
+use crate::served::{Served, root};
 
 fn validate(spec: &Path, operation: &str, body: &Value) {
     let (model, _, _) = rampart_spec::load_file(spec).into_result().unwrap();
@@ -144,7 +40,7 @@ fn is_problem(response: &reqwest::Response) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn petstore_mock_is_served_securely_with_schema_valid_bodies() {
     let spec = root().join("specs/petstore.yaml");
-    let served = Served::start(&spec, "/v1").await;
+    let served = Served::mock(&spec, "/v1", &[]).await;
     let viewer = served.printed_after("viewer token (8 h):");
     let editor = served.printed_after("editor token (8 h):");
     let admin_key = served.printed_after("admin API key (X-API-Key):");
@@ -260,7 +156,7 @@ async fn post_status(client: &reqwest::Client, url: &str, token: &str, body: Val
 #[tokio::test(flavor = "multi_thread")]
 async fn openapi_31_keywords_are_enforced_over_http() {
     let spec = root().join("specs/features-3.1.yaml");
-    let served = Served::start(&spec, "/v1").await;
+    let served = Served::mock(&spec, "/v1", &[]).await;
     let admin = served.printed_after("admin token (8 h):");
     let viewer = served.printed_after("viewer token (8 h):");
     let client = reqwest::Client::new();
@@ -389,7 +285,7 @@ async fn openapi_31_keywords_are_enforced_over_http() {
 async fn corpus_spec_mock_bodies_validate() {
     let spec = root().join("../shared/corpus/oai-petstore-expanded.yaml");
     let (model, _, _) = rampart_spec::load_file(&spec).into_result().unwrap();
-    let served = Served::start(&spec, &model.base_path()).await;
+    let served = Served::mock(&spec, &model.base_path(), &[]).await;
     let client = reqwest::Client::new();
     let base = &served.base;
 
@@ -427,7 +323,7 @@ async fn corpus_spec_mock_bodies_validate() {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_mock_every_operation_answers_501_behind_the_pipeline() {
     let spec = root().join("specs/petstore.yaml");
-    let served = Served::start_with(&spec, "/v1", false).await;
+    let served = Served::start(&spec, "/v1", false, &[]).await;
     let viewer = served.printed_after("viewer token (8 h):");
     let client = reqwest::Client::new();
     let base = &served.base;
@@ -505,7 +401,7 @@ async fn dev_mode_prints_a_dpop_bound_token_and_a_working_dpop_proof_command() {
     std::fs::create_dir_all(&dir).unwrap();
     let spec = dir.join("serve_dpop.yaml");
     std::fs::write(&spec, DPOP_SPEC).unwrap();
-    let served = Served::start(&spec, "").await;
+    let served = Served::mock(&spec, "", &[]).await;
     let label = "any signed-in caller DPoP-bound token (8 h):";
     let token = served.printed_after(label);
     let key = served.printed_after("DPoP dev key (EC P-256, PEM):");
