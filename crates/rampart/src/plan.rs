@@ -81,16 +81,16 @@ pub(crate) struct State {
 /// [`Security::start_metrics`](crate::Security::start_metrics).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MetricsPlan {
-    /// `x-rampart.endpoints.metrics`: a path on the main listener.
-    pub(crate) path: Option<String>,
-    /// `RAMPART_METRICS_ADDR`: a listener of their own (a valid address).
-    pub(crate) addr: Option<String>,
+    /// `x-rampart.endpoints.metrics`: served on a path of the main listener.
+    pub(crate) on_main_listener: bool,
+    /// `RAMPART_METRICS_ADDR`: a listener of their own.
+    pub(crate) addr: Option<std::net::SocketAddr>,
 }
 
 impl MetricsPlan {
     /// Whether metrics are served at all.
     pub(crate) fn configured(&self) -> bool {
-        self.path.is_some() || self.addr.is_some()
+        self.on_main_listener || self.addr.is_some()
     }
 }
 

@@ -110,7 +110,7 @@ impl Security {
                 "remove the other metrics recorder, or turn metrics off (x-rampart.endpoints.metrics, RAMPART_METRICS_ADDR)",
             )
         })?;
-        match &plan.addr {
+        match plan.addr {
             Some(addr) => crate::telemetry::serve_on(addr)
                 .map(Some)
                 .map_err(metrics_addr_error),
@@ -737,12 +737,9 @@ impl SecurityBuilder {
         let public_origin = self.config.public_origin()?;
         // Checked here, started by `start_metrics`: building has no global effects.
         let metrics = MetricsPlan {
-            path: self.endpoints.as_ref().and_then(|e| e.metrics.clone()),
+            on_main_listener: self.endpoints.as_ref().is_some_and(|e| e.metrics.is_some()),
             addr: match &self.config.metrics_addr {
-                Some(addr) => {
-                    crate::telemetry::parse_addr(addr).map_err(metrics_addr_error)?;
-                    Some(addr.trim().to_owned())
-                }
+                Some(addr) => Some(crate::telemetry::parse_addr(addr).map_err(metrics_addr_error)?),
                 None => None,
             },
         };

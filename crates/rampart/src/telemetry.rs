@@ -98,8 +98,7 @@ pub fn install() -> Result<PrometheusHandle, String> {
 /// Serve `GET /metrics` on a listener of its own (`RAMPART_METRICS_ADDR`),
 /// bound now so a bad or busy address refuses to start; needs a Tokio
 /// runtime. Returns the bound address.
-pub fn serve_on(addr: &str) -> Result<std::net::SocketAddr, String> {
-    let addr = parse_addr(addr)?;
+pub fn serve_on(addr: std::net::SocketAddr) -> Result<std::net::SocketAddr, String> {
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| "serving metrics needs a Tokio runtime".to_owned())?;
     install()?;
