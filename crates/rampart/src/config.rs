@@ -489,7 +489,7 @@ impl SecurityConfig {
     }
 
     /// Overlay `RAMPART_*` variables (and `REDIS_URL`); they win over the file.
-    /// Each variable is read in one place: here, [`client_address_env`]
+    /// Each variable is read in one place: here, `client_address_env`
     /// (trusted proxies, forwarded header), or the overlay of the section it
     /// belongs to (`RateConfig::with_env` for `RAMPART_RATE_*`,
     /// `LimitsConfig::apply_env` for the connection limits).

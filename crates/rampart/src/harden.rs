@@ -1,7 +1,7 @@
 //! `harden`: the global steps every rampart server gets, in one call.
 //!
 //! DESIGN.md "Request pipeline order", steps 1–3, all done by ONE service in
-//! front of the whole router, [`Front`](crate::pipeline::Front): request id
+//! front of the whole router, [`Front`]: request id
 //! (`x-request-id`, generated when absent or malformed, echoed), a
 //! `rampart::audit` span carrying it, header count and size limits (`431`),
 //! CORS (per API, so each version of [`harden_versions`] has its own),

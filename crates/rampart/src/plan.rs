@@ -1,6 +1,6 @@
 //! Plans: what one route needs to enforce its policy, compiled once at
 //! router build time from the [`OperationPolicy`] and the runtime's shared
-//! [`State`] (the configured schemes, lockout, clock, limiter, redactor):
+//! `State` (the configured schemes, lockout, clock, limiter, redactor):
 //! scheme slots, `WWW-Authenticate` challenges, role ranks, the prebuilt
 //! rate policy, deprecation headers, the body limit. The guard
 //! ([`crate::pipeline::guard`]) only reads a plan.

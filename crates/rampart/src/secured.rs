@@ -4,7 +4,7 @@
 //! unit struct `purge` that carries the handler's [`OperationPolicy`]
 //! (`purge::policy()`); the original function stays callable as
 //! `purge::handler`. The struct is **not** an axum handler by itself: it is
-//! routed through [`Security::secured`], which builds its guard when the
+//! routed through [`Security::secured`](crate::Security::secured), which builds its guard when the
 //! router is built — `delete(security.secured(purge))`. So a `#[secured]`
 //! handler routed without its guard does not compile, and a policy that does
 //! not fit the `Security` (an unknown scheme, roles on an anonymous route)

@@ -409,7 +409,7 @@ impl SecurityBuilder {
         self
     }
 
-    /// Use this rate-limit store (default: in memory, [`MemoryConfig::default`]).
+    /// Use this rate-limit store (default: in memory, [`MemoryConfig::default`](crate::rate::MemoryConfig)).
     pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
         self.limiter = Some(limiter);
         self
@@ -428,7 +428,7 @@ impl SecurityBuilder {
     }
 
     /// The API's version, base path and CORS for [`Security::harden`]
-    /// (taken from the descriptor by [`api`](Self::api)).
+    /// (taken from the descriptor by `api`).
     pub fn api_info(mut self, api: ApiInfo) -> Self {
         self.api = Some(Ok(api));
         self

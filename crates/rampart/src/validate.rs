@@ -757,8 +757,8 @@ pub mod formats {
 /// Deserialization support for generated `oneOf` / `anyOf` enums, and the
 /// work budget that keeps it linear in the size of the body.
 ///
-/// A generated enum buffers its JSON value once and calls [`choose`] with
-/// one [`Alternative`] per alternative in spec order: a [`Shape`] (the JSON
+/// A generated enum buffers its JSON value once and calls [`choose`](one_of::choose) with
+/// one [`Alternative`](one_of::Alternative) per alternative in spec order: a [`Shape`](one_of::Shape) (the JSON
 /// kinds the alternative admits, its required keys, its constant
 /// properties, whether its keys are closed) and a function that
 /// deserializes (and, when asked, validates) the value as that alternative.
@@ -768,8 +768,8 @@ pub mod formats {
 ///
 /// Alternatives that overlap (two candidates left after the shapes) are each
 /// tried, and when they are recursive that work can double per nesting
-/// level. Every attempt is charged to a per-body budget ([`Budget`]) the
-/// number of JSON values it deserializes; past [`budget_for`]`(values)` every
+/// level. Every attempt is charged to a per-body budget ([`Budget`](one_of::Budget)) the
+/// number of JSON values it deserializes; past [`budget_for`](one_of::budget_for)`(values)` every
 /// further `choose` fails at once, and `ValidJson` answers 422 with rule
 /// `work-limit`. The budget lives in a thread-local: deserialization is
 /// synchronous, on one thread, and [`crate::validate::parse_json`] starts

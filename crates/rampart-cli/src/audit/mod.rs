@@ -6,7 +6,7 @@
 //! required parameters and a body from the spec's examples or synthesized
 //! from its schemas), so a refusal is told apart from a 404 or a 400: a probe
 //! of a refusal passes only on the exact refusal expected. The checks and
-//! their order are in [`plan`]; docs/audit.md is the user's reference.
+//! their order are in `plan` (plan.rs); docs/audit.md is the user's reference.
 //!
 //! Exit status: 0 when every check that ran passed (skipped checks do not
 //! fail), 1 on any failure, 2 on a usage error or an unreachable server.

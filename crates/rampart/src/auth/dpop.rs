@@ -3,13 +3,13 @@
 //!
 //! A DPoP request carries `Authorization: DPoP <access token>` and a
 //! `DPoP: <proof>` header. The proof is a JWT the client signs with its own
-//! private key, embedding the public key (`jwk`); [`verify_proof`] checks
+//! private key, embedding the public key (`jwk`); `verify_proof` checks
 //! it as RFC 9449 §4.3 lists: `typ: dpop+jwt`, an asymmetric `alg` from the
 //! allowlist, a public-only `jwk`, the signature, `htm` and `htu` against
 //! the request, `iat` within the window, `ath` against the access token,
 //! and (with nonces on) the server's `nonce`. The guard then checks the
 //! access token's `cnf.jkt` against the proof key's RFC 7638 thumbprint and
-//! the proof's `jti` against the replay cache ([`crate::auth::replay`]).
+//! the proof's `jti` against the replay cache (`auth::replay`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

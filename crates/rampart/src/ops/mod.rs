@@ -7,7 +7,7 @@
 //! - `GET /healthz`: `200 {"status":"ok"}` while the process serves.
 //! - `GET /readyz`: `200 {"status":"ready",...}` when every store answers
 //!   ([`ready`]), else `503` problem+json naming what is down.
-//! - `GET /openapi.json`: the spec as served ([`openapi`]).
+//! - `GET /openapi.json`: the spec as served (`ops::openapi`).
 //! - `GET /docs`: the interactive API page ([`docs`]).
 //! - `GET /metrics` (only when `x-rampart.endpoints.metrics` names a path):
 //!   Prometheus text ([`crate::telemetry`]).
