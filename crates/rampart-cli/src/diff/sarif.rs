@@ -3,6 +3,7 @@
 //! rule per kind that occurs, one result per finding; accepted findings
 //! carry an external suppression with the allowlist's reason.
 
+use rampart_spec::lint::sarif_uri;
 use serde_json::{Value, json};
 
 use super::finding::{Finding, Kind};
@@ -40,7 +41,7 @@ pub(crate) fn sarif(findings: &[Finding]) -> Value {
                 "message": { "text": f.headline() },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&f.at.artifact) },
+                        "artifactLocation": { "uri": sarif_uri(&f.at.artifact) },
                         "region": {
                             "startLine": f.at.line.max(1),
                             "startColumn": f.at.column.max(1),
@@ -75,19 +76,4 @@ pub(crate) fn sarif(findings: &[Finding]) -> Value {
             "results": results,
         }]
     })
-}
-
-/// A file path as a relative URI reference: `/` kept, other reserved or
-/// non-ASCII bytes percent-encoded, `\` turned into `/`.
-fn uri(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.replace('\\', "/").bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(byte as char);
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }

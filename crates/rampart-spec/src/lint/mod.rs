@@ -45,7 +45,7 @@ use crate::node::{Node, NodeKind};
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 
-pub use sarif::sarif;
+pub use sarif::{sarif, uri as sarif_uri};
 
 use Severity::{Error, Info, Warning};
 

@@ -101,9 +101,10 @@ pub fn sarif(specs: &[(&SourceFiles, &Diagnostics)]) -> Value {
     })
 }
 
-/// A file path as a relative URI reference: `/` kept, other reserved or
-/// non-ASCII bytes percent-encoded, `\` turned into `/`.
-fn uri(path: &str) -> String {
+/// A file path as a relative URI reference for a SARIF `artifactLocation`:
+/// `/` kept, other reserved or non-ASCII bytes percent-encoded, `\` turned
+/// into `/`. Also what `rampart-cli`'s diff writes in its SARIF logs.
+pub fn uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for byte in path.replace('\\', "/").bytes() {
         match byte {
