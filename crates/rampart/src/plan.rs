@@ -308,12 +308,14 @@ impl RoutePlan {
         // after an identifier was remembered, and the second attempt would
         // then see its own first use as a replay.
         //
-        // A Redis quota with leases starts on the no-waiting path too: most
-        // of its decisions are a leased unit. A request it cannot answer
-        // there (the lease is dry or due for a top-up, or a failed
-        // credential needs the shared lockout) goes down the waiting path,
-        // which decides it afresh.
-        let leased = rate
+        // A Redis quota that can answer without waiting (a bucket its deny
+        // cache knows is over its limit, a leased unit) starts on the
+        // no-waiting path too. A request it cannot answer there (Redis must
+        // be asked, or a failed credential needs the shared lockout) goes
+        // down the waiting path, which picks up where the first attempt
+        // stopped (`guard::Resume`): no credential is verified twice and no
+        // audit event is written twice.
+        let remote_answers_now = rate
             .as_ref()
             .is_some_and(|r| !r.is_local() && r.answers_now());
         if inner.metrics.configured() && !crate::telemetry::enabled() {
@@ -325,7 +327,7 @@ impl RoutePlan {
                 "call `security.start_metrics()` before building routes (`Security::load` does)",
             ));
         }
-        let local = (inner.lockout.is_local() || leased)
+        let local = (inner.lockout.is_local() || remote_answers_now)
             && rate.as_ref().is_none_or(RatePolicy::answers_now)
             && !consumes_ids;
         Ok(RoutePlan {

@@ -165,6 +165,7 @@ where
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let plan = &self.plan;
         let mut traced = false;
+        let mut resumed = None;
         if plan.local {
             // Every store this route uses answers from memory: decide right
             // here, without a boxed future. A JWKS that must be fetched
@@ -174,7 +175,8 @@ where
             let (parts, body) = req.into_parts();
             let verdict = {
                 let facts = Facts::of(plan, &parts);
-                let decided = std::pin::pin!(decide(plan, &parts, &facts, true, true));
+                let decided =
+                    std::pin::pin!(decide(plan, &parts, &facts, true, true, Box::default()));
                 let mut cx = Context::from_waker(std::task::Waker::noop());
                 let mut decided = decided;
                 decided.as_mut().poll(&mut cx)
@@ -203,8 +205,15 @@ where
                         Err(problem) => GuardFuture::refused(problem.into_response()).metered(plan),
                     };
                 }
-                Poll::Ready(Err(WouldBlock)) | Poll::Pending => {
+                Poll::Ready(Err(resume)) => {
                     traced = true;
+                    resumed = Some(resume);
+                    req = Request::from_parts(parts, body);
+                }
+                // Unreachable: no-waiting stores never return `Pending`.
+                Poll::Pending => {
+                    traced = true;
+                    resumed = Some(Resume::Authenticate(Box::default()));
                     req = Request::from_parts(parts, body);
                 }
             }
@@ -222,7 +231,15 @@ where
                 future: Box::pin(async move {
                     let (parts, body) = req.into_parts();
                     let facts = Facts::of(&plan, &parts);
-                    let verdict = decide(&plan, &parts, &facts, false, !traced).await;
+                    let verdict = match resumed {
+                        None => decide(&plan, &parts, &facts, false, true, Box::default()).await,
+                        Some(Resume::Authenticate(memo)) => {
+                            decide(&plan, &parts, &facts, false, !traced, memo).await
+                        }
+                        Some(Resume::Admit(principal)) => {
+                            admission(&plan, principal, facts.ip, false).await
+                        }
+                    };
                     let (principal, rate_headers) = match verdict {
                         Ok(Verdict::Admit {
                             principal,
@@ -230,7 +247,7 @@ where
                         }) => (principal, rate_headers),
                         Ok(Verdict::Refuse(response)) => return response,
                         // Unreachable: the waiting path never gives up.
-                        Err(WouldBlock) => return Problem::internal().into_response(),
+                        Err(_) => return Problem::internal().into_response(),
                     };
                     let req = Request::from_parts(parts, body);
                     let (req, authenticated) = match prepare(&plan, principal, req) {
@@ -331,6 +348,21 @@ where
 #[derive(Debug)]
 struct WouldBlock;
 
+/// The credentials a request presented, each scheme's outcome by slot.
+type Memo = [Option<Outcome>; MAX_SCHEMES_PER_ROUTE];
+
+/// Where the waiting path picks up a decision the no-waiting path gave up
+/// on, so that nothing is done twice: no credential is verified twice and
+/// no audit event is written twice.
+enum Resume {
+    /// Authentication and what follows, with the credentials evaluated so
+    /// far (no event but the request trace was written).
+    Authenticate(Box<Memo>),
+    /// The caller is authenticated (and audited as such): the admission
+    /// steps, sunset and the rate limit.
+    Admit(Option<Principal>),
+}
+
 /// What the decision steps concluded.
 enum Verdict {
     Refuse(Response),
@@ -413,14 +445,17 @@ impl Post {
     }
 }
 
-/// Run `$local` when `local` (a `None` answer gives up with [`WouldBlock`]),
-/// else await `$waiting`.
+/// Run `$local` when `local` (a `None` answer gives up with [`WouldBlock`],
+/// or with `$blocked`), else await `$waiting`.
 macro_rules! store {
     ($local_mode:expr, $local:expr, $waiting:expr) => {
+        store!($local_mode, $local, $waiting, WouldBlock)
+    };
+    ($local_mode:expr, $local:expr, $waiting:expr, $blocked:expr) => {
         if $local_mode {
             match $local {
                 Some(answer) => answer,
-                None => return Err(WouldBlock),
+                None => return Err($blocked),
             }
         } else {
             $waiting.await
@@ -428,6 +463,7 @@ macro_rules! store {
     };
 }
 
+#[derive(Clone)]
 enum Outcome {
     Missing,
     Invalid {
@@ -760,15 +796,18 @@ fn unauthorized(challenges: &[HeaderValue], detail: &'static str) -> Response {
 /// DESIGN.md steps 3-7 for one request: credentials in the URL, lockout,
 /// authentication, authorization, sunset, rate limit. With `local`, every
 /// store is asked through its no-waiting variant and a store that would
-/// have to be awaited gives up with [`WouldBlock`] (before any audit event
-/// but the request trace, written only when `trace`).
+/// have to be awaited gives up with where to [`Resume`]: either before any
+/// audit event but the request trace (written only when `trace`), with the
+/// credentials evaluated so far, or once the caller is authenticated.
+/// `memo` holds credentials an earlier attempt evaluated.
 async fn decide(
     plan: &RoutePlan,
     req: &Parts,
     facts: &Facts,
     local: bool,
     trace: bool,
-) -> Result<Verdict, WouldBlock> {
+    mut memo: Box<Memo>,
+) -> Result<Verdict, Resume> {
     let security = &*plan.state;
     let ip = facts.ip;
     if trace && tracing::enabled!(target: "rampart::audit", tracing::Level::TRACE) {
@@ -814,7 +853,6 @@ async fn decide(
     let now = security.clock.unix_secs();
 
     // 5. Authentication: OR of ANDs, each scheme's credential checked at most once.
-    let mut memo: [Option<Outcome>; MAX_SCHEMES_PER_ROUTE] = Default::default();
     let mut consumed: Vec<ReplayKey> = Vec::new();
     let mut scope_denied: Option<&HeaderValue> = None;
     let mut scope_principal: Option<Principal> = None;
@@ -826,8 +864,10 @@ async fn decide(
         let mut scope_challenge = None;
         for req_scheme in alternative.iter() {
             if memo[req_scheme.slot].is_none() {
-                memo[req_scheme.slot] =
-                    Some(evaluate(plan, req_scheme.slot, req, ip, &mut consumed, local).await?);
+                match evaluate(plan, req_scheme.slot, req, ip, &mut consumed, local).await {
+                    Ok(outcome) => memo[req_scheme.slot] = Some(outcome),
+                    Err(WouldBlock) => return Err(Resume::Authenticate(memo)),
+                }
             }
             let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
             let granted: &[String] = match outcome {
@@ -955,7 +995,8 @@ async fn decide(
             let locked = store!(
                 local,
                 security.lockout.locked_local(target, now),
-                security.lockout.locked(target, now)
+                security.lockout.locked(target, now),
+                Resume::Authenticate(memo.clone())
             );
             if let Some(retry_after) = locked {
                 audit::locked(&ctx, target, retry_after);
@@ -973,7 +1014,8 @@ async fn decide(
             let locked = store!(
                 local,
                 security.lockout.fail_local(target, now),
-                security.lockout.fail(target, now)
+                security.lockout.fail(target, now),
+                Resume::Authenticate(memo.clone())
             );
             if let Some(secs) = locked {
                 audit::lockout(&ctx, target, secs);
@@ -1042,7 +1084,7 @@ async fn admission(
     principal: Option<Principal>,
     ip: Option<IpAddr>,
     local: bool,
-) -> Result<Verdict, WouldBlock> {
+) -> Result<Verdict, Resume> {
     if let Some(deprecated) = &plan.deprecated
         && let Err(gone) = deprecated.check(principal.as_ref())
     {
@@ -1060,7 +1102,15 @@ async fn admission(
                 "rate limit by client IP",
             )));
         };
-        let decision = store!(local, rate.check_now(key), rate.check(key));
+        let decision = if local {
+            match rate.check_now(key) {
+                Some(decision) => decision,
+                // Redis must be asked: the waiting path picks up here.
+                None => return Err(Resume::Admit(principal)),
+            }
+        } else {
+            rate.check(key).await
+        };
         match decision.outcome {
             RateOutcome::Limited => {
                 return Ok(Verdict::Refuse(

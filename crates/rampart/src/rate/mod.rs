@@ -562,28 +562,27 @@ impl RatePolicy {
     }
 
     /// Whether [`check_now`](Self::check_now) may answer: always for the
-    /// in-memory store; for Redis, when the store leases and this policy
-    /// is not [exact](Self::exact).
+    /// in-memory store; for Redis, when the store keeps a deny cache (a
+    /// bucket known to be over its limit is refused locally, exactly) or
+    /// leases and this policy is not [exact](Self::exact).
     pub fn answers_now(&self) -> bool {
         match &self.shared.backend {
             Backend::Memory(_) => true,
             #[cfg(feature = "redis")]
-            Backend::Redis(store, _) => store.leases() && !self.shared.exact,
+            Backend::Redis(store, _) => store.answers_now(self.shared.exact),
         }
     }
 
-    /// [`check`](Self::check) without waiting: the in-memory store, or a
-    /// unit of a Redis lease (or a bucket known to be denied) when the
-    /// policy [answers now](Self::answers_now); `None` when Redis must be
-    /// asked (nothing was spent then).
+    /// [`check`](Self::check) without waiting: the in-memory store, or for
+    /// Redis a bucket known to be denied, or a unit of a lease when the
+    /// policy is not [exact](Self::exact); `None` when Redis must be asked
+    /// (nothing was spent then).
     pub fn check_now<'k>(&self, key: impl Into<RateKeyValue<'k>>) -> Option<Decision> {
         let s = &self.shared;
         match &s.backend {
             Backend::Memory(policy) => Some(policy.decide(key.into(), true)),
             #[cfg(feature = "redis")]
-            Backend::Redis(store, _) if !s.exact => store.decide_now(&s.scope, key.into(), &s.gcra),
-            #[cfg(feature = "redis")]
-            Backend::Redis(..) => None,
+            Backend::Redis(store, _) => store.decide_now(&s.scope, key.into(), &s.gcra, s.exact),
         }
     }
 

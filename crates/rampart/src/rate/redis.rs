@@ -413,23 +413,27 @@ impl RedisStore {
         Some(local.policy(gcra.shared_by(self.inner.instances), scope))
     }
 
-    /// Whether decisions of non-exact policies may be answered without
-    /// waiting, from a lease ([`RedisStore::decide_now`]).
-    pub(crate) fn leases(&self) -> bool {
-        self.inner.lease.is_some()
+    /// Whether [`RedisStore::decide_now`] may answer for a policy: with a
+    /// deny cache, or with leases for a policy that is not `exact`.
+    pub(crate) fn answers_now(&self, exact: bool) -> bool {
+        self.inner.deny.is_some() || (self.inner.lease.is_some() && !exact)
     }
 
-    /// A decision without waiting: a unit of the bucket's lease, or a
-    /// bucket known to be denied; `None` when Redis must be asked (nothing
-    /// was spent then).
+    /// A decision without waiting: a bucket known to be denied, or a unit
+    /// of the bucket's lease (never for `exact` policies); `None` when
+    /// Redis must be asked (nothing was spent then).
     pub(crate) fn decide_now(
         &self,
         scope: &str,
         key: RateKeyValue<'_>,
         gcra: &Gcra,
+        exact: bool,
     ) -> Option<Decision> {
         let inner = &*self.inner;
-        let lease = inner.lease.as_ref()?;
+        let lease = inner.lease.as_ref().filter(|_| !exact);
+        if inner.deny.is_none() && lease.is_none() {
+            return None;
+        }
         let bucket = key.redis_key(&inner.prefix, scope);
         let now = Instant::now();
         if let Some(decision) = inner
@@ -439,7 +443,7 @@ impl RedisStore {
         {
             return Some(decision);
         }
-        lease.take_now(&bucket, gcra, now)
+        lease?.take_now(&bucket, gcra, now)
     }
 
     /// Spend one unit (`spend`) or look, for `key` in `scope`; `exact`

@@ -357,3 +357,91 @@ paths:
     assert_eq!(statuses[..2], [401, 401], "{statuses:?}");
     assert_eq!(statuses[3], 429, "{statuses:?}");
 }
+
+/// Issue 26, item 1, through the whole pipeline: an exact Redis quota (no
+/// leases, the default) starts on the no-waiting path too, because its deny
+/// cache can refuse there. A request Redis must decide picks up where that
+/// attempt stopped, so every request is audited as authenticated exactly
+/// once; once Redis has said the principal's bucket is empty, its refusals
+/// are answered without asking Redis; and a forged token, which needs the shared
+/// lockout, is counted once (lockout of 3: the first two get 401).
+#[tokio::test]
+async fn an_exact_redis_quota_audits_each_request_once_and_refuses_a_known_denial_locally() {
+    let Some(url) = rate::redis_url("deny_pipeline").await else {
+        return;
+    };
+    const EXACT_SPEC: &str = r#"
+openapi: 3.0.3
+info: { title: Deny test, version: "1" }
+x-rampart:
+  roles: [admin]
+security:
+  - bearerAuth: []
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer, bearerFormat: JWT }
+paths:
+  /pets:
+    get:
+      operationId: listPetsExact
+      x-rampart: { roles: [admin], rate: 3/hour }
+      responses: { "200": { description: ok } }
+"#;
+    let (captured, _guard) = crate::support::logs::capture();
+    let limiter =
+        RateLimiter::redis(RedisConfig::new(&url).key_prefix(rate::unique_prefix("deny-pipeline")))
+            .await
+            .unwrap();
+    let model = model_of(EXACT_SPEC);
+    let mut config = hs_config();
+    config.lockout.after = Some("3/15min".into());
+    let security = Security::builder(&model.descriptor())
+        .config(config)
+        .clock(rampart::auth::ManualClock::at(auth::NOW))
+        .rate_limiter(limiter.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = serve(security.harden(router(&model, &security))).await;
+    let get = |token: String| {
+        let url = format!("{base}/pets");
+        async move { client().get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let token = hs256(&claims("exact-user", &["admin"]));
+    for _ in 0..3 {
+        let answer = get(token.clone()).await;
+        assert_eq!(answer.status(), 200);
+        assert!(answer.headers().contains_key("ratelimit"), "{answer:?}");
+    }
+    // The third admission's answer already says the bucket is empty.
+    let calls = limiter.store_calls();
+    for _ in 0..6 {
+        let answer = get(token.clone()).await;
+        assert_eq!(answer.status(), 429);
+        assert!(answer.headers().contains_key("retry-after"));
+    }
+    assert_eq!(limiter.store_calls(), calls, "refused without Redis");
+
+    let successes = captured.audit("auth.success");
+    let mut ids: Vec<&str> = successes
+        .iter()
+        .map(|l| l["fields"]["request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 9, "one success event per request");
+    ids.dedup();
+    assert_eq!(ids.len(), 9, "{ids:?}");
+
+    let (signed, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signed}.{}", "A".repeat(43));
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(get(forged.clone()).await.status().as_u16());
+    }
+    assert_eq!(statuses[..2], [401, 401], "{statuses:?}");
+    assert_eq!(statuses[3], 429, "{statuses:?}");
+    let refused = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(
+        captured.audit("auth.failure").len(),
+        refused,
+        "{statuses:?}"
+    );
+}
