@@ -12,14 +12,20 @@
 //! Entries are keyed by bucket and policy (emission interval and tolerance),
 //! so a changed quota starts afresh; at most [`DENY_CAPACITY`] are held
 //! (expired ones are swept when it is reached; beyond it, new denials are
-//! simply not cached).
+//! simply not cached). A bucket is named by a keyed 64-bit digest of its
+//! scope and key, as the in-memory store names its buckets: looking one up
+//! builds no Redis key, and the per-process random key keeps anyone from
+//! choosing two buckets that collide.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::rate::Decision;
 use crate::rate::gcra::Gcra;
+use crate::rate::key::RateKeyValue;
+use crate::rate::memory::Prehashed;
 
 /// Denied buckets held at most, per store.
 pub(crate) const DENY_CAPACITY: usize = 100_000;
@@ -37,15 +43,25 @@ struct Denied {
 /// Buckets over their limit; see the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct DenyCache {
-    denied: Mutex<HashMap<String, Denied>>,
+    /// Bucket digest -> when it may pass.
+    denied: Mutex<HashMap<u64, Denied, BuildHasherDefault<Prehashed>>>,
+    hasher: RandomState,
 }
 
 impl DenyCache {
+    /// The digest naming the bucket of `key` in `scope`.
+    pub(crate) fn bucket(&self, scope: &str, key: &RateKeyValue<'_>) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        scope.hash(&mut hasher);
+        key.hash_into(&mut hasher);
+        hasher.finish()
+    }
+
     /// The refusal for `bucket` under `gcra` at `now`, when it is known to be
     /// over its limit.
-    pub(crate) fn check(&self, bucket: &str, gcra: &Gcra, now: Instant) -> Option<Decision> {
+    pub(crate) fn check(&self, bucket: u64, gcra: &Gcra, now: Instant) -> Option<Decision> {
         let denied = self.denied.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = *denied.get(bucket)?;
+        let entry = *denied.get(&bucket)?;
         drop(denied);
         if entry.policy != (gcra.t_us, gcra.tau_us) || now >= entry.passes_at {
             return None;
@@ -56,7 +72,7 @@ impl DenyCache {
 
     /// Record Redis's answer for `bucket`: `tat` lay `ahead_us` after the
     /// server's clock, for a request sent at `sent`.
-    pub(crate) fn record(&self, bucket: String, gcra: &Gcra, sent: Instant, ahead_us: u64) {
+    pub(crate) fn record(&self, bucket: u64, gcra: &Gcra, sent: Instant, ahead_us: u64) {
         if ahead_us <= gcra.tau_us {
             // The next request would pass: nothing to remember.
             return;
@@ -99,28 +115,33 @@ mod tests {
         let gcra = five_per_minute();
         let sent = Instant::now();
         // Five spent: tat is a minute ahead, one unit back in 12 s.
-        cache.record("b".into(), &gcra, sent, 60_000_000);
+        let (b, c) = (
+            cache.bucket("op", &RateKeyValue::Subject("b")),
+            cache.bucket("op", &RateKeyValue::Subject("c")),
+        );
+        assert_ne!(b, cache.bucket("other", &RateKeyValue::Subject("b")));
+        cache.record(b, &gcra, sent, 60_000_000);
         let d = cache
-            .check("b", &gcra, sent + Duration::from_secs(2))
+            .check(b, &gcra, sent + Duration::from_secs(2))
             .unwrap();
         assert_eq!(d.outcome, Outcome::Limited);
         assert_eq!((d.retry_after_secs(), d.reset_secs()), (10, 58));
         assert!(
             cache
-                .check("b", &gcra, sent + Duration::from_secs(12))
+                .check(b, &gcra, sent + Duration::from_secs(12))
                 .is_none()
         );
         // Another bucket, or the same bucket under another policy, is not known.
-        assert!(cache.check("c", &gcra, sent).is_none());
+        assert!(cache.check(c, &gcra, sent).is_none());
         let other = Gcra::new(&Rate::new(6, Duration::from_secs(60)));
-        assert!(cache.check("b", &other, sent).is_none());
+        assert!(cache.check(b, &other, sent).is_none());
     }
 
     #[test]
     fn a_bucket_that_would_still_pass_is_not_recorded() {
         let cache = DenyCache::default();
         let gcra = five_per_minute();
-        cache.record("b".into(), &gcra, Instant::now(), 48_000_000);
+        cache.record(1, &gcra, Instant::now(), 48_000_000);
         assert_eq!(cache.len(), 0);
     }
 }

@@ -140,7 +140,7 @@ impl Clock for RateClock {
 
 /// Identity hasher: map keys are already SipHash digests.
 #[derive(Default)]
-struct Prehashed(u64);
+pub(crate) struct Prehashed(u64);
 
 impl Hasher for Prehashed {
     fn finish(&self) -> u64 {

@@ -434,16 +434,15 @@ impl RedisStore {
         if inner.deny.is_none() && lease.is_none() {
             return None;
         }
-        let bucket = key.redis_key(&inner.prefix, scope);
         let now = Instant::now();
         if let Some(decision) = inner
             .deny
             .as_ref()
-            .and_then(|d| d.check(&bucket, gcra, now))
+            .and_then(|d| d.check(d.bucket(scope, &key), gcra, now))
         {
             return Some(decision);
         }
-        lease?.take_now(&bucket, gcra, now)
+        lease?.take_now(&key.redis_key(&inner.prefix, scope), gcra, now)
     }
 
     /// Spend one unit (`spend`) or look, for `key` in `scope`; `exact`
@@ -458,17 +457,14 @@ impl RedisStore {
         local: Option<&MemoryPolicy>,
     ) -> Decision {
         let inner = &*self.inner;
-        let bucket = key.redis_key(&inner.prefix, scope);
         let sent = Instant::now();
         // Known to be over its limit: refused here, exactly (rate/deny.rs),
         // whether Redis answers or not.
-        if let Some(decision) = inner
-            .deny
-            .as_ref()
-            .and_then(|d| d.check(&bucket, gcra, sent))
-        {
+        let denied = inner.deny.as_ref().map(|d| (d, d.bucket(scope, &key)));
+        if let Some(decision) = denied.and_then(|(d, digest)| d.check(digest, gcra, sent)) {
             return decision;
         }
+        let bucket = key.redis_key(&inner.prefix, scope);
         // A unit of this bucket's lease, or how many to ask for (rate/lease.rs).
         let lease = inner.lease.as_ref().filter(|_| spend && !exact);
         let want = match lease.map(|l| l.take(&bucket, gcra, sent)) {
@@ -509,8 +505,8 @@ impl RedisStore {
                         ahead,
                     );
                 }
-                if let Some(deny) = &inner.deny {
-                    deny.record(bucket, gcra, sent, ahead);
+                if let Some((deny, digest)) = denied {
+                    deny.record(digest, gcra, sent, ahead);
                 }
                 match (taken >= 1, spend) {
                     // Units leased beside this one are reported as unspent.
