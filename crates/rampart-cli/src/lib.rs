@@ -12,8 +12,8 @@
 //! ```
 //!
 //! `check`, `lint`, `generate` and `diff` need only the spec front end and
-//! the generator; `serve`, `audit`, `apikey` and `dpop-proof` come with the
-//! default `runtime` feature. `generate` and `serve` depend on `rampart` the
+//! the generator; `serve`, `audit`, `apikey`, `dpop-proof` and `rate` come
+//! with the default `runtime` feature. `generate` and `serve` depend on `rampart` the
 //! way the workspace they run in does ([`workspace`]).
 
 pub mod check;
@@ -28,6 +28,8 @@ pub mod apikey;
 pub mod audit;
 #[cfg(feature = "runtime")]
 pub mod dpop_proof;
+#[cfg(feature = "runtime")]
+pub mod rate;
 #[cfg(feature = "runtime")]
 pub mod serve;
 
@@ -60,6 +62,9 @@ pub enum Command {
     /// Print a DPoP proof (RFC 9449) for one request: the `DPoP:` header value (a key is generated without --key).
     #[cfg(feature = "runtime")]
     DpopProof(dpop_proof::Args),
+    /// Rate limits and locks shared through Redis: `rate reset` (an admin reset every instance heeds).
+    #[cfg(feature = "runtime")]
+    Rate(rate::Args),
 }
 
 impl Command {
@@ -78,6 +83,8 @@ impl Command {
             Command::Audit(args) => audit::run(&args),
             #[cfg(feature = "runtime")]
             Command::DpopProof(args) => dpop_proof::run(&args),
+            #[cfg(feature = "runtime")]
+            Command::Rate(args) => rate::run(&args),
         };
         match result {
             Ok(code) => code,

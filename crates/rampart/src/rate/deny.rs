@@ -49,6 +49,14 @@ pub(crate) struct DenyCache {
 }
 
 impl DenyCache {
+    /// Forget everything (an admin reset).
+    pub(crate) fn clear(&self) {
+        self.denied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// The digest naming the bucket of `key` in `scope`.
     pub(crate) fn bucket(&self, scope: &str, key: &RateKeyValue<'_>) -> u64 {
         let mut hasher = self.hasher.build_hasher();

@@ -140,23 +140,35 @@ impl<'a> RateKeyValue<'a> {
         out.push_str(":{");
         push_safe(&mut out, scope);
         out.push(':');
+        self.push_value_part(&mut out);
+        out.push('}');
+        out
+    }
+
+    /// The part of the Redis key after the scope: `<kind>:<value>`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn value_part(&self) -> String {
+        let mut out = String::with_capacity(48);
+        self.push_value_part(&mut out);
+        out
+    }
+
+    fn push_value_part(&self, out: &mut String) {
         out.push_str(self.tag());
         out.push(':');
         match self {
             RateKeyValue::Subject(s) | RateKeyValue::ApiKey(s) | RateKeyValue::Custom(s) => {
-                push_safe(&mut out, s)
+                push_safe(out, s)
             }
             RateKeyValue::IssuedSubject { issuer, subject } => {
-                push_safe(&mut out, issuer);
+                push_safe(out, issuer);
                 out.push(':');
-                push_safe(&mut out, subject);
+                push_safe(out, subject);
             }
             RateKeyValue::Ip(ip) => {
                 let _ = write!(out, "{}", ip_bucket(*ip));
             }
         }
-        out.push('}');
-        out
     }
 }
 

@@ -70,6 +70,11 @@ pub(crate) struct LeaseCache {
 }
 
 impl LeaseCache {
+    /// Forget everything (an admin reset).
+    pub(crate) fn clear(&self) {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// Leases of at most `most` units (at least 2: one is no lease).
     pub(crate) fn new(most: u32) -> Self {
         LeaseCache {

@@ -32,6 +32,8 @@ mod lease;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod reset;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -52,6 +54,8 @@ pub use crate::rate::key::{RateKeyValue, ip_bucket};
 pub use crate::rate::layer::{KeyContext, RateLimitLayer, RateLimitService};
 pub use crate::rate::memory::RateClock;
 pub use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryConfig};
+#[cfg(feature = "redis")]
+pub use crate::rate::reset::ResetTarget;
 pub use rampart_api::grammar::Rate;
 
 use crate::rate::gcra::Gcra;
@@ -96,6 +100,9 @@ pub enum RateError {
         /// What is wrong and what would be right.
         reason: String,
     },
+    /// An admin reset could not be carried out ([`RateLimiter::reset`]).
+    #[error("the rate limits could not be reset: {0}")]
+    Reset(String),
 }
 
 /// What a decision says about one request.
@@ -247,9 +254,29 @@ impl RateLimiter {
     /// connects as soon as Redis answers.
     #[cfg(feature = "redis")]
     pub async fn redis(config: RedisConfig) -> Result<Self, RateError> {
-        Ok(Self::from_store(Store::Redis(
-            RedisStore::connect(config).await?,
-        )))
+        let nodes: Vec<String> = config.nodes()?.into_iter().map(str::to_owned).collect();
+        let store = RedisStore::connect(config).await?;
+        // Every instance heeds an admin reset (rate/reset.rs).
+        reset::listen(&store, nodes);
+        Ok(Self::from_store(Store::Redis(store)))
+    }
+
+    /// The admin reset: delete the buckets and brute-force locks `target`
+    /// names from Redis and make every instance sharing them forget what it
+    /// cached of them (denials, leases, known locks), through a message on
+    /// `<prefix>:reset` that every Redis limiter listens to. Returns how
+    /// many keys were deleted. Takes at least the store's timeout: the
+    /// message is sent again once answers in flight during the deletion
+    /// are over. The replay memory is never touched. An in-memory limiter
+    /// belongs to one process and is reset by restarting it.
+    #[cfg(feature = "redis")]
+    pub async fn reset(&self, target: ResetTarget<'_>) -> Result<u64, RateError> {
+        match &self.inner.store {
+            Store::Redis(store) => store.reset(&target).await,
+            Store::Memory(_) => Err(RateError::Reset(
+                "this limiter keeps its buckets in memory, in its own process: restart the process to reset them".into(),
+            )),
+        }
     }
 
     /// A brute-force lockout store in the same Redis, when this limiter uses

@@ -58,7 +58,7 @@ const CLUSTER_REBUILD_INTERVAL: Duration = Duration::from_secs(2);
 /// multiplexed, reconnect by themselves and are cheap to clone; commands
 /// run through [`redis::aio::ConnectionLike`] either way.
 #[derive(Clone)]
-enum Connection {
+pub(crate) enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
@@ -271,21 +271,21 @@ impl Lua {
 /// A Redis-backed store; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct RedisStore {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 /// One GCRA decision for the batching task: the bucket and the script's
 /// arguments (`t`, `tau`, spend).
 type GcraCall = (String, [u64; 3]);
 
-struct Inner {
+pub(crate) struct Inner {
     target: Target,
     script: Arc<Lua>,
     /// Decisions of a single server batched into one call (`batch`).
     batcher: Option<Batcher<GcraCall, (i64, i64)>>,
     lockout_script: Lua,
-    prefix: String,
-    timeout: Duration,
+    pub(crate) prefix: String,
+    pub(crate) timeout: Duration,
     failure: FailurePolicy,
     retry_interval: Duration,
     origin: Instant,
@@ -574,10 +574,32 @@ fn start_batcher(
 async fn ping_masters(mut conn: ClusterConnection) -> redis::RedisResult<()> {
     use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 
-    let slots: Vec<Vec<Value>> = redis::cmd("CLUSTER")
-        .arg("SLOTS")
-        .query_async(&mut conn)
-        .await?;
+    let Some(masters) = masters(&mut conn).await? else {
+        // The nodes do not announce their addresses: ask the masters the
+        // connection knows.
+        return redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(drop);
+    };
+    let pings = masters.into_iter().map(|(host, port)| {
+        let mut conn = conn.clone();
+        async move {
+            let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+            conn.route_command(redis::cmd("PING"), route)
+                .await
+                .map(drop)
+        }
+    });
+    futures_util::future::try_join_all(pings).await.map(drop)
+}
+
+/// The address of every master serving slots, from `CLUSTER SLOTS`; `None`
+/// when a node does not announce its address.
+pub(crate) async fn masters(
+    conn: &mut ClusterConnection,
+) -> redis::RedisResult<Option<Vec<(String, u16)>>> {
+    let slots: Vec<Vec<Value>> = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
     let mut masters: Vec<(String, u16)> = Vec::new();
     for range in &slots {
         // [start, end, [host, port, id, ...], replicas...]
@@ -596,12 +618,7 @@ async fn ping_masters(mut conn: ClusterConnection) -> redis::RedisResult<()> {
                 ))
             })?;
         if master.0.is_empty() || master.0 == "?" {
-            // The node does not announce its address: ask the masters the
-            // connection knows.
-            return redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map(drop);
+            return Ok(None);
         }
         if !masters.contains(&master) {
             masters.push(master);
@@ -613,16 +630,7 @@ async fn ping_masters(mut conn: ClusterConnection) -> redis::RedisResult<()> {
             "CLUSTER SLOTS: no slot is served",
         )));
     }
-    let pings = masters.into_iter().map(|(host, port)| {
-        let mut conn = conn.clone();
-        async move {
-            let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
-            conn.route_command(redis::cmd("PING"), route)
-                .await
-                .map(drop)
-        }
-    });
-    futures_util::future::try_join_all(pings).await.map(drop)
+    Ok(Some(masters))
 }
 
 /// Lockout keys known to be locked, until when: a lock in Redis only ends
@@ -640,6 +648,14 @@ struct KnownLocks {
 const KNOWN_LOCKS: usize = 100_000;
 
 impl KnownLocks {
+    /// Forget every lock (an admin reset).
+    fn clear(&self) {
+        self.until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     /// Seconds left on a lock of `key` known here, at Unix second `now`.
     fn left(&self, key: &str, now: u64) -> Option<u64> {
         let locks = self.until.lock().unwrap_or_else(PoisonError::into_inner);
@@ -841,6 +857,23 @@ impl RedisReplay {
 }
 
 impl Inner {
+    /// A clone of the current connection.
+    pub(crate) fn conn(&self) -> Connection {
+        self.target.conn()
+    }
+
+    /// Forget every answer cached on this instance (an admin reset:
+    /// `rate/reset.rs`).
+    pub(crate) fn forget(&self) {
+        if let Some(deny) = &self.deny {
+            deny.clear();
+        }
+        if let Some(lease) = &self.lease {
+            lease.clear();
+        }
+        self.locks.clear();
+    }
+
     fn elapsed_ms(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }

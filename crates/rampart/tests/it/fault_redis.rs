@@ -367,6 +367,10 @@ paths:
 /// lockout, is counted once (lockout of 3: the first two get 401).
 #[tokio::test]
 async fn an_exact_redis_quota_audits_each_request_once_and_refuses_a_known_denial_locally() {
+    // Counting audit events needs the process's callsite interest to itself.
+    crate::support::process::alone!(
+        an_exact_redis_quota_audits_each_request_once_and_refuses_a_known_denial_locally
+    );
     let Some(url) = rate::redis_url("deny_pipeline").await else {
         return;
     };

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use rampart::auth::{LockTarget, LockoutPolicy};
-use rampart::rate::{FailurePolicy, Rate, RateLimitLayer, RateLimiter, RedisConfig};
+use rampart::rate::{FailurePolicy, Rate, RateLimitLayer, RateLimiter, RedisConfig, ResetTarget};
 use rate::{client, ok_route, serve, unique_prefix, with_fake_auth};
 use redis::aio::MultiplexedConnection;
 
@@ -491,5 +491,33 @@ async fn two_instances_share_a_cluster_exactly_and_survive_a_failover() {
     eventually("the cluster is healthy again", || cluster_healthy(&seed)).await;
     for limiter in &limiters {
         limiter.probe().await.expect("readiness after the failover");
+    }
+
+    // 6. The admin reset scans every master: a principal on another shard
+    // than alice's and bob's is reset with them, and each gets its quota
+    // again, exactly.
+    let mut carol = None;
+    for n in 0..10_000 {
+        let user = format!("carol{n}");
+        let s = key_slot(&seed, &bucket_key(&prefix, &user)).await;
+        if !new_master.slots.iter().any(|(a, b)| (*a..=*b).contains(&s)) {
+            carol = Some(user);
+            break;
+        }
+    }
+    let carol = carol.expect("a principal on another shard");
+    assert_eq!(burst(instances, &carol, 20).await.0, quota);
+    let deleted = limiters[0]
+        .reset(ResetTarget::All)
+        .await
+        .expect("a reset of the cluster");
+    assert!(deleted >= 3, "{deleted} keys deleted");
+    for user in ["alice", bob.as_str(), carol.as_str()] {
+        let (admitted, limited) = burst(instances, user, 20).await;
+        assert_eq!(
+            (admitted, limited),
+            (quota, 20 - quota),
+            "{user} after the reset"
+        );
     }
 }

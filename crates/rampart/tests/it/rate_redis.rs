@@ -620,3 +620,105 @@ async fn leased_decisions_stay_within_the_quota_and_exact_policies_never_lease()
         0
     );
 }
+
+/// Issue 26, item 1 ("cleared on an admin reset"): `RateLimiter::reset`
+/// deletes what it names from Redis, and every instance sharing the prefix
+/// forgets its cached answers: a principal both instances know to be over
+/// its quota (deny cache) is admitted again by both, exactly up to the quota,
+/// and a known lock is lifted on both. A reset of one client leaves the
+/// others alone; a reset of everything never touches another prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reset_clears_the_named_buckets_and_locks_on_every_instance() {
+    use rampart::auth::{LockTarget, LockoutPolicy};
+    use rampart::rate::{RateKeyValue, ResetTarget};
+    let Some(url) = redis_url("admin_reset").await else {
+        return;
+    };
+    let prefix = unique_prefix("reset");
+    let limiters = [
+        redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await,
+        redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await,
+    ];
+    let policies = [
+        limiters[0].policy("reset", per_hour(2)),
+        limiters[1].policy("reset", per_hour(2)),
+    ];
+    let other = redis_limiter(
+        &url,
+        &unique_prefix("reset-other"),
+        FailurePolicy::FailClosed,
+    )
+    .await;
+    let other_policy = other.policy("reset", per_hour(1));
+    assert!(other_policy.check("alice").await.is_allowed());
+    for user in ["alice", "bob"] {
+        assert!(policies[0].check(user).await.is_allowed());
+        assert!(policies[1].check(user).await.is_allowed());
+        for policy in &policies {
+            assert!(!policy.check(user).await.is_allowed(), "{user} over");
+        }
+    }
+    let calls: Vec<u64> = limiters.iter().map(RateLimiter::store_calls).collect();
+    for policy in &policies {
+        assert!(!policy.check("alice").await.is_allowed());
+    }
+    let after: Vec<u64> = limiters.iter().map(RateLimiter::store_calls).collect();
+    assert_eq!(
+        calls, after,
+        "both instances refuse alice from their deny cache"
+    );
+
+    // A lock both instances know of.
+    let locks = [
+        limiters[0].lockout_store().unwrap(),
+        limiters[1].lockout_store().unwrap(),
+    ];
+    let policy = LockoutPolicy {
+        threshold: 1,
+        window: 60,
+        lock_for: 600,
+    };
+    let ip = LockTarget::Ip("203.0.113.77".parse().unwrap());
+    let now = 1_000_000;
+    assert_eq!(locks[0].fail(ip, now, policy).await, Some(600));
+    assert_eq!(locks[1].locked(ip, now).await, Some(600));
+
+    // An admin (here a third handle on the same Redis) resets alice.
+    let admin = redis_limiter(&url, &prefix, FailurePolicy::FailClosed).await;
+    let deleted = admin
+        .reset(ResetTarget::Client(RateKeyValue::Custom("alice")))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1, "alice's one bucket");
+    let admitted = [
+        policies[0].check("alice").await.is_allowed(),
+        policies[1].check("alice").await.is_allowed(),
+        policies[0].check("alice").await.is_allowed(),
+    ];
+    assert_eq!(admitted, [true, true, false], "exactly the quota again");
+    for policy in &policies {
+        assert!(!policy.check("bob").await.is_allowed(), "bob untouched");
+    }
+    assert_eq!(locks[1].locked(ip, now + 1).await, Some(599));
+
+    // The client's IP: its lock is lifted everywhere.
+    let ip_addr = "203.0.113.77".parse().unwrap();
+    assert_eq!(
+        admin
+            .reset(ResetTarget::Client(RateKeyValue::Ip(ip_addr)))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(locks[0].locked(ip, now + 2).await, None);
+    assert_eq!(locks[1].locked(ip, now + 2).await, None);
+
+    // Everything: bob is admitted again; the other prefix is untouched.
+    assert!(admin.reset(ResetTarget::All).await.unwrap() >= 2);
+    assert!(policies[1].check("bob").await.is_allowed());
+    assert!(!other_policy.check("alice").await.is_allowed());
+    // An in-memory limiter cannot be reset from outside its process.
+    let memory = RateLimiter::memory(MemoryConfig::default());
+    let refused = memory.reset(ResetTarget::All).await.unwrap_err();
+    assert!(refused.to_string().contains("restart"), "{refused}");
+}
