@@ -176,7 +176,7 @@ where
             let verdict = {
                 let facts = Facts::of(plan, &parts);
                 let decided =
-                    std::pin::pin!(decide(plan, &parts, &facts, true, true, Box::default()));
+                    std::pin::pin!(decide(plan, &parts, &facts, true, true, Memo::default()));
                 let mut cx = Context::from_waker(std::task::Waker::noop());
                 let mut decided = decided;
                 decided.as_mut().poll(&mut cx)
@@ -232,9 +232,9 @@ where
                     let (parts, body) = req.into_parts();
                     let facts = Facts::of(&plan, &parts);
                     let verdict = match resumed {
-                        None => decide(&plan, &parts, &facts, false, true, Box::default()).await,
+                        None => decide(&plan, &parts, &facts, false, true, Memo::default()).await,
                         Some(Resume::Authenticate(memo)) => {
-                            decide(&plan, &parts, &facts, false, !traced, memo).await
+                            decide(&plan, &parts, &facts, false, !traced, *memo).await
                         }
                         Some(Resume::Admit(principal)) => {
                             admission(&plan, principal, facts.ip, false).await
@@ -806,7 +806,7 @@ async fn decide(
     facts: &Facts,
     local: bool,
     trace: bool,
-    mut memo: Box<Memo>,
+    mut memo: Memo,
 ) -> Result<Verdict, Resume> {
     let security = &*plan.state;
     let ip = facts.ip;
@@ -866,7 +866,7 @@ async fn decide(
             if memo[req_scheme.slot].is_none() {
                 match evaluate(plan, req_scheme.slot, req, ip, &mut consumed, local).await {
                     Ok(outcome) => memo[req_scheme.slot] = Some(outcome),
-                    Err(WouldBlock) => return Err(Resume::Authenticate(memo)),
+                    Err(WouldBlock) => return Err(Resume::Authenticate(Box::new(memo))),
                 }
             }
             let outcome = memo[req_scheme.slot].as_ref().unwrap_or(&Outcome::Missing);
@@ -996,7 +996,7 @@ async fn decide(
                 local,
                 security.lockout.locked_local(target, now),
                 security.lockout.locked(target, now),
-                Resume::Authenticate(memo.clone())
+                Resume::Authenticate(Box::new(memo.clone()))
             );
             if let Some(retry_after) = locked {
                 audit::locked(&ctx, target, retry_after);
@@ -1015,7 +1015,7 @@ async fn decide(
                 local,
                 security.lockout.fail_local(target, now),
                 security.lockout.fail(target, now),
-                Resume::Authenticate(memo.clone())
+                Resume::Authenticate(Box::new(memo.clone()))
             );
             if let Some(secs) = locked {
                 audit::lockout(&ctx, target, secs);
