@@ -26,6 +26,7 @@ use redis::AsyncCommands;
 use crate::rate::RateError;
 use crate::rate::key::{RateKeyValue, ip_bucket, push_safe};
 use crate::rate::redis::{Connection, Inner, RedisStore};
+use redis::cluster_async::ClusterConnection;
 
 /// What an admin reset clears ([`RateLimiter::reset`](crate::rate::RateLimiter::reset)).
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +93,83 @@ fn target_patterns(prefix: &str, target: &ResetTarget<'_>) -> Vec<String> {
     patterns
 }
 
+/// How long one command of a reset (a `SCAN` step, an `UNLINK`, a
+/// `PUBLISH`) may take before the reset gives up with an error: an admin
+/// command against a hung Redis fails instead of hanging. Longer than the
+/// decisions' timeout, which is tuned for request latency.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `call`, bounded by [`CALL_TIMEOUT`].
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> redis::RedisResult<T> {
+    bounded_by(CALL_TIMEOUT, call).await
+}
+
+/// `call`, or an I/O error once `limit` has passed without its answer.
+async fn bounded_by<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> redis::RedisResult<T> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(answer) => answer,
+        Err(_) => Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "no answer within the reset's time limit",
+            format!("{} ms", limit.as_millis()),
+        ))),
+    }
+}
+
+/// One server a reset scans: the single server, or one master of a cluster
+/// (every command routed to it by address).
+enum Node<'c> {
+    Server(&'c mut Connection),
+    Master {
+        cluster: &'c mut ClusterConnection,
+        host: String,
+        port: u16,
+    },
+}
+
+impl Node<'_> {
+    async fn query<T: redis::FromRedisValue>(&mut self, cmd: redis::Cmd) -> redis::RedisResult<T> {
+        match self {
+            Node::Server(conn) => bounded(cmd.query_async(&mut **conn)).await,
+            Node::Master {
+                cluster,
+                host,
+                port,
+            } => {
+                use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                let answer = bounded(cluster.route_command(cmd, route)).await?;
+                Ok(redis::from_redis_value(answer)?)
+            }
+        }
+    }
+
+    /// Delete `keys`: one `UNLINK` on a single server, one per key on a
+    /// cluster master (each key has its own slot).
+    async fn unlink(&mut self, keys: &[String]) -> redis::RedisResult<u64> {
+        if let Node::Server(_) = self {
+            let mut unlink = redis::cmd("UNLINK");
+            unlink.arg(keys);
+            return self.query(unlink).await;
+        }
+        let mut n = 0;
+        for key in keys {
+            let mut unlink = redis::cmd("UNLINK");
+            unlink.arg(key);
+            n += self.query::<u64>(unlink).await?;
+        }
+        Ok(n)
+    }
+}
+
 impl RedisStore {
     /// Delete what `target` names and tell every instance to forget its
     /// cached answers; returns how many keys were deleted.
@@ -100,85 +178,75 @@ impl RedisStore {
         let failed = |e: redis::RedisError| RateError::Reset(e.to_string());
         let mut deleted = 0;
         let mut conn = inner.conn();
+        let replay = format!("{}:{{replay:", inner.prefix);
         for pattern in target_patterns(&inner.prefix, target) {
-            for node in nodes(&mut conn).await.map_err(failed)? {
-                deleted += self
-                    .delete_matching(&mut conn, node.as_ref(), &pattern)
-                    .await
-                    .map_err(failed)?;
+            match &mut conn {
+                Connection::Single(_) => {
+                    let mut node = Node::Server(&mut conn);
+                    deleted += delete_matching(&mut node, &pattern, &replay)
+                        .await
+                        .map_err(failed)?;
+                }
+                Connection::Cluster(cluster) => {
+                    for (host, port) in cluster_masters(cluster).await.map_err(failed)? {
+                        let mut node = Node::Master {
+                            cluster: &mut *cluster,
+                            host,
+                            port,
+                        };
+                        deleted += delete_matching(&mut node, &pattern, &replay)
+                            .await
+                            .map_err(failed)?;
+                    }
+                }
             }
         }
         let channel = channel(&inner.prefix);
-        let _: i64 = conn.publish(&channel, "reset").await.map_err(failed)?;
+        bounded(conn.publish::<_, _, i64>(&channel, "reset"))
+            .await
+            .map_err(failed)?;
         self.forget();
         // Answers on their way while the keys went may have cached a denial
         // again: once they are over, everyone forgets once more.
         tokio::time::sleep(inner.timeout).await;
-        let _: i64 = conn.publish(&channel, "reset").await.map_err(failed)?;
+        bounded(conn.publish::<_, _, i64>(&channel, "reset"))
+            .await
+            .map_err(failed)?;
         self.forget();
         Ok(deleted)
-    }
-
-    /// `SCAN` one node (or the single server) for `pattern` and delete the
-    /// keys found, never the replay memory.
-    async fn delete_matching(
-        &self,
-        conn: &mut Connection,
-        node: Option<&(String, u16)>,
-        pattern: &str,
-    ) -> redis::RedisResult<u64> {
-        let replay = format!("{}:{{replay:", self.inner.prefix);
-        let mut cursor: u64 = 0;
-        let mut deleted = 0;
-        loop {
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT);
-            let (next, keys): (u64, Vec<String>) = match node {
-                None => scan.query_async(conn).await?,
-                Some((host, port)) => {
-                    let Connection::Cluster(cluster) = conn else {
-                        unreachable!("nodes are listed for a cluster only")
-                    };
-                    use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-                    let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-                        host: host.clone(),
-                        port: *port,
-                    });
-                    let answer = cluster.route_command(scan, route).await?;
-                    redis::from_redis_value(answer)?
-                }
-            };
-            let keys: Vec<String> = keys
-                .into_iter()
-                .filter(|k| !is_replay(k, &replay))
-                .collect();
-            if !keys.is_empty() {
-                deleted += match node {
-                    // One slot per key in a cluster: one command each.
-                    Some(_) => {
-                        let mut n = 0;
-                        for key in &keys {
-                            n += conn.unlink::<_, u64>(key).await?;
-                        }
-                        n
-                    }
-                    None => conn.unlink::<_, u64>(&keys).await?,
-                };
-            }
-            if next == 0 {
-                return Ok(deleted);
-            }
-            cursor = next;
-        }
     }
 
     /// Forget every answer cached on this instance.
     pub(crate) fn forget(&self) {
         self.inner.forget();
+    }
+}
+
+/// `SCAN` one node for `pattern` and delete the keys found, never the
+/// replay memory (keys starting with `replay`).
+async fn delete_matching(
+    node: &mut Node<'_>,
+    pattern: &str,
+    replay: &str,
+) -> redis::RedisResult<u64> {
+    let mut cursor: u64 = 0;
+    let mut deleted = 0;
+    loop {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT);
+        let (next, keys): (u64, Vec<String>) = node.query(scan).await?;
+        let keys: Vec<String> = keys.into_iter().filter(|k| !is_replay(k, replay)).collect();
+        if !keys.is_empty() {
+            deleted += node.unlink(&keys).await?;
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
     }
 }
 
@@ -190,17 +258,16 @@ fn is_replay(key: &str, replay: &str) -> bool {
         .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The masters to scan, by address; `[None]` for a single server.
-async fn nodes(conn: &mut Connection) -> redis::RedisResult<Vec<Option<(String, u16)>>> {
-    match conn {
-        Connection::Single(_) => Ok(vec![None]),
-        Connection::Cluster(cluster) => match crate::rate::redis::masters(cluster).await? {
-            Some(masters) => Ok(masters.into_iter().map(Some).collect()),
-            None => Err(redis::RedisError::from((
-                redis::ErrorKind::Client,
-                "CLUSTER SLOTS: a master does not announce its address, so it cannot be scanned",
-            ))),
-        },
+/// The masters of a cluster to scan, by address.
+async fn cluster_masters(
+    cluster: &mut ClusterConnection,
+) -> redis::RedisResult<Vec<(String, u16)>> {
+    match bounded(crate::rate::redis::masters(cluster)).await? {
+        Some(masters) => Ok(masters),
+        None => Err(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "CLUSTER SLOTS: a master does not announce its address, so it cannot be scanned",
+        ))),
     }
 }
 
@@ -271,6 +338,16 @@ mod tests {
             target_patterns("rl", &ResetTarget::Client(RateKeyValue::ApiKey("k1"))),
             ["rl:{*:key:k1}", "rl:{lockout:key:k1@*}"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_command_that_never_answers_fails_the_reset_instead_of_hanging_it() {
+        let limit = Duration::from_millis(20);
+        let hung = bounded_by::<u64>(limit, std::future::pending()).await;
+        let err = hung.expect_err("a hung command was waited for");
+        assert_eq!(err.kind(), redis::ErrorKind::Io);
+        assert!(err.to_string().contains("20 ms"), "{err}");
+        assert_eq!(bounded_by(limit, async { Ok(7u64) }).await.ok(), Some(7));
     }
 
     #[test]
