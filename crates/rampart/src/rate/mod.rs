@@ -20,6 +20,8 @@
 #[cfg(feature = "redis")]
 mod batch;
 mod client_ip;
+#[cfg(feature = "redis")]
+mod coalesce;
 mod config;
 #[cfg(feature = "redis")]
 mod deny;

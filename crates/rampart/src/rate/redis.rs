@@ -26,6 +26,7 @@ use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, Valu
 use crate::auth::api_key::BoxFuture;
 use crate::auth::lockout::{LockTarget, LockoutPolicy, LockoutStore};
 use crate::rate::batch::{BatchFuture, Batcher};
+use crate::rate::coalesce::{Coalesced, GcraCall};
 use crate::rate::config::{FailurePolicy, RedisConfig, mask_url, mask_url_list};
 use crate::rate::deny::DenyCache;
 use crate::rate::gcra::Gcra;
@@ -273,10 +274,6 @@ impl Lua {
 pub(crate) struct RedisStore {
     pub(crate) inner: Arc<Inner>,
 }
-
-/// One GCRA decision for the batching task: the bucket and the script's
-/// arguments (`t`, `tau`, spend).
-type GcraCall = (String, [u64; 3]);
 
 pub(crate) struct Inner {
     target: Target,
@@ -531,8 +528,9 @@ impl RedisStore {
     }
 }
 
-/// The task batching a single server's decisions: one decision goes as
-/// `gcra.lua`, several as one `gcra_many.lua` call.
+/// The task batching a single server's decisions: requests spending one
+/// unit of the same bucket are coalesced into one entry (rate/coalesce.rs);
+/// one entry goes as `gcra.lua`, several as one `gcra_many.lua` call.
 fn start_batcher(
     manager: ConnectionManager,
     single: Arc<Lua>,
@@ -545,15 +543,17 @@ fn start_batcher(
         let mut conn = Connection::Single(manager.clone());
         let (single, many) = (single.clone(), many.clone());
         Box::pin(async move {
+            let batch = Coalesced::of(calls);
             let call = async {
-                if let [(bucket, args)] = calls.as_slice() {
+                if let [(bucket, args)] = batch.entries.as_slice() {
                     return single
                         .call::<(i64, i64)>(&mut conn, bucket, args)
                         .await
                         .map(|a| vec![a]);
                 }
-                let keys: Vec<&str> = calls.iter().map(|(bucket, _)| bucket.as_str()).collect();
-                let args: Vec<u64> = calls.iter().flat_map(|(_, args)| *args).collect();
+                let entries = &batch.entries;
+                let keys: Vec<&str> = entries.iter().map(|(bucket, _)| bucket.as_str()).collect();
+                let args: Vec<u64> = entries.iter().flat_map(|(_, args)| *args).collect();
                 let flat: Vec<i64> = many.call_keys(&mut conn, &keys, &args).await?;
                 Ok(flat
                     .chunks_exact(2)
@@ -561,7 +561,13 @@ fn start_batcher(
                     .collect())
             };
             match tokio::time::timeout(timeout, call).await {
-                Ok(Ok(answers)) => Ok(answers),
+                Ok(Ok(answers)) => batch.answers(&answers).ok_or_else(|| {
+                    format!(
+                        "{} answers for {} entries",
+                        answers.len(),
+                        batch.entries.len()
+                    )
+                }),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err("no answer within the timeout".to_owned()),
             }
