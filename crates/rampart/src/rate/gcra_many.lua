@@ -4,8 +4,9 @@
 -- is spent twice exactly as two calls would spend it. One server only: the
 -- keys may lie in different Redis Cluster slots.
 --
--- Same-key coalescing: a bucket named several times (one hot client's
--- concurrent requests) is read once and written once, with its final value;
+-- A bucket named several times (one client's single requests are already
+-- coalesced into one entry by rate/coalesce.rs; a lease or a look beside
+-- them is not) is read once and written once, with its final value;
 -- each request still gets its own answer, computed in order on the bucket's
 -- value after the requests before it (every request of the call sees the
 -- same `now`, so this is exactly what one call per request would answer).
