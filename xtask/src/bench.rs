@@ -18,6 +18,7 @@ use crate::wrk;
 
 mod flood;
 mod memory;
+mod rounds;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
@@ -121,6 +122,15 @@ pub(crate) struct Args {
     /// Concurrent HTTP/1.1 keep-alive connections of the load generator.
     #[arg(long, default_value_t = 32, value_name = "N")]
     connections: usize,
+    /// Run the selected scenarios this many times, interleaved: the table
+    /// shows each one's median round, and the ratios against `--against`
+    /// are paired round by round (what a comparison should quote).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    rounds: usize,
+    /// The scenario the paired ratios of `--rounds` are taken against
+    /// (e.g. `jwt-rate-memory` to compare the Redis limiter with it).
+    #[arg(long, default_value = "bare", value_name = "NAME")]
+    against: String,
     /// Run only this scenario (repeatable); the `bare*` baselines always run.
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
@@ -1011,6 +1021,22 @@ struct Row {
     note: Option<String>,
 }
 
+impl Row {
+    /// Whether the scenario saw an error or an unexpected answer, or measured
+    /// nothing (a skipped scenario has not failed).
+    fn failed(&self) -> bool {
+        let Some(stats) = &self.stats else {
+            return false;
+        };
+        stats.unexpected > 0
+            || stats.errors > 0
+            || stats.measured == 0
+            || self.external.as_ref().is_some_and(|e| {
+                e.unexpected(self.expected) > 0 || e.stats.errors > 0 || e.stats.requests == 0
+            })
+    }
+}
+
 /// One scenario driven by `wrk`.
 #[derive(Debug)]
 struct External {
@@ -1484,7 +1510,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     if args.connections == 0 {
         bail!("--connections must be at least 1");
     }
-    for name in &args.only {
+    if args.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
+    for name in args.only.iter().chain([&args.against]) {
         if !SCENARIOS.iter().any(|s| s.name == name) {
             let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
             bail!("unknown scenario `{name}`; scenarios: {}", names.join(", "));
@@ -1515,8 +1544,18 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         };
         println!(
             "rampart bench ({profile}): {placement} ({client_threads} client + {server_threads} server worker threads); \
-             {load}; HTTP/1.1 keep-alive over 127.0.0.1, {} connections, {:.1} s warm-up + {:.1} s per scenario",
-            args.connections, args.warmup, args.duration
+             {load}; HTTP/1.1 keep-alive over 127.0.0.1, {} connections, {:.1} s warm-up + {:.1} s per scenario{}",
+            args.connections,
+            args.warmup,
+            args.duration,
+            if args.rounds > 1 {
+                format!(
+                    ", {} interleaved rounds (the table shows each scenario's median round)",
+                    args.rounds
+                )
+            } else {
+                String::new()
+            }
         );
     }
     let fixture = Fixture::new()?;
@@ -1533,25 +1572,50 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         });
     }
     let client = builder.build().context("building the client runtime")?;
-    let mut rows = Vec::new();
-    for scenario in SCENARIOS {
-        if !matches!(
-            scenario.kind,
-            Kind::Bare | Kind::BareHeaders | Kind::BareStaticHeaders
-        ) && !args.only.is_empty()
-            && !args.only.iter().any(|n| n == scenario.name)
-        {
-            continue;
+    let selected: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|scenario| {
+            matches!(
+                scenario.kind,
+                Kind::Bare | Kind::BareHeaders | Kind::BareStaticHeaders
+            ) || args.only.is_empty()
+                || args.only.iter().any(|n| n == scenario.name)
+        })
+        .collect();
+    let mut all_rounds = Vec::with_capacity(args.rounds);
+    for _ in 0..args.rounds {
+        let mut round = Vec::with_capacity(selected.len());
+        for scenario in &selected {
+            round.push(run_scenario(
+                scenario,
+                &fixture,
+                args,
+                &client,
+                server_threads,
+            )?);
         }
-        rows.push(run_scenario(
-            scenario,
-            &fixture,
-            args,
-            &client,
-            server_threads,
-        )?);
+        all_rounds.push(round);
     }
     drop(client);
+    // A failure in any round fails the run, not only in the rounds shown.
+    let failures: Vec<String> = all_rounds
+        .iter()
+        .enumerate()
+        .flat_map(|(i, round)| {
+            round.iter().filter(|r| r.failed()).map(move |r| {
+                let first = r.stats.as_ref().and_then(|s| s.first_failure.as_deref());
+                format!(
+                    "round {}: {}: {}",
+                    i + 1,
+                    r.name,
+                    first
+                        .unwrap_or("wrk saw unexpected answers or errors, or nothing was measured")
+                )
+            })
+        })
+        .collect();
+    let paired = (args.rounds > 1).then(|| rounds::paired(&all_rounds, &args.against));
+    let rows = rounds::median_rows(all_rounds);
     let baseline = |name: &str| {
         rows.iter().find(|r| r.name == name).map(|r| Baseline {
             rps: r.requests_per_sec,
@@ -1565,7 +1629,6 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     if !args.json {
         print_header(args.external);
     }
-    let mut failed = false;
     for row in &rows {
         let Some(stats) = &row.stats else {
             let reason = row.skipped.unwrap_or("skipped");
@@ -1583,14 +1646,6 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             }
             continue;
         };
-        if stats.unexpected > 0 || stats.errors > 0 || stats.measured == 0 {
-            failed = true;
-        }
-        if row.external.as_ref().is_some_and(|e| {
-            e.unexpected(row.expected) > 0 || e.stats.errors > 0 || e.stats.requests == 0
-        }) {
-            failed = true;
-        }
         let ratios = Ratios::of(row, &bare, &headers);
         if args.json {
             let mut value = json_row(row, stats, &ratios);
@@ -1603,6 +1658,15 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             if let Some(note) = &row.note {
                 println!("{:<16} {note}", "");
             }
+        }
+    }
+    if let Some(paired) = &paired {
+        if args.json {
+            for p in paired {
+                println!("{}", rounds::json(p, &args.against));
+            }
+        } else {
+            rounds::print(paired, &args.against, args.rounds);
         }
     }
     if rows
@@ -1689,14 +1753,17 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     if !args.json {
         println!();
         println!(
-            "ratio = requests/s ÷ bare requests/s in this run (unpinned, client and server share the CPUs, so it includes the client's \
+            "ratio = requests/s ÷ bare requests/s in this run (unless pinned, client and server share the CPUs, so it includes the client's \
              cost of the larger responses); vs hdrs = the same against bare+headers; server/client µs = CPU time per request of each side's threads; \
              cpu ratio = bare server µs ÷ this scenario's (the server's own capacity ratio); wrk columns (--external) = the same \
              measured with wrk. DESIGN.md target: ≥ 0.90x bare."
         );
     }
-    if failed {
-        eprintln!("bench: some scenario had errors or unexpected responses (see first failure)");
+    if !failures.is_empty() {
+        eprintln!("bench: some scenario had errors or unexpected responses:");
+        for failure in &failures {
+            eprintln!("  {failure}");
+        }
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -143,8 +143,9 @@ fn name_skipped(rows: &[Value], name: &str) -> bool {
         .any(|r| r["scenario"] == name && r.get("skipped").is_some())
 }
 
-/// `--external --pin`: every row also carries wrk's figures, all 2xx, and
-/// the baselines are the two bare servers.
+/// `--external --pin --rounds 2`: every row also carries wrk's figures, all
+/// 2xx, the baselines are the two bare servers, and every other scenario's
+/// ratios to `--against` are paired round by round.
 #[test]
 fn bench_external_pinned_reports_wrk_figures() {
     let have_wrk = Command::new("wrk").arg("-v").output().is_ok();
@@ -167,6 +168,10 @@ fn bench_external_pinned_reports_wrk_figures() {
             "--json",
             "--external",
             "--pin",
+            "--rounds",
+            "2",
+            "--against",
+            "bare+static-headers",
             "--only",
             "public",
             "--duration",
@@ -192,12 +197,27 @@ fn bench_external_pinned_reports_wrk_figures() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
+    let (paired, rows): (Vec<Value>, Vec<Value>) =
+        rows.into_iter().partition(|r| r.get("paired").is_some());
     let names: Vec<&str> = rows.iter().filter_map(|r| r["scenario"].as_str()).collect();
     assert_eq!(
         names,
         ["bare", "bare+headers", "bare+static-headers", "public"],
-        "{stdout}"
+        "one row per scenario, its median round: {stdout}"
     );
+    let paired_names: Vec<&str> = paired.iter().filter_map(|r| r["paired"].as_str()).collect();
+    assert_eq!(paired_names, ["bare", "bare+headers", "public"], "{stdout}");
+    for p in &paired {
+        assert_eq!(p["against"], "bare+static-headers", "{p}");
+        for field in ["requests_per_sec_ratio", "wrk_requests_per_sec_ratio"] {
+            let ratio = &p[field];
+            let rounds = ratio["rounds"].as_array().expect("one ratio per round");
+            assert_eq!(rounds.len(), 2, "{p}");
+            let [median, low, high] =
+                ["median", "low", "high"].map(|k| ratio[k].as_f64().expect("a number"));
+            assert!(low > 0.0 && low <= median && median <= high, "{p}");
+        }
+    }
     for row in &rows {
         let external = &row["external"];
         assert_eq!(external["tool"], "wrk", "{row}");
@@ -236,4 +256,18 @@ fn bench_refuses_unknown_scenarios() {
         stderr.contains("unknown scenario `nope`") && stderr.contains("jwt-rate-redis"),
         "{stderr}"
     );
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "bench",
+            "--debug",
+            "--against",
+            "bare+hdrs",
+            "--gen-runs",
+            "0",
+        ])
+        .output()
+        .expect("xtask runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown scenario `bare+hdrs`"), "{stderr}");
 }
