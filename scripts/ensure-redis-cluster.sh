@@ -32,9 +32,19 @@ layout() {
     END { if (bad) print "FAILING" }' | sort
 }
 
+# A node is a master, or a replica whose link to its master is up: a replica
+# still in its first full sync would acknowledge no write (WAIT returns 0).
+synced() {
+  local info
+  info="$(cli "$1" info replication | tr -d '\r')"
+  printf '%s\n' "$info" | grep -q '^role:master$' ||
+    printf '%s\n' "$info" | grep -q '^master_link_status:up$'
+}
+
 # Healthy: every node answers, says the cluster is ok with all slots served,
-# knows all six nodes, and sees the same three masters serving the same
-# slots (a master just back from a failover may briefly believe otherwise).
+# knows all six nodes, sees the same three masters serving the same slots (a
+# master just back from a failover may briefly believe otherwise), and every
+# replica is in sync with its master.
 healthy() {
   local port first
   first="$(layout "${PORTS[0]}")"
@@ -44,6 +54,7 @@ healthy() {
     answers "$port" && state_ok "$port" && slots_ok "$port" || return 1
     [ "$(known_nodes "$port")" = "6" ] || return 1
     [ "$(layout "$port")" = "$first" ] || return 1
+    synced "$port" || return 1
   done
 }
 

@@ -111,6 +111,17 @@ async fn cluster_ok(addr: &str) -> bool {
     info.is_some_and(|i| i.lines().any(|l| l.trim() == "cluster_state:ok"))
 }
 
+/// The node is a master, or a replica whose link to its master is up: a
+/// replica still in its first full sync (a cluster just created) would
+/// acknowledge no write, and the test's `WAIT` would find none.
+async fn replication_ok(addr: &str) -> bool {
+    let info: Option<String> = ask(addr, redis::cmd("INFO").arg("replication")).await;
+    info.is_some_and(|i| {
+        i.lines()
+            .any(|l| matches!(l.trim(), "role:master" | "master_link_status:up"))
+    })
+}
+
 /// One line of `CLUSTER NODES`.
 #[derive(Debug, Clone)]
 struct Node {
@@ -197,9 +208,10 @@ where
     panic!("{what}: not within {DEADLINE:?}");
 }
 
-/// Every node of the cluster answers, says it is ok, and sees the same 3
+/// Every node of the cluster answers, says it is ok, sees the same 3
 /// masters serving the same slots (a master just back from a failover may
-/// briefly still believe it owns its old slots).
+/// briefly still believe it owns its old slots), and every replica is in
+/// sync with its master.
 async fn cluster_healthy(seed: &str) -> bool {
     let Some(nodes) = cluster_nodes(seed).await else {
         return false;
@@ -208,7 +220,7 @@ async fn cluster_healthy(seed: &str) -> bool {
         return false;
     };
     for n in &nodes {
-        if !cluster_ok(&n.addr).await {
+        if !cluster_ok(&n.addr).await || !replication_ok(&n.addr).await {
             return false;
         }
         let Some(view) = cluster_nodes(&n.addr).await else {
