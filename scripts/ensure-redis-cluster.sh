@@ -118,13 +118,14 @@ if [ "$(known_nodes "${PORTS[0]}")" = "1" ]; then
   redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >/dev/null
 fi
 
-# Wait until every node agrees (gossip takes a few heartbeats).
-for _ in $(seq 1 200); do
+# Wait until every node agrees (gossip takes a few heartbeats) and every
+# replica has made its first sync (diskless, after a 5 s delay by default).
+for _ in $(seq 1 600); do
   if healthy; then
     finish
   fi
   sleep 0.1
 done
-say "the cluster on 127.0.0.1:${PORTS[0]}-${PORTS[5]} did not become healthy within 20 s:" >&2
+say "the cluster on 127.0.0.1:${PORTS[0]}-${PORTS[5]} did not become healthy within 60 s:" >&2
 cli "${PORTS[0]}" cluster info | tr -d '\r' | grep -E '^cluster_(state|slots_ok|known_nodes)' >&2 || true
 exit 1
