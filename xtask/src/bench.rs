@@ -1022,6 +1022,16 @@ struct Row {
 }
 
 impl Row {
+    /// wrk's requests/s (`--external`).
+    fn wrk_rps(&self) -> Option<f64> {
+        self.external.as_ref().map(|e| e.stats.requests_per_sec)
+    }
+
+    /// Server CPU per request over the wrk run (`--external`).
+    fn wrk_cpu(&self) -> Option<f64> {
+        self.external.as_ref().and_then(|e| e.server_cpu_us_per_req)
+    }
+
     /// Whether the scenario saw an error or an unexpected answer, or measured
     /// nothing (a skipped scenario has not failed).
     fn failed(&self) -> bool {
@@ -1329,8 +1339,7 @@ impl Ratios {
     fn of(row: &Row, bare: &Baseline, headers: &Baseline) -> Self {
         let rps = Some(row.requests_per_sec);
         let cpu = row.server_cpu_us_per_req;
-        let wrk_rps = row.external.as_ref().map(|e| e.stats.requests_per_sec);
-        let wrk_cpu = row.external.as_ref().and_then(|e| e.server_cpu_us_per_req);
+        let (wrk_rps, wrk_cpu) = (row.wrk_rps(), row.wrk_cpu());
         Ratios {
             bare: ratio(rps, Some(bare.rps)),
             headers: ratio(rps, Some(headers.rps)),
@@ -1620,8 +1629,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         rows.iter().find(|r| r.name == name).map(|r| Baseline {
             rps: r.requests_per_sec,
             cpu: r.server_cpu_us_per_req,
-            wrk_rps: r.external.as_ref().map(|e| e.stats.requests_per_sec),
-            wrk_cpu: r.external.as_ref().and_then(|e| e.server_cpu_us_per_req),
+            wrk_rps: r.wrk_rps(),
+            wrk_cpu: r.wrk_cpu(),
         })
     };
     let bare = baseline("bare").unwrap_or_default();

@@ -48,17 +48,15 @@ pub(super) fn paired(rounds: &[Vec<Row>], against: &str) -> Vec<Paired> {
                 }
             };
             let entry = &mut out[index];
-            let wrk_rps = |r: &Row| r.external.as_ref().map(|e| e.stats.requests_per_sec);
-            let wrk_cpu = |r: &Row| r.external.as_ref().and_then(|e| e.server_cpu_us_per_req);
             entry.rps.extend(ratio(
                 Some(row.requests_per_sec),
                 Some(base.requests_per_sec),
             ));
-            entry.wrk_rps.extend(ratio(wrk_rps(row), wrk_rps(base)));
+            entry.wrk_rps.extend(ratio(row.wrk_rps(), base.wrk_rps()));
             entry
                 .cpu
                 .extend(ratio(base.server_cpu_us_per_req, row.server_cpu_us_per_req));
-            entry.wrk_cpu.extend(ratio(wrk_cpu(base), wrk_cpu(row)));
+            entry.wrk_cpu.extend(ratio(base.wrk_cpu(), row.wrk_cpu()));
         }
     }
     out
